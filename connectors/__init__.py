@@ -1,0 +1,1 @@
+"""Messenger connectors: each translates one platform to and from the core's events and actions."""

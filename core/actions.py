@@ -1,0 +1,106 @@
+"""Platform-neutral outbound actions, stored as outbox rows and delivered by a connector.
+
+Text is already rendered in the group's locale when an action is created. Every action
+serialises to a JSON-safe dict (`to_dict`) and back (`action_from_dict`).
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, ClassVar
+
+
+@dataclass(frozen=True)
+class Action:
+    kind: ClassVar[str] = ""
+    platform: str
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["type"] = self.kind
+        return data
+
+
+@dataclass(frozen=True)
+class PostMessage(Action):
+    kind: ClassVar[str] = "post"
+    chat_id: str
+    text: str
+    thread_id: str | None = None
+
+
+@dataclass(frozen=True)
+class SendPrivate(Action):
+    kind: ClassVar[str] = "private"
+    user_id: str
+    text: str
+
+
+@dataclass(frozen=True)
+class SendEphemeral(Action):
+    kind: ClassVar[str] = "ephemeral"
+    chat_id: str
+    user_id: str
+    text: str
+
+
+@dataclass(frozen=True)
+class RemoveMember(Action):
+    kind: ClassVar[str] = "remove"
+    chat_id: str
+    user_id: str
+
+
+@dataclass(frozen=True)
+class InviteMember(Action):
+    kind: ClassVar[str] = "invite"
+    chat_id: str
+    user_id: str
+
+
+@dataclass(frozen=True)
+class DeleteMessage(Action):
+    kind: ClassVar[str] = "delete"
+    chat_id: str
+    message_id: str
+
+
+@dataclass(frozen=True)
+class PinMessage(Action):
+    kind: ClassVar[str] = "pin"
+    chat_id: str
+    message_id: str
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    action: str          # e.g. "case.approve"
+    value: str           # e.g. the case number
+    style: str = "default"   # default | primary | danger
+
+
+@dataclass(frozen=True)
+class PostCard(Action):
+    """An interactive card, in a group (`chat_id`) or privately (`user_id`)."""
+    kind: ClassVar[str] = "card"
+    title: str
+    text: str
+    buttons: tuple[Button, ...] = field(default_factory=tuple)
+    chat_id: str | None = None
+    user_id: str | None = None
+
+
+ACTION_TYPES: dict[str, type[Action]] = {
+    cls.kind: cls
+    for cls in (PostMessage, SendPrivate, SendEphemeral, RemoveMember, InviteMember,
+                DeleteMessage, PinMessage, PostCard)
+}
+
+
+def action_from_dict(data: dict[str, Any]) -> Action:
+    data = dict(data)
+    cls = ACTION_TYPES[data.pop("type")]
+    if cls is PostCard:
+        data["buttons"] = tuple(Button(**b) for b in data.get("buttons", ()))
+    names = {f.name for f in fields(cls)}
+    return cls(**{k: v for k, v in data.items() if k in names})

@@ -1,0 +1,44 @@
+"""What a messenger lets Steward do. Connectors declare these; the core plans with them (DESIGN.md)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    sees_all_messages: bool          # False: only @-mentions and 1:1 chats reach the bot
+    manages_any_group: bool          # False: only groups the app itself created
+    remove_member: bool
+    invite_member: bool
+    delete_others_messages: bool     # e.g. Slack only with an admin user token
+    pin: bool
+    ephemeral: bool                  # a message in the group that only one member sees
+    cards: bool                      # interactive buttons
+    private_messages: bool
+    departure_events: bool
+    transport_without_public_url: str | None = None  # "Socket Mode", "Stream mode" or None
+
+    def with_(self, **changes: object) -> "Capabilities":
+        return replace(self, **changes)
+
+
+# The capability table of DESIGN.md, as data. Connectors may narrow these at run time
+# (e.g. Slack without SLACK_ADMIN_USER_TOKEN cannot delete other people's messages).
+SLACK = Capabilities(
+    sees_all_messages=True, manages_any_group=True, remove_member=True, invite_member=True,
+    delete_others_messages=True, pin=True, ephemeral=True, cards=True, private_messages=True,
+    departure_events=True, transport_without_public_url="Socket Mode",
+)
+WECOM = Capabilities(
+    sees_all_messages=False, manages_any_group=False, remove_member=True, invite_member=True,
+    delete_others_messages=False, pin=False, ephemeral=False, cards=True, private_messages=True,
+    departure_events=True, transport_without_public_url=None,
+)
+DINGTALK = Capabilities(
+    sees_all_messages=False, manages_any_group=False, remove_member=True, invite_member=True,
+    delete_others_messages=False, pin=True, ephemeral=False, cards=True, private_messages=True,
+    departure_events=True, transport_without_public_url="Stream mode",
+)
+FULL = SLACK.with_(transport_without_public_url=None)
+
+BY_PLATFORM = {"slack": SLACK, "wecom": WECOM, "dingtalk": DINGTALK}

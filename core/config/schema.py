@@ -1,0 +1,154 @@
+"""The validated shape of steward.yaml. Unknown keys are errors, so a typo never goes unnoticed."""
+from __future__ import annotations
+
+import re
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+PLATFORMS = ("slack", "wecom", "dingtalk", "sandbox")
+LOCALES = ("zh-Hans", "zh-Hant", "en")
+ROLES = ("admin", "lead", "instructor", "reviewer", "hr", "member")
+# R1.2: new-hire, professional-skill, management and other training groups.
+BUILTIN_KINDS = ("new-hire", "skills", "management", "other")
+_ACCOUNT = re.compile(r"^(slack|wecom|dingtalk|sandbox):[^\s:][^\s]{0,127}$")
+_CHAT_ID = re.compile(r"^[^\s]{1,128}$")
+
+Locale = Literal["zh-Hans", "zh-Hant", "en"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_timezone(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Asia/Shanghai)")
+    return value
+
+
+def _check_account(value: str) -> str:
+    if not _ACCOUNT.match(value):
+        raise ValueError(f"{value!r} is not an account: write platform:user_id, "
+                         f"platform one of {', '.join(PLATFORMS)}")
+    return value
+
+
+class Discipline(Strict):
+    """The escalation ladder of R8.2.1 / R8.2.2 / R2.4.2."""
+    warnings_before_removal: int = Field(1, ge=0, le=20)
+    removal: Literal["auto", "confirm"] = "auto"
+    warning_expiry_days: int = Field(180, ge=1, le=3650)
+    severe_removes: bool = True
+    exempt_roles: tuple[Literal["admin", "lead", "instructor", "reviewer", "hr"], ...] = (
+        "admin", "lead", "instructor")
+
+
+class Template(Strict):
+    discipline: Discipline = Discipline()
+    locale: Locale | None = None
+
+
+class GroupConfig(Strict):
+    platform: Literal["slack", "wecom", "dingtalk", "sandbox"]
+    chat_id: str
+    name: str = Field(min_length=1, max_length=200)
+    kind: str
+    template: str | None = None       # defaults to the kind's template
+    training: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    locale: Locale | None = None
+    timezone: str | None = None
+    lead: str
+    admins: tuple[str, ...] = Field(min_length=1)
+    instructors: tuple[str, ...] = ()
+    reviewers: tuple[str, ...] = ()
+    members: tuple[str, ...] = ()     # known members (the sandbox seeds these)
+
+    _tz = field_validator("timezone")(_check_timezone)
+
+    @field_validator("chat_id")
+    @classmethod
+    def _chat(cls, v: str) -> str:
+        if not _CHAT_ID.match(v):
+            raise ValueError("chat_id must be 1-128 characters without spaces")
+        return v
+
+    @field_validator("lead")
+    @classmethod
+    def _lead(cls, v: str) -> str:
+        return _check_account(v)
+
+    @field_validator("admins", "instructors", "reviewers", "members")
+    @classmethod
+    def _accounts(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for item in v:
+            _check_account(item)
+        return v
+
+    @model_validator(mode="after")
+    def _same_platform(self) -> "GroupConfig":
+        for ref in (self.lead, *self.admins, *self.instructors, *self.reviewers, *self.members):
+            if ref.split(":", 1)[0] != self.platform:
+                raise ValueError(f"{ref} is on another platform than the group ({self.platform})")
+        return self
+
+
+class StewardConfig(Strict):
+    locale: Locale = "zh-Hans"
+    timezone: str = "Asia/Shanghai"
+    templates: dict[str, Template] = {}
+    groups: tuple[GroupConfig, ...] = ()
+    roles: dict[Literal["admin", "hr"], tuple[str, ...]] = {}   # organisation-wide roles
+    lexicon: dict[str, tuple[str, ...]] = {}
+
+    _tz = field_validator("timezone")(_check_timezone)
+
+    @field_validator("roles")
+    @classmethod
+    def _roles(cls, v: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+        for refs in v.values():
+            for ref in refs:
+                _check_account(ref)
+        return v
+
+    @field_validator("lexicon")
+    @classmethod
+    def _lexicon(cls, v: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+        for category, terms in v.items():
+            for term in terms:
+                if not term.strip():
+                    raise ValueError(f"lexicon {category}: empty term")
+        return v
+
+    @model_validator(mode="after")
+    def _groups(self) -> "StewardConfig":
+        kinds = self.all_templates()
+        seen: set[tuple[str, str]] = set()
+        for group in self.groups:
+            if group.kind not in kinds:
+                raise ValueError(f"group {group.name!r}: unknown group kind {group.kind!r} "
+                                 f"(known: {', '.join(sorted(kinds))})")
+            if group.template is not None and group.template not in kinds:
+                raise ValueError(f"group {group.name!r}: unknown template {group.template!r}")
+            key = (group.platform, group.chat_id)
+            if key in seen:
+                raise ValueError(f"group {group.platform}:{group.chat_id} is listed twice")
+            seen.add(key)
+        return self
+
+    def all_templates(self) -> dict[str, Template]:
+        """The built-in kinds of R1.2, overridden and extended by `templates:`."""
+        merged = {kind: Template() for kind in BUILTIN_KINDS}
+        merged.update(self.templates)
+        return merged
+
+    def template_for(self, group: GroupConfig) -> Template:
+        return self.all_templates()[group.template or group.kind]
+
+    def platforms_in_use(self) -> set[str]:
+        return {g.platform for g in self.groups}

@@ -1,0 +1,77 @@
+"""Platform-neutral inbound events: facts a connector parsed from a verified request.
+
+Mentions inside `text` are always written `<@USER_ID>` (the connector rewrites its own markup),
+so the core parses one form. `event_id` is the platform's delivery id used for de-duplication.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Event:
+    platform: str
+    event_id: str
+
+
+@dataclass(frozen=True)
+class MessagePosted(Event):
+    chat_id: str
+    user_id: str
+    message_id: str
+    text: str = ""
+    kind: str = "text"                       # text | image | file | voice | video | link | other (R4.1.1)
+    mentions: tuple[str, ...] = ()
+    addressed: bool = False                  # the bot was @-mentioned, or it is a 1:1 chat
+    is_direct: bool = False                  # a 1:1 chat with the bot
+    thread_id: str | None = None
+    sent_at: datetime | None = None
+    edited: bool = False
+    display_name: str | None = None
+
+
+@dataclass(frozen=True)
+class CommandInvoked(Event):
+    """An explicit command (Slack slash command). `chat_id` is None when run outside a group."""
+    user_id: str
+    text: str
+    chat_id: str | None = None
+    is_direct: bool = False
+    display_name: str | None = None
+
+
+@dataclass(frozen=True)
+class CardActed(Event):
+    """A member pressed a button on a card Steward posted (`action` and `value` are ours)."""
+    user_id: str
+    action: str
+    value: str
+    chat_id: str | None = None
+
+
+@dataclass(frozen=True)
+class MemberJoined(Event):
+    chat_id: str
+    user_id: str
+    inviter_id: str | None = None
+
+
+@dataclass(frozen=True)
+class MemberLeft(Event):
+    chat_id: str
+    user_id: str
+    removed_by: str | None = None
+
+
+@dataclass(frozen=True)
+class UserDeparted(Event):
+    """The person left the organisation (R2.4.1): Slack user deleted, WeCom delete_user, DingTalk user_leave_org."""
+    user_id: str
+
+
+@dataclass(frozen=True)
+class UserChanged(Event):
+    """A directory change of department or position (R2.4.1)."""
+    user_id: str
+    changes: dict[str, str] = field(default_factory=dict)

@@ -1,0 +1,53 @@
+"""Small ports the core and the connectors depend on; implementations live in the composition root."""
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+from typing import Protocol
+
+from core.clock import Clock
+
+
+class TokenStore(Protocol):
+    """Shared cache for platform access tokens (WeCom, DingTalk), so every worker reuses one token."""
+
+    def get(self, key: str) -> str | None: ...
+
+    def set(self, key: str, value: str, expires_at: datetime) -> None: ...
+
+    def delete(self, key: str) -> None: ...
+
+
+class RateLimiter(Protocol):
+    def acquire(self, key: str, rate: str) -> float:
+        """Take one slot of `rate` (e.g. "20/second") for `key`; return 0, or seconds to wait."""
+
+
+class MemoryTokenStore:
+    """In-process TokenStore for tests and single-process runs."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self._items: dict[str, tuple[str, datetime]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> str | None:
+        with self._lock:
+            item = self._items.get(key)
+            if item is None or item[1] <= self._clock.now():
+                self._items.pop(key, None)
+                return None
+            return item[0]
+
+    def set(self, key: str, value: str, expires_at: datetime) -> None:
+        with self._lock:
+            self._items[key] = (value, expires_at)
+
+    def delete(self, key: str) -> None:
+        with self._lock:
+            self._items.pop(key, None)
+
+
+class NoRateLimit:
+    def acquire(self, key: str, rate: str) -> float:
+        return 0.0

@@ -5,6 +5,7 @@ import threading
 from datetime import datetime
 from typing import Protocol
 
+from core.actions import Action
 from core.clock import Clock
 
 
@@ -51,3 +52,10 @@ class MemoryTokenStore:
 class NoRateLimit:
     def acquire(self, key: str, rate: str) -> float:
         return 0.0
+
+
+class Messenger(Protocol):
+    """The outbound half of a connector, as the delivery service sees it."""
+
+    def deliver(self, action: Action, idempotency_key: str) -> object:
+        """Returns an object with an optional `remote_id`; raises core.errors.DeliveryError subclasses."""

@@ -223,3 +223,11 @@ class ScheduledJob(Base):
     locked_until: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
+
+
+class CachedToken(Base):
+    """Platform access tokens shared by every web process and worker (WeCom, DingTalk)."""
+    __tablename__ = "cached_tokens"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[datetime]

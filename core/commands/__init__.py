@@ -1,0 +1,1 @@
+"""Platform-neutral commands: parsed once here, used by every connector."""

@@ -1,0 +1,1 @@
+"""Pure policy: functions that take facts and return decisions, never side effects."""

@@ -1,0 +1,24 @@
+"""What every use case needs, handed over by the composition root."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Mapping
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.capabilities import FULL, Capabilities
+from core.clock import Clock
+from core.config.schema import StewardConfig
+
+
+@dataclass
+class CoreContext:
+    sessions: sessionmaker[Session]
+    config: StewardConfig
+    clock: Clock
+    capabilities: Mapping[str, Capabilities] = field(default_factory=dict)
+    # Optional content detectors (issue: moderation); given (group, text, ...) they return verdicts.
+    detectors: Callable | None = None
+
+    def caps(self, platform: str) -> Capabilities:
+        return self.capabilities.get(platform, FULL)

@@ -1,0 +1,98 @@
+"""People, accounts, groups and roles as the core sees them."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.db.models import Account, Group, Membership, Person, Role
+
+
+def account_for(session: Session, platform: str, user_id: str, now: datetime,
+                display_name: str | None = None) -> Account:
+    """The account, created with a new person on first sight."""
+    account = session.scalar(select(Account).where(Account.platform == platform,
+                                                    Account.user_id == user_id))
+    if account is None:
+        person = Person(name=display_name or user_id, status="active", created_at=now)
+        account = Account(person=person, platform=platform, user_id=user_id,
+                          display_name=display_name, created_at=now)
+        session.add_all([person, account])
+        session.flush()
+    elif display_name and account.display_name != display_name:
+        account.display_name = display_name
+        if account.person.name == account.user_id:
+            account.person.name = display_name
+    return account
+
+
+def find_account(session: Session, platform: str, user_id: str) -> Account | None:
+    return session.scalar(select(Account).where(Account.platform == platform,
+                                                Account.user_id == user_id))
+
+
+def link_account(session: Session, account: Account, person: Person) -> None:
+    """Attach an account to a person (one identity across messengers); the old person keeps history."""
+    account.person_id = person.id
+    account.person = person
+
+
+def group_for(session: Session, platform: str, chat_id: str) -> Group | None:
+    return session.scalar(select(Group).where(Group.platform == platform, Group.chat_id == chat_id,
+                                              Group.active.is_(True)))
+
+
+def roles_of(session: Session, person_id: int, group_id: int | None) -> set[str]:
+    """Organisation-wide roles plus the roles in this group."""
+    query = select(Role.role).where(Role.person_id == person_id)
+    if group_id is None:
+        query = query.where(Role.group_id.is_(None))
+    else:
+        query = query.where((Role.group_id.is_(None)) | (Role.group_id == group_id))
+    return set(session.scalars(query))
+
+
+def people_with_role(session: Session, group_id: int, role: str) -> list[Person]:
+    """Holders of `role` in the group, or organisation-wide."""
+    query = (select(Person).join(Role, Role.person_id == Person.id)
+             .where(Role.role == role, (Role.group_id == group_id) | Role.group_id.is_(None))
+             .distinct().order_by(Person.id))
+    return list(session.scalars(query))
+
+
+def account_on(person: Person, platform: str) -> Account | None:
+    for account in person.accounts:
+        if account.platform == platform:
+            return account
+    return None
+
+
+def open_membership(session: Session, person_id: int, group_id: int) -> Membership | None:
+    return session.scalar(select(Membership).where(Membership.person_id == person_id,
+                                                   Membership.group_id == group_id,
+                                                   Membership.left_at.is_(None)))
+
+
+def join(session: Session, account: Account, group: Group, now: datetime, reason: str) -> Membership:
+    current = open_membership(session, account.person_id, group.id)
+    if current is not None:
+        return current
+    membership = Membership(person_id=account.person_id, group_id=group.id, account_id=account.id,
+                            joined_at=now, join_reason=reason)
+    session.add(membership)
+    return membership
+
+
+def leave(session: Session, person_id: int, group_id: int, now: datetime, reason: str,
+          clause: str | None = None) -> Membership | None:
+    current = open_membership(session, person_id, group_id)
+    if current is not None:
+        current.left_at = now
+        current.leave_reason = reason
+        current.leave_clause = clause
+    return current
+
+
+def display(account: Account) -> str:
+    return account.display_name or account.person.name or account.user_id

@@ -1,0 +1,72 @@
+"""Scheduled work (reminders, deadlines, digests) lives in the database, never only in memory.
+
+Later features register a handler per job kind; the worker runs what is due, once per key.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any, Callable, Mapping
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from core.db.models import ScheduledJob
+from core.services.context import CoreContext
+
+log = logging.getLogger("steward.scheduler")
+
+JobHandler = Callable[[CoreContext, Session, dict[str, Any]], None]
+
+
+def schedule(session: Session, *, key: str, kind: str, due_at: datetime, now: datetime,
+             payload: dict[str, Any] | None = None) -> ScheduledJob:
+    """Idempotent on `key`: scheduling the same job twice keeps the first."""
+    job = session.scalar(select(ScheduledJob).where(ScheduledJob.key == key))
+    if job is None:
+        job = ScheduledJob(key=key, kind=kind, payload=payload or {}, due_at=due_at, status="pending",
+                           attempts=0, created_at=now)
+        session.add(job)
+        session.flush()
+    return job
+
+
+def run_due(ctx: CoreContext, handlers: Mapping[str, JobHandler], limit: int = 20,
+            lease_seconds: int = 300, max_attempts: int = 5) -> int:
+    """Run due jobs; each job's handler runs in one transaction with its status change."""
+    now = ctx.clock.now()
+    with ctx.sessions.begin() as s:
+        due = list(s.scalars(select(ScheduledJob.id).where(
+            ScheduledJob.status == "pending", ScheduledJob.due_at <= now,
+            or_(ScheduledJob.locked_until.is_(None), ScheduledJob.locked_until < now),
+        ).order_by(ScheduledJob.due_at).limit(limit)))
+    ran = 0
+    for job_id in due:
+        with ctx.sessions.begin() as s:
+            claimed = s.execute(update(ScheduledJob).where(
+                ScheduledJob.id == job_id, ScheduledJob.status == "pending",
+                or_(ScheduledJob.locked_until.is_(None), ScheduledJob.locked_until < now),
+            ).values(locked_until=now + timedelta(seconds=lease_seconds))).rowcount
+        if claimed != 1:
+            continue
+        ran += 1
+        try:
+            with ctx.sessions.begin() as s:
+                job = s.get(ScheduledJob, job_id)
+                handler = handlers.get(job.kind)
+                if handler is None:
+                    raise LookupError(f"no handler for job kind {job.kind!r}")
+                handler(ctx, s, dict(job.payload))
+                job.status, job.attempts, job.locked_until = "done", job.attempts + 1, None
+        except Exception as exc:
+            log.exception("scheduled job %s failed", job_id)
+            with ctx.sessions.begin() as s:
+                job = s.get(ScheduledJob, job_id)
+                job.attempts += 1
+                job.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+                job.locked_until = None
+                if job.attempts >= max_attempts:
+                    job.status = "failed"
+                else:
+                    job.due_at = now + timedelta(seconds=30 * 2 ** job.attempts)
+    return ran

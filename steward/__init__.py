@@ -1,0 +1,1 @@
+"""Steward's composition root: settings, wiring, the CLI and the worker."""

@@ -1,0 +1,85 @@
+"""`steward config check`: validate steward.yaml and the environment, say what is set and missing."""
+from __future__ import annotations
+
+from typing import Callable, Mapping
+
+from connectors.base import is_configured
+from connectors.registry import CONNECTORS, connector_class
+from core.config import load_config
+from core.errors import ConfigError, StewardError
+from steward import settings as process_settings
+
+
+def check(env: Mapping[str, str], say: Callable[[str], None]) -> bool:
+    """Print a report; returns True when Steward can start with this configuration."""
+    from steward.container import build, platforms_wanted
+
+    problems: list[str] = []
+    cfg_settings = process_settings.Settings.from_env(env)
+    say(f"configuration file: {cfg_settings.config_path}")
+    try:
+        config = load_config(cfg_settings.config_path)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            say(f"  ✗ {problem}")
+        return False
+    by_platform: dict[str, int] = {}
+    for group in config.groups:
+        by_platform[group.platform] = by_platform.get(group.platform, 0) + 1
+    say(f"  ✓ valid: locale {config.locale}, time zone {config.timezone}, {len(config.groups)} group(s) "
+        f"({', '.join(f'{n} {p}' for p, n in sorted(by_platform.items())) or 'none'}), "
+        f"templates {', '.join(sorted(config.all_templates()))}")
+    if not config.groups:
+        say("  ! no groups yet: Steward will answer but govern nothing")
+
+    wanted = platforms_wanted(config, env)
+    for platform in CONNECTORS:
+        cls = connector_class(platform)
+        used = platform in wanted
+        state = "configured" if used else ("not used" if not is_configured(cls.ENV, env) else "configured")
+        say(f"{platform}: {state}")
+        if not used and platform != "sandbox":
+            say(f"  - set {', '.join(v.name for v in cls.ENV if v.required)} to enable it")
+            continue
+        for var in cls.ENV:
+            value = (env.get(var.name) or "").strip()
+            if value:
+                shown = "set" if var.secret else value
+                say(f"  ✓ {var.name} {shown}")
+            elif var.required:
+                say(f"  ✗ {var.name} missing: {var.meaning}")
+            else:
+                say(f"  - {var.name} not set: {var.meaning}" + (f" (default {var.default})" if var.default else ""))
+
+    say("process:")
+    for var in process_settings.ENV:
+        value = (env.get(var.name) or "").strip()
+        say(f"  {'✓' if value else '-'} {var.name} {('set' if var.secret else value) if value else f'default {var.default}'}")
+    try:
+        container = build(env, config=config)
+    except ConfigError as exc:
+        problems.extend(exc.problems)
+        container = None
+    if container is not None:
+        for platform, connector in container.connectors.items():
+            caps = connector.capabilities
+            missing = [name for name, on in vars(caps).items() if on is False]
+            if missing:
+                say(f"  {platform} cannot: {', '.join(missing)} (Steward falls back: tells admins)")
+        try:
+            container.check_migrated()
+            say(f"database: {container.engine.url.render_as_string(hide_password=True)} reachable, schema current")
+        except StewardError as exc:
+            problems.append(f"database: {exc}")
+        try:
+            from steward.ratelimit import LimitsRateLimiter
+            LimitsRateLimiter(container.settings.rate_limit_storage)
+        except Exception as exc:
+            problems.append(f"STEWARD_RATE_LIMIT_STORAGE: {exc}")
+    if problems:
+        say("problems:")
+        for problem in problems:
+            say(f"  ✗ {problem}")
+        return False
+    say("ok: Steward can start")
+    return True

@@ -1,0 +1,109 @@
+"""The one place where Steward is wired together: config, database, connectors, core context."""
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass, field
+from typing import Mapping
+
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from connectors.base import Connector, ConnectorDeps, is_configured
+from connectors.registry import CONNECTORS, MESSENGERS, connector_class
+from core.clock import Clock, SystemClock
+from core.config import load_config
+from core.config.schema import StewardConfig
+from core.db.migrate import current_revision, head_revision
+from core.db.session import make_engine, make_sessionmaker
+from core.errors import ConfigError, StewardError
+from core.services.context import CoreContext
+from core.services.delivery import Deliverer
+from steward.ratelimit import LimitsRateLimiter
+from steward.settings import Settings
+from steward.tokens import DbTokenStore
+
+
+class DatabaseUnavailable(StewardError):
+    pass
+
+
+@dataclass
+class Container:
+    settings: Settings
+    config: StewardConfig
+    engine: Engine
+    sessions: sessionmaker[Session]
+    clock: Clock
+    connectors: dict[str, Connector] = field(default_factory=dict)
+    ctx: CoreContext | None = None
+
+    def deliverer(self, worker_id: str | None = None) -> Deliverer:
+        worker = worker_id or self.settings.worker_id or f"{socket.gethostname()}:{os.getpid()}"
+        return Deliverer(self.ctx, self.connectors, worker)
+
+    def check_database(self) -> None:
+        """Raise DatabaseUnavailable with a clear message if the database cannot be used."""
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except SQLAlchemyError as exc:
+            raise DatabaseUnavailable(f"cannot reach the database ({_safe_url(self.engine)}): "
+                                      f"{_first_line(exc)}") from None
+
+    def check_migrated(self) -> None:
+        self.check_database()
+        have, want = current_revision(self.engine), head_revision(self.engine)
+        if have != want:
+            raise DatabaseUnavailable(f"the database schema is at {have or 'nothing'}, the code needs {want}: "
+                                      "run `steward db upgrade`")
+
+
+def platforms_wanted(config: StewardConfig, env: Mapping[str, str]) -> list[str]:
+    """Platforms that groups use or whose variables are set: their secrets must be complete."""
+    wanted = set(config.platforms_in_use())
+    for platform in MESSENGERS:
+        if is_configured(connector_class(platform).ENV, env):
+            wanted.add(platform)
+    return [p for p in CONNECTORS if p in wanted]
+
+
+def build(env: Mapping[str, str] | None = None, *, clock: Clock | None = None,
+          config: StewardConfig | None = None, with_connectors: bool = True) -> Container:
+    """Wire everything; raises ConfigError naming every missing or wrong setting."""
+    env = os.environ if env is None else env
+    settings = Settings.from_env(env)
+    config = config if config is not None else load_config(settings.config_path)
+    clock = clock or SystemClock()
+    try:
+        engine = make_engine(settings.database_url)
+    except (SQLAlchemyError, ValueError, ImportError) as exc:
+        raise ConfigError([f"DATABASE_URL: {_first_line(exc)}"]) from None
+    sessions = make_sessionmaker(engine)
+    container = Container(settings, config, engine, sessions, clock)
+    if with_connectors:
+        deps = ConnectorDeps(clock=clock, tokens=DbTokenStore(sessions, clock),
+                             limiter=LimitsRateLimiter(settings.rate_limit_storage))
+        problems: list[str] = []
+        for platform in platforms_wanted(config, env):
+            try:
+                container.connectors[platform] = connector_class(platform).from_env(env, deps)
+            except ConfigError as exc:
+                problems.extend(exc.problems)
+        if problems:
+            raise ConfigError(problems)
+    container.ctx = CoreContext(sessions=sessions, config=config, clock=clock,
+                                capabilities={p: c.capabilities for p, c in container.connectors.items()})
+    return container
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+
+
+def _safe_url(engine: Engine) -> str:
+    return engine.url.render_as_string(hide_password=True)
+
+
+__all__ = ["Container", "DatabaseUnavailable", "build", "platforms_wanted", "OperationalError"]

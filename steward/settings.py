@@ -1,0 +1,42 @@
+"""Process settings from the environment (12-factor). Platform secrets are read by each connector."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Mapping
+
+from connectors.base import EnvVar
+from core.db.session import DEFAULT_URL
+
+ENV: tuple[EnvVar, ...] = (
+    EnvVar("DATABASE_URL", False, True, "SQLAlchemy URL; default a SQLite file in the working directory",
+           DEFAULT_URL),
+    EnvVar("STEWARD_CONFIG", False, False, "path of steward.yaml", "steward.yaml"),
+    EnvVar("STEWARD_RATE_LIMIT_STORAGE", False, False,
+           "where rate-limit counters live: memory:// (one process) or redis://host:6379", "memory://"),
+    EnvVar("STEWARD_WORKER_ID", False, False, "name of this worker in leases and logs", None),
+    EnvVar("STEWARD_LOG_LEVEL", False, False, "DEBUG, INFO, WARNING or ERROR", "INFO"),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    config_path: str
+    rate_limit_storage: str
+    worker_id: str | None
+    log_level: str
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+        env = os.environ if env is None else env
+
+        def get(name: str) -> str | None:
+            var = next(v for v in ENV if v.name == name)
+            return (env.get(name) or "").strip() or var.default
+
+        return cls(database_url=get("DATABASE_URL") or DEFAULT_URL,
+                   config_path=get("STEWARD_CONFIG") or "steward.yaml",
+                   rate_limit_storage=get("STEWARD_RATE_LIMIT_STORAGE") or "memory://",
+                   worker_id=get("STEWARD_WORKER_ID"),
+                   log_level=(get("STEWARD_LOG_LEVEL") or "INFO").upper())

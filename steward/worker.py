@@ -1,0 +1,48 @@
+"""The delivery worker loop: `steward worker` runs it alone, `steward serve` embeds it in a thread."""
+from __future__ import annotations
+
+import logging
+import threading
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from core.services.scheduler import JobHandler, run_due
+
+log = logging.getLogger("steward.worker")
+
+# Job kinds and their handlers: later features (reminders, digests) register theirs here.
+JOB_HANDLERS: dict[str, JobHandler] = {}
+
+
+def run_worker(container, stop: threading.Event, idle_seconds: float = 0.5) -> None:
+    deliverer = container.deliverer()
+    log.info("worker %s started", deliverer.worker_id)
+    while not stop.is_set():
+        try:
+            busy = deliverer.run_once() + run_due(container.ctx, JOB_HANDLERS)
+        except SQLAlchemyError as exc:   # database away: wait and try again, nothing is lost
+            log.error("worker cannot reach the database: %s", type(exc).__name__)
+            stop.wait(5)
+            continue
+        if not busy:
+            stop.wait(idle_seconds)
+    log.info("worker %s stopped", deliverer.worker_id)
+
+
+def start_embedded(container) -> tuple[threading.Thread, threading.Event]:
+    stop = threading.Event()
+    thread = threading.Thread(target=run_worker, args=(container, stop), name="steward-worker", daemon=True)
+    thread.start()
+    return thread, stop
+
+
+def drain(container, rounds: int = 20) -> int:
+    """Deliver everything due now (the sandbox shell and tests); returns items attempted."""
+    deliverer = container.deliverer("drain")
+    total = 0
+    for _ in range(rounds):
+        n = deliverer.run_once() + run_due(container.ctx, JOB_HANDLERS)
+        total += n
+        if not n:
+            break
+    return total

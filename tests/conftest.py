@@ -1,0 +1,137 @@
+"""Shared fixtures: a migrated database on SQLite and (when reachable) PostgreSQL, a frozen clock,
+and a container wired with the sandbox connector."""
+from __future__ import annotations
+
+import os
+import shutil
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from core.clock import FrozenClock
+from core.config import parse_config
+from core.db.migrate import upgrade
+from core.db.session import make_engine
+
+PG_URL = os.environ.get("STEWARD_TEST_POSTGRES_URL")
+REQUIRE_SERVICES = os.environ.get("STEWARD_TEST_REQUIRE_SERVICES") == "1"
+T0 = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)
+
+SANDBOX_CONFIG = """
+locale: en
+templates:
+  new-hire:
+    discipline: {warnings_before_removal: 1, removal: auto, warning_expiry_days: 180}
+  management:
+    discipline: {warnings_before_removal: 2, removal: confirm, warning_expiry_days: 365}
+groups:
+  - platform: sandbox
+    chat_id: new-hires
+    name: New hires
+    kind: new-hire
+    training: onboarding
+    lead: sandbox:lily
+    admins: [sandbox:adam]
+    instructors: [sandbox:ian]
+    members: [sandbox:alice, sandbox:bob]
+  - platform: sandbox
+    chat_id: managers
+    name: Managers
+    kind: management
+    lead: sandbox:lily
+    admins: [sandbox:adam]
+    members: [sandbox:dave]
+roles:
+  hr: [sandbox:hannah]
+"""
+
+
+def _postgres_available() -> str | None:
+    if not PG_URL:
+        return None
+    try:
+        engine = make_engine(PG_URL)
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+        return PG_URL
+    except Exception as exc:
+        if REQUIRE_SERVICES:
+            pytest.fail(f"PostgreSQL at {PG_URL} is required in CI but unreachable: {exc}")
+        return None
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    """Migrate once, copy per test: every test starts from the real migrated schema."""
+    path = tmp_path_factory.mktemp("db") / "template.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    url = _postgres_available()
+    if url is None:
+        pytest.skip("PostgreSQL not available: set STEWARD_TEST_POSTGRES_URL (CI does)")
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    upgrade(engine)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request, tmp_path, sqlite_template) -> str:
+    if request.param == "sqlite":
+        path = tmp_path / "steward.db"
+        shutil.copy(sqlite_template, path)
+        return f"sqlite:///{path}"
+    url = request.getfixturevalue("postgres_url")
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        tables = [r[0] for r in conn.execute(text(
+            "SELECT tablename FROM pg_tables WHERE schemaname='public' AND tablename <> 'alembic_version'"))]
+        conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def sqlite_url(tmp_path, sqlite_template) -> str:
+    path = tmp_path / "steward.db"
+    shutil.copy(sqlite_template, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(T0)
+
+
+@pytest.fixture
+def sandbox_config():
+    return parse_config(SANDBOX_CONFIG)
+
+
+def build_container(db_url: str, clock, config, extra_env: dict[str, str] | None = None):
+    from core.services.config_sync import sync_config
+    from steward.container import build
+
+    env = {"DATABASE_URL": db_url, **(extra_env or {})}
+    container = build(env, clock=clock, config=config)
+    with container.sessions.begin() as s:
+        sync_config(s, container.config, clock.now())
+    return container
+
+
+@pytest.fixture
+def container(db_url, clock, sandbox_config):
+    c = build_container(db_url, clock, sandbox_config)
+    yield c
+    c.engine.dispose()

@@ -1,0 +1,1 @@
+"""DingTalk (钉钉) connector: robot messages, event subscription, robot and group APIs."""

@@ -1,0 +1,92 @@
+"""Core actions -> DingTalk API requests (path and JSON body), without sending anything.
+
+Messages go through the app's robot: `groupMessages/send` into a group (openConversationId) and
+`oToMessages/batchSend` to one person. `msgParam` is a JSON *string* (≤ 15,000 bytes).
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from connectors.dingtalk import cards
+from core.actions import Button
+
+GROUP_SEND = "/v1.0/robot/groupMessages/send"
+PRIVATE_SEND = "/v1.0/robot/oToMessages/batchSend"
+GROUP_CREATE = "/v1.0/im/group/create"
+GROUP_UPDATE = "/v1.0/im/group/update"            # groups created by GROUP_CREATE, by chatid
+SCENE_MEMBER_ADD = "/v1.0/im/sceneGroup/member/add"        # scene groups, by openConversationId
+SCENE_MEMBER_DELETE = "/v1.0/im/sceneGroup/member/delete"
+ADD_ROBOT = "/v1.0/im/conversations/robots"
+USER_GET = "/topapi/v2/user/get"                    # oapi host
+MSG_PARAM_LIMIT = 15000
+_MENTION = re.compile(r"<@([^<>\s]+)>")
+
+
+@dataclass(frozen=True)
+class Request:
+    path: str
+    body: dict[str, Any]
+
+
+def plain_mentions(text: str, name_of: Callable[[str], str | None]) -> str:
+    """`<@staffId>` -> `@name` (robot messages cannot carry real @-mentions)."""
+    return _MENTION.sub(lambda m: "@" + (name_of(m.group(1)) or m.group(1)), text)
+
+
+def _param(data: dict[str, str]) -> str:
+    encoded = json.dumps(data, ensure_ascii=False)
+    if len(encoded.encode("utf-8")) > MSG_PARAM_LIMIT:
+        raise ValueError(f"message is longer than DingTalk's {MSG_PARAM_LIMIT}-byte msgParam limit")
+    return encoded
+
+
+def text_message(text: str) -> tuple[str, str]:
+    return "sampleText", _param({"content": text})
+
+
+def card_message(title: str, text: str, buttons: tuple[Button, ...]) -> tuple[str, str]:
+    """A markdown message whose buttons are dtmd links: a click sends `#steward <action> <value>`
+    from the member to the robot (see cards.py)."""
+    lines = [f"#### {title}", "", text]
+    if buttons:
+        lines.append("")
+        lines.extend(f"- [{b.label}]({cards.click_link(b.action, b.value)})" for b in buttons)
+    return "sampleMarkdown", _param({"title": title, "text": "\n".join(lines)})
+
+
+def to_group(robot_code: str, chat_id: str, message: tuple[str, str]) -> Request:
+    msg_key, msg_param = message
+    return Request(GROUP_SEND, {"robotCode": robot_code, "openConversationId": chat_id,
+                                "msgKey": msg_key, "msgParam": msg_param})
+
+
+def to_user(robot_code: str, user_id: str, message: tuple[str, str]) -> Request:
+    msg_key, msg_param = message
+    return Request(PRIVATE_SEND, {"robotCode": robot_code, "userIds": [user_id],
+                                  "msgKey": msg_key, "msgParam": msg_param})
+
+
+def membership(chat_id: str, user_id: str, add: bool, chatid: str | None) -> Request:
+    """Add or remove one member: `group/update` when the group's chatid is known (groups Steward
+    created), else the scene-group member API with the openConversationId."""
+    if chatid:
+        key = "add_useridlist" if add else "del_useridlist"
+        return Request(GROUP_UPDATE, {"chatid": chatid, key: [user_id]})
+    return Request(SCENE_MEMBER_ADD if add else SCENE_MEMBER_DELETE,
+                   {"open_conversation_id": chat_id, "user_ids": [user_id]})
+
+
+def create_group(name: str, owner: str, user_ids: list[str]) -> Request:
+    members = list(dict.fromkeys([owner, *user_ids]))
+    return Request(GROUP_CREATE, {"name": name, "owner": owner, "useridlist": members})
+
+
+def add_robot(robot_code: str, chat_id: str) -> Request:
+    return Request(ADD_ROBOT, {"robotCode": robot_code, "openConversationId": chat_id})
+
+
+def user_get(user_id: str) -> Request:
+    return Request(USER_GET, {"userid": user_id, "language": "zh_CN"})

@@ -1,0 +1,83 @@
+"""SlackConnector: the connector contract for Slack (connectors/base.py)."""
+from __future__ import annotations
+
+import logging
+from typing import ClassVar, Mapping
+
+from connectors.base import Connector, ConnectorDeps, Delivery, EnvVar, Health, InboundRequest, InboundResult
+from connectors.slack import settings as slack_settings
+from connectors.slack.client import SlackApi, make_web_client
+from connectors.slack.parse import SlackParser
+from connectors.slack.profiles import DEFAULT_TTL, ProfileCache, UserProfile
+from connectors.slack.render import RENDERERS
+from connectors.slack.settings import SlackSettings
+from connectors.slack.verify import SlackVerifier
+from core.actions import Action
+from core.capabilities import SLACK, Capabilities
+from core.errors import DeliveryError, UnsupportedAction
+
+log = logging.getLogger(__name__)
+
+
+class SlackConnector(Connector):
+    platform: ClassVar[str] = "slack"
+    endpoints: ClassVar[dict[str, tuple[str, ...]]] = {"events": ("POST",)}
+    ENV: ClassVar[tuple[EnvVar, ...]] = slack_settings.ENV
+
+    def __init__(self, settings: SlackSettings, deps: ConnectorDeps, *, timeout: float = 10.0,
+                 max_inline_wait: float = 1.0) -> None:
+        self.settings = settings
+        self._deps = deps
+        self._verifier = SlackVerifier(settings.signing_secret, deps.clock)
+        bot = make_web_client(settings.bot_token, settings.api_url, timeout=timeout,
+                              max_inline_wait=max_inline_wait)
+        admin = (make_web_client(settings.admin_user_token, settings.api_url, timeout=timeout,
+                                 max_inline_wait=max_inline_wait)
+                 if settings.admin_user_token else None)
+        self.api = SlackApi(bot, admin, deps.limiter)
+        self._profiles = ProfileCache(self.api, deps.clock, DEFAULT_TTL)
+        self.parser = SlackParser(on_user_changed=self._profiles.forget)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str], deps: ConnectorDeps) -> "SlackConnector":
+        return cls(SlackSettings.from_env(env), deps)
+
+    @property
+    def capabilities(self) -> Capabilities:
+        # A bot token may delete only the bot's own messages (chat.delete docs).
+        return SLACK.with_(delete_others_messages=self.api.admin is not None)
+
+    def verify(self, request: InboundRequest) -> None:
+        self._verifier.verify(request.headers, request.body)
+
+    def parse(self, request: InboundRequest) -> InboundResult:
+        return self.parser.parse_http(request)
+
+    def deliver(self, action: Action, idempotency_key: str) -> Delivery:
+        render = RENDERERS.get(type(action))
+        if render is None:
+            raise UnsupportedAction(f"slack: no rendering for {type(action).__name__}")
+        try:
+            delivery = render(action, self.api)
+        except DeliveryError as exc:
+            log.info("slack: %s %s not delivered: %s", action.kind, idempotency_key, exc)
+            raise
+        log.info("slack: %s %s delivered (%s)", action.kind, idempotency_key, delivery.remote_id or "-")
+        return delivery
+
+    def user_profile(self, user_id: str) -> UserProfile | None:
+        """Name, title and email from users.info, cached; None for an unknown user."""
+        return self._profiles.get(user_id)
+
+    def health(self) -> Health:
+        checks = [("bot", self.api.bot)] + ([("admin", self.api.admin)] if self.api.admin else [])
+        details = []
+        for label, client in checks:
+            try:
+                data = client.auth_test().data
+            except Exception as exc:  # health never raises: it reports
+                code = getattr(getattr(exc, "response", None), "data", {}) or {}
+                reason = code.get("error") if isinstance(code, dict) else None
+                return Health(ok=False, detail=f"{label} token: {reason or type(exc).__name__}")
+            details.append(f"{label} {data.get('user_id')} in {data.get('team_id')}")
+        return Health(ok=True, detail="; ".join(details))

@@ -1,0 +1,197 @@
+"""WeComConnector: the self-built app callback, the contact-sync callback, and delivery through wechatpy."""
+from __future__ import annotations
+
+import re
+from typing import Callable, ClassVar, Mapping
+
+from core.actions import (Action, DeleteMessage, InviteMember, PinMessage, PostCard, PostMessage,
+                          RemoveMember, SendEphemeral, SendPrivate)
+from core.capabilities import WECOM, Capabilities
+from core.errors import BadRequest, Forbidden, PermanentDeliveryError, DeliveryError, UnsupportedAction
+
+from connectors.base import Connector, ConnectorDeps, Delivery, Health, InboundRequest, InboundResult
+from connectors.wecom import render
+from connectors.wecom.client import StewardWeChatClient, TokenStoreSession, WeComApi
+from connectors.wecom.directory import Directory, UserProfile
+from connectors.wecom.parse import DM_PREFIX, Parsed, parse_app, parse_contacts
+from connectors.wecom.settings import ENV, WeComSettings, load_settings
+from connectors.wecom.verify import CallbackCrypto, normalise_echostr
+from connectors.wecom.xmlparse import parse_xml, text
+
+# Pacing below WeCom's caps (doc 90312, 90236, 90248). Over-cap sends are dropped *silently*
+# by WeCom, so Steward waits instead (RetryableDeliveryError with retry_after).
+PRIVATE_RATES = ("25/minute", "900/hour")           # message/send: 30/min and 1000/hour per member
+GROUP_RATES = ("150/minute", "9000/day")            # appchat/send: 200/min and 10000/day per member
+API_RATE = "9000/minute"                            # any API: 10000/min per corp
+UPDATE_RATE = "900/hour"                            # appchat/update: 1000 group changes per corp per hour
+CREATE_RATE = "900/day"                             # appchat/create: 1000 groups per corp per day
+CHAT_ID = re.compile(r"[0-9A-Za-z]{1,32}")
+
+
+class WeComConnector(Connector):
+    platform: ClassVar[str] = "wecom"
+    endpoints: ClassVar[dict[str, tuple[str, ...]]] = {"callback": ("GET", "POST"), "contacts": ("GET", "POST")}
+    ENV = ENV
+
+    def __init__(self, settings: WeComSettings, deps: ConnectorDeps, *, replay_window_seconds: int = 300,
+                 duplicate_check_seconds: int = 1800, timeout_seconds: float = 10.0,
+                 profile_ttl_seconds: int = 3600) -> None:
+        self.settings = settings
+        self._deps = deps
+        self._duplicate_check = duplicate_check_seconds
+        self._crypto: dict[str, CallbackCrypto] = {
+            "callback": CallbackCrypto(settings.token, settings.aes_key, settings.corp_id,
+                                       deps.clock, replay_window_seconds),
+        }
+        if settings.contacts_configured:
+            self._crypto["contacts"] = CallbackCrypto(
+                settings.contact_token or "", settings.contact_aes_key or "", settings.corp_id,
+                deps.clock, replay_window_seconds)
+        client = StewardWeChatClient(settings.corp_id, settings.secret, settings.agent_id, settings.api_url,
+                                     TokenStoreSession(deps.tokens, deps.clock), timeout_seconds)
+        self._api = WeComApi(client, deps.limiter)
+        self.directory = Directory(self._api, deps.clock, profile_ttl_seconds)
+        self._deliver: dict[type[Action], Callable[[Action, str], Delivery]] = {
+            PostMessage: self._post_message,
+            SendPrivate: self._send_private,
+            RemoveMember: self._remove_member,
+            InviteMember: self._invite_member,
+            PostCard: self._post_card,
+        }
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str], deps: ConnectorDeps, **options) -> "WeComConnector":
+        return cls(load_settings(env), deps, **options)
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return WECOM if self.settings.contacts_configured else WECOM.with_(departure_events=False)
+
+    # --- inbound ----------------------------------------------------------------------------
+
+    def _crypto_for(self, request: InboundRequest) -> CallbackCrypto:
+        crypto = self._crypto.get(request.endpoint)
+        if crypto is None:
+            raise Forbidden(f"wecom endpoint {request.endpoint!r} is not configured")
+        return crypto
+
+    @staticmethod
+    def _encrypted(request: InboundRequest) -> str:
+        if request.method == "GET":
+            return normalise_echostr(request.query.get("echostr") or "")
+        if request.method == "POST":
+            return text(parse_xml(request.body), "Encrypt")
+        raise BadRequest(f"method {request.method} is not used by WeCom")
+
+    def verify(self, request: InboundRequest) -> None:
+        self._crypto_for(request).check(request.query, self._encrypted(request))
+
+    def parse(self, request: InboundRequest) -> InboundResult:
+        crypto = self._crypto_for(request)
+        encrypted = self._encrypted(request)
+        if request.method == "GET":
+            # URL verification: answer the plaintext exactly (no quotes, BOM or newline).
+            plaintext = crypto.decrypt_echostr(request.query, encrypted)
+            return InboundResult(body=plaintext, ignored="url_verification")
+        fields = parse_xml(crypto.decrypt_message(request.query, encrypted))
+        parsed: Parsed = (parse_contacts if request.endpoint == "contacts" else parse_app)(fields)
+        # 200 with an empty body: WeCom stops retrying; replies go out later through message/send.
+        return InboundResult(events=parsed.events, body=b"", ignored=parsed.ignored)
+
+    # --- outbound ---------------------------------------------------------------------------
+
+    def deliver(self, action: Action, idempotency_key: str) -> Delivery:
+        handler = self._deliver.get(type(action))
+        if handler is None:
+            raise UnsupportedAction(_UNSUPPORTED.get(type(action), f"wecom cannot {action.kind}"))
+        try:
+            return handler(action, idempotency_key)
+        except render.RenderError as exc:
+            raise PermanentDeliveryError(str(exc), code=exc.code) from None
+
+    def _key(self, *parts: str) -> str:
+        return ":".join(("wecom", self.settings.corp_id, *parts))
+
+    def _message_send(self, user_id: str, msg: dict) -> Delivery:
+        """message/send to one member, with WeCom's duplicate check so a retried delivery is not doubled."""
+        self._api.pace(*((self._key("member", user_id, "message/send"), r) for r in PRIVATE_RATES),
+                       (self._key("api", "message/send"), API_RATE))
+        body = {**msg, **render.duplicate_check(self._duplicate_check)}
+        result = self._api.call("message/send", lambda c: c.message.send(self.settings.agent_id, user_id, msg=body))
+        for field in ("invaliduser", "unlicenseduser"):
+            if user_id.lower() in (result.get(field) or "").lower().split("|"):
+                raise PermanentDeliveryError(f"wecom message/send: {field} {user_id}", code=field)
+        return Delivery(remote_id=result.get("msgid") or None,
+                        detail={"response_code": result["response_code"]} if result.get("response_code") else {})
+
+    def _appchat_send(self, chat_id: str, msg_type: str, **content: str) -> Delivery:
+        self._api.pace(*((self._key("chat", chat_id, "appchat/send"), r) for r in GROUP_RATES),
+                       (self._key("api", "appchat/send"), API_RATE))
+        self._api.call("appchat/send", lambda c: c.appchat.send(chat_id, msg_type, **content))
+        return Delivery()   # appchat/send returns no message id
+
+    def _post_message(self, action: PostMessage, key: str) -> Delivery:
+        if action.chat_id.startswith(DM_PREFIX):          # a member's 1:1 chat with the app
+            return self._message_send(action.chat_id[len(DM_PREFIX):], render.text_message(action.text))
+        return self._appchat_send(action.chat_id, "text", content=render.clip(action.text))
+
+    def _send_private(self, action: SendPrivate, key: str) -> Delivery:
+        return self._message_send(action.user_id, render.text_message(action.text))
+
+    def _update_members(self, chat_id: str, **change: list[str]) -> Delivery:
+        self._api.pace((self._key("api", "appchat/update"), UPDATE_RATE))
+        self._api.call("appchat/update", lambda c: c.appchat.update(chat_id, **change))
+        return Delivery()
+
+    def _remove_member(self, action: RemoveMember, key: str) -> Delivery:
+        return self._update_members(action.chat_id, del_user_list=[action.user_id])
+
+    def _invite_member(self, action: InviteMember, key: str) -> Delivery:
+        return self._update_members(action.chat_id, add_user_list=[action.user_id])
+
+    def _post_card(self, action: PostCard, key: str) -> Delivery:
+        if action.user_id:
+            return self._message_send(action.user_id, render.card_message(action, key))
+        if action.chat_id and not action.buttons:
+            return self._appchat_send(action.chat_id, "markdown",
+                                      content=render.markdown_content(action.title, action.text))
+        raise UnsupportedAction("wecom group chats (appchat/send) cannot carry buttons; "
+                                "send the card privately (PostCard.user_id)")
+
+    # --- directory and groups (used by the membership services) ------------------------------
+
+    def user_profile(self, user_id: str) -> UserProfile:
+        """Name, department names and position from user/get + department/get (cached)."""
+        return self.directory.user_profile(user_id)
+
+    def create_group(self, name: str, owner: str, user_ids: list[str] | tuple[str, ...],
+                     chat_id: str | None = None) -> str:
+        """appchat/create; returns the chat id. Pass a fixed chat_id to make retries idempotent."""
+        if chat_id is not None and not CHAT_ID.fullmatch(chat_id):
+            raise PermanentDeliveryError("wecom chat ids are 1-32 letters and digits", code="86001")
+        members = list(dict.fromkeys([owner, *user_ids]))
+        if not 2 <= len(members) <= 2000:
+            raise PermanentDeliveryError("a WeCom group has 2 to 2000 members", code="86006")
+        self._api.pace((self._key("api", "appchat/create"), CREATE_RATE))
+        try:
+            result = self._api.call("appchat/create", lambda c: c.appchat.create(
+                chat_id=chat_id, name=name[:50], owner=owner, user_list=members))
+        except PermanentDeliveryError as exc:
+            if chat_id and exc.code == "86215":       # created by an earlier attempt
+                return chat_id
+            raise
+        return result["chatid"]
+
+    def health(self) -> Health:
+        try:
+            self._api.health()
+        except DeliveryError as exc:
+            return Health(False, str(exc))
+        return Health(True, "gettoken ok")
+
+
+_UNSUPPORTED: dict[type[Action], str] = {
+    SendEphemeral: "wecom has no ephemeral messages in group chats",
+    DeleteMessage: "wecom cannot delete members' messages (message/recall only recalls the app's own)",
+    PinMessage: "wecom has no pin or group-announcement API for app groups",
+}

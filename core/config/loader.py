@@ -13,6 +13,10 @@ from core.errors import ConfigError
 MAX_CONFIG_BYTES = 2 * 1024 * 1024
 
 
+_PLAIN_TAGS = {f"tag:yaml.org,2002:{t}" for t in
+               ("str", "int", "float", "bool", "null", "map", "seq", "timestamp")}
+
+
 class _LineTracker:
     """Builds plain Python data from a YAML node tree, remembering each path's line."""
 
@@ -22,6 +26,10 @@ class _LineTracker:
 
     def build(self, node: yaml.Node, path: tuple = ()) -> Any:
         self.lines[path] = node.start_mark.line + 1
+        if node.tag not in _PLAIN_TAGS:
+            self.problems.append(f"line {node.start_mark.line + 1}: {_dotted(path)}: "
+                                 f"YAML tag {node.tag} is not allowed")
+            return None
         if isinstance(node, yaml.MappingNode):
             out: dict[Any, Any] = {}
             for key_node, value_node in node.value:

@@ -74,7 +74,7 @@ class Discipline:
         return out
 
     def _new_case(self, v: Violation, outcome: str, outcome_clause: str) -> Case:
-        case = Case(number=f"tmp-{uuid.uuid4().hex}", person_id=v.account.person_id, group_id=v.group.id,
+        case = Case(number=f"tmp-{uuid.uuid4().hex[:24]}", person_id=v.account.person_id, group_id=v.group.id,
                     account_id=v.account.id, clause=v.clause, rule=v.rule[:200], category=v.category,
                     severe=v.severe, evidence=redact(v.evidence), message_id=v.message_id,
                     detector=v.detector, decided_by=v.reported_by, outcome=outcome,

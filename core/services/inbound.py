@@ -62,7 +62,9 @@ def _message(ctx: CoreContext, s: Session, e: MessagePosted) -> None:
                      group_id=existing.group_id, person_id=account.person_id, message_id=e.message_id)
     if group is not None:
         join(s, account, group, now, reason="seen")
-    if (e.addressed or e.is_direct) and looks_like_command(e.text):
+    # A command addressed to Steward runs; a 1:1 message that is no command gets the command list
+    # hint; anything else in a group is only archived and checked (the bot stays quiet).
+    if e.is_direct or (e.addressed and looks_like_command(e.text)):
         CommandRunner(ctx, s).run(Invocation(e.platform, e.event_id, e.user_id, e.text,
                                              None if e.is_direct else e.chat_id, e.is_direct, e.display_name))
         return

@@ -1,0 +1,56 @@
+"""The command parser: one grammar for every messenger, English and Chinese aliases."""
+import pytest
+
+from core.commands.parser import CommandError, looks_like_command, normalise_case, parse
+
+
+@pytest.mark.parametrize("text,name,members,case,rest", [
+    ("help", "help", (), None, ""),
+    ("帮助", "help", (), None, ""),
+    ("幫助", "help", (), None, ""),
+    ("/steward rules", "rules", (), None, ""),
+    ("群規", "rules", (), None, ""),
+    ("warn <@U1> spam links", "warn", ("U1",), None, "spam links"),
+    ("警告<@U1> 发广告", "warn", ("U1",), None, "发广告"),
+    ("WARN <@U1|bob>   spam", "warn", ("U1",), None, "spam"),
+    ("移出 <@zhang.san> 多次违规", "remove", ("zhang.san",), None, "多次违规"),
+    ("record", "record", (), None, ""),
+    ("記錄 <@U3>", "record", ("U3",), None, ""),
+    ("revoke C000012 appeal accepted", "revoke", (), "C000012", "appeal accepted"),
+    ("撤销 #12 申诉成立", "revoke", (), "C000012", "申诉成立"),
+    ("申訴 c12 我沒有", "appeal", (), "C000012", "我沒有"),
+    ("ｗａｒｎ <@U1> full width", "warn", ("U1",), None, "full width"),
+    ("approve C7", "approve", (), "C000007", ""),
+])
+def test_parse(text, name, members, case, rest):
+    cmd = parse(text)
+    assert (cmd.name, cmd.members, cmd.case, cmd.rest) == (name, members, case, rest)
+
+
+@pytest.mark.parametrize("text,key", [
+    ("warn", "command.missing"),
+    ("warn <@U1>", "command.missing"),
+    ("remove spam", "command.missing"),
+    ("revoke", "command.missing"),
+    ("revoke C12", "command.missing"),
+    ("appeal nothing here", "command.missing"),
+    ("helpful tips", "command.unknown"),
+    ("", "command.unknown"),
+    ("加班安排", "command.unknown"),
+])
+def test_parse_errors(text, key):
+    with pytest.raises(CommandError) as err:
+        parse(text)
+    assert err.value.key == key
+
+
+def test_looks_like_command_does_not_catch_ordinary_talk():
+    assert looks_like_command("警告 <@U1> spam")
+    assert not looks_like_command("今天的作业是什么？")
+    assert not looks_like_command("helpful tips")
+
+
+def test_case_numbers():
+    assert normalise_case("#5") == "C000005"
+    assert normalise_case("C000005") == "C000005"
+    assert normalise_case("case5") is None

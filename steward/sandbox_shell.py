@@ -5,7 +5,7 @@ import click
 from sqlalchemy import select
 
 from core.db.migrate import upgrade
-from core.db.models import Account, AuditEntry, Group
+from core.db.models import Account, AuditEntry, Group, Role
 from core.errors import ConfigError
 from core.services.config_sync import sync_config
 from core.services.inbound import ingest
@@ -26,10 +26,14 @@ def run_shell(container, who: str | None) -> None:
     upgrade(container.engine)
     with container.sessions.begin() as s:
         sync_config(s, container.config, container.clock.now())
-        groups = s.scalars(select(Group).where(Group.platform == "sandbox", Group.active.is_(True))).all()
-        users = [a.user_id for a in s.scalars(select(Account).where(Account.platform == "sandbox"))]
+        groups = s.scalars(select(Group).where(Group.platform == "sandbox", Group.active.is_(True))
+                           .order_by(Group.id)).all()
+        accounts = s.scalars(select(Account).where(Account.platform == "sandbox").order_by(Account.id)).all()
+        users = [a.user_id for a in accounts]
+        staff = {r.person_id for r in s.scalars(select(Role))}
+        plain = [a.user_id for a in accounts if a.person_id not in staff]
     chat = groups[0].chat_id if groups else None
-    me = who or (users[-1] if users else "alice")
+    me = who or (plain[0] if plain else "alice")
     seen = 0
     click.echo(HELP)
     while True:

@@ -1,0 +1,158 @@
+"""The `steward` CLI: clear messages and exit codes, never a traceback."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from steward.cli import main
+
+ROOT = Path(__file__).parents[2]
+
+
+@pytest.fixture
+def env(tmp_path, sqlite_template):
+    db = tmp_path / "steward.db"
+    shutil.copy(sqlite_template, db)
+    cfg = tmp_path / "steward.yaml"
+    shutil.copy(ROOT / "steward.yaml", cfg)
+    return {"DATABASE_URL": f"sqlite:///{db}", "STEWARD_CONFIG": str(cfg), "STEWARD_LOG_LEVEL": "ERROR"}
+
+
+def run(env, *args, input=None):
+    result = CliRunner().invoke(main, list(args), env=env, input=input, catch_exceptions=False)
+    return result
+
+
+def test_every_command_has_help():
+    for args in (["--help"], ["serve", "--help"], ["worker", "--help"], ["db", "upgrade", "--help"],
+                 ["config", "check", "--help"], ["sandbox", "--help"], ["audit", "export", "--help"]):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 0 and "Usage" in result.output, args
+
+
+def test_config_check_ok_with_the_shipped_file(env):
+    result = run(env, "config", "check")
+    assert result.exit_code == 0, result.output
+    assert "ok: Steward can start" in result.output and "sandbox: configured" in result.output
+    assert "slack: not used" in result.output
+
+
+def test_config_check_names_the_bad_key(env, tmp_path):
+    Path(env["STEWARD_CONFIG"]).write_text("locale: fr\n", encoding="utf-8")
+    result = run(env, "config", "check")
+    assert result.exit_code == 1 and "locale" in result.output and ":1:" in result.output
+
+
+def test_config_check_missing_file(env, tmp_path):
+    env["STEWARD_CONFIG"] = str(tmp_path / "nope.yaml")
+    result = run(env, "config", "check")
+    assert result.exit_code == 1 and "file not found" in result.output
+
+
+SLACK_ONLY = """
+groups:
+  - platform: slack
+    chat_id: C0TRAIN01
+    name: Slack group
+    kind: new-hire
+    lead: slack:U0LEAD01
+    admins: [slack:U0ADMIN1]
+"""
+
+
+def test_config_check_missing_secrets_for_a_used_platform(env):
+    Path(env["STEWARD_CONFIG"]).write_text(SLACK_ONLY, encoding="utf-8")
+    result = run(env, "config", "check")
+    assert result.exit_code == 1
+    assert "SLACK_SIGNING_SECRET" in result.output and "SLACK_BOT_TOKEN" in result.output
+
+
+def test_config_check_a_set_variable_enables_its_platform(env):
+    env["SLACK_BOT_TOKEN"] = "xoxb-1"
+    result = run(env, "config", "check")
+    assert result.exit_code == 1 and "SLACK_SIGNING_SECRET" in result.output
+
+
+def test_config_check_unreachable_database(env):
+    env["DATABASE_URL"] = "postgresql://nobody@127.0.0.1:1/none"
+    result = run(env, "config", "check")
+    assert result.exit_code == 1 and "cannot reach the database" in result.output
+
+
+def test_config_check_bad_database_url(env):
+    env["DATABASE_URL"] = "notadb://x"
+    result = run(env, "config", "check")
+    assert result.exit_code == 1 and "DATABASE_URL" in result.output
+
+
+def test_config_check_unmigrated_database(env, tmp_path):
+    env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'empty.db'}"
+    result = run(env, "config", "check")
+    assert result.exit_code == 1 and "steward db upgrade" in result.output
+
+
+def test_db_upgrade_then_current(env, tmp_path):
+    env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'fresh.db'}"
+    assert run(env, "db", "upgrade").exit_code == 0
+    result = run(env, "db", "current")
+    assert result.exit_code == 0 and "database: 0001" in result.output
+
+
+def test_db_upgrade_unreachable_database_is_a_clear_error(env):
+    env["DATABASE_URL"] = "postgresql://nobody@127.0.0.1:1/none"
+    result = run(env, "db", "upgrade")
+    assert result.exit_code == 1 and "cannot reach the database" in result.output
+
+
+def test_serve_refuses_an_unmigrated_database(env, tmp_path):
+    env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'empty.db'}"
+    result = run(env, "serve", "--port", "1")
+    assert result.exit_code == 1 and "steward db upgrade" in result.output
+
+
+def test_serve_refuses_missing_secrets(env):
+    env["WECOM_CORP_ID"] = "ww1"
+    result = run(env, "serve")
+    assert result.exit_code == 1 and "WECOM_SECRET" in result.output
+
+
+def test_sandbox_shell_walks_the_ladder_and_audit_export(env, tmp_path):
+    script = "\n".join([
+        "/as adam",
+        "@steward warn @bob R8.1.2 ads",
+        "@steward warn @bob ads again",
+        "/dm",
+        "@steward revoke C000002 appeal accepted",
+        "/audit",
+        "/quit",
+    ]) + "\n"
+    result = run(env, "sandbox", input=script)
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "R8.2.1" in out and "R8.2.2" in out and "removed" in out and "invited" in out
+    assert "case.revoked" in out
+
+    target = tmp_path / "audit.jsonl"
+    result = run(env, "audit", "export", "-o", str(target))
+    assert result.exit_code == 0
+    rows = [json.loads(line) for line in target.read_text("utf-8").splitlines()]
+    assert [r["action"] for r in rows if r["action"].startswith("case.")] == \
+        ["case.warning", "case.removal", "case.revoked"]
+    assert all(r["clause"] for r in rows if r["action"].startswith("case."))
+
+    result = run(env, "audit", "export", "--format", "csv", "--since", "2999-01-01")
+    assert result.exit_code == 0 and result.stdout.splitlines()[0].startswith("id,at,actor")
+
+
+def test_sandbox_shell_emulating_wecom_cannot_see_plain_messages(env):
+    result = run(env, "sandbox", "--emulate", "wecom", "--as", "bob", input="buy my course, add me\n/quit\n")
+    assert result.exit_code == 0 and "cannot see this message" in result.output
+
+
+def test_audit_export_to_an_unwritable_place(env, tmp_path):
+    result = run(env, "audit", "export", "-o", str(tmp_path / "missing-dir" / "a.jsonl"))
+    assert result.exit_code != 0

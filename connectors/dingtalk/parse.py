@@ -111,7 +111,7 @@ def parse_robot_message(payload: Any) -> Parsed:
     msgtype = payload.get("msgtype")
     if msgtype not in MESSAGE_KINDS:
         log.info("dingtalk robot: unknown msgtype %.64r in %s", msgtype, msg_id)
-        return Parsed(ignored=f"unknown msgtype {msgtype!r}")
+        return Parsed(ignored=f"unknown msgtype {str(msgtype)[:40]!r}")
     is_direct = CONVERSATION_TYPES.get(str(payload.get("conversationType")))
     if is_direct is None:
         log.info("dingtalk robot: unknown conversationType in %s", msg_id)
@@ -250,6 +250,6 @@ def parse_event(payload: Any) -> Parsed:
         if isinstance(event_type, str) and event_type in IGNORED_EVENTS:
             return Parsed(ignored=IGNORED_EVENTS[event_type])
         log.info("dingtalk events: unknown EventType %.64r (%s)", event_type, delivery_id(payload))
-        return Parsed(ignored=f"unknown EventType {event_type!r}")
+        return Parsed(ignored=f"unknown EventType {str(event_type)[:40]!r}")
     events = handler(payload, delivery_id(payload))
     return Parsed(events=events, ignored=None if events else f"{event_type} without users or chat")

@@ -24,16 +24,34 @@ def deps(clock: FrozenClock) -> ConnectorDeps:
 
 
 @pytest.fixture
-def connector(fake_slack: FakeSlack, deps: ConnectorDeps) -> SlackConnector:  # noqa: F811
-    return SlackConnector.from_env(fake_slack.env(signing_secret=SECRET), deps)
+def connector(deps: ConnectorDeps) -> SlackConnector:
+    """For inbound tests: nothing listens at the API URL, and nothing should call it."""
+    return SlackConnector.from_env({"SLACK_SIGNING_SECRET": SECRET, "SLACK_BOT_TOKEN": "xoxb-inbound-only",
+                                    "SLACK_API_URL": "http://127.0.0.1:9/api/"}, deps)
 
 
 @pytest.fixture
-def receive(connector: SlackConnector, clock: FrozenClock):
-    """Sign a fixture now, verify and parse it: the whole inbound path."""
+def live(fake_slack: FakeSlack, deps: ConnectorDeps) -> SlackConnector:  # noqa: F811
+    """A connector whose Web API is the fake (bot and admin tokens)."""
+    return SlackConnector.from_env(fake_slack.env(signing_secret=SECRET), deps)
+
+
+def _receiver(connector: SlackConnector, clock: FrozenClock):
     def run(name: str):
         body, content_type = fixture_wire(name)
         request = signed(body, content_type, clock)
         connector.verify(request)
         return connector.parse(request)
     return run
+
+
+@pytest.fixture
+def receive(connector: SlackConnector, clock: FrozenClock):
+    """Sign a fixture now, verify and parse it: the whole inbound path."""
+    return _receiver(connector, clock)
+
+
+@pytest.fixture
+def live_receive(live: SlackConnector, clock: FrozenClock):
+    """The same, into the connector wired to the fake Web API."""
+    return _receiver(live, clock)

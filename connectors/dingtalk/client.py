@@ -59,9 +59,12 @@ class DingTalkClient:
             cached = self.deps.tokens.get(self._token_key)
             if cached:
                 return cached
-        data = self._send("POST", self.settings.api_url + "/v1.0/oauth2/accessToken",
-                          "oauth2/accessToken", json={"appKey": self.settings.app_key,
-                                                      "appSecret": self.settings.app_secret})
+        try:
+            data = self._send("POST", self.settings.api_url + "/v1.0/oauth2/accessToken",
+                              "oauth2/accessToken", json={"appKey": self.settings.app_key,
+                                                          "appSecret": self.settings.app_secret})
+        except TokenExpired as exc:
+            raise PermanentDeliveryError(f"dingtalk refused to issue a token ({exc})", code=str(exc)) from None
         token = data.get("accessToken")
         if not isinstance(token, str) or not token:
             raise PermanentDeliveryError("token answer without accessToken", code="no_token")
@@ -119,6 +122,8 @@ def _retry_after(response: requests.Response, default: float) -> float:
 def _check(response: requests.Response, api: str) -> dict[str, Any]:
     """The JSON answer, or the core error that says what to do about it."""
     status = response.status_code
+    if 200 <= status < 300 and not response.content.strip():
+        return {}                                   # some new-API calls answer success with no body
     try:
         data = response.json()
     except ValueError:

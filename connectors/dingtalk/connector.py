@@ -196,7 +196,9 @@ class DingTalkConnector(Connector):
         if cached:
             return json.loads(cached)
         request = render.user_get(user_id)
-        result = self.client.oapi(request.path, request.body).get("result") or {}
+        result = self.client.oapi(request.path, request.body).get("result")
+        if not isinstance(result, dict):
+            raise PermanentDeliveryError("topapi/v2/user/get answered without a result", code="no_result")
         profile = {k: result[k] for k in PROFILE_FIELDS if k in result}
         self.deps.tokens.set(key, json.dumps(profile, ensure_ascii=False), self.deps.clock.now() + PROFILE_TTL)
         return profile

@@ -307,3 +307,23 @@ def test_health(dingtalk, fake_dingtalk, deps):
     bad = DingTalkConnector.from_env(base_env(**fake_dingtalk.env(DINGTALK_APP_SECRET="wrong")), deps)
     health = bad.health()
     assert not health.ok and "invalidClientIdOrSecret" in health.detail
+
+
+def test_success_without_body(dingtalk, fake_dingtalk):
+    fake_dingtalk.inject("/v1.0/im/sceneGroup/member/delete", 200, b"")
+    assert dingtalk.deliver(RemoveMember(platform="dingtalk", chat_id=CID, user_id="u_zhang"), "k").detail == {
+        "api": "/v1.0/im/sceneGroup/member/delete"}
+
+
+def test_membership_refused_with_success_false(dingtalk, fake_dingtalk):
+    fake_dingtalk.inject("/v1.0/im/sceneGroup/member/delete", 200, {"success": False})
+    with pytest.raises(PermanentDeliveryError) as error:
+        dingtalk.deliver(RemoveMember(platform="dingtalk", chat_id=CID, user_id="u_zhang"), "k")
+    assert error.value.code == "refused"
+
+
+def test_token_endpoint_refusing_is_permanent(dingtalk, fake_dingtalk):
+    fake_dingtalk.error(TOKEN_PATH, 401, "Unauthorized", "app disabled")
+    with pytest.raises(PermanentDeliveryError) as error:
+        dingtalk.deliver(post(), "k")
+    assert error.value.code == "Unauthorized"

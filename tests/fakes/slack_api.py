@@ -379,7 +379,10 @@ class _FakeSocketMode:
                 envelope = self._outbox.get(timeout=0.05)
                 websocket.send(json.dumps(envelope))
             except queue.Empty:
-                pass
+                try:
+                    websocket.ping()   # as Slack does; also lets the SDK client's reader let go promptly
+                except Exception:
+                    return
             except Exception:
                 return
             try:

@@ -18,6 +18,7 @@ from core.services import audit
 from core.services.commands import CommandRunner, Invocation
 from core.services.context import CoreContext
 from core.services.directory import account_for, find_account, group_for, join, leave
+from core.services.offboarding import offboard
 
 log = logging.getLogger("steward.inbound")
 
@@ -105,13 +106,11 @@ def _left(ctx: CoreContext, s: Session, e: MemberLeft) -> None:
 
 
 def _departed(ctx: CoreContext, s: Session, e: UserDeparted) -> None:
-    """Recorded now; removal from every group on every platform comes with the membership issue."""
+    """R2.4.1: a person who left the company leaves every governed group, on every platform."""
     account = find_account(s, e.platform, e.user_id)
-    now = ctx.clock.now()
-    if account is not None:
-        account.person.status = "departed"
-        audit.record(s, at=now, actor=f"{e.platform}:directory", action="person.departed",
-                     clause="R2.4.1", person_id=account.person_id)
+    if account is None:
+        return
+    offboard(ctx, s, account.person, reason=f"departed:{e.platform}", actor=f"{e.platform}:directory")
 
 
 def _changed(ctx: CoreContext, s: Session, e: UserChanged) -> None:

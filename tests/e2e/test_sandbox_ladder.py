@@ -190,3 +190,27 @@ def test_sandbox_refuses_other_machines(client, container):
 def test_healthz(client):
     r = client.get("/healthz")
     assert r.status_code == 200 and r.get_json()["status"] == "ok"
+
+
+def test_departure_removes_the_person_from_every_group_on_every_platform(client, container):
+    """R2.4.1: a departure on one platform removes the person everywhere and tells the leads."""
+    from core.events import UserDeparted
+    from core.services.directory import account_for, group_for, join, link_account
+    from core.services.inbound import ingest
+
+    with container.sessions.begin() as s:
+        now = container.clock.now()
+        bob = account_for(s, "sandbox", "bob", now)
+        bob_slack = account_for(s, "slack", "U0BOB", now)
+        link_account(s, bob_slack, bob.person)
+        join(s, bob, group_for(s, "sandbox", "managers"), now, reason="test")
+    assert ingest(container.ctx, UserDeparted(platform="slack", event_id="Ev-leave-1", user_id="U0BOB"))
+    assert not ingest(container.ctx, UserDeparted(platform="slack", event_id="Ev-leave-1", user_id="U0BOB"))
+    drain(container)
+    out = steward_said(container)
+    assert sorted(e["chat_id"] for e in out if e["kind"] == "removed") == ["managers", "new-hires"]
+    assert [e["to_user"] for e in out if e["kind"] == "private"] == ["lily", "lily"]
+    assert all("R2.4.1" in e["text"] for e in out if e["kind"] == "private")
+    with container.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Membership).where(
+            Membership.leave_clause == "R2.4.1")) == 2

@@ -70,7 +70,7 @@ def _link_text(fields: Fields) -> str:
 MESSAGE_TYPES: dict[str, tuple[str, Callable[[Fields], str]]] = {
     "text": ("text", lambda f: text(f, "Content")),
     "image": ("image", lambda f: ""),
-    "voice": ("voice", lambda f: text(f, "Recognition")),   # speech-to-text when the app enabled it
+    "voice": ("voice", lambda f: text(f, "Recognition")),   # [U] speech-to-text, if WeCom sends it
     "video": ("video", lambda f: ""),
     "file": ("file", lambda f: text(f, "FileName")),      # [U] not in doc 90239; kept if WeCom sends it
     "link": ("link", _link_text),

@@ -10,11 +10,13 @@ call, and can be told to fail:
     fake.fail("appchat/update", errcode=-1, times=2)    # system busy, twice
     fake.expire_tokens()                                # every issued token now answers 42001
 
-Use the `fake_wecom` fixture, or `with FakeWeCom() as fake:`; point the connector at
-`fake.api_url` (WECOM_API_URL) with `fake.env()`.
+Use the `fake_wecom` fixture, or `with FakeWeCom() as fake:`; `fake.env()` is a complete
+WECOM_* environment pointing at `fake.api_url`, and `fake.callback(xml, timestamp)` builds the
+encrypted, signed (query, body) WeCom would POST to /wecom/callback or /wecom/contacts.
 """
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import threading
@@ -25,6 +27,7 @@ from typing import Any, Callable
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from wechatpy.enterprise.crypto import WeChatCrypto
 
 PREFIX = "/cgi-bin/"
 GROUP_MSGTYPES = {"text", "image", "voice", "video", "file", "textcard", "news", "mpnews", "markdown"}
@@ -60,6 +63,12 @@ class Chat:
 
 
 class FakeWeCom:
+    # Callback secrets the fake signs with (what IT would paste from the console).
+    CALLBACK_TOKEN = "fakeToken123"
+    CALLBACK_AES_KEY = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
+    CONTACT_TOKEN = "fakeContactToken456"
+    CONTACT_AES_KEY = "6qkdMrq68nTKduznJYO1A37W2oEgpkMUvkttRToqhUt"
+
     def __init__(self, corp_id: str = "wwfakecorp0001", secret: str = "fake-secret-for-tests",
                  agent_id: int = 1000002, now: Callable[[], float] = time.time) -> None:
         self.corp_id, self.secret, self.agent_id = corp_id, secret, agent_id
@@ -121,11 +130,24 @@ class FakeWeCom:
         """Environment for WeComConnector.from_env pointing at this fake (callback secrets are test values)."""
         env = {
             "WECOM_CORP_ID": self.corp_id, "WECOM_AGENT_ID": str(self.agent_id), "WECOM_SECRET": self.secret,
-            "WECOM_TOKEN": "fakeToken123", "WECOM_ENCODING_AES_KEY": "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C",
+            "WECOM_TOKEN": self.CALLBACK_TOKEN, "WECOM_ENCODING_AES_KEY": self.CALLBACK_AES_KEY,
+            "WECOM_CONTACT_TOKEN": self.CONTACT_TOKEN, "WECOM_CONTACT_ENCODING_AES_KEY": self.CONTACT_AES_KEY,
             "WECOM_API_URL": self.api_url,
         }
         env.update(extra)
         return env
+
+    def callback(self, plaintext_xml: str, timestamp: int, endpoint: str = "callback",
+                 nonce: str = "1372623149") -> tuple[dict[str, str], bytes]:
+        """(query, body) of a POST to /wecom/<endpoint> as WeCom sends it: encrypted and signed."""
+        token, key = ((self.CONTACT_TOKEN, self.CONTACT_AES_KEY) if endpoint == "contacts"
+                      else (self.CALLBACK_TOKEN, self.CALLBACK_AES_KEY))
+        reply = WeChatCrypto(token, key, self.corp_id).encrypt_message(plaintext_xml, nonce, str(timestamp))
+        encrypted = reply.split("<Encrypt><![CDATA[", 1)[1].split("]]>", 1)[0]
+        signature = hashlib.sha1("".join(sorted([token, str(timestamp), nonce, encrypted])).encode()).hexdigest()
+        body = (f"<xml><ToUserName><![CDATA[{self.corp_id}]]></ToUserName><Encrypt><![CDATA[{encrypted}]]>"
+                f"</Encrypt><AgentID><![CDATA[{self.agent_id}]]></AgentID></xml>").encode()
+        return {"msg_signature": signature, "timestamp": str(timestamp), "nonce": nonce}, body
 
     # --- arranging state and faults --------------------------------------------------------
     def add_department(self, dept_id: int, name: str, parent: int = 1) -> None:

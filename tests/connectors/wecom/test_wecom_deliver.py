@@ -5,7 +5,7 @@ import socket
 
 import pytest
 
-from connectors.base import ConnectorDeps
+from connectors.base import ConnectorDeps, Headers, InboundRequest
 from connectors.wecom.connector import WeComConnector
 from connectors.wecom.render import task_id
 from core.actions import (Button, DeleteMessage, InviteMember, PinMessage, PostCard, PostMessage, RemoveMember,
@@ -312,3 +312,15 @@ def test_a_full_slot_is_retryable_with_the_wait_and_calls_nothing(fake, deps):
         wecom.deliver(SendPrivate("wecom", "zhangsan", "hi"), "k1")
     assert caught.value.retry_after == 12.5
     assert fake.calls == []
+
+
+def test_the_fake_signs_callbacks_the_connector_accepts(fake, deps, clock):
+    """The fake is reusable end to end: its env() and callback() match what the connector expects."""
+    wecom = WeComConnector.from_env(fake.env(), deps)
+    xml = (f"<xml><ToUserName>{fake.corp_id}</ToUserName><FromUserName>sys</FromUserName><CreateTime>1</CreateTime>"
+           "<MsgType>event</MsgType><Event>change_contact</Event><ChangeType>delete_user</ChangeType>"
+           "<UserID>lisi</UserID></xml>")
+    query, body = fake.callback(xml, int(clock.now().timestamp()), "contacts")
+    request = InboundRequest("POST", "/wecom/contacts", "contacts", Headers({}), query, body)
+    wecom.verify(request)
+    assert [e.user_id for e in wecom.parse(request).events] == ["lisi"]

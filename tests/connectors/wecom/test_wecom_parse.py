@@ -98,3 +98,13 @@ def test_contact_events_also_accepted_on_the_app_callback(connector, clock):
     via_app = connector.parse(signed_post(xml, clock, "callback")).events
     via_contacts = connector.parse(signed_post(xml, clock, "contacts")).events
     assert via_app == via_contacts
+
+
+def test_unknown_payloads_are_logged_by_id_never_by_body(connector, clock, caplog):
+    secret_text = "工资单：张三 38000"
+    xml = fixture_text("msgtype_unknown__future.xml").replace(
+        "<MsgId>", f"<Content><![CDATA[{secret_text}]]></Content><MsgId>")
+    with caplog.at_level("DEBUG"):
+        result = connector.parse(signed_post(xml, clock))
+    assert result.ignored == "unknown:msgtype:hologram"
+    assert "7318463918273645008" in caplog.text and secret_text not in caplog.text

@@ -34,7 +34,8 @@ def post_message(action: PostMessage, api: SlackApi) -> Delivery:
 
 
 def send_private(action: SendPrivate, api: SlackApi) -> Delivery:
-    return _post(api, _open_dm(api, action.user_id), text=escape(action.text))
+    api.pace(f"chat.postMessage:dm:{action.user_id}")   # before conversations.open: no wasted call
+    return _post(api, _open_dm(api, action.user_id), paced=True, text=escape(action.text))
 
 
 def send_ephemeral(action: SendEphemeral, api: SlackApi) -> Delivery:
@@ -67,14 +68,14 @@ def pin_message(action: PinMessage, api: SlackApi) -> Delivery:
 
 
 def post_card(action: PostCard, api: SlackApi) -> Delivery:
-    if action.chat_id:
-        channel = action.chat_id
-    elif action.user_id:
-        channel = _open_dm(api, action.user_id)
-    else:
+    if not action.chat_id and not action.user_id:
         raise PermanentDeliveryError("slack card: neither chat_id nor user_id", code="no_target")
+    blocks = card_blocks(action)   # refuses what Block Kit would refuse, before any call
     fallback = escape(f"{action.title}\n{action.text}" if action.text else action.title)
-    return _post(api, channel, text=fallback, blocks=card_blocks(action))
+    if action.chat_id:
+        return _post(api, action.chat_id, text=fallback, blocks=blocks)
+    api.pace(f"chat.postMessage:dm:{action.user_id}")
+    return _post(api, _open_dm(api, action.user_id or ""), paced=True, text=fallback, blocks=blocks)
 
 
 def card_blocks(card: PostCard) -> list[Block]:
@@ -101,8 +102,9 @@ def card_blocks(card: PostCard) -> list[Block]:
     return blocks
 
 
-def _post(api: SlackApi, channel: str, **args: object) -> Delivery:
-    api.pace(f"chat.postMessage:{channel}")
+def _post(api: SlackApi, channel: str, *, paced: bool = False, **args: object) -> Delivery:
+    if not paced:
+        api.pace(f"chat.postMessage:{channel}")
     data = api.call("chat.postMessage", channel=channel, **{k: v for k, v in args.items() if v is not None})
     return Delivery(remote_id=data.get("ts"), detail={"channel": data.get("channel") or channel})
 

@@ -355,7 +355,7 @@ def test_posts_are_paced_per_channel_through_the_limiter(fake_slack, deps):
     connector.deliver(SendPrivate(platform="slack", user_id=MEMBER, text="hi"), "out-35")
     connector.deliver(RemoveMember(platform="slack", chat_id=CHANNEL, user_id=MEMBER), "out-36")
     assert limiter.keys == [("slack:chat.postMessage:C0TRAIN01", "1/second"),
-                            ("slack:chat.postMessage:D0MEMBER1", "1/second")]
+                            ("slack:chat.postMessage:dm:U0MEMBER1", "1/second")]
 
 
 def test_a_paced_post_is_retryable_after_the_limiters_wait_and_calls_nothing(fake_slack, deps):
@@ -366,6 +366,17 @@ def test_a_paced_post_is_retryable_after_the_limiters_wait_and_calls_nothing(fak
         connector.deliver(POST, "out-37")
     assert paced.value.retry_after == 0.8
     assert fake_slack.calls_to("chat.postMessage") == []
+
+
+def test_a_paced_private_message_does_not_open_the_dm_first(fake_slack, deps):
+    connector = SlackConnector.from_env(fake_slack.env(signing_secret=SECRET),
+                                        ConnectorDeps(clock=deps.clock, tokens=deps.tokens,
+                                                      limiter=ScriptedLimiter(wait=1.0)))
+    with pytest.raises(RetryableDeliveryError):
+        connector.deliver(SendPrivate(platform="slack", user_id=MEMBER, text="hi"), "out-38")
+    with pytest.raises(RetryableDeliveryError):
+        connector.deliver(PostCard(platform="slack", title="t", text="", user_id=MEMBER), "out-39")
+    assert fake_slack.calls == []
 
 
 # --- profiles and health ------------------------------------------------------------------------------

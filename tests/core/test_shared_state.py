@@ -1,0 +1,54 @@
+"""Shared state between processes: platform tokens in the database, rate limits in memory or Redis."""
+from __future__ import annotations
+
+import os
+import uuid
+from datetime import timedelta
+
+import pytest
+
+from steward.ratelimit import LimitsRateLimiter
+from steward.tokens import DbTokenStore
+
+REDIS_URL = os.environ.get("STEWARD_TEST_REDIS_URL")
+
+
+def test_db_token_store_shares_and_expires(container, clock):
+    a = DbTokenStore(container.sessions, clock)
+    b = DbTokenStore(container.sessions, clock)     # another process, same database
+    a.set("wecom:token", "t1", clock.now() + timedelta(seconds=7200))
+    assert b.get("wecom:token") == "t1"
+    a.set("wecom:token", "t2", clock.now() + timedelta(seconds=7200))   # refresh overwrites
+    assert b.get("wecom:token") == "t2"
+    clock.advance(seconds=7201)
+    assert b.get("wecom:token") is None
+    a.set("k", "v", clock.now() + timedelta(hours=1))
+    a.delete("k")
+    assert b.get("k") is None
+
+
+@pytest.fixture
+def redis_url() -> str:
+    if not REDIS_URL:
+        pytest.skip("Redis not available: set STEWARD_TEST_REDIS_URL (CI does)")
+    try:
+        import redis
+        redis.Redis.from_url(REDIS_URL).ping()
+    except Exception as exc:
+        if os.environ.get("STEWARD_TEST_REQUIRE_SERVICES") == "1":
+            pytest.fail(f"Redis is required in CI but unreachable: {exc}")
+        pytest.skip(f"Redis unreachable: {exc}")
+    return REDIS_URL
+
+
+def test_memory_rate_limiter_paces_and_reports_the_wait():
+    limiter, key = LimitsRateLimiter("memory://"), f"test:{uuid.uuid4().hex}"
+    assert [limiter.acquire(key, "2/minute") for _ in range(2)] == [0, 0]
+    assert 0 < limiter.acquire(key, "2/minute") <= 60
+
+
+def test_redis_rate_limiter_is_shared_between_processes(redis_url):
+    first, second, key = LimitsRateLimiter(redis_url), LimitsRateLimiter(redis_url), f"test:{uuid.uuid4().hex}"
+    assert first.acquire(key, "2/minute") == 0
+    assert second.acquire(key, "2/minute") == 0
+    assert 0 < first.acquire(key, "2/minute") <= 60   # the window is shared

@@ -31,8 +31,8 @@ SHAPES: dict[str, tuple[bool, bool, bool]] = {
     "approve": (False, True, False), "reject": (False, True, False),
 }
 USAGE = {
-    "warn": "warn @member reason · 警告 @成员 理由",
-    "remove": "remove @member reason · 移出 @成员 理由",
+    "warn": "warn @member reason [in:GROUP] · 警告 @成员 理由 [in:群]",
+    "remove": "remove @member reason [in:GROUP] · 移出 @成员 理由 [in:群]",
     "revoke": "revoke CASE reason · 撤销 案件号 理由",
     "appeal": "appeal CASE reason · 申诉 案件号 理由",
     "approve": "approve CASE · 批准 案件号",
@@ -41,6 +41,8 @@ USAGE = {
 
 MENTION = re.compile(r"<@([^<>\s|]+)(?:\|[^<>]*)?>")
 CASE = re.compile(r"^#?(C?\d{1,9})$", re.IGNORECASE)
+IN_GROUP = re.compile(r"(?:^|\s)in:(\S{1,128})(?=\s|$)")
+BARE_MEMBER = re.compile(r"^@?[A-Za-z0-9_.\-]{1,64}$")
 _PREFIX = re.compile(r"^\s*(/steward\b|steward\b)\s*", re.IGNORECASE)
 
 
@@ -51,6 +53,7 @@ class ParsedCommand:
     members: tuple[str, ...] = ()
     case: str | None = None       # normalised "C000012"
     rest: str = ""                # the free text (reason)
+    group: str | None = None      # "in:CHAT_ID": which group, when typed in a 1:1 chat
 
 
 class CommandError(Exception):
@@ -97,8 +100,17 @@ def parse(text: str) -> ParsedCommand:
         raise CommandError("command.unknown", command=word[:40] or "?")
     needs_member, needs_case, needs_reason = SHAPES[name]
     rest = rest.strip()
+    group = None
+    found = IN_GROUP.search(rest)
+    if found:
+        group, rest = found.group(1), (rest[:found.start()] + " " + rest[found.end():]).strip()
     members = tuple(MENTION.findall(rest))
     rest = MENTION.sub(" ", rest).strip()
+    if needs_member and not members and rest:
+        # In a 1:1 chat (WeCom, DingTalk) there is no mention markup: "warn zhangsan reason".
+        head, _, tail = rest.partition(" ")
+        if BARE_MEMBER.match(head):
+            members, rest = (head.lstrip("@"),), tail.strip()
     case = None
     if needs_case or name == "record":
         head, _, tail = rest.partition(" ")
@@ -110,4 +122,4 @@ def parse(text: str) -> ParsedCommand:
                or (needs_reason and not rest))
     if missing:
         raise CommandError("command.missing", command=word, usage=USAGE.get(name, name))
-    return ParsedCommand(name=name, word=word, members=members, case=case, rest=rest)
+    return ParsedCommand(name=name, word=word, members=members, case=case, rest=rest, group=group)

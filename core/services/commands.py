@@ -14,7 +14,8 @@ from core.i18n import t
 from core.policy.roles import may
 from core.services import audit
 from core.services.context import CoreContext
-from core.services.directory import account_for, display, find_account, group_for, roles_of
+from core.services.directory import (account_for, display, find_account, group_for, open_membership,
+                                     roles_of)
 from core.services.discipline import Discipline, Violation
 from core.services.outbox import enqueue
 
@@ -50,11 +51,41 @@ class CommandRunner:
             self._reply(inv, group, t(locale, err.key, **err.values), private=True)
             return
         if cmd.name in NEEDS_GROUP and group is None:
-            key = "command.group_not_governed" if inv.chat_id and not inv.is_direct else "command.needs_group"
-            self._reply(inv, group, t(locale, key, command=cmd.word), private=True)
-            return
+            if inv.chat_id and not inv.is_direct:
+                self._reply(inv, group, t(locale, "command.group_not_governed"), private=True)
+                return
+            group = self._group_for_direct(inv, cmd, actor, locale)
+            if group is None:
+                return
+            locale = group.locale
         handler = getattr(self, f"_cmd_{cmd.name}")
         handler(inv, cmd, group, actor, locale)
+
+    def _group_for_direct(self, inv: Invocation, cmd: ParsedCommand, actor: Account, locale: str) -> Group | None:
+        """A group command typed in a 1:1 chat (the only place WeCom members talk to the app): the group
+        named with in:CHAT_ID, or else the one governed group on this platform that fits."""
+        if cmd.group:
+            group = group_for(self.s, inv.platform, cmd.group)
+            if group is None:
+                self._reply(inv, None, t(locale, "command.unknown_group", group=cmd.group), private=True)
+            return group
+        staff = {"admin", "lead", "instructor"}
+        candidates = [g for g in self.s.scalars(select(Group).where(
+            Group.platform == inv.platform, Group.active.is_(True)).order_by(Group.id))
+            if roles_of(self.s, actor.person_id, g.id) & staff]
+        if cmd.members:
+            target = find_account(self.s, inv.platform, cmd.members[0])
+            if target is not None:
+                candidates = [g for g in candidates if open_membership(self.s, target.person_id, g.id)]
+        if len(candidates) == 1:
+            return candidates[0]
+        if not candidates:
+            self._reply(inv, None, t(locale, "command.needs_group", command=cmd.word), private=True)
+        else:
+            self._reply(inv, None, t(locale, "command.which_group", command=cmd.word,
+                                     groups=", ".join(f"in:{g.chat_id} ({g.name})" for g in candidates)),
+                        private=True)
+        return None
 
     # --- replies ---------------------------------------------------------------------------
     def _reply(self, inv: Invocation, group: Group | None, text: str, private: bool) -> None:

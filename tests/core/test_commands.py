@@ -54,3 +54,9 @@ def test_case_numbers():
     assert normalise_case("#5") == "C000005"
     assert normalise_case("C000005") == "C000005"
     assert normalise_case("case5") is None
+
+
+def test_bare_member_and_group_for_private_chats():
+    cmd = parse("warn zhangsan 发广告 in:wrTRAIN01")
+    assert (cmd.members, cmd.rest, cmd.group) == (("zhangsan",), "发广告", "wrTRAIN01")
+    assert parse("移出 @lisi 多次违规").members == ("lisi",)

@@ -214,3 +214,23 @@ def test_departure_removes_the_person_from_every_group_on_every_platform(client,
     with container.sessions() as s:
         assert s.scalar(select(func.count()).select_from(Membership).where(
             Membership.leave_clause == "R2.4.1")) == 2
+
+
+def test_group_commands_from_a_private_chat(client, container):
+    """On WeCom members talk to the app 1:1: `warn bob reason` finds the one group that fits,
+    `in:CHAT` names it, and several candidates get a question, not a guess."""
+    say(client, container, "adam", "warn bob R8.1.2 ads in a private chat", chat=None)
+    out = steward_said(container)
+    assert out[0]["chat_id"] == "new-hires" and "R8.2.1" in out[0]["text"]
+
+    mark = container.connectors["sandbox"].transcript[-1].seq
+    say(client, container, "lily", "warn @dave rude in:managers", chat=None)
+    assert steward_said(container, mark)[0]["chat_id"] == "managers"
+
+    mark = container.connectors["sandbox"].transcript[-1].seq
+    say(client, container, "lily", "warn zed spam", chat=None)   # zed is in no group lily leads
+    assert "in:" in steward_said(container, mark)[-1]["text"]
+
+    mark = container.connectors["sandbox"].transcript[-1].seq
+    say(client, container, "adam", "warn bob spam in:nowhere", chat=None)
+    assert "No group nowhere" in steward_said(container, mark)[-1]["text"]

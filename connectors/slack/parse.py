@@ -207,9 +207,9 @@ class SlackParser:
                 and previous.get("files") == message.get("files"):
             # Slack also sends message_changed when it unfurls a link; the words did not change.
             return _ignored("message_changed without a change to the text")
-        edited_at = (message.get("edited") or {}).get("ts") if isinstance(message.get("edited"), dict) else None
+        edited = message.get("edited") if isinstance(message.get("edited"), dict) else {}
         return _posted(event_id, channel, event.get("channel_type"), message, bot,
-                       edited=True, sent_ts=edited_at or _opt_str(event, "event_ts"))
+                       edited=True, sent_ts=_opt_str(edited, "ts") or _opt_str(event, "event_ts"))
 
     def _app_mention(self, event_id: str, event: dict, bot: str | None) -> InboundResult:
         channel = _req_str(event, "channel", "app_mention")

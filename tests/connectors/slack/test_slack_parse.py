@@ -124,11 +124,6 @@ def test_url_verification_is_answered_with_the_challenge_after_verification(rece
     assert result.content_type.startswith("text/plain")
 
 
-def test_vendor_example_fixture_is_checked_in_the_verify_tests():
-    # command__vendor_example.txt is Slack's own signed example, used by test_slack_verify.py.
-    assert (FIXTURES / "command__vendor_example.txt").read_bytes().startswith(b"token=xyzz0WbapA4vBCDEFasx0q6G")
-
-
 def test_no_orphan_fixtures():
     here = Path(__file__).parent
     sources = "".join(p.read_text(encoding="utf-8") for p in here.glob("test_*.py"))

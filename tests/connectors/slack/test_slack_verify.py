@@ -6,6 +6,9 @@ from datetime import datetime, timezone
 import pytest
 from slack_sdk.signature import SignatureVerifier
 
+from connectors.base import ConnectorDeps
+from connectors.slack.connector import SlackConnector
+from connectors.slack.settings import SlackSettings
 from connectors.slack.verify import EpochClock, SlackVerifier
 from core.clock import FrozenClock
 from core.errors import VerificationFailed
@@ -34,10 +37,6 @@ def test_vendor_vector_matches_the_documented_algorithm():
 
 
 def test_vendor_vector_passes_verify_and_parses_into_a_command(deps):
-    from connectors.base import ConnectorDeps
-    from connectors.slack.connector import SlackConnector
-    from connectors.slack.settings import SlackSettings
-
     clock = vendor_clock()
     settings = SlackSettings(signing_secret=VENDOR_SECRET, bot_token="xoxb-unused", admin_user_token=None,
                              api_url="http://127.0.0.1:9/api/", app_token=None)

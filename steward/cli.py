@@ -101,6 +101,36 @@ def worker(once: bool) -> None:
     run_worker(container, stop)
 
 
+@main.command()
+@click.option("--platform", "platforms", multiple=True, type=click.Choice(["slack", "dingtalk"]),
+              help="Only this platform (repeatable). Default: every platform configured for it.")
+@click.option("--no-worker", is_flag=True, help="Do not run the embedded delivery worker.")
+@friendly
+def stream(platforms: tuple[str, ...], no_worker: bool) -> None:
+    """Receive events without a public URL: Slack Socket Mode (SLACK_APP_TOKEN) and DingTalk Stream mode."""
+    import signal
+    import threading
+
+    from core.services.config_sync import sync_config
+    from steward.streams import start_streams
+    from steward.worker import start_embedded
+
+    container = _container()
+    container.check_migrated()
+    with container.sessions.begin() as s:
+        sync_config(s, container.config, container.clock.now())
+    started = start_streams(container, platforms)
+    if not started:
+        raise ConfigError(["no stream to start: set SLACK_APP_TOKEN for Socket Mode, or configure DingTalk"])
+    if not no_worker:
+        start_embedded(container)
+    click.echo(f"streaming from {', '.join(started)}; worker {'embedded' if not no_worker else 'off'}")
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+
+
 # --- database --------------------------------------------------------------------------------
 
 @main.group()

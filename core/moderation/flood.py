@@ -1,0 +1,136 @@
+"""Flooding and junk (R8.1.3): too many messages too fast, the same message again and again,
+mention storms.
+
+State lives behind the `RecentMessages` port, so several web processes can share it (a DB or
+Redis implementation is added elsewhere); `MemoryRecentMessages` serves one process and tests.
+A verdict is raised once, when a sender crosses a threshold, not on every message after it:
+Steward never floods a group it is protecting.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+from collections import deque
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from core.moderation.verdict import Hit
+
+_NOT_WORD = re.compile(r"[^a-z\u3400-\u4dbf\u4e00-\u9fff]+")
+_MENTION = re.compile(r"(?<![\w.])@[^\s@<>]+|<@[^>\s]+>")
+
+
+class RecentMessages(Protocol):
+    """Recent message fingerprints per (chat, sender). Keys are opaque strings; the moderator
+    also keeps its own bookkeeping here under chat keys ending in '#nudge'."""
+
+    def record(self, chat: str, sender: str, fingerprint: str, at: datetime) -> None:
+        """Remember that `sender` posted a message with `fingerprint` in `chat` at `at`."""
+
+    def count(self, chat: str, sender: str, since: datetime,
+              fingerprint: str | None = None) -> int:
+        """Messages of `sender` in `chat` at or after `since` (only those with `fingerprint`,
+        if given)."""
+
+
+class MemoryRecentMessages:
+    """In-process RecentMessages; forgets entries older than `horizon` and keeps at most
+    `per_key` entries per (chat, sender)."""
+
+    def __init__(self, horizon: timedelta = timedelta(hours=2), per_key: int = 500) -> None:
+        self._horizon = horizon
+        self._per_key = per_key
+        self._items: dict[tuple[str, str], deque[tuple[datetime, str]]] = {}
+        self._lock = threading.Lock()
+        self._records = 0
+
+    def record(self, chat: str, sender: str, fingerprint: str, at: datetime) -> None:
+        with self._lock:
+            items = self._items.setdefault((chat, sender), deque(maxlen=self._per_key))
+            items.append((at, fingerprint))
+            self._records += 1
+            if self._records % 4096 == 0:
+                self._prune(at - self._horizon)
+
+    def count(self, chat: str, sender: str, since: datetime,
+              fingerprint: str | None = None) -> int:
+        with self._lock:
+            items = self._items.get((chat, sender))
+            if not items:
+                return 0
+            n = 0
+            for at, fp in reversed(items):   # appended in time order: stop at the window's edge
+                if at < since:
+                    break
+                if fingerprint is None or fp == fingerprint:
+                    n += 1
+            return n
+
+    def _prune(self, before: datetime) -> None:
+        for key in [k for k, v in self._items.items() if not v or v[-1][0] < before]:
+            del self._items[key]
+
+
+class NoRecentMessages:
+    """Remembers nothing: checks one message on its own (no rate or repeat verdicts)."""
+
+    def record(self, chat: str, sender: str, fingerprint: str, at: datetime) -> None:
+        return None
+
+    def count(self, chat: str, sender: str, since: datetime,
+              fingerprint: str | None = None) -> int:
+        return 0
+
+
+def fingerprint(normalised: str) -> tuple[str, int]:
+    """A hash of the message's letters and CJK characters only, so that "加我！！1" and
+    "加我~~2" are the same message; and how many such characters there are."""
+    core = _NOT_WORD.sub("", normalised)
+    if not core:
+        core = "".join(normalised.split())
+    digest = hashlib.blake2b(core[:1000].encode("utf-8"), digest_size=8).hexdigest()
+    return digest, len(core)
+
+
+def mentions_in(text: str) -> int:
+    """@-mentions written in the text (the connector's <@USER> form or a plain @name)."""
+    return len(_MENTION.findall(text)) if "@" in text else 0
+
+
+class FloodDetector:
+    def __init__(self, recent: RecentMessages, *, max_messages: int, window_seconds: int,
+                 repeat_max: int, repeat_window_seconds: int, repeat_min_chars: int,
+                 mention_storm: int) -> None:
+        self._recent = recent
+        self._max = max_messages
+        self._window = timedelta(seconds=window_seconds)
+        self._window_s = window_seconds
+        self._repeat_max = repeat_max
+        self._repeat_window = timedelta(seconds=repeat_window_seconds)
+        self._repeat_min = repeat_min_chars
+        self._storm = mention_storm
+
+    def check(self, original: str, normalised: str, *, chat: str, sender: str, at: datetime,
+              mentions: int) -> list[Hit]:
+        hits: list[Hit] = []
+        whole = (0, len(normalised))
+        mentioned = max(mentions, mentions_in(original))
+        if mentioned >= self._storm:
+            hits.append(Hit("flood", "flood.mentions",
+                            f"flood: mention storm ({mentioned} @-mentions)", whole,
+                            whole_message=True))
+        fp, size = fingerprint(normalised)
+        self._recent.record(chat, sender, fp, at)
+        sent = self._recent.count(chat, sender, at - self._window)
+        if sent == self._max + 1:
+            hits.append(Hit("flood", "flood.rate",
+                            f"flood: more than {self._max} messages in {self._window_s} s",
+                            whole, whole_message=True))
+        if size >= self._repeat_min:
+            same = self._recent.count(chat, sender, at - self._repeat_window, fp)
+            if same == self._repeat_max + 1:
+                hits.append(Hit("flood", "flood.repeat",
+                                f"flood: the same message {same} times", whole,
+                                whole_message=True))
+        return hits

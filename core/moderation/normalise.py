@@ -1,0 +1,246 @@
+"""Normalisation before matching, with the way back to the original text.
+
+Detectors match on `Normalised.text`; evidence and spans are reported against the original,
+through `Normalised.original_span`. The steps, in order:
+
+1. fold: NFKD compatibility mapping (full-width to half-width, circled digits, ligatures),
+   case folding, and removal of combining marks, zero-width, bidi and control characters.
+   (NFKD rather than NFKC, so that accents and combining overlays such as f̶u̶c̶k̶ fall away;
+   every compatibility mapping of NFKC is applied.)
+2. Traditional to Simplified Chinese (OpenCC "t2s").
+3. Separators collapsed between spaced-out characters: 加 微 信, 加.微.信, 加-微-信, f u c k;
+   spaces between two Chinese characters dropped (你是傻 逼); any other run of white space
+   becomes one space.
+4. Runs of one repeated Latin letter squeezed: fuuuuck -> fuck ('w' is spared, for www).
+5. The usual substitutions used to dodge filters: V信/薇信/威信/vx/wx -> 微信, ➕V/+v -> 加微信,
+   扣扣/企鹅号 -> qq.
+6. Digits written as words in runs of seven or more: 一三八零零一三八..., 幺三八..., 壹贰叁...,
+   "one three eight ..." become digits, so number detectors see them.
+
+Steps 1 and 2 are done on the whole string by C code; the per-character map back to the original
+is only built when a detector asks for a span (most messages produce no hit at all).
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+
+# Combining marks, zero-width and bidi controls, variation selectors, soft hyphen, tag characters
+# and C0/C1 controls other than tab, newline and carriage return.
+_INVISIBLE = re.compile(
+    "[\u0300-\u036f\u0483-\u0489\u0591-\u05bd\u0610-\u061a\u064b-\u065f\u0e31\u0e34-\u0e3a"
+    "\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f\u3099\u309a"
+    "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180e\u200b-\u200f\u202a-\u202e"
+    "\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff9-\ufffb"
+    "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
+    "\U000e0000-\U000e007f\U000e0100-\U000e01ef\U0001d173-\U0001d17a]")
+
+_HAS_CJK = re.compile(f"[{CJK}]")
+
+# Step 3. W: characters that can be spelt out one by one; S: what people put between them.
+_W = f"[0-9a-z{CJK}]"
+_C = f"[{CJK}]"
+_L = "[0-9a-z]"
+_SEP = (r"\s.\-_*·•~|/\\+=#'\"`^,、，。…:：;；!！?？()（）\[\]【】<>《》{}"
+        "\u2190-\u21ff\u2500-\u25ff\u2600-\u2794\u2796-\u27bf\u2b00-\u2bff"
+        "\U0001f300-\U0001faff")
+_S = f"[{_SEP}]{{1,3}}"
+_COLLAPSE = re.compile(
+    f"(?=[{_SEP}])(?:" + "|".join((
+        f"(?<={_C})(?<!{_W}{_C}){_S}(?={_W})",           # 加 微信   (CJK char standing alone)
+        f"(?<={_W}){_S}(?={_C}(?!{_W}))",                # 加微 信
+        f"(?<={_L})(?<!{_W}{_L}){_S}(?={_L}(?!{_W}))",   # f u c k   (single letters or digits)
+        f"(?<={_L})(?<!{_W}{_L}){_S}(?={_C})",           # v 信
+        f"(?<={_C}){_S}(?={_L}(?!{_W}))",                # 加 v
+        f"(?<={_C})[ \t]{{1,2}}(?={_C})",                # 你是傻 逼: Chinese has no spaces in words
+    )) + ")")
+# Sentence punctuation only joins characters that stand alone on both sides (傻，逼 but never
+# 出去，死磕); keep the looser rules to spaces and the usual spelling-out separators.
+_HARD_PUNCT = set(",、，。…:：;；!！?？()（）[]【】<>《》{}")
+
+_SPACES = re.compile(r"\s{2,}|[\t\n\r\f\v]")
+_SQUEEZE = re.compile(r"([a-vx-z])\1{2,}")
+
+# Step 5: evasions of 微信 / QQ / 加.
+_ALIASES = {
+    "v信": "微信", "薇信": "微信", "威信": "微信", "徽信": "微信", "维信": "微信", "微x": "微信",
+    "wei信": "微信", "vx": "微信", "wx": "微信", "weixin": "微信", "wechat": "微信",
+    "扣扣": "qq", "企鹅号": "qq号", "抠抠": "qq",
+}
+_SUBSTITUTE = re.compile(
+    r"(?<![a-z])(?<![a-z][./])(?:vx|wx|weixin|wechat)(?![a-z]|[./][a-z])"
+    r"|v信|薇信|威信|徽信|维信(?!金)|微x(?![a-z])|wei信|扣扣|企鹅号|抠抠"
+    r"|[➕+](?=\s*(?:v|微|wx|vx|q|扣|企鹅))"
+    r"|(?<=[加➕+])v(?![a-z])"
+    r"|(?<=[加➕+])q(?![a-z])")
+
+# Step 6: digits written as words.
+_NUMERAL_VALUES = {"零": "0", "〇": "0", "洞": "0", "一": "1", "幺": "1", "壹": "1", "二": "2",
+                   "两": "2", "贰": "2", "三": "3", "叁": "3", "四": "4", "肆": "4", "五": "5",
+                   "伍": "5", "六": "6", "陆": "6", "七": "7", "柒": "7", "八": "8", "捌": "8",
+                   "九": "9", "玖": "9"}
+_NUMERALS = "".join(_NUMERAL_VALUES)
+_NUMERAL_DIGITS = str.maketrans(_NUMERAL_VALUES)
+_NUMERAL_RUN = re.compile(f"[0-9{_NUMERALS}](?:[ -]?[0-9{_NUMERALS}]){{6,}}")
+_WORD_DIGITS = {"zero": "0", "oh": "0", "one": "1", "two": "2", "three": "3", "four": "4",
+                "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9"}
+_WORD = r"(?:zero|oh|one|two|three|four|five|six|seven|eight|nine|\d)"
+_WORD_RUN = re.compile(rf"(?<![a-z]){_WORD}(?:[\s,-]*{_WORD}){{6,}}(?![a-z])")
+_WORD_ONE = re.compile(_WORD)
+
+
+Edits = tuple[tuple[int, int, int], ...]   # (start, end, new length) in the step's input
+
+
+def _fold(text: str) -> str:
+    if not text.isascii():
+        text = unicodedata.normalize("NFKD", text)
+        text = _INVISIBLE.sub("", text)
+    elif _INVISIBLE.search(text):
+        text = _INVISIBLE.sub("", text)
+    return text.casefold()
+
+
+def _char_edits(source: str, convert) -> Edits:
+    """The edits a per-character conversion makes (characters that vanish or grow). A combining
+    mark that vanishes belongs to the character before it (f̶ is one unit)."""
+    units: list[list[int]] = []
+    for i, ch in enumerate(source):
+        out = convert(ch)
+        if not out and units and units[-1][2] and unicodedata.combining(ch):
+            units[-1][1] = i + 1
+        else:
+            units.append([i, i + 1, len(out)])
+    return tuple((a, b, n) for a, b, n in units if b - a != n)
+
+
+def _back(edits: Edits, pos: int, end: bool) -> int:
+    """Map an output position back through one step; `end` maps an inclusive last index."""
+    shift = 0
+    for start, stop, length in edits:
+        out = start + shift
+        if pos < out:
+            break
+        if pos < out + length:
+            return stop if end else start
+        shift += length - (stop - start)
+    return pos - shift + (1 if end else 0)
+
+
+@dataclass
+class Normalised:
+    original: str
+    text: str
+    _steps: list = field(default_factory=list, repr=False)   # Edits, or a callable making them
+
+    def original_span(self, start: int, end: int) -> tuple[int, int]:
+        """The span of the original text that produced text[start:end]."""
+        if end <= start:
+            return (start, start)
+        a, b = start, end - 1
+        for i in range(len(self._steps) - 1, -1, -1):
+            edits = self._steps[i]
+            if callable(edits):
+                edits = self._steps[i] = edits()
+            if edits:
+                a = _back(edits, a, end=False)
+                b = _back(edits, b, end=True) - 1
+        return (a, max(a, b) + 1)
+
+
+class Normaliser:
+    """Build once (it loads the OpenCC tables), call for every message."""
+
+    def __init__(self) -> None:
+        import opencc   # the C library loads here, not when this module is imported
+        self._t2s = opencc.OpenCC("t2s")
+        self._fold_cache: dict[str, str] = {}
+
+    def __call__(self, text: str) -> Normalised:
+        steps: list = []
+        folded = _fold(text)
+        if len(folded) != len(text) or not text.isascii():
+            steps.append(lambda: _char_edits(text, self._fold_char))
+        out = folded
+        if _HAS_CJK.search(out):
+            converted = self._t2s.convert(out)
+            if len(converted) != len(out):
+                # A phrase changed length: convert character by character so the map stays exact.
+                source = out
+                converted = "".join(self._t2s.convert(ch) for ch in source)
+                steps.append(_char_edits(source, self._t2s.convert))
+            out = converted
+        out = self._regex_step(out, steps, _COLLAPSE, _collapse)
+        out = self._regex_step(out, steps, _SPACES, lambda m: " ")
+        out = self._regex_step(out, steps, _SQUEEZE, lambda m: m.group(1))
+        out = self._regex_step(out, steps, _SUBSTITUTE, _substitute)
+        out = self._regex_step(out, steps, _NUMERAL_RUN, _numerals_to_digits)
+        out = self._regex_step(out, steps, _WORD_RUN, _words_to_digits)
+        return Normalised(text, out, steps)
+
+    def fold(self, text: str) -> str:
+        """The normalised form of a lexicon term (or any text), without the map."""
+        return self(text).text
+
+    def _fold_char(self, ch: str) -> str:
+        out = self._fold_cache.get(ch)
+        if out is None:
+            out = self._fold_cache[ch] = _fold(ch)
+        return out
+
+    @staticmethod
+    def _regex_step(text: str, steps: list, pattern: re.Pattern[str], replace) -> str:
+        edits: list[tuple[int, int, int]] = []
+
+        def record(m: re.Match[str]) -> str:
+            new = replace(m)
+            if len(new) != m.end() - m.start():
+                edits.append((m.start(), m.end(), len(new)))
+            return new
+
+        out = pattern.sub(record, text)
+        if edits:
+            steps.append(tuple(edits))
+        return out
+
+
+def _collapse(m: re.Match[str]) -> str:
+    sep = m.group(0)
+    if any(ch in _HARD_PUNCT for ch in sep):
+        text, a, b = m.string, m.start(), m.end()
+        alone_left = a >= 1 and (a < 2 or not _is_w(text[a - 2]))
+        alone_right = b < len(text) and (b + 1 >= len(text) or not _is_w(text[b + 1]))
+        if not (alone_left and alone_right):
+            return sep
+    return ""
+
+
+def _is_w(ch: str) -> bool:
+    return ch.isascii() and ch.isalnum() or bool(_HAS_CJK.match(ch))
+
+
+def _substitute(m: re.Match[str]) -> str:
+    s = m.group(0)
+    if s in ("➕", "+"):
+        return "加"
+    if s == "v":
+        return "微信"
+    if s == "q":
+        return "qq"
+    return _ALIASES[s]
+
+
+def _numerals_to_digits(m: re.Match[str]) -> str:
+    run = m.group(0)
+    if run.isascii():
+        return run            # plain digits: the number detectors read those as they are
+    return run.translate(_NUMERAL_DIGITS).replace(" ", "").replace("-", "")
+
+
+def _words_to_digits(m: re.Match[str]) -> str:
+    if not any(ch.isalpha() for ch in m.group(0)):
+        return m.group(0)     # plain digits with separators: the number detectors read those
+    return "".join(_WORD_DIGITS.get(w, w) for w in _WORD_ONE.findall(m.group(0)))

@@ -1,0 +1,99 @@
+"""Flooding and junk (R8.1.3) with an injected time: rate, repeats, mention storms; one verdict
+when a sender crosses a threshold, not one per message after it."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from core.moderation import MemoryRecentMessages, ModerationSettings, Moderator
+from core.moderation.flood import fingerprint, mentions_in
+
+from .conftest import T0
+
+
+def _moderator(**kw) -> Moderator:
+    return Moderator(ModerationSettings(**kw), MemoryRecentMessages())
+
+
+def _detectors(m: Moderator, text: str, seconds: float, sender: str = "U1", chat: str = "C1",
+               mentions: int = 0) -> set[str]:
+    return {v.detector for v in m.check(text, sender=sender, chat=chat,
+                                         at=T0 + timedelta(seconds=seconds), mentions=mentions)}
+
+
+def test_rate_crosses_once() -> None:
+    m = _moderator(flood_max_messages=8, flood_window_seconds=30)
+    seen = [_detectors(m, f"第{i}条：不同的内容 {i}", i * 2) for i in range(12)]
+    assert [("flood.rate" in d) for d in seen] == [False] * 8 + [True] + [False] * 3
+    (v,) = [v for v in m.check("再来", sender="U1", chat="C1", at=T0 + timedelta(seconds=200))
+            if v.category == "flood"] or [None]
+    assert v is None                      # the window has passed: calm again
+
+
+def test_rate_is_per_sender_and_chat() -> None:
+    m = _moderator(flood_max_messages=3, flood_window_seconds=10)
+    for i in range(3):
+        assert not _detectors(m, f"问题{i}", i, sender="U1")
+        assert not _detectors(m, f"问题{i}", i, sender="U2")
+        assert not _detectors(m, f"问题{i}", i, sender="U1", chat="C2")
+    assert "flood.rate" in _detectors(m, "问题3", 3, sender="U1")
+
+
+def test_slow_senders_never_flood() -> None:
+    m = _moderator(flood_max_messages=3, flood_window_seconds=10)
+    assert not any(_detectors(m, f"消息 {i} 号", i * 5) for i in range(20))
+
+
+def test_repeats_with_small_changes_are_the_same_message() -> None:
+    m = _moderator(repeat_max=3, repeat_window_seconds=300, flood_max_messages=100)
+    texts = ["免费领取学习资料！！", "免费领取学习资料~~1", "免费 领取 学习资料 2", "免費領取學習資料",
+             "免费领取学习资料!!!"]
+    seen = [_detectors(m, t, i * 40) for i, t in enumerate(texts)]
+    assert [("flood.repeat" in d) for d in seen] == [False, False, False, True, False]
+
+
+def test_short_acknowledgements_are_not_repeats() -> None:
+    m = _moderator(repeat_max=3)
+    assert not any(_detectors(m, "好的", i * 30) for i in range(8))
+    assert not any(_detectors(m, "收到", i * 30, sender="U2") for i in range(8))
+
+
+def test_mention_storm() -> None:
+    m = _moderator(mention_storm=8)
+    assert "flood.mentions" in _detectors(m, "看这里", 0, mentions=9)
+    text = " ".join(f"<@U{i:03d}>" for i in range(8)) + " 快来"
+    assert "flood.mentions" in _detectors(m, text, 1, sender="U2")
+    assert not _detectors(m, "@张三 @李四 作业交了吗", 2, sender="U3")
+    assert not {d for d in _detectors(m, "发到 a@acme.cn b@acme.cn", 3, sender="U4")
+                if d.startswith("flood")}
+
+
+def test_thresholds_are_per_template() -> None:
+    strict = _moderator(flood_max_messages=2, flood_window_seconds=60)
+    loose = _moderator(flood_max_messages=20, flood_window_seconds=60)
+    a = [_detectors(strict, f"消息{i}", i) for i in range(3)]
+    b = [_detectors(loose, f"消息{i}", i) for i in range(3)]
+    assert "flood.rate" in a[2] and not any(b)
+
+
+def test_fingerprint_and_mentions_helpers() -> None:
+    assert fingerprint("加我!!1")[0] == fingerprint("加我~~2")[0]
+    assert fingerprint("加我")[0] != fingerprint("加他")[0]
+    assert mentions_in("<@U1> <@U2> @王五 mail a@b.com") == 3
+
+
+def test_memory_store_counts_windows() -> None:
+    store = MemoryRecentMessages()
+    for i in range(5):
+        store.record("C", "U", "x" if i % 2 else "y", T0 + timedelta(seconds=i))
+    assert store.count("C", "U", T0) == 5
+    assert store.count("C", "U", T0 + timedelta(seconds=3)) == 2
+    assert store.count("C", "U", T0, "x") == 2
+    assert store.count("C", "other", T0) == 0
+
+
+def test_flood_verdict_fields() -> None:
+    m = _moderator(mention_storm=3)
+    (v,) = m.check("@a @b @c 看群公告", sender="U", chat="C", at=T0)
+    assert (v.category, v.clause, v.detector, v.severity, v.nudge) == (
+        "flood", "R8.1.3", "flood.mentions", "normal", False)
+    assert v.span == (0, len("@a @b @c 看群公告"))

@@ -7,6 +7,7 @@ import os
 import sys
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 
 from core.errors import ConfigError, StewardError
 
@@ -29,6 +30,10 @@ def friendly(fn):
             _fail(str(exc))
         except OSError as exc:   # full disk, permissions, unreadable file
             _fail(f"{exc.strerror or exc}{': ' + str(exc.filename) if exc.filename else ''}")
+        except SQLAlchemyError as exc:   # e.g. "database or disk is full", a lost connection
+            detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+            _fail(f"database error: {detail[0] if detail else type(exc).__name__} (nothing was half-written: "
+                  "every change runs in one transaction)")
     return wrapper
 
 

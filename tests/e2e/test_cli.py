@@ -156,3 +156,14 @@ def test_sandbox_shell_emulating_wecom_cannot_see_plain_messages(env):
 def test_audit_export_to_an_unwritable_place(env, tmp_path):
     result = run(env, "audit", "export", "-o", str(tmp_path / "missing-dir" / "a.jsonl"))
     assert result.exit_code != 0
+
+
+def test_a_database_failure_mid_command_is_a_clear_error_not_a_traceback(env):
+    """A damaged database (the audit table is gone) fails the export with a message and exit 1."""
+    import sqlite3
+
+    with sqlite3.connect(env["DATABASE_URL"].removeprefix("sqlite:///")) as conn:
+        conn.execute("DROP TABLE audit_log")
+    result = run(env, "audit", "export")
+    assert result.exit_code == 1
+    assert "database error: no such table: audit_log" in result.output and "Traceback" not in result.output

@@ -3,7 +3,7 @@ links offered as contact, group invitations to other platforms, invitation and p
 
 A WeChat or QQ id after its label is always an offer ("加我微信 zhang_888", "QQ群 12345678").
 A phone number, an e-mail address or a link is an offer when the message also carries a
-solicitation cue from the `solicit` lexicon ("私聊", "优惠", "dm me"); without one, a phone number
+solicitation cue from the `solicit` lexicon ("私聊", "优惠", "dm me") or an ads term; without one, a phone number
 or e-mail address is personal data and dlp.py reports it instead. Links to group invitations on
 other platforms are always ads; other links outside the company's domains are ads with a cue, or
 always when the template sets `flag_external_links`.
@@ -75,7 +75,7 @@ class ContactDetector:
         twice)."""
         hits: list[Hit] = []
         claimed: set[tuple[int, int]] = set()
-        cue = any(m.category == "solicit" for m in matches)
+        cue = any(m.category in ("solicit", "ads") for m in matches)   # a pitch makes an offer
 
         for m in _WECHAT.finditer(text) if "微信" in text or "wxid" in text else ():
             ident = m.group("id") or m.group("wxid")

@@ -2,8 +2,9 @@
 e-mail addresses outside the company, confidentiality markers and project code names.
 
 Numbers are only reported when they are what they claim to be: a resident ID number passes the
-GB 11643-1999 check digit, a plausible region and birth date; a bank card passes Luhn and starts
-with a card scheme's prefix; a mobile number is a mainland 1[3-9]xxxxxxxxx number. Order numbers,
+GB 11643-1999 check digit, a plausible region and birth date (a Taiwan ID, its own check digit);
+a bank card passes Luhn and starts with a card scheme's prefix; a mobile number is a mainland
+1[3-9]xxxxxxxxx or a Taiwan 09xxxxxxxx number. Order numbers,
 meeting ids and dates pass none of these.
 """
 from __future__ import annotations
@@ -43,6 +44,22 @@ def is_resident_id(value: str, today: date | None = None) -> bool:
     return id_check_digit(value[:17]) == value[17]
 
 
+_TW_LETTERS = dict(zip("abcdefghjklmnpqrstuvxywzio", range(10, 36)))
+
+
+def is_taiwan_id(value: str) -> bool:
+    """A Taiwan national ID or resident certificate number (A123456789): a letter, 1/2 (or 8/9),
+    eight digits, and the check digit of the Ministry of the Interior's weighted sum."""
+    value = value.lower()
+    if len(value) != 10 or value[0] not in _TW_LETTERS or not value[1:].isdigit() \
+            or value[1] not in "1289":
+        return False
+    area = _TW_LETTERS[value[0]]
+    total = area // 10 + (area % 10) * 9
+    total += sum(int(d) * w for d, w in zip(value[1:9], (8, 7, 6, 5, 4, 3, 2, 1)))
+    return (total + int(value[9])) % 10 == 0
+
+
 def luhn_valid(digits: str) -> bool:
     if not digits.isdigit() or len(digits) < 2:
         return False
@@ -76,10 +93,14 @@ def is_bank_card(digits: str) -> bool:
 
 
 def is_mobile(digits: str) -> bool:
-    return len(digits) == 11 and digits[0] == "1" and digits[1] in "3456789"
+    """A mainland (1[3-9]xxxxxxxxx) or Taiwan (09xxxxxxxx) mobile number."""
+    if len(digits) == 11:
+        return digits[0] == "1" and digits[1] in "3456789"
+    return len(digits) == 10 and digits.startswith("09")
 
 
 # ------------------------------------------------------------------------------ number finder
+_TW_ID = re.compile(r"(?<![0-9a-z_])[a-z][1289]\d{8}(?![0-9a-z])")
 _RUN = re.compile(r"(?<![0-9a-z_])\d(?:[ \-]?\d){9,}x?(?![0-9])")
 _SEPARATORS = re.compile(r"[ \-]")
 
@@ -99,6 +120,8 @@ def _classify(digits: str) -> str | None:
     if is_mobile(digits):
         return "phone"
     if len(digits) == 13 and digits.startswith("86") and is_mobile(digits[2:]):
+        return "phone"
+    if len(digits) == 12 and digits.startswith("8869") and is_mobile("0" + digits[3:]):
         return "phone"
     if len(digits) == 15 and digits.startswith("0086") and is_mobile(digits[4:]):
         return "phone"
@@ -171,6 +194,11 @@ class DlpDetector:
                     continue
                 hits.append(Hit("dlp", "dlp.email", "dlp: e-mail address outside the company",
                                 m.span(), delete=True))      # redact() masks the address
+        if any(ch.isdigit() for ch in text):
+            for m in _TW_ID.finditer(text):
+                if is_taiwan_id(m.group(0)):
+                    hits.append(Hit("dlp", "dlp.id_card", "dlp: Taiwan ID number (checksum valid)",
+                                    m.span(), severe=True, delete=True, sensitive=True))
         hits.extend(self._markers(text, matches, links))
         for match in matches:
             if match.category == "code_name":

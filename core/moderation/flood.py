@@ -17,7 +17,7 @@ from typing import Protocol
 
 from core.moderation.verdict import Hit
 
-_NOT_WORD = re.compile(r"[^a-z\u3400-\u4dbf\u4e00-\u9fff]+")
+_NOT_WORD = re.compile(r"[^a-z\u3400-\u4dbf\u4e00-\u9fff]+|[零〇一二三四五六七八九十百千万两]+")
 _MENTION = re.compile(r"(?<![\w.])@[^\s@<>]+|<@[^>\s]+>")
 
 
@@ -84,8 +84,9 @@ class NoRecentMessages:
 
 
 def fingerprint(normalised: str) -> tuple[str, int]:
-    """A hash of the message's letters and CJK characters only, so that "加我！！1" and
-    "加我~~2" are the same message; and how many such characters there are."""
+    """A hash of the message's letters and CJK characters only, numbers left out, so that
+    "就差十个了！！" and "就差9个了~~" are the same message; and how many such characters
+    there are."""
     core = _NOT_WORD.sub("", normalised)
     if not core:
         core = "".join(normalised.split())

@@ -15,7 +15,7 @@ from core.moderation.dlp import DlpDetector, find_numbers
 from core.moderation.flood import FloodDetector, MemoryRecentMessages, RecentMessages
 from core.moderation.lexicon import compose
 from core.moderation.matcher import LexiconMatcher, Match
-from core.moderation.normalise import Normalised, Normaliser
+from core.moderation.normalise import Normalised, Normaliser, deleet
 from core.moderation.nudges import NudgeDetector
 from core.moderation.redact import mask, redact
 from core.moderation.settings import ModerationSettings
@@ -70,6 +70,11 @@ class Moderator:
                mentions: int = 0) -> list[Hit]:
         s = norm.text
         matches = self._matcher.find(s)
+        leet = deleet(s)
+        if leet is not None:
+            seen = {(m.category, m.start, m.end) for m in matches}
+            matches += [m for m in self._matcher.find(leet)
+                        if (m.category, m.start, m.end) not in seen]
         hits = [_lexicon_hit(m) for m in matches if m.category in LEXICON_CATEGORIES_REPORTED]
         numbers = find_numbers(s)
         links = find_links(s)

@@ -48,6 +48,8 @@ _SEP = (r"\s.\-_*·•~|/\\+=#'\"`^,、，。…:：;；!！?？()（）\[\]【�
         "\u2190-\u21ff\u2500-\u25ff\u2600-\u2794\u2796-\u27bf\u2b00-\u2bff"
         "\U0001f300-\U0001faff")
 _S = f"[{_SEP}]{{1,3}}"
+_HARD = r",、，。…:：;；!！?？()（）\[\]【】<>《》{}\n\r"
+_CJK_AND_WORD = f"0-9a-z{CJK}"
 _COLLAPSE = re.compile(
     f"(?=[{_SEP}])(?:" + "|".join((
         f"(?<={_C})(?<!{_W}{_C}){_S}(?={_W})",           # 加 微信   (CJK char standing alone)
@@ -55,7 +57,8 @@ _COLLAPSE = re.compile(
         f"(?<={_L})(?<!{_W}{_L}){_S}(?={_L}(?!{_W}))",   # f u c k   (single letters or digits)
         f"(?<={_L})(?<!{_W}{_L}){_S}(?={_C})",           # v 信
         f"(?<={_C}){_S}(?={_L}(?!{_W}))",                # 加 v
-        f"(?<={_C})[ \t]{{1,2}}(?={_C})",                # 你是傻 逼: Chinese has no spaces in words
+        f"(?<={_C})[^{_HARD}{_CJK_AND_WORD}]{{1,3}}(?={_C})",  # 冰.毒, 傻 逼: no such marks in words
+        f"(?<=[0-9a-z]) (?={_C})",                       # SB 玩意: "用 Python 写" spacing
     )) + ")")
 # Sentence punctuation only joins characters that stand alone on both sides (傻，逼 but never
 # 出去，死磕); keep the looser rules to spaces and the usual spelling-out separators.
@@ -73,8 +76,8 @@ _ALIASES = {
 _SUBSTITUTE = re.compile(
     r"(?<![a-z])(?<![a-z][./])(?:vx|wx|weixin|wechat)(?![a-z]|[./][a-z])"
     r"|v信|薇信|威信|徽信|维信(?!金)|微x(?![a-z])|wei信|扣扣|企鹅号|抠抠"
-    r"|[➕+](?=\s*(?:v|微|wx|vx|q|扣|企鹅))"
-    r"|(?<=[加➕+])v(?![a-z])"
+    r"|[➕+](?=\s*(?:v|微|薇|威|wx|vx|q|扣|企鹅))"
+    r"|(?<=[加➕+])v(?![a-z])|(?<=[加➕+])[薇威](?!信)"
     r"|(?<=[加➕+])q(?![a-z])")
 
 # Step 6: digits written as words.
@@ -226,7 +229,7 @@ def _substitute(m: re.Match[str]) -> str:
     s = m.group(0)
     if s in ("➕", "+"):
         return "加"
-    if s == "v":
+    if s in ("v", "薇", "威"):
         return "微信"
     if s == "q":
         return "qq"
@@ -244,3 +247,26 @@ def _words_to_digits(m: re.Match[str]) -> str:
     if not any(ch.isalpha() for ch in m.group(0)):
         return m.group(0)     # plain digits with separators: the number detectors read those
     return "".join(_WORD_DIGITS.get(w, w) for w in _WORD_ONE.findall(m.group(0)))
+
+
+# Leetspeak (m0r0n, a$$hole, n1gger, wh@tsapp): a second view for the lexicon only, since ids,
+# codes and numbers must keep their digits. Same length as the text, so spans carry over.
+_LEET = str.maketrans("0134579$@", "oieastgsa")
+_LEET_TOKEN = re.compile(r"(?<![a-z0-9$@])(?:[a-z]+[0-9$@]|[0-9$@]+[a-z])[a-z0-9$@]*")
+
+
+def deleet(text: str) -> str | None:
+    """`text` with digits and $/@ read as letters inside words that mix them with at least two
+    letters; None when there are no such words."""
+    changed = False
+
+    def swap(m: re.Match[str]) -> str:
+        nonlocal changed
+        word = m.group(0)
+        if sum(ch.isalpha() for ch in word) < 2:
+            return word
+        changed = True
+        return word.translate(_LEET)
+
+    out = _LEET_TOKEN.sub(swap, text)
+    return out if changed else None

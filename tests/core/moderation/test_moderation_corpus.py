@@ -6,6 +6,8 @@ corpus/violations.*.jsonl  violations of every category; `evasion: true` marks t
                            dodge filters (spacing, homophones, width, numerals, Traditional)
 corpus/flood.jsonl         timed conversations: `flood` labels the message on which a sender
                            crosses a threshold (R8.1.3)
+corpus/holdout.jsonl       written after the detectors were last tuned and never tuned on:
+                           its figures are printed on their own as well
 
 The bars are on the categories the ladder counts; the printout shows every category. Run with
 `-s` to see the table and the misses.
@@ -46,7 +48,7 @@ def _load(pattern: str) -> list[dict]:
 def _predict() -> list[tuple[dict, set[str]]]:
     out = []
     single = Moderator(SETTINGS, NoRecentMessages())
-    for row in _load("ordinary.*.jsonl") + _load("violations.*.jsonl"):
+    for row in _load("ordinary.*.jsonl") + _load("violations.*.jsonl") + _load("holdout.jsonl"):
         verdicts = single.check(row["text"], sender=row["where"], chat="corpus", at=T0)
         out.append((row, {v.category for v in verdicts if not v.nudge}))
     timed = Moderator(SETTINGS, MemoryRecentMessages())
@@ -64,7 +66,7 @@ def test_corpus_is_big_and_balanced() -> None:
     assert set(langs) == {"zh-Hans", "zh-Hant", "en"}
     labelled = [r for r in rows if r["labels"]]
     assert {c for r in labelled for c in r["labels"]} == set(LADDER_CATEGORIES)
-    violations = _load("violations.*.jsonl")
+    violations = [r for r in rows if r["labels"] and "evasion" in r]
     assert sum(r["evasion"] for r in violations) * 3 >= len(violations) * 0.95
     assert len({r["id"] for r in rows}) == len(rows)
 
@@ -97,6 +99,12 @@ def test_precision_and_recall(capsys) -> None:
     TP, FP, FN = sum(tp.values()), sum(fp.values()), sum(fn.values())
     precision, recall = ratio(TP, TP + FP), ratio(TP, TP + FN)
     lines.append(f"{'overall':<16}{TP:>5}{FP:>5}{FN:>5}{precision:>11.3f}{recall:>9.3f}")
+    held = [(row, predicted) for row, predicted in results if row["id"].startswith("hd")]
+    h_tp = sum(len(set(r["labels"]) & p & set(LADDER_CATEGORIES)) for r, p in held)
+    h_fp = sum(len((p - set(r["labels"])) & set(LADDER_CATEGORIES)) for r, p in held)
+    h_fn = sum(len(set(r["labels"]) - p) for r, p in held)
+    lines.append(f"{'holdout only':<16}{h_tp:>5}{h_fp:>5}{h_fn:>5}"
+                 f"{ratio(h_tp, h_tp + h_fp):>11.3f}{ratio(h_tp, h_tp + h_fn):>9.3f}")
     evasive = [(row, predicted) for row, predicted in results if row.get("evasion")]
     caught = sum(1 for row, predicted in evasive if set(row["labels"]) & predicted)
     lines.append(f"evasions caught: {caught}/{len(evasive)}; messages: {len(results)}")

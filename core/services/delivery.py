@@ -115,9 +115,14 @@ class Deliverer:
             item = self._owned(s, item_id)
             if item is None:
                 return
-            item.attempts += 1
             item.last_error = error[:2000]
             item.locked_by = item.locked_until = None
+            if retry_after is not None:
+                # Throttled (a platform's 429 or our own pacing): wait as told; not a failed attempt,
+                # so a burst into one busy channel never ends in the dead letter.
+                item.next_attempt_at = now + timedelta(seconds=self.policy.delay(1, retry_after))
+                return
+            item.attempts += 1
             if item.attempts >= self.policy.max_attempts:
                 item.status = "dead"
                 self._alert(s, item, "fallback.dead", now, attempts=item.attempts, error=error[:200])

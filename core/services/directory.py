@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from core.db.models import Account, Group, Membership, Person, Role
+from core.db.models import Account, ArchivedMessage, Case, Group, Membership, Person, Role
 
 
 def account_for(session: Session, platform: str, user_id: str, now: datetime,
@@ -33,9 +33,49 @@ def find_account(session: Session, platform: str, user_id: str) -> Account | Non
 
 
 def link_account(session: Session, account: Account, person: Person) -> None:
-    """Attach an account to a person (one identity across messengers); the old person keeps history."""
-    account.person_id = person.id
+    """Attach an account to a person (one identity across messengers).
+
+    What was recorded under the account's previous person follows it: its group stays, and — when
+    that person has no other account left — its roles, cases and archive too, so the ladder, the
+    roles and departures (R2.4.1) all see one person.
+    """
+    old = account.person
+    if old is None or old.id == person.id:
+        account.person = person
+        return
+    for membership in session.scalars(select(Membership).where(Membership.account_id == account.id)):
+        _move_membership(session, membership, person.id)
     account.person = person
+    session.flush()
+    if session.scalar(select(Account.id).where(Account.person_id == old.id).limit(1)) is None:
+        for role in session.scalars(select(Role).where(Role.person_id == old.id)).all():
+            duplicate = session.scalar(select(Role.id).where(Role.person_id == person.id, Role.role == role.role,
+                                                             _same_group(Role.group_id, role.group_id)))
+            if duplicate is None:
+                role.person_id = person.id
+            else:
+                session.delete(role)
+        for membership in session.scalars(select(Membership).where(Membership.person_id == old.id)).all():
+            _move_membership(session, membership, person.id)
+        session.execute(update(Case).where(Case.person_id == old.id).values(person_id=person.id))
+        session.execute(update(ArchivedMessage).where(ArchivedMessage.person_id == old.id)
+                        .values(person_id=person.id))
+        old.status = "merged"
+    session.flush()
+
+
+def _same_group(column, group_id: int | None):
+    return column.is_(None) if group_id is None else column == group_id
+
+
+def _move_membership(session: Session, membership: Membership, person_id: int) -> None:
+    """Re-own a stay; two open stays of one person in one group become one."""
+    if membership.left_at is None:
+        existing = open_membership(session, person_id, membership.group_id)
+        if existing is not None and existing.id != membership.id:
+            session.delete(membership)
+            return
+    membership.person_id = person_id
 
 
 def group_for(session: Session, platform: str, chat_id: str) -> Group | None:

@@ -63,7 +63,7 @@ def test_retry_waits_for_backoff_then_delivers(container, clock):
     worker = Deliverer(container.ctx, {"sandbox": fake}, "w1")
     worker.run_once()
     row = item(container)
-    assert (row.status, row.attempts) == ("pending", 1)
+    assert (row.status, row.attempts) == ("pending", 0)                # a throttle is no failure
     assert (row.next_attempt_at - clock.now()).total_seconds() >= 30   # Retry-After honoured
     assert worker.run_once() == 0                                      # not due yet
     clock.advance(seconds=31)
@@ -77,6 +77,16 @@ def test_backoff_grows_and_is_capped():
     assert all(1 <= policy.delay(1) <= 2 for _ in range(50))
     assert all(16 <= policy.delay(5) <= 32 for _ in range(50))
     assert all(30 <= policy.delay(30) <= 60 for _ in range(50))
+
+
+def test_throttling_never_dead_letters(container, clock):
+    fake = FakeMessenger([RetryableDeliveryError("429", retry_after=1)] * 5)
+    queue(container, PostMessage("sandbox", "new-hires", "busy channel"))
+    worker = Deliverer(container.ctx, {"sandbox": fake}, "w1", policy=RetryPolicy(max_attempts=3))
+    for _ in range(6):
+        worker.run_once()
+        clock.advance(seconds=5)
+    assert item(container).status == "done" and len(fake.calls) == 6
 
 
 def test_dead_letter_after_max_attempts_alerts_the_admins(container, clock):

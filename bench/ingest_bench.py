@@ -1,0 +1,310 @@
+"""Ingest benchmark: how fast Steward acknowledges Slack events, against two baselines in the same run.
+
+Issue 3 ("Performance"): Steward's full path for a signed `message` event — verify the signature on the
+raw bytes, parse, de-duplicate on event_id, archive, decide (the policy; the detectors when wired) and
+queue actions, in one transaction — should run at >= 0.5x the rate of a bare Flask endpoint, and
+acknowledge within 50 ms (p99) at a steady 500 events/s, on SQLite and on PostgreSQL.
+
+Each app (bench/apps.py) runs under gunicorn (2 gthread workers, keep-alive) and receives the same
+correctly signed requests (bench/slack_load.py) from this process:
+- closed loop: CONNECTIONS connections for BURST_S seconds -> requests/s, p50, p99, and the server's
+  CPU per request (less sensitive than requests/s to the load generator sharing the machine's cores);
+- paced: PACED_RATE events/s for PACED_S seconds -> p50/p99 ack, counted from when each was due.
+Keep-alive connections stay on the worker that accepted them, so both modes spread theirs evenly
+over the workers (Balancer) before the clock starts.
+Steward runs on a temporary SQLite file and, when STEWARD_TEST_POSTGRES_URL is reachable, on
+PostgreSQL in a schema of its own (dropped afterwards), so tests using that database are not disturbed.
+Targets print PASS or MISS; nothing fails on them.
+"""
+from __future__ import annotations
+
+import http.client
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.slack_load import Result, SignedEvents, closed_loop, paced
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKERS, THREADS = 2, 4
+CONNECTIONS, WARMUP_S, BURST_S = 8, 2.0, 5.0
+PACED_RATE, PACED_S, PACED_CONNECTIONS = 500, 5.0, 16
+TARGET_RATIO, TARGET_P99_MS = 0.5, 50.0
+PG_SCHEMA = "steward_bench"
+
+
+@dataclass
+class Figures:
+    label: str
+    burst: Result
+    paced: Result
+    cpu_ms: float            # server CPU (all workers) per answered request, closed loop
+    split: str               # how that CPU fell on the workers: uneven means uneven connections
+
+
+class Gunicorn:
+    """`gunicorn 'bench.apps:<factory>()'` on a free port; killed with its process group on exit."""
+
+    def __init__(self, factory: str, env: dict[str, str] | None = None) -> None:
+        self.factory, self.env = factory, {**os.environ, **(env or {})}
+        self.port = _free_port()
+        self.proc: subprocess.Popen | None = None
+        self.log = tempfile.TemporaryFile()
+
+    def __enter__(self) -> "Gunicorn":
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "--workers", str(WORKERS), "--worker-class", "gthread",
+             "--threads", str(THREADS), "--keep-alive", "10", "--bind", f"127.0.0.1:{self.port}",
+             "--chdir", str(ROOT), "--log-level", "warning", *_no_control_socket(), f"bench.apps:{self.factory}()"],
+            env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            self._wait_ready()
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def _wait_ready(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"gunicorn {self.factory}() exited:\n{self.log_tail()}")
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+                conn.request("GET", "/slack/events")
+                conn.getresponse().read()
+                conn.close()
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError(f"gunicorn {self.factory}() did not answer in {timeout:.0f} s:\n{self.log_tail()}")
+
+    def worker_cpu(self) -> dict[int, float]:
+        """CPU seconds (user + system) of each worker, from /proc (empty where /proc is missing)."""
+        tick, cpu = os.sysconf("SC_CLK_TCK"), {}
+        for pid in filter(str.isdigit, os.listdir("/proc") if os.path.isdir("/proc") else ()):
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+            except OSError:
+                continue
+            if int(fields[1]) == self.proc.pid:  # ppid
+                cpu[int(pid)] = (int(fields[11]) + int(fields[12])) / tick
+        return cpu
+
+    def log_tail(self, lines: int = 15) -> str:
+        self.log.seek(0)
+        return "\n".join(self.log.read().decode(errors="replace").splitlines()[-lines:])
+
+    def __exit__(self, *exc) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
+                try:
+                    os.killpg(self.proc.pid, sig)
+                    self.proc.wait(wait)
+                    break
+                except (ProcessLookupError, subprocess.TimeoutExpired):
+                    continue
+        self.log.close()
+
+
+class Balancer:
+    """Keep-alive connections stay with the worker that accepted them, and gunicorn's workers race to
+    accept: left alone, all 8 connections sometimes land on one worker (seen: a 100/0 CPU split). This
+    keeps a new connection only while its worker holds less than its share, finding the worker from
+    /proc/net/tcp and the workers' file descriptors (Linux; elsewhere every connection is kept)."""
+
+    def __init__(self, server: Gunicorn, connections: int) -> None:
+        self.server, self.workers = server, list(server.worker_cpu())
+        self.share = -(-connections // max(1, len(self.workers)))
+        self.held: dict[int, int] = {}
+        self.lock = threading.Lock()
+
+    def __call__(self, client_port: int) -> bool:
+        pid = self._owner(client_port)
+        with self.lock:
+            if pid is not None and self.held.get(pid, 0) >= self.share:
+                return False
+            self.held[pid] = self.held.get(pid, 0) + 1
+            return True
+
+    def _owner(self, client_port: int) -> int | None:
+        try:
+            inode = next(f[9] for f in (line.split() for line in open("/proc/net/tcp").readlines()[1:])
+                         if int(f[1].split(":")[1], 16) == self.server.port
+                         and int(f[2].split(":")[1], 16) == client_port)
+            for pid in self.workers:
+                for fd in os.listdir(f"/proc/{pid}/fd"):
+                    if os.readlink(f"/proc/{pid}/fd/{fd}") == f"socket:[{inode}]":
+                        return pid
+        except (OSError, StopIteration, ValueError, IndexError):
+            pass
+        return None
+
+
+def _no_control_socket() -> list[str]:
+    """recent gunicorn opens a control socket at one fixed path per user: keep clear of other servers."""
+    from gunicorn.config import KNOWN_SETTINGS
+
+    return ["--no-control-socket"] if any("--no-control-socket" in (s.cli or ()) for s in KNOWN_SETTINGS) else []
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def measure(label: str, factory: str, env: dict[str, str] | None = None) -> Figures:
+    with Gunicorn(factory, env) as server:
+        events = SignedEvents()
+        closed_loop(server.port, events, connections=CONNECTIONS, seconds=WARMUP_S)
+        before = server.worker_cpu()
+        burst = closed_loop(server.port, events, connections=CONNECTIONS, seconds=BURST_S,
+                            keep=Balancer(server, CONNECTIONS))
+        used = {pid: cpu - before.get(pid, 0.0) for pid, cpu in server.worker_cpu().items()}
+        steady = paced(server.port, events, rate=PACED_RATE, seconds=PACED_S, connections=PACED_CONNECTIONS,
+                       keep=Balancer(server, PACED_CONNECTIONS))
+        if burst.errors or steady.errors:
+            print(f"  {label}: non-200 answers {burst.statuses | steady.statuses}\n{server.log_tail()}")
+    total = sum(used.values())
+    split = "/".join(f"{100 * c / total:.0f}" for c in sorted(used.values(), reverse=True)) if total else "?"
+    cpu_ms = 1000 * total / len(burst.latencies) if burst.latencies and total else float("nan")
+    return Figures(label, burst, steady, cpu_ms, split)
+
+
+def postgres_url() -> str | None:
+    """STEWARD_TEST_POSTGRES_URL with a fresh schema of our own first on the search_path, or None."""
+    url = os.environ.get("STEWARD_TEST_POSTGRES_URL")
+    if not url:
+        print("PostgreSQL: STEWARD_TEST_POSTGRES_URL not set, skipped")
+        return None
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from core.db.session import make_engine
+
+    bench_url = make_url(url).update_query_dict({"options": f"-csearch_path={PG_SCHEMA}"})
+    try:
+        engine = make_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE; CREATE SCHEMA {PG_SCHEMA}"))
+        engine.dispose()
+    except SQLAlchemyError as exc:
+        print(f"PostgreSQL at {make_url(url).render_as_string()} unreachable, skipped: "
+              f"{str(getattr(exc, 'orig', exc)).splitlines()[0]}")
+        return None
+    return bench_url.render_as_string(hide_password=False)
+
+
+def drop_postgres_schema(url: str) -> None:
+    from sqlalchemy import text
+
+    from core.db.session import make_engine
+
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))
+    engine.dispose()
+
+
+def stored_rows(url: str) -> str:
+    """What Steward wrote: proof that the measured requests went the whole way."""
+    from sqlalchemy import text
+
+    from core.db.session import make_engine
+
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return ", ".join(f"{table} {conn.execute(text(f'SELECT count(*) FROM {table}')).scalar()}"
+                             for table in ("inbound_events", "messages", "outbox"))
+    finally:
+        engine.dispose()
+
+
+def report(fig: Figures) -> None:
+    b, p = fig.burst, fig.paced
+    print(f"{fig.label:<22}{b.rate:>8.0f}{b.pct(50):>8.1f}{b.pct(99):>8.1f}{fig.cpu_ms:>11.2f}{fig.split:>9}"
+          f" |{p.rate:>8.0f}{p.pct(50):>8.1f}{p.pct(99):>8.1f}{p.pct(100):>8.1f}{b.errors + p.errors:>7}",
+          flush=True)
+
+
+def verdicts(figs: dict[str, Figures]) -> None:
+    bare, bolt = figs.get("bare"), figs.get("bolt")
+    if bare and bolt:
+        print(f"slack-bolt / bare Flask: {bolt.burst.rate / bare.burst.rate:.2f}x requests/s "
+              f"(issue: about 0.6x), {bare.cpu_ms / bolt.cpu_ms:.2f}x by CPU per request")
+    for key in ("sqlite", "postgres"):
+        fig = figs.get(key)
+        if fig is None:
+            continue
+        name = f"Steward ({'SQLite' if key == 'sqlite' else 'PostgreSQL'})"
+        if bare:
+            ratio = fig.burst.rate / bare.burst.rate
+            print(f"{name} / bare Flask: {ratio:.2f}x requests/s, {bare.cpu_ms / fig.cpu_ms:.2f}x by CPU per "
+                  f"request   target >= {TARGET_RATIO}x: {'PASS' if ratio >= TARGET_RATIO else 'MISS'}")
+        if bolt:
+            print(f"{name} / slack-bolt: {fig.burst.rate / bolt.burst.rate:.2f}x requests/s, "
+                  f"{bolt.cpu_ms / fig.cpu_ms:.2f}x by CPU per request")
+        p99 = fig.paced.pct(99)
+        ok = p99 < TARGET_P99_MS and not fig.paced.errors and fig.paced.rate >= 0.95 * PACED_RATE
+        print(f"{name} p99 ack at {PACED_RATE}/s: {p99:.1f} ms   target < {TARGET_P99_MS:.0f} ms: "
+              f"{'PASS' if ok else 'MISS'}")
+
+
+def _load() -> str:
+    return "/".join(f"{x:.1f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
+
+
+def main() -> None:
+    size = len(SignedEvents().next()[0])
+    print(f"POST /slack/events: signed event_callback message events (~{size} B, unique event_id) under gunicorn "
+          f"({WORKERS} gthread workers x {THREADS} threads, keep-alive), {os.cpu_count()} CPUs\n"
+          f"closed loop: {CONNECTIONS} connections for {BURST_S:.0f} s after {WARMUP_S:.0f} s warm-up; "
+          f"paced: {PACED_RATE}/s for {PACED_S:.0f} s on {PACED_CONNECTIONS} connections; "
+          f"load average before: {_load()}\n")
+    print(f"{'':<22}{'closed loop':-^44} | {f'paced {PACED_RATE}/s':-^39}")
+    print(f"{'app':<22}{'req/s':>8}{'p50 ms':>8}{'p99 ms':>8}{'CPU ms/req':>11}{'split %':>9}"
+          f" |{'req/s':>8}{'p50 ms':>8}{'p99 ms':>8}{'max ms':>8}{'errors':>7}")
+    figs: dict[str, Figures] = {}
+    stored: dict[str, str] = {}
+    failed: list[str] = []
+
+    def run(key: str, label: str, factory: str, database_url: str | None = None) -> None:
+        try:
+            figs[key] = measure(label, factory, {"DATABASE_URL": database_url} if database_url else None)
+            report(figs[key])
+            if database_url:
+                stored[key] = stored_rows(database_url)
+        except RuntimeError as exc:
+            failed.append(label)
+            print(f"{label}: {exc}")
+
+    run("bare", "bare Flask", "bare")
+    run("bolt", "slack-bolt no-op", "bolt")
+    with tempfile.TemporaryDirectory(prefix="steward-bench-") as tmp:
+        run("sqlite", "Steward, SQLite", "steward", f"sqlite:///{tmp}/steward.db")
+    pg_url = postgres_url()
+    if pg_url:
+        try:
+            run("postgres", "Steward, PostgreSQL", "steward", pg_url)
+        finally:
+            drop_postgres_schema(pg_url)
+    print()
+    for key, rows in stored.items():
+        f = figs[key]
+        print(f"Steward {key} stored: {rows} (answered 200: {len(f.burst.latencies) + len(f.paced.latencies)}"
+              f" measured, plus warm-up and connection set-up)")
+    verdicts(figs)
+    print(f"CPU ms/req: the workers' CPU per answered request; split: its share per worker. Load average after: "
+          f"{_load()} on {os.cpu_count()} CPUs (other processes on the machine make every figure noisier)")
+    if failed:
+        raise RuntimeError(f"could not run: {', '.join(failed)}")

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from core.capabilities import FULL, Capabilities
 from core.clock import Clock
 from core.config.schema import StewardConfig
+from core.services.lookups import Lookups
 
 
 @dataclass
@@ -17,8 +18,9 @@ class CoreContext:
     config: StewardConfig
     clock: Clock
     capabilities: Mapping[str, Capabilities] = field(default_factory=dict)
-    # Optional content detectors (issue: moderation); given (group, text, ...) they return verdicts.
+    # Content detectors (moderation): called for every message in a governed group that is not a command.
     detectors: Callable | None = None
+    lookups: Lookups = field(default_factory=Lookups)
 
     def caps(self, platform: str) -> Capabilities:
         return self.capabilities.get(platform, FULL)

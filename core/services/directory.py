@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from core.db.models import Account, ArchivedMessage, Case, Group, Membership, Person, Role
@@ -25,6 +25,21 @@ def account_for(session: Session, platform: str, user_id: str, now: datetime,
         if account.person.name == account.user_id:
             account.person.name = display_name
     return account
+
+
+_ACCOUNT_IDS = (select(Account.__table__.c.id, Account.__table__.c.person_id, Account.__table__.c.display_name)
+                .where(Account.__table__.c.platform == bindparam("platform"),
+                       Account.__table__.c.user_id == bindparam("user_id")))
+
+
+def account_ids(session: Session, platform: str, user_id: str, now: datetime,
+                display_name: str | None = None) -> tuple[int, int]:
+    """(account id, person id) in one light query; creates the account on first sight."""
+    row = session.connection().execute(_ACCOUNT_IDS, {"platform": platform, "user_id": user_id}).first()
+    if row is None or (display_name and row.display_name != display_name):
+        account = account_for(session, platform, user_id, now, display_name)
+        return account.id, account.person_id
+    return row.id, row.person_id
 
 
 def find_account(session: Session, platform: str, user_id: str) -> Account | None:

@@ -139,6 +139,7 @@ class Discipline:
                    f"case:{case.number}:remove", case, group)
         leave(self.s, account.person_id, group.id, self.now, reason=f"removed:{case.number}",
               clause=case.outcome_clause)
+        self.ctx.lookups.forget_member(account.person_id, group.id)
 
     def _ask_admins(self, case: Case, group: Group, account: Account, warnings: int) -> None:
         texts = self._texts(case, group, account)

@@ -7,17 +7,18 @@ from __future__ import annotations
 import logging
 from typing import Callable
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from core.commands.parser import looks_like_command
-from core.db.models import ArchivedMessage, InboundEvent
+from core.db.models import Account, ArchivedMessage, Group, InboundEvent
+from core.db.upsert import insert_ignore
 from core.events import (CardActed, CommandInvoked, Event, MemberJoined, MemberLeft, MessagePosted,
                          UserChanged, UserDeparted)
 from core.services import audit
 from core.services.commands import CommandRunner, Invocation
 from core.services.context import CoreContext
-from core.services.directory import account_for, find_account, group_for, join, leave
+from core.services.directory import account_for, account_ids, find_account, group_for, join, leave
 from core.services.offboarding import offboard
 
 log = logging.getLogger("steward.inbound")
@@ -25,52 +26,45 @@ log = logging.getLogger("steward.inbound")
 
 def ingest(ctx: CoreContext, event: Event) -> bool:
     """Handle one event; returns False when it was a duplicate delivery."""
-    with ctx.sessions() as session:
-        try:
-            with session.begin():
-                session.add(InboundEvent(platform=event.platform, event_id=event.event_id[:200],
-                                         kind=type(event).__name__, received_at=ctx.clock.now()))
-                session.flush()
-                HANDLERS[type(event)](ctx, session, event)
-        except IntegrityError as exc:
-            if _is_duplicate(exc):
-                log.info("duplicate delivery %s %s ignored", event.platform, event.event_id)
-                return False
-            raise
+    with ctx.sessions() as session, session.begin():
+        first = insert_ignore(session, InboundEvent, dict(
+            platform=event.platform, event_id=event.event_id[:200], kind=type(event).__name__,
+            received_at=ctx.clock.now()))
+        if not first:
+            log.info("duplicate delivery %s %s ignored", event.platform, event.event_id)
+            return False
+        HANDLERS[type(event)](ctx, session, event)
     return True
 
 
-def _is_duplicate(exc: IntegrityError) -> bool:
-    text = str(exc.orig).lower()
-    return "inbound_events" in text or "uq_inbound_events_platform" in text
-
-
 def _message(ctx: CoreContext, s: Session, e: MessagePosted) -> None:
+    """The hot path: every message Steward sees. Archive it, note the membership, then act."""
     now = ctx.clock.now()
-    group = None if e.is_direct else group_for(s, e.platform, e.chat_id)
-    account = account_for(s, e.platform, e.user_id, now, e.display_name)
-    existing = s.query(ArchivedMessage).filter_by(platform=e.platform, chat_id=e.chat_id,
-                                                  message_id=e.message_id).one_or_none()
-    if existing is None:
-        archived = ArchivedMessage(platform=e.platform, chat_id=e.chat_id, message_id=e.message_id,
-                                   group_id=group.id if group else None, person_id=account.person_id,
-                                   user_id=e.user_id, kind=e.kind, text=e.text, thread_id=e.thread_id,
-                                   direct=e.is_direct, sent_at=e.sent_at or now)
-        s.add(archived)
-    elif e.edited:
-        existing.text = e.text   # the archive keeps the latest text; the edit is also audited
-        audit.record(s, at=now, actor=f"person:{account.person_id}", action="message.edited",
-                     group_id=existing.group_id, person_id=account.person_id, message_id=e.message_id)
-    if group is not None:
-        join(s, account, group, now, reason="seen")
+    group_id = None if e.is_direct else ctx.lookups.group_id(s, e.platform, e.chat_id)
+    account_id, person_id = account_ids(s, e.platform, e.user_id, now, e.display_name)
+    archived = insert_ignore(s, ArchivedMessage, dict(
+        platform=e.platform, chat_id=e.chat_id, message_id=e.message_id, group_id=group_id,
+        person_id=person_id, user_id=e.user_id, kind=e.kind, text=e.text, thread_id=e.thread_id,
+        direct=e.is_direct, from_bot=False, sent_at=e.sent_at or now))
+    if not archived:
+        if not e.edited:
+            return   # the same message under another event id (Slack's app_mention beside message)
+        s.execute(update(ArchivedMessage).where(
+            ArchivedMessage.platform == e.platform, ArchivedMessage.chat_id == e.chat_id,
+            ArchivedMessage.message_id == e.message_id).values(text=e.text))
+        audit.record(s, at=now, actor=f"person:{person_id}", action="message.edited", group_id=group_id,
+                     person_id=person_id, message_id=e.message_id)
+    if group_id is not None and not ctx.lookups.known_member(person_id, group_id):
+        join(s, s.get(Account, account_id), s.get(Group, group_id), now, reason="seen")
+        ctx.lookups.remember_member(person_id, group_id)
     # A command addressed to Steward runs; a 1:1 message that is no command gets the command list
     # hint; anything else in a group is only archived and checked (the bot stays quiet).
     if e.is_direct or (e.addressed and looks_like_command(e.text)):
         CommandRunner(ctx, s).run(Invocation(e.platform, e.event_id, e.user_id, e.text,
                                              None if e.is_direct else e.chat_id, e.is_direct, e.display_name))
         return
-    if group is not None and ctx.detectors is not None:
-        ctx.detectors(ctx, s, group, account, e)
+    if group_id is not None and ctx.detectors is not None:
+        ctx.detectors(ctx, s, group_id, account_id, e)
 
 
 def _command(ctx: CoreContext, s: Session, e: CommandInvoked) -> None:
@@ -100,6 +94,7 @@ def _left(ctx: CoreContext, s: Session, e: MemberLeft) -> None:
     if group is None or account is None:
         return
     now = ctx.clock.now()
+    ctx.lookups.forget_member(account.person_id, group.id)
     if leave(s, account.person_id, group.id, now, reason="left") is not None:
         audit.record(s, at=now, actor=f"person:{account.person_id}", action="member.left",
                      group_id=group.id, person_id=account.person_id)

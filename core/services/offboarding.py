@@ -28,6 +28,7 @@ def offboard(ctx: CoreContext, s: Session, person: Person, reason: str, actor: s
     for membership in memberships:
         group = s.get(Group, membership.group_id)
         membership.left_at, membership.leave_reason, membership.leave_clause = now, reason, CLAUSE
+        ctx.lookups.forget_member(person.id, membership.group_id)
         if group is None or not group.active:
             continue
         account = account_on(person, group.platform)

@@ -1,0 +1,57 @@
+"""Per-process caches for the hot path (every message Steward sees).
+
+Groups change only when the configuration is synced or a group is created, and an open
+membership rarely closes; both are cached for a short time (monotonic seconds, not the domain
+clock). A stale entry can at worst delay re-opening a membership by `ttl` seconds.
+"""
+from __future__ import annotations
+
+import threading
+import time
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.db.models import Group
+
+
+class Lookups:
+    def __init__(self, ttl: float = 30.0) -> None:
+        self.ttl = ttl
+        self._groups: dict[tuple[str, str], tuple[float, int | None]] = {}
+        self._members: dict[tuple[int, int], float] = {}
+        self._lock = threading.Lock()
+
+    def group_id(self, s: Session, platform: str, chat_id: str) -> int | None:
+        """The governed group's id, or None when Steward does not govern this chat."""
+        key, now = (platform, chat_id), time.monotonic()
+        with self._lock:
+            hit = self._groups.get(key)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        gid = s.scalar(select(Group.id).where(Group.platform == platform, Group.chat_id == chat_id,
+                                              Group.active.is_(True)))
+        with self._lock:
+            if len(self._groups) > 50_000:
+                self._groups.clear()
+            self._groups[key] = (now + self.ttl, gid)
+        return gid
+
+    def known_member(self, person_id: int, group_id: int) -> bool:
+        with self._lock:
+            return self._members.get((person_id, group_id), 0.0) > time.monotonic()
+
+    def remember_member(self, person_id: int, group_id: int) -> None:
+        with self._lock:
+            if len(self._members) > 200_000:
+                self._members.clear()
+            self._members[(person_id, group_id)] = time.monotonic() + self.ttl
+
+    def forget_member(self, person_id: int, group_id: int) -> None:
+        with self._lock:
+            self._members.pop((person_id, group_id), None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._groups.clear()
+            self._members.clear()

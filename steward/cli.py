@@ -10,6 +10,7 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.errors import ConfigError, StewardError
+from steward.cli_moderate import moderate
 
 
 def _fail(lines: list[str] | str, code: int = 1) -> None:
@@ -225,3 +226,6 @@ def sandbox(who: str | None, emulate: str | None) -> None:
     if emulate:
         env["STEWARD_SANDBOX_EMULATE"] = emulate
     run_shell(_container(env=env), who)
+
+
+main.add_command(moderate)

@@ -20,6 +20,7 @@ from core.db.session import make_engine, make_sessionmaker
 from core.errors import ConfigError, StewardError
 from core.services.context import CoreContext
 from core.services.delivery import Deliverer
+from core.services.moderation import ModerationService
 from steward.ratelimit import LimitsRateLimiter
 from steward.settings import Settings
 from steward.tokens import DbTokenStore
@@ -94,7 +95,8 @@ def build(env: Mapping[str, str] | None = None, *, clock: Clock | None = None,
         if problems:
             raise ConfigError(problems)
     container.ctx = CoreContext(sessions=sessions, config=config, clock=clock,
-                                capabilities={p: c.capabilities for p, c in container.connectors.items()})
+                                capabilities={p: c.capabilities for p, c in container.connectors.items()},
+                                detectors=ModerationService())
     return container
 
 

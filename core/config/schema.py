@@ -49,9 +49,45 @@ class Discipline(Strict):
         "admin", "lead", "instructor")
 
 
+class Moderation(Strict):
+    """Content detectors (R1.3.3, R8.1.1-R8.1.4; nudges R4.2.1, R4.2.2). See core/moderation."""
+    enabled: bool = True
+    allow_terms: tuple[str, ...] = ()          # words this kind of group may use (a sales course: 促销)
+    flag_external_links: bool = False          # every link outside the company's domains is an ad
+    flood_max_messages: int = Field(8, ge=1, le=1000)
+    flood_window_seconds: int = Field(30, ge=1, le=86400)
+    repeat_max: int = Field(3, ge=1, le=1000)
+    mention_storm: int = Field(8, ge=1, le=1000)
+    severe_categories: tuple[str, ...] = ("illegal",)
+    severity_overrides: dict[str, Literal["normal", "severe"]] = {}
+    offtopic_nudges: bool = False
+    long_message_chars: int | None = Field(None, ge=20, le=100_000)
+
+    @model_validator(mode="after")
+    def _check(self) -> "Moderation":
+        from core.moderation.settings import ModerationSettings
+        ModerationSettings(allow_terms=self.allow_terms, severe_categories=self.severe_categories,
+                           severity_overrides=dict(self.severity_overrides))   # raises ValueError
+        return self
+
+
 class Template(Strict):
     discipline: Discipline = Discipline()
+    moderation: Moderation = Moderation()
     locale: Locale | None = None
+
+
+class Company(Strict):
+    email_domains: tuple[str, ...] = ()        # e-mail and link domains that are the company's own
+    link_domains: tuple[str, ...] = ()         # further link domains that are fine (learning sites)
+    code_names: tuple[str, ...] = ()           # confidential project code names (R3.3.1)
+
+    @field_validator("email_domains", "link_domains", "code_names")
+    @classmethod
+    def _no_empty(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        if any(not item.strip() for item in v):
+            raise ValueError("empty entry")
+        return v
 
 
 class GroupConfig(Strict):
@@ -104,6 +140,7 @@ class StewardConfig(Strict):
     templates: dict[str, Template] = {}
     groups: tuple[GroupConfig, ...] = ()
     roles: dict[Literal["admin", "hr"], tuple[str, ...]] = {}   # organisation-wide roles
+    company: Company = Company()
     lexicon: dict[str, tuple[str, ...]] = {}
 
     _tz = field_validator("timezone")(_check_timezone)
@@ -119,7 +156,10 @@ class StewardConfig(Strict):
     @field_validator("lexicon")
     @classmethod
     def _lexicon(cls, v: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+        from core.moderation.settings import LEXICON_CATEGORIES
         for category, terms in v.items():
+            if category not in LEXICON_CATEGORIES:
+                raise ValueError(f"unknown lexicon category {category!r} (known: {', '.join(LEXICON_CATEGORIES)})")
             for term in terms:
                 if not term.strip():
                     raise ValueError(f"lexicon {category}: empty term")

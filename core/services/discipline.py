@@ -18,14 +18,17 @@ from core.db.models import Account, Case, Group, Person
 from core.i18n import t
 from core.policy.ladder import (ADMIN_REMOVE_CLAUSE, REMOVE_CLAUSE, LadderSettings, PriorCase,
                                 decide, live_warnings)
-from core.policy.redact import redact
+from core.moderation.redact import redact
 from core.policy.roles import is_exempt
 from core.services import audit
 from core.services.context import CoreContext
 from core.services.directory import account_on, display, leave, people_with_role, roles_of
 from core.services.outbox import enqueue
 
-COUNTED = ("warning", "removal", "removal_pending", "removal_manual")
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 @dataclass(frozen=True)
@@ -76,7 +79,7 @@ class Discipline:
     def _new_case(self, v: Violation, outcome: str, outcome_clause: str) -> Case:
         case = Case(number=f"tmp-{uuid.uuid4().hex[:24]}", person_id=v.account.person_id, group_id=v.group.id,
                     account_id=v.account.id, clause=v.clause, rule=v.rule[:200], category=v.category,
-                    severe=v.severe, evidence=redact(v.evidence), message_id=v.message_id,
+                    severe=v.severe, evidence=_clip(redact(v.evidence), 300), message_id=v.message_id,
                     detector=v.detector, decided_by=v.reported_by, outcome=outcome,
                     outcome_clause=outcome_clause, status="open", created_at=self.now)
         self.s.add(case)
@@ -221,7 +224,7 @@ class Discipline:
         audit.record(self.s, at=self.now, actor=f"person:{person.id}", action="case.appealed",
                      clause="R2.3.3", group_id=group.id, person_id=person.id, case_number=case.number)
         title = t(group.locale, "appeal.card_title", **texts)
-        body = t(group.locale, "appeal.card_text", text=redact(text, 1000), **texts)
+        body = t(group.locale, "appeal.card_text", text=_clip(redact(text), 1000), **texts)
         for admin in self._admins_accounts(group):
             self._emit(SendPrivate(group.platform, admin.user_id, f"{title}\n{body}"),
                        f"case:{case.number}:appeal:{self.now.isoformat()}:{admin.user_id}", case, group)

@@ -1,0 +1,18 @@
+"""From steward.yaml to the moderation detectors' settings, per group template."""
+from __future__ import annotations
+
+from core.config.schema import StewardConfig
+from core.moderation.settings import ModerationSettings
+
+
+def moderation_settings(config: StewardConfig, template: str) -> ModerationSettings:
+    """Raises ValueError naming the setting that is wrong."""
+    m = config.all_templates()[template].moderation
+    return ModerationSettings(
+        extra_terms=dict(config.lexicon), allow_terms=m.allow_terms,
+        company_domains=config.company.email_domains, allowed_link_domains=config.company.link_domains,
+        flag_external_links=m.flag_external_links, code_names=config.company.code_names,
+        flood_max_messages=m.flood_max_messages, flood_window_seconds=m.flood_window_seconds,
+        repeat_max=m.repeat_max, mention_storm=m.mention_storm, severe_categories=m.severe_categories,
+        severity_overrides=dict(m.severity_overrides), offtopic_nudges=m.offtopic_nudges,
+        long_message_chars=m.long_message_chars)

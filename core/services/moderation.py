@@ -1,0 +1,79 @@
+"""Content moderation in the message path: the detectors' verdicts feed the discipline ladder.
+
+One verdict per message climbs the ladder (the most severe; the others are kept in the audit
+detail), so a message that is both an ad and an insult is one violation, not two. Nudges (off
+topic, very long) are a private hint, never counted (R4.2.1, R4.2.2).
+"""
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from core.actions import SendPrivate
+from core.config.moderation import moderation_settings
+from core.db.models import Account, Group
+from core.events import MessagePosted
+from core.i18n import t
+from core.moderation import MemoryRecentMessages, Moderator, RecentMessages, Verdict
+from core.services.context import CoreContext
+from core.services.discipline import Discipline, Violation
+from core.services.outbox import enqueue
+
+
+class ModerationService:
+    """Callable installed as `CoreContext.detectors`; builds one Moderator per template, lazily."""
+
+    def __init__(self, recent: RecentMessages | None = None) -> None:
+        # Flood and repeat counting is per process (in memory); see README, "Moderation".
+        self.recent = recent or MemoryRecentMessages()
+        self._moderators: dict[str, Moderator] = {}
+        self._templates: dict[int, tuple[str, bool]] = {}
+        self._lock = threading.Lock()
+
+    def moderator(self, ctx: CoreContext, template: str) -> Moderator:
+        with self._lock:
+            moderator = self._moderators.get(template)
+            if moderator is None:
+                moderator = Moderator(moderation_settings(ctx.config, template), self.recent)
+                self._moderators[template] = moderator
+            return moderator
+
+    def check(self, ctx: CoreContext, group: Group, text: str, sender: str, at: datetime,
+              mentions: int = 0) -> list[Verdict]:
+        return self.moderator(ctx, group.template).check(text, sender=sender, chat=f"{group.platform}:{group.chat_id}",
+                                                         at=at, mentions=mentions)
+
+    def __call__(self, ctx: CoreContext, s: Session, group_id: int, account_id: int, e: MessagePosted) -> None:
+        template, enabled = self._template_of(ctx, s, group_id)
+        if not enabled or not e.text:
+            return
+        now = ctx.clock.now()
+        verdicts = self.moderator(ctx, template).check(
+            e.text, sender=f"{e.platform}:{e.user_id}", chat=f"{e.platform}:{e.chat_id}", at=e.sent_at or now,
+            mentions=len(e.mentions))
+        if not verdicts:
+            return
+        group, account = s.get(Group, group_id), s.get(Account, account_id)
+        ladder = [v for v in verdicts if not v.nudge]
+        if ladder:
+            top = ladder[0]
+            Discipline(ctx, s).report(Violation(
+                group=group, account=account, clause=top.clause, rule=top.rule, category=top.category,
+                reported_by=f"detector:{top.detector}", automated=True, severe=top.severe,
+                evidence=top.evidence, message_id=e.message_id, detector=top.detector,
+                delete_message=any(v.delete for v in ladder)))
+            return
+        nudge = verdicts[0]
+        enqueue(s, SendPrivate(e.platform, e.user_id, t(group.locale, f"nudge.{nudge.category}", clause=nudge.clause,
+                                                        group=group.name)),
+                key=f"nudge:{e.platform}:{e.event_id}", now=now, group_id=group.id)
+
+    def _template_of(self, ctx: CoreContext, s: Session, group_id: int) -> tuple[str, bool]:
+        hit = self._templates.get(group_id)
+        if hit is None:
+            group = s.get(Group, group_id)
+            hit = (group.template, ctx.config.all_templates()[group.template].moderation.enabled)
+            self._templates[group_id] = hit
+        return hit

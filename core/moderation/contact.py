@@ -31,11 +31,15 @@ _INVITE_CODE = re.compile(
     r"|promo code|coupon code|discount code)(?P<sep>(?:是|为|[:=]|\s)*)"
     r"(?P<code>[a-z0-9]{4,16})(?![a-z0-9])")
 
+# Some label an offer needs (for a quick "nothing here").
+_HINT = re.compile(r"微信|wxid|qq|whatsapp|telegram|line|码|code")
+_TLDS = ("com|cn|net|org|io|co|me|cc|xyz|top|vip|shop|info|biz|club|link|ly|site|online|app|tv"
+         "|gg|hk|tw")
 URL = re.compile(
     r"(?:https?://|www\.)[^\s<>\"'`,，。、）)\]】》\u3400-\u9fff]+"
     r"|(?<![\w@./-])(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+"
-    r"(?:com|cn|net|org|io|co|me|cc|xyz|top|vip|shop|info|biz|club|link|ly|site|online|app|tv|gg"
-    r"|hk|tw)(?![a-z0-9-])(?:/[^\s<>\"'`,，。、）)\]】》\u3400-\u9fff]*)?")
+    rf"(?:{_TLDS})(?![a-z0-9-])(?:/[^\s<>\"'`,，。、）)\]】》\u3400-\u9fff]*)?")
+_LINK_HINT = re.compile(rf"://|www\.|\.(?:{_TLDS})(?![a-z0-9-])")   # cheap test first
 
 # Links that invite people into a group or chat elsewhere.
 INVITE_HOSTS = ("t.me", "telegram.me", "chat.whatsapp.com", "wa.me", "discord.gg", "discord.com",
@@ -44,7 +48,7 @@ INVITE_HOSTS = ("t.me", "telegram.me", "chat.whatsapp.com", "wa.me", "discord.gg
 
 def find_links(text: str) -> list[tuple[str, tuple[int, int]]]:
     """(host, span) of every link in normalised text."""
-    if "." not in text:
+    if "." not in text or _LINK_HINT.search(text) is None:
         return []
     out = []
     for m in URL.finditer(text):
@@ -75,6 +79,8 @@ class ContactDetector:
         twice)."""
         hits: list[Hit] = []
         claimed: set[tuple[int, int]] = set()
+        if not numbers and not links and "@" not in text and _HINT.search(text) is None:
+            return hits, claimed
         cue = any(m.category in ("solicit", "ads") for m in matches)   # a pitch makes an offer
 
         for m in _WECHAT.finditer(text) if "微信" in text or "wxid" in text else ():
@@ -92,7 +98,8 @@ class ContactDetector:
             hits.append(Hit("ads", "contact", f"ads: contact offer ({kind})", m.span("id"),
                             sensitive=True))
             claimed.update(n.span for n in numbers if _inside(n.span, m.span("id")))
-        for m in _MESSENGER.finditer(text):
+        for m in _MESSENGER.finditer(text) if ("whatsapp" in text or "telegram" in text
+                                               or "line" in text) else ():
             span = m.span("id") if m.group("id") else m.span("lineid")
             hits.append(Hit("ads", "contact", "ads: contact offer (messenger id)", span,
                             sensitive=True))
@@ -118,7 +125,7 @@ class ContactDetector:
                 hits.append(Hit("ads", "link", "ads: promotional link", span))
             elif self._flag_links:
                 hits.append(Hit("ads", "link", "ads: link outside the company's domains", span))
-        for m in _INVITE_CODE.finditer(text):
+        for m in _INVITE_CODE.finditer(text) if ("码" in text or "code" in text) else ():
             sep = m.group("sep")
             if any(ch.isdigit() for ch in m.group("code")) or ":" in sep or "是" in sep:
                 hits.append(Hit("ads", "invite_code", "ads: invitation or promo code", m.span()))

@@ -100,8 +100,8 @@ def is_mobile(digits: str) -> bool:
 
 
 # ------------------------------------------------------------------------------ number finder
-_TW_ID = re.compile(r"(?<![0-9a-z_])[a-z][1289]\d{8}(?![0-9a-z])")
-_RUN = re.compile(r"(?<![0-9a-z_])\d(?:[ \-]?\d){9,}x?(?![0-9])")
+_TW_ID = re.compile(r"(?=[a-z][1289])(?<![0-9a-z_])[a-z][1289]\d{8}(?![0-9a-z])")
+_RUN = re.compile(r"(?=\d)(?<![0-9a-z_])\d(?:[ \-]?\d){9,}x?(?![0-9])")
 _SEPARATORS = re.compile(r"[ \-]")
 
 
@@ -194,11 +194,12 @@ class DlpDetector:
                     continue
                 hits.append(Hit("dlp", "dlp.email", "dlp: e-mail address outside the company",
                                 m.span(), delete=True))      # redact() masks the address
-        if any(ch.isdigit() for ch in text):
-            for m in _TW_ID.finditer(text):
-                if is_taiwan_id(m.group(0)):
-                    hits.append(Hit("dlp", "dlp.id_card", "dlp: Taiwan ID number (checksum valid)",
-                                    m.span(), severe=True, delete=True, sensitive=True))
+        for m in _TW_ID.finditer(text):
+            if is_taiwan_id(m.group(0)):
+                hits.append(Hit("dlp", "dlp.id_card", "dlp: Taiwan ID number (checksum valid)",
+                                m.span(), severe=True, delete=True, sensitive=True))
+        if not matches:
+            return hits
         hits.extend(self._markers(text, matches, links))
         for match in matches:
             if match.category == "code_name":

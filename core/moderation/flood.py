@@ -17,7 +17,21 @@ from typing import Protocol
 
 from core.moderation.verdict import Hit
 
-_NOT_WORD = re.compile(r"[^a-z\u3400-\u4dbf\u4e00-\u9fff]+|[零〇一二三四五六七八九十百千万两]+")
+_NUMERALS = "零〇一二三四五六七八九十百千万两"
+
+
+def _letters_class() -> str:
+    """a-z and the CJK ideographs, except the numerals."""
+    ranges, start = ["a-z", "\u3400-\u4dbf"], 0x4E00
+    for cp in sorted(ord(ch) for ch in _NUMERALS):
+        if cp > start:
+            ranges.append(f"{chr(start)}-{chr(cp - 1)}")
+        start = cp + 1
+    ranges.append(f"{chr(start)}-\u9fff")
+    return "".join(ranges)
+
+
+_WORD_RUNS = re.compile(f"[{_letters_class()}]+")
 _MENTION = re.compile(r"(?<![\w.])@[^\s@<>]+|<@[^>\s]+>")
 
 
@@ -87,7 +101,7 @@ def fingerprint(normalised: str) -> tuple[str, int]:
     """A hash of the message's letters and CJK characters only, numbers left out, so that
     "就差十个了！！" and "就差9个了~~" are the same message; and how many such characters
     there are."""
-    core = _NOT_WORD.sub("", normalised)
+    core = "".join(_WORD_RUNS.findall(normalised))
     if not core:
         core = "".join(normalised.split())
     digest = hashlib.blake2b(core[:1000].encode("utf-8"), digest_size=8).hexdigest()

@@ -9,8 +9,8 @@ through `Normalised.original_span`. The steps, in order:
    every compatibility mapping of NFKC is applied.)
 2. Traditional to Simplified Chinese (OpenCC "t2s").
 3. Separators collapsed between spaced-out characters: 加 微 信, 加.微.信, 加-微-信, f u c k;
-   spaces between two Chinese characters dropped (你是傻 逼); any other run of white space
-   becomes one space.
+   spaces between two Chinese characters dropped (你是傻 逼); runs of spaces and tabs become
+   one space.
 4. Runs of one repeated Latin letter squeezed: fuuuuck -> fuck ('w' is spared, for www).
 5. The usual substitutions used to dodge filters: V信/薇信/威信/vx/wx -> 微信, ➕V/+v -> 加微信,
    扣扣/企鹅号 -> qq.
@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
 
 CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 
@@ -40,32 +39,41 @@ _INVISIBLE = re.compile(
 
 _HAS_CJK = re.compile(f"[{CJK}]")
 
-# Step 3. W: characters that can be spelt out one by one; S: what people put between them.
+# Step 3. W: characters that can be spelt out one by one; separators: what people put between
+# them. Soft separators (spaces, dots, dashes, symbols) join characters that stand alone on one
+# side ("加 微信", "你是傻 逼") and any two Chinese characters on one line ("冰.毒"); sentence
+# punctuation only joins characters that stand alone on both sides ("傻，逼", never "出去，死磕").
 _W = f"[0-9a-z{CJK}]"
 _C = f"[{CJK}]"
 _L = "[0-9a-z]"
-_SEP = (r"\s.\-_*·•~|/\\+=#'\"`^,、，。…:：;；!！?？()（）\[\]【】<>《》{}"
-        "\u2190-\u21ff\u2500-\u25ff\u2600-\u2794\u2796-\u27bf\u2b00-\u2bff"
-        "\U0001f300-\U0001faff")
-_S = f"[{_SEP}]{{1,3}}"
-_HARD = r",、，。…:：;；!！?？()（）\[\]【】<>《》{}\n\r"
-_CJK_AND_WORD = f"0-9a-z{CJK}"
+_SOFT = (" \t\u3000.\\-_*·•~|/\\\\+=#'\"`^"
+         "\u2190-\u21ff\u2500-\u25ff\u2600-\u2794\u2796-\u27bf\u2b00-\u2bff"
+         "\U0001f300-\U0001faff")
+_LINE = "\n\r\f\v"
+_HARD = ",、，。…:：;；!！?？()（）\\[\\]【】<>《》{}"
+_SEP = _SOFT + _LINE + _HARD
+_S = f"[{_SOFT}{_LINE}]{{1,3}}"
 _COLLAPSE = re.compile(
-    f"(?=[{_SEP}])(?:" + "|".join((
-        f"(?<={_C})(?<!{_W}{_C}){_S}(?={_W})",           # 加 微信   (CJK char standing alone)
-        f"(?<={_W}){_S}(?={_C}(?!{_W}))",                # 加微 信
-        f"(?<={_L})(?<!{_W}{_L}){_S}(?={_L}(?!{_W}))",   # f u c k   (single letters or digits)
-        f"(?<={_L})(?<!{_W}{_L}){_S}(?={_C})",           # v 信
-        f"(?<={_C}){_S}(?={_L}(?!{_W}))",                # 加 v
-        f"(?<={_C})[^{_HARD}{_CJK_AND_WORD}]{{1,3}}(?={_C})",  # 冰.毒, 傻 逼: no such marks in words
-        f"(?<=[0-9a-z]) (?={_C})",                       # SB 玩意: "用 Python 写" spacing
-    )) + ")")
-# Sentence punctuation only joins characters that stand alone on both sides (傻，逼 but never
-# 出去，死磕); keep the looser rules to spaces and the usual spelling-out separators.
-_HARD_PUNCT = set(",、，。…:：;；!！?？()（）[]【】<>《》{}")
+    f"(?=[{_SEP}])(?:"
+    # after a Chinese character
+    f"(?<={_C})(?:(?<!{_W}{_C}){_S}(?={_W})"            # 加 微信   (standing alone)
+    f"|[{_SOFT}]{{1,3}}(?={_C})"                        # 冰.毒, 傻 逼: no such marks in words
+    f"|{_S}(?={_W}(?!{_W}))"                            # 加微 信, 加 v
+    f"|(?<!{_W}{_C})[{_SEP}]{{1,3}}(?={_W}(?!{_W})))"    # 傻，逼
+    # after a Latin letter or digit
+    f"|(?<={_L})(?:(?<!{_W}{_L})(?:{_S}(?={_C}|{_L}(?!{_W}))"     # f u c k, v 信
+    f"|[{_SEP}]{{1,3}}(?={_W}(?!{_W})))"                           # a，b
+    f"| (?={_C})"                                                  # SB 玩意, 用 Python 写
+    f"|{_S}(?={_C}(?!{_W})))"                                      # ab 信
+    ")")
 
-_SPACES = re.compile(r"\s{2,}|[\t\n\r\f\v]")
-_SQUEEZE = re.compile(r"([a-vx-z])\1{2,}")
+# The same rules for text without Chinese characters (all that can apply there): separators
+# between single letters or digits ("f u c k", "a, b").
+_COLLAPSE_LATIN = re.compile(
+    f"(?=[{_SEP}])(?<={_L})(?<!{_L}{_L})[{_SEP}]{{1,3}}(?={_L}(?!{_L}))")
+
+_SPACES = re.compile(r"[ \t]{2,}|\t")
+_SQUEEZE = re.compile(r"([a-vx-z])\1\1+")
 
 # Step 5: evasions of 微信 / QQ / 加.
 _ALIASES = {
@@ -74,11 +82,12 @@ _ALIASES = {
     "扣扣": "qq", "企鹅号": "qq号", "抠抠": "qq",
 }
 _SUBSTITUTE = re.compile(
+    r"(?=[vwq薇威徽维微扣企抠➕+])(?:"    # a cheap first test: most text has none of these
     r"(?<![a-z])(?<![a-z][./])(?:vx|wx|weixin|wechat)(?![a-z]|[./][a-z])"
     r"|v信|薇信|威信|徽信|维信(?!金)|微x(?![a-z])|wei信|扣扣|企鹅号|抠抠"
     r"|[➕+](?=\s*(?:v|微|薇|威|wx|vx|q|扣|企鹅))"
     r"|(?<=[加➕+])v(?![a-z])|(?<=[加➕+])[薇威](?!信)"
-    r"|(?<=[加➕+])q(?![a-z])")
+    r"|(?<=[加➕+])q(?![a-z]))")
 
 # Step 6: digits written as words.
 _NUMERAL_VALUES = {"零": "0", "〇": "0", "洞": "0", "一": "1", "幺": "1", "壹": "1", "二": "2",
@@ -91,7 +100,8 @@ _NUMERAL_RUN = re.compile(f"[0-9{_NUMERALS}](?:[ -]?[0-9{_NUMERALS}]){{6,}}")
 _WORD_DIGITS = {"zero": "0", "oh": "0", "one": "1", "two": "2", "three": "3", "four": "4",
                 "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9"}
 _WORD = r"(?:zero|oh|one|two|three|four|five|six|seven|eight|nine|\d)"
-_WORD_RUN = re.compile(rf"(?<![a-z]){_WORD}(?:[\s,-]*{_WORD}){{6,}}(?![a-z])")
+_NUMBER_WORD = re.compile("zero|one|two|three|four|five|six|seven|eight|nine")
+_WORD_RUN = re.compile(rf"(?=[zotfsen0-9])(?<![a-z]){_WORD}(?:[\s,-]*{_WORD}){{6,}}(?![a-z])")
 _WORD_ONE = re.compile(_WORD)
 
 
@@ -107,16 +117,31 @@ def _fold(text: str) -> str:
     return text.casefold()
 
 
-def _char_edits(source: str, convert) -> Edits:
-    """The edits a per-character conversion makes (characters that vanish or grow). A combining
-    mark that vanishes belongs to the character before it (f̶ is one unit)."""
+# Characters whose fold may not be exactly one character: anything but printable ASCII, CJK
+# ideographs, CJK punctuation and full-width forms (those all fold one to one).
+_MAYBE_RESIZED = re.compile("[^\t\n\r\x20-\x7e\u3001-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff01-\uff5e]")
+_ANY = re.compile(".", re.DOTALL)
+
+
+def _char_edits(source: str, convert, candidates: re.Pattern[str] = _MAYBE_RESIZED) -> Edits:
+    """The edits a per-character conversion makes (characters that vanish or grow), looking only
+    at `candidates`. A combining mark that vanishes belongs to the character before it (f̶ is one
+    unit)."""
     units: list[list[int]] = []
-    for i, ch in enumerate(source):
+    for m in candidates.finditer(source):
+        i, ch = m.start(), m.group()
         out = convert(ch)
-        if not out and units and units[-1][2] and unicodedata.combining(ch):
-            units[-1][1] = i + 1
-        else:
-            units.append([i, i + 1, len(out)])
+        if len(out) == 1:
+            continue
+        if not out and i > 0 and unicodedata.combining(ch):
+            if units and units[-1][1] == i and units[-1][2]:
+                units[-1][1] = i + 1
+                continue
+            before = len(convert(source[i - 1]))
+            if before:
+                units.append([i - 1, i + 1, before])
+                continue
+        units.append([i, i + 1, len(out)])
     return tuple((a, b, n) for a, b, n in units if b - a != n)
 
 
@@ -133,11 +158,17 @@ def _back(edits: Edits, pos: int, end: bool) -> int:
     return pos - shift + (1 if end else 0)
 
 
-@dataclass
 class Normalised:
-    original: str
-    text: str
-    _steps: list = field(default_factory=list, repr=False)   # Edits, or a callable making them
+    """A message's normalised text, and the way back to the original."""
+    __slots__ = ("original", "text", "_steps")
+
+    def __init__(self, original: str, text: str, steps: list | None = None) -> None:
+        self.original = original
+        self.text = text
+        self._steps = steps if steps is not None else []   # Edits, or callables making them
+
+    def __repr__(self) -> str:
+        return f"Normalised({self.text!r})"
 
     def original_span(self, start: int, end: int) -> tuple[int, int]:
         """The span of the original text that produced text[start:end]."""
@@ -164,24 +195,27 @@ class Normaliser:
 
     def __call__(self, text: str) -> Normalised:
         steps: list = []
-        folded = _fold(text)
-        if len(folded) != len(text) or not text.isascii():
+        out = _fold(text)
+        if len(out) != len(text) or not text.isascii():
             steps.append(lambda: _char_edits(text, self._fold_char))
-        out = folded
         if _HAS_CJK.search(out):
             converted = self._t2s.convert(out)
             if len(converted) != len(out):
                 # A phrase changed length: convert character by character so the map stays exact.
                 source = out
                 converted = "".join(self._t2s.convert(ch) for ch in source)
-                steps.append(_char_edits(source, self._t2s.convert))
+                steps.append(_char_edits(source, self._t2s.convert, _ANY))
             out = converted
-        out = self._regex_step(out, steps, _COLLAPSE, _collapse)
-        out = self._regex_step(out, steps, _SPACES, lambda m: " ")
-        out = self._regex_step(out, steps, _SQUEEZE, lambda m: m.group(1))
-        out = self._regex_step(out, steps, _SUBSTITUTE, _substitute)
-        out = self._regex_step(out, steps, _NUMERAL_RUN, _numerals_to_digits)
-        out = self._regex_step(out, steps, _WORD_RUN, _words_to_digits)
+        latin = out.isascii()
+        out = _constant_step(out, steps, _COLLAPSE_LATIN if latin else _COLLAPSE, "")
+        if "  " in out or "\t" in out:
+            out = _constant_step(out, steps, _SPACES, " ")
+        out = _callback_step(out, steps, _SQUEEZE, _first)
+        out = _callback_step(out, steps, _SUBSTITUTE, _substitute)
+        if not latin:       # in ASCII text a run of numerals is a run of digits already
+            out = _callback_step(out, steps, _NUMERAL_RUN, _numerals_to_digits)
+        if _NUMBER_WORD.search(out):
+            out = _callback_step(out, steps, _WORD_RUN, _words_to_digits)
         return Normalised(text, out, steps)
 
     def fold(self, text: str) -> str:
@@ -194,35 +228,31 @@ class Normaliser:
             out = self._fold_cache[ch] = _fold(ch)
         return out
 
-    @staticmethod
-    def _regex_step(text: str, steps: list, pattern: re.Pattern[str], replace) -> str:
-        edits: list[tuple[int, int, int]] = []
 
-        def record(m: re.Match[str]) -> str:
-            new = replace(m)
-            if len(new) != m.end() - m.start():
-                edits.append((m.start(), m.end(), len(new)))
-            return new
-
-        out = pattern.sub(record, text)
-        if edits:
-            steps.append(tuple(edits))
-        return out
+def _constant_step(text: str, steps: list, pattern: re.Pattern[str], replace: str) -> str:
+    """Replace every match with a constant, in C; the edits are only worked out if a span is
+    ever mapped back."""
+    out = pattern.sub(replace, text)
+    if len(out) != len(text):
+        steps.append(lambda: tuple((m.start(), m.end(), len(replace))
+                                   for m in pattern.finditer(text)
+                                   if m.end() - m.start() != len(replace)))
+    return out
 
 
-def _collapse(m: re.Match[str]) -> str:
-    sep = m.group(0)
-    if any(ch in _HARD_PUNCT for ch in sep):
-        text, a, b = m.string, m.start(), m.end()
-        alone_left = a >= 1 and (a < 2 or not _is_w(text[a - 2]))
-        alone_right = b < len(text) and (b + 1 >= len(text) or not _is_w(text[b + 1]))
-        if not (alone_left and alone_right):
-            return sep
-    return ""
+def _callback_step(text: str, steps: list, pattern: re.Pattern[str], replace) -> str:
+    """Replace every match with replace(match) (a pure function); like _constant_step, the
+    edits are only worked out if a span is ever mapped back."""
+    out = pattern.sub(replace, text)
+    if out != text:
+        steps.append(lambda: tuple((m.start(), m.end(), len(new))
+                                   for m in pattern.finditer(text)
+                                   for new in (replace(m),) if len(new) != m.end() - m.start()))
+    return out
 
 
-def _is_w(ch: str) -> bool:
-    return ch.isascii() and ch.isalnum() or bool(_HAS_CJK.match(ch))
+def _first(m: re.Match[str]) -> str:
+    return m.group(1)
 
 
 def _substitute(m: re.Match[str]) -> str:
@@ -252,12 +282,15 @@ def _words_to_digits(m: re.Match[str]) -> str:
 # Leetspeak (m0r0n, a$$hole, n1gger, wh@tsapp): a second view for the lexicon only, since ids,
 # codes and numbers must keep their digits. Same length as the text, so spans carry over.
 _LEET = str.maketrans("0134579$@", "oieastgsa")
-_LEET_TOKEN = re.compile(r"(?<![a-z0-9$@])(?:[a-z]+[0-9$@]|[0-9$@]+[a-z])[a-z0-9$@]*")
+_LEET_HINT = re.compile(r"[a-z][0-9$@]|[0-9$@][a-z]")
+_LEET_TOKEN = re.compile(r"(?=[a-z0-9$@])(?<![a-z0-9$@])(?:[a-z]+[0-9$@]|[0-9$@]+[a-z])[a-z0-9$@]*")
 
 
 def deleet(text: str) -> str | None:
     """`text` with digits and $/@ read as letters inside words that mix them with at least two
     letters; None when there are no such words."""
+    if _LEET_HINT.search(text) is None:
+        return None
     changed = False
 
     def swap(m: re.Match[str]) -> str:

@@ -68,7 +68,7 @@ CASES = [
     ("fuuuuck", "fuck"),
     ("www.acme-corp.com", "www.acme-corp.com"),
     # white space
-    ("see  you\n\ttomorrow", "see you tomorrow"),
+    ("see  you\n\ttomorrow", "see you\n tomorrow"),
 ]
 
 

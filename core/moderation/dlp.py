@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
-from typing import Sequence
+from typing import Callable, Sequence
 
 from core.moderation.matcher import Match
 from core.moderation.verdict import Hit
@@ -100,8 +100,8 @@ def is_mobile(digits: str) -> bool:
 
 
 # ------------------------------------------------------------------------------ number finder
-_TW_ID = re.compile(r"(?=[a-z][1289])(?<![0-9a-z_])[a-z][1289]\d{8}(?![0-9a-z])")
-_RUN = re.compile(r"(?=\d)(?<![0-9a-z_])\d(?:[ \-]?\d){9,}x?(?![0-9])")
+_TW_ID = re.compile(r"[a-z](?<![0-9a-z_][a-z])[1289]\d{8}(?![0-9a-z])")
+_RUN = re.compile(r"\d(?<![0-9a-z_]\d)(?:[ \-]?\d){9,}x?(?![0-9])")
 _SEPARATORS = re.compile(r"[ \-]")
 
 
@@ -176,8 +176,10 @@ _NUMBER_RULES = {
 
 
 class DlpDetector:
-    def __init__(self, company_domains: Sequence[str]) -> None:
+    def __init__(self, company_domains: Sequence[str],
+                 cues: Callable[[str], Sequence[Match]]) -> None:
         self._company = tuple(company_domains)
+        self._cues = cues          # question and share cues, looked for only next to a marker
 
     def find(self, text: str, numbers: Sequence[Number], matches: Sequence[Match],
              links: Sequence[tuple[str, tuple[int, int]]], claimed: set[tuple[int, int]]) -> list[Hit]:
@@ -211,10 +213,13 @@ class DlpDetector:
     def _markers(self, text: str, matches: Sequence[Match],
                  links: Sequence[tuple[str, tuple[int, int]]]) -> list[Hit]:
         markers = [m for m in matches if m.category == "markers"]
-        if not markers or any(m.category == "question" for m in matches):
+        if not markers:
+            return []
+        cues = {m.category for m in self._cues(text)}
+        if "question" in cues:
             return []
         external = any(not domain_allowed(host, self._company) for host, _ in links)
-        carries = (bool(links) or any(m.category == "share" for m in matches)
+        carries = (bool(links) or "share" in cues
                    or _FILE.search(text) is not None)
         hits = []
         for m in markers:

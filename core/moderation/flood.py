@@ -61,7 +61,9 @@ class MemoryRecentMessages:
 
     def record(self, chat: str, sender: str, fingerprint: str, at: datetime) -> None:
         with self._lock:
-            items = self._items.setdefault((chat, sender), deque(maxlen=self._per_key))
+            items = self._items.get((chat, sender))
+            if items is None:
+                items = self._items[(chat, sender)] = deque(maxlen=self._per_key)
             items.append((at, fingerprint))
             self._records += 1
             if self._records % 4096 == 0:

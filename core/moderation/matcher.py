@@ -79,6 +79,7 @@ class LexiconMatcher:
         suppress: list[tuple[str, int, int]] = []
         n = len(text)
         words = _WORD_CHARS
+        new = tuple.__new__             # a NamedTuple without its Python-level __new__
         for last, (length, entries) in self._automaton.iter(encode(text)):
             first = last - length + 1
             if first & 1:
@@ -93,7 +94,7 @@ class LexiconMatcher:
                 if category == "benign" or category == "allow":
                     suppress.append((category, start, end))
                 else:
-                    found.append(Match(category, term, start, end))
+                    found.append(new(Match, (category, term, start, end)))
         if suppress:
             found = [m for m in found if not any(
                 (a <= m.start and m.end <= b) if kind == "benign" else (m.start < b and a < m.end)

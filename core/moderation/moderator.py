@@ -27,17 +27,29 @@ _CONTEXT = 12          # characters of context either side of the evidence
 _EVIDENCE_MAX = 80
 
 
+# Cue lexicons that only matter once a confidentiality marker matched: kept out of the main
+# automaton so that ordinary messages ("?", "吗" are everywhere) do not pay for them.
+CUE_CATEGORIES = ("question", "share")
+
+
 @lru_cache(maxsize=16)
-def _compiled(key: tuple) -> LexiconMatcher:
+def _compiled(key: tuple) -> tuple[LexiconMatcher, LexiconMatcher]:
     extra, removed, allow, code_names = key
     normaliser = Normaliser()
     terms = compose(dict(extra), dict(removed), allow, code_names, normaliser.fold)
-    return LexiconMatcher(terms, normaliser.fold)
+    main = [t for t in terms if t.category not in CUE_CATEGORIES]
+    cues = [t for t in terms if t.category in CUE_CATEGORIES]
+    return LexiconMatcher(main, normaliser.fold), LexiconMatcher(cues, normaliser.fold)
 
 
 def compile_lexicon(settings: ModerationSettings) -> LexiconMatcher:
     """The automaton for a template's lexicon, built once per distinct lexicon."""
-    return _compiled(settings.lexicon_key())
+    return _compiled(settings.lexicon_key())[0]
+
+
+def compile_cues(settings: ModerationSettings) -> LexiconMatcher:
+    """The small automaton of question and sharing cues (see dlp.py)."""
+    return _compiled(settings.lexicon_key())[1]
 
 
 class Moderator:
@@ -47,7 +59,7 @@ class Moderator:
         self._matcher = compile_lexicon(settings)
         self._contact = ContactDetector(settings.company_domains, settings.allowed_link_domains,
                                         settings.flag_external_links)
-        self._dlp = DlpDetector(settings.company_domains)
+        self._dlp = DlpDetector(settings.company_domains, compile_cues(settings).find)
         recent = MemoryRecentMessages() if recent is None else recent
         self._flood = FloodDetector(
             recent, max_messages=settings.flood_max_messages,

@@ -52,25 +52,27 @@ _SOFT = (" \t\u3000.\\-_*·•~|/\\\\+=#'\"`^"
 _LINE = "\n\r\f\v"
 _HARD = ",、，。…:：;；!！?？()（）\\[\\]【】<>《》{}"
 _SEP = _SOFT + _LINE + _HARD
-_S = f"[{_SOFT}{_LINE}]{{1,3}}"
+_SL = _SOFT + _LINE
+# Each rule is written after its first separator character (so that the regex engine can skip
+# ahead to separators); `.` in a look-behind is that separator.
 _COLLAPSE = re.compile(
-    f"(?=[{_SEP}])(?:"
+    f"[{_SEP}](?:"
     # after a Chinese character
-    f"(?<={_C})(?:(?<!{_W}{_C}){_S}(?={_W})"            # 加 微信   (standing alone)
-    f"|[{_SOFT}]{{1,3}}(?={_C})"                        # 冰.毒, 傻 逼: no such marks in words
-    f"|{_S}(?={_W}(?!{_W}))"                            # 加微 信, 加 v
-    f"|(?<!{_W}{_C})[{_SEP}]{{1,3}}(?={_W}(?!{_W})))"    # 傻，逼
+    f"(?<={_C}.)(?:(?<=[{_SL}])(?<!{_W}{_C}.)[{_SL}]{{0,2}}(?={_W})"   # 加 微信 (standing alone)
+    f"|(?<=[{_SOFT}])[{_SOFT}]{{0,2}}(?={_C})"                         # 冰.毒, 傻 逼
+    f"|(?<=[{_SL}])[{_SL}]{{0,2}}(?={_W}(?!{_W}))"                     # 加微 信, 加 v
+    f"|(?<!{_W}{_C}.)[{_SEP}]{{0,2}}(?={_W}(?!{_W})))"                  # 傻，逼
     # after a Latin letter or digit
-    f"|(?<={_L})(?:(?<!{_W}{_L})(?:{_S}(?={_C}|{_L}(?!{_W}))"     # f u c k, v 信
-    f"|[{_SEP}]{{1,3}}(?={_W}(?!{_W})))"                           # a，b
-    f"| (?={_C})"                                                  # SB 玩意, 用 Python 写
-    f"|{_S}(?={_C}(?!{_W})))"                                      # ab 信
-    ")")
+    f"|(?<={_L}.)(?:(?<!{_W}{_L}.)(?:(?<=[{_SL}])[{_SL}]{{0,2}}(?={_C}|{_L}(?!{_W}))"  # f u c k
+    f"|[{_SEP}]{{0,2}}(?={_W}(?!{_W})))"                                # a，b
+    f"|(?<={_L} )(?={_C})"                                              # SB 玩意, 用 Python 写
+    f"|(?<=[{_SL}])[{_SL}]{{0,2}}(?={_C}(?!{_W})))"                     # ab 信
+    ")", re.DOTALL)
 
 # The same rules for text without Chinese characters (all that can apply there): separators
 # between single letters or digits ("f u c k", "a, b").
 _COLLAPSE_LATIN = re.compile(
-    f"(?=[{_SEP}])(?<={_L})(?<!{_L}{_L})[{_SEP}]{{1,3}}(?={_L}(?!{_L}))")
+    f"[{_SEP}](?<={_L}.)(?<!{_L}{_L}.)[{_SEP}]{{0,2}}(?={_L}(?!{_L}))", re.DOTALL)
 
 _SPACES = re.compile(r"[ \t]{2,}|\t")
 _SQUEEZE = re.compile(r"([a-vx-z])\1\1+")
@@ -101,7 +103,7 @@ _WORD_DIGITS = {"zero": "0", "oh": "0", "one": "1", "two": "2", "three": "3", "f
                 "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9"}
 _WORD = r"(?:zero|oh|one|two|three|four|five|six|seven|eight|nine|\d)"
 _NUMBER_WORD = re.compile("zero|one|two|three|four|five|six|seven|eight|nine")
-_WORD_RUN = re.compile(rf"(?=[zotfsen0-9])(?<![a-z]){_WORD}(?:[\s,-]*{_WORD}){{6,}}(?![a-z])")
+_WORD_RUN = re.compile(rf"(?<![a-z]){_WORD}(?:[\s,-]*{_WORD}){{6,}}(?![a-z])")
 _WORD_ONE = re.compile(_WORD)
 
 
@@ -282,7 +284,7 @@ def _words_to_digits(m: re.Match[str]) -> str:
 # Leetspeak (m0r0n, a$$hole, n1gger, wh@tsapp): a second view for the lexicon only, since ids,
 # codes and numbers must keep their digits. Same length as the text, so spans carry over.
 _LEET = str.maketrans("0134579$@", "oieastgsa")
-_LEET_HINT = re.compile(r"[a-z][0-9$@]|[0-9$@][a-z]")
+_LEET_HINT = re.compile(r"[0-9$@](?:(?<=[a-z].)|(?=[a-z]))", re.DOTALL)
 _LEET_TOKEN = re.compile(r"(?=[a-z0-9$@])(?<![a-z0-9$@])(?:[a-z]+[0-9$@]|[0-9$@]+[a-z])[a-z0-9$@]*")
 
 

@@ -10,6 +10,7 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.errors import ConfigError, StewardError
+from steward import cli_assessment, cli_membership, cli_training
 from steward.cli_moderate import moderate
 
 
@@ -229,3 +230,6 @@ def sandbox(who: str | None, emulate: str | None) -> None:
 
 
 main.add_command(moderate)
+cli_membership.register(main)
+cli_training.register(main)
+cli_assessment.register(main)

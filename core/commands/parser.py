@@ -1,43 +1,16 @@
 """Parse a command line typed in any messenger: `warn <@U1> 发广告`, `警告<@U1> 发广告`, `revoke C000012 ok`.
 
-Mentions arrive already normalised by the connector to `<@USER_ID>`.
+Mentions arrive already normalised by the connector to `<@USER_ID>`. The table of commands comes
+from the registry, so every feature's commands share one grammar.
 """
 from __future__ import annotations
 
 import re
 import unicodedata
 from dataclasses import dataclass
+from typing import Mapping
 
-# canonical name -> aliases (en, zh-Hans, zh-Hant). Order matters only for readability.
-ALIASES: dict[str, tuple[str, ...]] = {
-    "help": ("help", "帮助", "幫助", "?", "？"),
-    "rules": ("rules", "群规", "群規"),
-    "warn": ("warn", "警告"),
-    "remove": ("remove", "kick", "移出", "踢出"),
-    "record": ("record", "记录", "記錄"),
-    "revoke": ("revoke", "撤销", "撤銷"),
-    "appeal": ("appeal", "申诉", "申訴"),
-    "approve": ("approve", "批准"),
-    "reject": ("reject", "驳回", "駁回"),
-}
-_BY_ALIAS = {alias.casefold(): name for name, aliases in ALIASES.items() for alias in aliases}
-_LONGEST_FIRST = sorted(_BY_ALIAS, key=len, reverse=True)
-
-# what each command needs: (needs a member, needs a case, needs a reason)
-SHAPES: dict[str, tuple[bool, bool, bool]] = {
-    "help": (False, False, False), "rules": (False, False, False), "record": (False, False, False),
-    "warn": (True, False, True), "remove": (True, False, True),
-    "revoke": (False, True, True), "appeal": (False, True, True),
-    "approve": (False, True, False), "reject": (False, True, False),
-}
-USAGE = {
-    "warn": "warn @member reason [in:GROUP] · 警告 @成员 理由 [in:群]",
-    "remove": "remove @member reason [in:GROUP] · 移出 @成员 理由 [in:群]",
-    "revoke": "revoke CASE reason · 撤销 案件号 理由",
-    "appeal": "appeal CASE reason · 申诉 案件号 理由",
-    "approve": "approve CASE · 批准 案件号",
-    "reject": "reject CASE · 驳回 案件号",
-}
+from core.commands.spec import CommandSpec
 
 MENTION = re.compile(r"<@([^<>\s|]+)(?:\|[^<>]*)?>")
 CASE = re.compile(r"^#?(C?\d{1,9})$", re.IGNORECASE)
@@ -52,7 +25,7 @@ class ParsedCommand:
     word: str                     # as the user typed it
     members: tuple[str, ...] = ()
     case: str | None = None       # normalised "C000012"
-    rest: str = ""                # the free text (reason)
+    rest: str = ""                # the free text (reason, title, ...)
     group: str | None = None      # "in:CHAT_ID": which group, when typed in a 1:1 chat
 
 
@@ -63,63 +36,74 @@ class CommandError(Exception):
         self.values = values
 
 
+class Grammar:
+    """The alias table of every registered command."""
+
+    def __init__(self, specs: Mapping[str, CommandSpec]) -> None:
+        self.specs = dict(specs)
+        self.by_alias: dict[str, str] = {}
+        for spec in specs.values():
+            for alias in (spec.name, *spec.aliases):
+                key = alias.casefold()
+                if self.by_alias.get(key, spec.name) != spec.name:
+                    raise ValueError(f"command alias {alias!r} is used twice")
+                self.by_alias[key] = spec.name
+        self.longest_first = sorted(self.by_alias, key=len, reverse=True)
+
+    def split_word(self, text: str) -> tuple[str, str]:
+        """The command word and the rest; Chinese commands may be glued to what follows."""
+        folded = text.casefold()
+        for alias in self.longest_first:
+            if folded.startswith(alias):
+                end = len(alias)
+                # an ASCII alias must end at a word boundary ("helpful" is not "help")
+                if alias.isascii() and alias.isalpha() and end < len(text) and text[end].isalnum():
+                    continue
+                return text[:end], text[end:]
+        parts = text.split(maxsplit=1)
+        return (parts[0] if parts else ""), (parts[1] if len(parts) > 1 else "")
+
+    def looks_like_command(self, text: str) -> bool:
+        word = self.split_word(_PREFIX.sub("", unicodedata.normalize("NFKC", text).strip()))[0]
+        return word.casefold() in self.by_alias
+
+    def parse(self, text: str) -> ParsedCommand:
+        """Raises CommandError("command.unknown" | "command.missing") with what to tell the user."""
+        text = _PREFIX.sub("", unicodedata.normalize("NFKC", text).strip())
+        word, rest = self.split_word(text)
+        name = self.by_alias.get(word.casefold())
+        if name is None:
+            raise CommandError("command.unknown", command=word[:40] or "?")
+        spec = self.specs[name]
+        rest = rest.strip()
+        group = None
+        found = IN_GROUP.search(rest)
+        if found:
+            group, rest = found.group(1), (rest[:found.start()] + " " + rest[found.end():]).strip()
+        members = tuple(MENTION.findall(rest))
+        rest = MENTION.sub(" ", rest).strip()
+        if spec.needs_member and not members and rest:
+            # In a 1:1 chat (WeCom, DingTalk) there is no mention markup: "warn zhangsan reason".
+            head, _, tail = rest.partition(" ")
+            if BARE_MEMBER.match(head):
+                members, rest = (head.lstrip("@"),), tail.strip()
+        case = None
+        if spec.needs_case:
+            head, _, tail = rest.partition(" ")
+            case = normalise_case(head) if head else None
+            if case is not None:
+                rest = tail.strip()
+        rest = re.sub(r"[ \t]+", " ", rest)
+        missing = ((spec.needs_member and not members) or (spec.needs_case and case is None)
+                   or (spec.needs_text and not rest))
+        if missing:
+            raise CommandError("command.missing", command=word, usage=spec.usage or name)
+        return ParsedCommand(name=name, word=word, members=members, case=case, rest=rest, group=group)
+
+
 def normalise_case(token: str) -> str | None:
     m = CASE.match(token.strip())
     if not m:
         return None
     digits = m.group(1).upper().lstrip("C")
     return f"C{int(digits):06d}"
-
-
-def looks_like_command(text: str) -> bool:
-    word = _split_word(_PREFIX.sub("", text.strip()))[0]
-    return word.casefold() in _BY_ALIAS
-
-
-def _split_word(text: str) -> tuple[str, str]:
-    """The command word and the rest; Chinese commands may be glued to what follows."""
-    folded = text.casefold()
-    for alias in _LONGEST_FIRST:
-        if folded.startswith(alias):
-            end = len(alias)
-            # an ASCII alias must end at a word boundary ("helpful" is not "help")
-            if alias.isascii() and alias.isalpha() and end < len(text) and text[end].isalnum():
-                continue
-            return text[:end], text[end:]
-    parts = text.split(maxsplit=1)
-    return (parts[0] if parts else ""), (parts[1] if len(parts) > 1 else "")
-
-
-def parse(text: str) -> ParsedCommand:
-    """Raises CommandError("command.unknown" | "command.missing") with what to tell the user."""
-    text = unicodedata.normalize("NFKC", text).strip()
-    text = _PREFIX.sub("", text)
-    word, rest = _split_word(text)
-    name = _BY_ALIAS.get(word.casefold())
-    if name is None:
-        raise CommandError("command.unknown", command=word[:40] or "?")
-    needs_member, needs_case, needs_reason = SHAPES[name]
-    rest = rest.strip()
-    group = None
-    found = IN_GROUP.search(rest)
-    if found:
-        group, rest = found.group(1), (rest[:found.start()] + " " + rest[found.end():]).strip()
-    members = tuple(MENTION.findall(rest))
-    rest = MENTION.sub(" ", rest).strip()
-    if needs_member and not members and rest:
-        # In a 1:1 chat (WeCom, DingTalk) there is no mention markup: "warn zhangsan reason".
-        head, _, tail = rest.partition(" ")
-        if BARE_MEMBER.match(head):
-            members, rest = (head.lstrip("@"),), tail.strip()
-    case = None
-    if needs_case or name == "record":
-        head, _, tail = rest.partition(" ")
-        case = normalise_case(head) if head else None
-        if case is not None:
-            rest = tail.strip()
-    rest = re.sub(r"\s+", " ", rest)
-    missing = ((needs_member and not members) or (needs_case and case is None)
-               or (needs_reason and not rest))
-    if missing:
-        raise CommandError("command.missing", command=word, usage=USAGE.get(name, name))
-    return ParsedCommand(name=name, word=word, members=members, case=case, rest=rest, group=group)

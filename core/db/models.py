@@ -231,3 +231,7 @@ class CachedToken(Base):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
     expires_at: Mapped[datetime]
+
+
+# Each feature keeps its tables in a module of its own; importing them here registers them.
+from core.db import assessment, membership, training  # noqa: E402,F401

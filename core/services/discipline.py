@@ -19,7 +19,6 @@ from core.i18n import t
 from core.policy.ladder import (ADMIN_REMOVE_CLAUSE, REMOVE_CLAUSE, LadderSettings, PriorCase,
                                 decide, live_warnings)
 from core.moderation.redact import redact
-from core.policy.roles import is_exempt
 from core.services import audit
 from core.services.context import CoreContext
 from core.services.directory import account_on, display, leave, people_with_role, roles_of
@@ -96,7 +95,7 @@ class Discipline:
         """A violation from a detector or an admin's `warn` command climbs the ladder."""
         group, settings = v.group, self.settings(v.group)
         tpl = self.ctx.config.all_templates()[group.template].discipline
-        exempt = is_exempt(roles_of(self.s, v.account.person_id, group.id), tpl.exempt_roles)
+        exempt = bool(roles_of(self.s, v.account.person_id, group.id) & set(tpl.exempt_roles))
         history = self.history(v.account.person_id)
         decision = decide(severe=v.severe, automated=v.automated, exempt=exempt, history=history,
                           settings=settings, now=self.now)

@@ -10,13 +10,12 @@ from typing import Callable
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from core.commands.parser import looks_like_command
 from core.db.models import Account, ArchivedMessage, Group, InboundEvent
 from core.db.upsert import insert_ignore
 from core.events import (CardActed, CommandInvoked, Event, MemberJoined, MemberLeft, MessagePosted,
                          UserChanged, UserDeparted)
 from core.services import audit
-from core.services.commands import CommandRunner, Invocation
+from core.services.commands import CommandRunner, Invocation, looks_like_command
 from core.services.context import CoreContext
 from core.services.directory import account_for, account_ids, find_account, group_for, join, leave
 from core.services.offboarding import offboard

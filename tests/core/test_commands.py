@@ -1,7 +1,16 @@
 """The command parser: one grammar for every messenger, English and Chinese aliases."""
 import pytest
 
-from core.commands.parser import CommandError, looks_like_command, normalise_case, parse
+from core.commands.parser import CommandError, normalise_case
+from core.services.command_registry import grammar
+
+
+def parse(text):
+    return grammar().parse(text)
+
+
+def looks_like_command(text):
+    return grammar().looks_like_command(text)
 
 
 @pytest.mark.parametrize("text,name,members,case,rest", [

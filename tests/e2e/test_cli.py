@@ -99,7 +99,11 @@ def test_db_upgrade_then_current(env, tmp_path):
     env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'fresh.db'}"
     assert run(env, "db", "upgrade").exit_code == 0
     result = run(env, "db", "current")
-    assert result.exit_code == 0 and "database: 0001" in result.output
+    from core.db.migrate import head_revision
+    from core.db.session import make_engine
+
+    head = head_revision(make_engine(env["DATABASE_URL"]))
+    assert result.exit_code == 0 and f"database: {head}; code: {head}" in result.output
 
 
 def test_db_upgrade_unreachable_database_is_a_clear_error(env):

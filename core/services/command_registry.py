@@ -1,0 +1,37 @@
+"""The explicit list of every feature's commands and card actions. A feature adds its module here."""
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Callable
+
+from core.commands.parser import Grammar
+from core.commands.spec import CommandSpec
+
+
+def _modules():
+    from core.services import (assessment_commands, discipline_commands, membership_commands,
+                               training_commands)
+    return (discipline_commands, membership_commands, training_commands, assessment_commands)
+
+
+@lru_cache(maxsize=1)
+def grammar() -> Grammar:
+    specs: dict[str, CommandSpec] = {}
+    for module in _modules():
+        for spec in module.COMMANDS:
+            if spec.name in specs:
+                raise ValueError(f"command {spec.name!r} is registered twice")
+            specs[spec.name] = spec
+    return Grammar(specs)
+
+
+@lru_cache(maxsize=1)
+def card_actions() -> dict[str, Callable[..., None]]:
+    """Card button action -> handler(runner, inv, value). Each handler checks permissions itself."""
+    actions: dict[str, Callable[..., None]] = {}
+    for module in _modules():
+        for name, handler in getattr(module, "CARD_ACTIONS", {}).items():
+            if name in actions:
+                raise ValueError(f"card action {name!r} is registered twice")
+            actions[name] = handler
+    return actions

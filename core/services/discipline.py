@@ -202,7 +202,7 @@ class Discipline:
                      group_id=group.id, person_id=case.person_id, case_number=case.number, reason=reason,
                      outcome=case.outcome)
         self._emit(SendPrivate(group.platform, account.user_id,
-                               t(group.locale, "revoke.private", reason=reason, **{k: v for k, v in texts.items() if k != "reason"})),
+                               t(group.locale, "revoke.private", case=case.number, reason=reason)),
                    f"case:{case.number}:revoked:private", case, group)
         reply = t(group.locale, "revoke.done", reason=reason, case=case.number)
         if case.outcome in ("removal", "removal_manual") and group.active:

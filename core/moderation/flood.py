@@ -37,7 +37,11 @@ _MENTION = re.compile(r"(?<![\w.])@[^\s@<>]+|<@[^>\s]+>")
 
 class RecentMessages(Protocol):
     """Recent message fingerprints per (chat, sender). Keys are opaque strings; the moderator
-    also keeps its own bookkeeping here under chat keys ending in '#nudge'."""
+    also keeps its own bookkeeping here under chat keys ending in '#nudge'.
+
+    A store may also offer `counts(chat, sender, since, fingerprint, since_same) -> (all, same)`
+    to answer both of the flood detector's questions in one round trip (MemoryRecentMessages
+    does)."""
 
     def record(self, chat: str, sender: str, fingerprint: str, at: datetime) -> None:
         """Remember that `sender` posted a message with `fingerprint` in `chat` at `at`."""
@@ -83,6 +87,25 @@ class MemoryRecentMessages:
                     n += 1
             return n
 
+    def counts(self, chat: str, sender: str, since: datetime, fingerprint: str,
+               since_same: datetime) -> tuple[int, int]:
+        """count(chat, sender, since) and count(chat, sender, since_same, fingerprint) in one
+        pass (an optional fast path: FloodDetector uses it when a store offers it)."""
+        with self._lock:
+            items = self._items.get((chat, sender))
+            if not items:
+                return 0, 0
+            horizon = min(since, since_same)
+            total = same = 0
+            for at, fp in reversed(items):
+                if at < horizon:
+                    break
+                if at >= since:
+                    total += 1
+                if fp == fingerprint and at >= since_same:
+                    same += 1
+            return total, same
+
     def _prune(self, before: datetime) -> None:
         for key in [k for k, v in self._items.items() if not v or v[-1][0] < before]:
             del self._items[key]
@@ -127,6 +150,7 @@ class FloodDetector:
         self._repeat_window = timedelta(seconds=repeat_window_seconds)
         self._repeat_min = repeat_min_chars
         self._storm = mention_storm
+        self._counts = getattr(recent, "counts", None)   # one round trip, where a store offers it
 
     def check(self, original: str, normalised: str, *, chat: str, sender: str, at: datetime,
               mentions: int) -> list[Hit]:
@@ -138,14 +162,19 @@ class FloodDetector:
                             f"flood: mention storm ({mentioned} @-mentions)", whole,
                             whole_message=True))
         fp, size = fingerprint(normalised)
-        self._recent.record(chat, sender, fp, at)
-        sent = self._recent.count(chat, sender, at - self._window)
+        recent = self._recent
+        recent.record(chat, sender, fp, at)
+        if self._counts is not None:
+            sent, same = self._counts(chat, sender, at - self._window, fp, at - self._repeat_window)
+        else:
+            sent = recent.count(chat, sender, at - self._window)
+            same = recent.count(chat, sender, at - self._repeat_window, fp) \
+                if size >= self._repeat_min else 0
         if sent == self._max + 1:
             hits.append(Hit("flood", "flood.rate",
                             f"flood: more than {self._max} messages in {self._window_s} s",
                             whole, whole_message=True))
         if size >= self._repeat_min:
-            same = self._recent.count(chat, sender, at - self._repeat_window, fp)
             if same == self._repeat_max + 1:
                 hits.append(Hit("flood", "flood.repeat",
                                 f"flood: the same message {same} times", whole,

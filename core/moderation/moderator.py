@@ -75,10 +75,10 @@ class Moderator:
               mentions: int = 0) -> list[Verdict]:
         """Every verdict on one message, most severe first; [] for ordinary talk."""
         norm = self._normalise(text)
-        hits = self.detect(norm, sender=sender, chat=chat, at=at, mentions=mentions)
+        hits = self._detect(norm, sender=sender, chat=chat, at=at, mentions=mentions)
         return self._verdicts(norm, hits) if hits else []
 
-    def detect(self, norm: Normalised, *, sender: str, chat: str, at: datetime,
+    def _detect(self, norm: Normalised, *, sender: str, chat: str, at: datetime,
                mentions: int = 0) -> list[Hit]:
         s = norm.text
         matches = self._matcher.find(s)
@@ -101,6 +101,8 @@ class Moderator:
 
     # ------------------------------------------------------------------------------ verdicts
     def _verdicts(self, norm: Normalised, hits: list[Hit]) -> list[Verdict]:
+        """One verdict per category and detector (its most severe, then first, hit), with the
+        span in the original text and evidence from the redacted original."""
         original = norm.original
         spans = [(0, len(original)) if h.whole_message else norm.original_span(*h.span)
                  for h in hits]
@@ -108,17 +110,18 @@ class Moderator:
         for hit, (a, b) in zip(hits, spans):
             if hit.sensitive and b > a:
                 redacted = redacted[:a] + mask(original[a:b]) + redacted[b:]
+        ranked = sorted(((self._severity(h), h, span) for h, span in zip(hits, spans)),
+                        key=lambda x: (x[0] != SEVERE, x[2][0]))
         seen: set[tuple[str, str]] = set()
         verdicts: list[Verdict] = []
-        for hit, span in zip(hits, spans):
+        for severity, hit, span in ranked:
             if (hit.category, hit.detector) in seen:
                 continue
             seen.add((hit.category, hit.detector))
             verdicts.append(Verdict(
                 category=hit.category, clause=CLAUSES[hit.category], rule=hit.rule,
-                detector=hit.detector, severity=self._severity(hit),
-                evidence=_excerpt(redacted, span), span=span,
-                nudge=hit.category in NUDGE_CATEGORIES, delete=hit.delete))
+                detector=hit.detector, severity=severity, evidence=_excerpt(redacted, span),
+                span=span, nudge=hit.category in NUDGE_CATEGORIES, delete=hit.delete))
         verdicts.sort(key=lambda v: (v.nudge, v.severity != SEVERE, v.span[0]))
         return verdicts
 

@@ -175,7 +175,9 @@ class Normalised:
     def original_span(self, start: int, end: int) -> tuple[int, int]:
         """The span of the original text that produced text[start:end]."""
         if end <= start:
-            return (start, start)
+            a = self.original_span(start, start + 1)[0] if start < len(self.text) else \
+                len(self.original)
+            return (a, a)
         a, b = start, end - 1
         for i in range(len(self._steps) - 1, -1, -1):
             edits = self._steps[i]

@@ -97,3 +97,32 @@ def test_flood_verdict_fields() -> None:
     assert (v.category, v.clause, v.detector, v.severity, v.nudge) == (
         "flood", "R8.1.3", "flood.mentions", "normal", False)
     assert v.span == (0, len("@a @b @c 看群公告"))
+
+
+class TwoMethodStore:
+    """A RecentMessages with only the two methods of the port (what a DB store starts with)."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, str, str, object]] = []
+
+    def record(self, chat, sender, fingerprint, at) -> None:
+        self.rows.append((chat, sender, fingerprint, at))
+
+    def count(self, chat, sender, since, fingerprint=None) -> int:
+        return sum(1 for c, s, f, a in self.rows
+                   if c == chat and s == sender and a >= since and fingerprint in (None, f))
+
+
+def test_a_store_with_just_the_port_gives_the_same_verdicts() -> None:
+    settings = ModerationSettings(flood_max_messages=3, flood_window_seconds=10, repeat_max=2)
+    fast, plain = Moderator(settings, MemoryRecentMessages()), Moderator(settings, TwoMethodStore())
+    script = [("免费领取学习资料", 0), ("免费领取学习资料", 20), ("免费领取学习资料", 40),
+              ("问题一", 41), ("问题二", 42), ("问题三", 43), ("问题四", 44), ("好的", 90)]
+    seen = []
+    for text, seconds in script:
+        at = T0 + timedelta(seconds=seconds)
+        a = {v.detector for v in fast.check(text, sender="U", chat="C", at=at)}
+        b = {v.detector for v in plain.check(text, sender="U", chat="C", at=at)}
+        assert a == b, (text, a, b)
+        seen.append(a)
+    assert "flood.repeat" in seen[2] and "flood.rate" in seen[5]

@@ -116,3 +116,8 @@ def test_moderators_with_the_same_lexicon_share_the_automaton() -> None:
     b = Moderator(ModerationSettings(company_domains=("b.com",)), NoRecentMessages())
     c = Moderator(ModerationSettings(extra_terms={"ads": ["团建套餐"]}), NoRecentMessages())
     assert a._matcher is b._matcher and a._matcher is not c._matcher
+
+
+def test_the_most_severe_hit_of_a_kind_is_kept(moderator) -> None:
+    (v,) = [v for v in check(moderator, "傻逼，再说我弄死你") if v.category == "insult"]
+    assert v.severity == "severe" and "弄死你" in v.rule

@@ -51,6 +51,8 @@ def main() -> None:
     level = os.environ.get("STEWARD_LOG_LEVEL", "INFO").upper()
     logging.basicConfig(level=level if level in ("DEBUG", "INFO", "WARNING", "ERROR") else "INFO",
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if level != "DEBUG":
+        logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 # --- serve and worker --------------------------------------------------------------------

@@ -39,6 +39,7 @@ class Container:
     clock: Clock
     connectors: dict[str, Connector] = field(default_factory=dict)
     ctx: CoreContext | None = None
+    _head: str | None = None
 
     def deliverer(self, worker_id: str | None = None) -> Deliverer:
         worker = worker_id or self.settings.worker_id or f"{socket.gethostname()}:{os.getpid()}"
@@ -55,7 +56,9 @@ class Container:
 
     def check_migrated(self) -> None:
         self.check_database()
-        have, want = current_revision(self.engine), head_revision(self.engine)
+        if self._head is None:
+            self._head = head_revision(self.engine)   # reads the migration files once per process
+        have, want = current_revision(self.engine), self._head
         if have != want:
             raise DatabaseUnavailable(f"the database schema is at {have or 'nothing'}, the code needs {want}: "
                                       "run `steward db upgrade`")

@@ -83,7 +83,7 @@ def messages(count: int, rng: random.Random, violation_share: float = 0.05) -> l
 
 
 def _plain_automaton(keys: list[str]):
-    """pyahocorasick over the characters themselves (what matcher.py does not do), for the record."""
+    """pyahocorasick over the characters themselves (what matcher.py avoids), for the record."""
     import ahocorasick
     automaton = ahocorasick.Automaton()
     for key in keys:
@@ -208,8 +208,9 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(r, indent=2))
         return 0
     mib = 1024 * 1024
-    print(f"moderation bench: {r['messages']} messages of 20-200 chars (mean {r['mean_chars']:.0f}), "
-          f"{r['lexicon_terms']} distinct lexicon terms, per CPU second of one core")
+    print(f"moderation bench: {r['messages']} messages of 20-200 chars "
+          f"(mean {r['mean_chars']:.0f}), {r['lexicon_terms']} distinct lexicon terms, "
+          f"per CPU second of one core")
     print(f"  messages with a verdict            {r['messages_with_verdicts_pct']:10.1f} %")
     print(f"  whole pipeline (Moderator.check)   {r['pipeline_msgs_per_s']:10,.0f} msg/s")
     print(f"    normalisation alone              {r['normalise_msgs_per_s']:10,.0f} msg/s")

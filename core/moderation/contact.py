@@ -3,10 +3,10 @@ links offered as contact, group invitations to other platforms, invitation and p
 
 A WeChat or QQ id after its label is always an offer ("加我微信 zhang_888", "QQ群 12345678").
 A phone number, an e-mail address or a link is an offer when the message also carries a
-solicitation cue from the `solicit` lexicon ("私聊", "优惠", "dm me") or an ads term; without one, a phone number
-or e-mail address is personal data and dlp.py reports it instead. Links to group invitations on
-other platforms are always ads; other links outside the company's domains are ads with a cue, or
-always when the template sets `flag_external_links`.
+solicitation cue from the `solicit` lexicon ("私聊", "优惠", "dm me") or an ads term; without
+one, a phone number or e-mail address is personal data and dlp.py reports it instead. Links to
+group invitations on other platforms are always ads; other links outside the company's domains
+are ads with a cue, or always when the template sets `flag_external_links`.
 """
 from __future__ import annotations
 
@@ -43,7 +43,8 @@ _LINK_HINT = re.compile(rf"://|www\.|\.(?:{_TLDS})(?![a-z0-9-])")   # cheap test
 
 # Links that invite people into a group or chat elsewhere.
 INVITE_HOSTS = ("t.me", "telegram.me", "chat.whatsapp.com", "wa.me", "discord.gg", "discord.com",
-                "qm.qq.com", "jq.qq.com", "u.wechat.com", "line.me", "lin.ee", "work.weixin.qq.com/gm")
+                "qm.qq.com", "jq.qq.com", "u.wechat.com", "line.me", "lin.ee",
+                "work.weixin.qq.com/gm")
 
 
 def find_links(text: str) -> list[tuple[str, tuple[int, int]]]:
@@ -74,7 +75,8 @@ class ContactDetector:
         self._flag_links = flag_external_links
 
     def find(self, text: str, numbers: Sequence[Number], matches: Sequence[Match],
-             links: Sequence[tuple[str, tuple[int, int]]]) -> tuple[list[Hit], set[tuple[int, int]]]:
+             links: Sequence[tuple[str, tuple[int, int]]]
+             ) -> tuple[list[Hit], set[tuple[int, int]]]:
         """Hits, and the spans of numbers and addresses they used (so DLP does not count them
         twice)."""
         hits: list[Hit] = []

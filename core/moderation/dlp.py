@@ -159,8 +159,8 @@ def find_numbers(text: str) -> list[Number]:
 
 # -------------------------------------------------------------------------------- e-mail, links
 EMAIL = re.compile(r"[a-z0-9][a-z0-9._%+-]*@([a-z0-9-]+(?:\.[a-z0-9-]+)+)")
-_FILE = re.compile(r"[\w\u4e00-\u9fff-]+\.(?:pdf|docx?|xlsx?|pptx?|csv|zip|rar|7z|key|pages|numbers)"
-                   r"(?![a-z0-9])")
+_FILE = re.compile(r"[\w\u4e00-\u9fff-]+\."
+                   r"(?:pdf|docx?|xlsx?|pptx?|csv|zip|rar|7z|key|pages|numbers)(?![a-z0-9])")
 
 
 def domain_allowed(host: str, domains: Sequence[str]) -> bool:
@@ -182,7 +182,8 @@ class DlpDetector:
         self._cues = cues          # question and share cues, looked for only next to a marker
 
     def find(self, text: str, numbers: Sequence[Number], matches: Sequence[Match],
-             links: Sequence[tuple[str, tuple[int, int]]], claimed: set[tuple[int, int]]) -> list[Hit]:
+             links: Sequence[tuple[str, tuple[int, int]]],
+             claimed: set[tuple[int, int]]) -> list[Hit]:
         hits: list[Hit] = []
         for number in numbers:
             if number.kind not in _NUMBER_RULES or number.span in claimed:
@@ -231,7 +232,7 @@ class DlpDetector:
                 hits.append(Hit("dlp", "dlp.marker",
                                 f"dlp: material marked '{m.term.text}' shared in the group",
                                 (m.start, m.end), severe=m.term.severe, delete=True))
-        return hits[:1]
+        return hits
 
 
 def _labelled(text: str, end: int) -> bool:

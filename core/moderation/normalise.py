@@ -121,7 +121,8 @@ def _fold(text: str) -> str:
 
 # Characters whose fold may not be exactly one character: anything but printable ASCII, CJK
 # ideographs, CJK punctuation and full-width forms (those all fold one to one).
-_MAYBE_RESIZED = re.compile("[^\t\n\r\x20-\x7e\u3001-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff01-\uff5e]")
+_MAYBE_RESIZED = re.compile(
+    "[^\t\n\r\x20-\x7e\u3001-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff01-\uff5e]")
 _ANY = re.compile(".", re.DOTALL)
 
 

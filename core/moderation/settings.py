@@ -14,7 +14,8 @@ from core.moderation.verdict import CATEGORIES, SEVERITIES
 # insult/discrimination/ads/illegal report verdicts of their own; the others feed detectors:
 # offtopic (nudges), markers (confidentiality markers, DLP), solicit (what makes a phone number,
 # an e-mail or a link an offer: "私聊", "优惠", "dm me").
-LEXICON_CATEGORIES = ("insult", "discrimination", "ads", "illegal", "offtopic", "markers", "solicit")
+LEXICON_CATEGORIES = ("insult", "discrimination", "ads", "illegal", "offtopic", "markers",
+                      "solicit")
 
 
 def _terms(value: Mapping[str, Sequence[str]], name: str) -> Mapping[str, tuple[str, ...]]:

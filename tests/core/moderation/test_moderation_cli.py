@@ -37,8 +37,8 @@ def test_json_and_plain_lines() -> None:
 
 
 def test_bad_lines_are_reported_and_the_run_goes_on() -> None:
-    data = b'{"text": "ok"}\n{broken\n{"text": "x", "user": [1]}\n{"text": 5}\n\xff\xfe\n{"text": "x", "at": "soon"}\n' \
-           b'\xe4\xbd\xa0\xe6\x98\xaf\xe5\x82\xbb\xe9\x80\xbc\n'
+    data = (b'{"text": "ok"}\n{broken\n{"text": "x", "user": [1]}\n{"text": 5}\n\xff\xfe\n'
+            b'{"text": "x", "at": "soon"}\n' + "你是傻逼\n".encode("utf-8"))
     result, out = _run(data)
     assert result.exit_code == 1
     errors = {o["line"]: o["error"] for o in out if "error" in o}

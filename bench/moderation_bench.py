@@ -202,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--terms", type=int, default=10000)
     parser.add_argument("--seed", type=int, default=4)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    args = parser.parse_args(argv)
+    args = parser.parse_args(argv or [])    # `python -m bench` calls main() with no arguments
     r = run(args.messages, args.terms, args.seed)
     if args.json:
         print(json.dumps(r, indent=2))
@@ -232,4 +232,4 @@ def main(argv: list[str] | None = None) -> int:
 if __name__ == "__main__":
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

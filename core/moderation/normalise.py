@@ -7,7 +7,8 @@ through `Normalised.original_span`. The steps, in order:
    case folding, and removal of combining marks, zero-width, bidi and control characters.
    (NFKD rather than NFKC, so that accents and combining overlays such as f̶u̶c̶k̶ fall away;
    every compatibility mapping of NFKC is applied.)
-2. Traditional to Simplified Chinese (OpenCC "t2s").
+2. Traditional to Simplified Chinese (OpenCC "t2s"), for text that holds a character t2s
+   changes.
 3. Separators collapsed between spaced-out characters: 加 微 信, 加.微.信, 加-微-信, f u c k;
    spaces between two Chinese characters dropped (你是傻 逼); runs of spaces and tabs become
    one space.
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 
@@ -37,7 +39,6 @@ _INVISIBLE = re.compile(
     "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
     "\U000e0000-\U000e007f\U000e0100-\U000e01ef\U0001d173-\U0001d17a]")
 
-_HAS_CJK = re.compile(f"[{CJK}]")
 
 # Step 3. W: characters that can be spelt out one by one; separators: what people put between
 # them. Soft separators (spaces, dots, dashes, symbols) join characters that stand alone on one
@@ -190,12 +191,28 @@ class Normalised:
         return (a, max(a, b) + 1)
 
 
+_T2S_RANGES = ((0x3000, 0x303F), (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF),
+               (0xFF00, 0xFFEF))
+
+
+@lru_cache(maxsize=1)
+def _converter() -> tuple[object, re.Pattern[str]]:
+    """OpenCC's t2s converter, and a character class of every character it changes, so that
+    text in Simplified Chinese (no such character) skips the conversion. Built once per process,
+    on first use (a few milliseconds)."""
+    import opencc   # the C library loads here, not when this module is imported
+    t2s = opencc.OpenCC("t2s")
+    chars = [chr(cp) for low, high in _T2S_RANGES for cp in range(low, high + 1)]
+    converted = t2s.convert("\n".join(chars)).split("\n")
+    changed = "".join(a for a, b in zip(chars, converted) if a != b)
+    return t2s, re.compile(f"[{re.escape(changed)}]")
+
+
 class Normaliser:
     """Build once (it loads the OpenCC tables), call for every message."""
 
     def __init__(self) -> None:
-        import opencc   # the C library loads here, not when this module is imported
-        self._t2s = opencc.OpenCC("t2s")
+        self._t2s, self._traditional = _converter()
         self._fold_cache: dict[str, str] = {}
 
     def __call__(self, text: str) -> Normalised:
@@ -203,7 +220,7 @@ class Normaliser:
         out = _fold(text)
         if len(out) != len(text) or not text.isascii():
             steps.append(lambda: _char_edits(text, self._fold_char))
-        if _HAS_CJK.search(out):
+        if self._traditional.search(out):
             converted = self._t2s.convert(out)
             if len(converted) != len(out):
                 # A phrase changed length: convert character by character so the map stays exact.
@@ -287,7 +304,10 @@ def _words_to_digits(m: re.Match[str]) -> str:
 # Leetspeak (m0r0n, a$$hole, n1gger, wh@tsapp): a second view for the lexicon only, since ids,
 # codes and numbers must keep their digits. Same length as the text, so spans carry over.
 _LEET = str.maketrans("0134579$@", "oieastgsa")
-_LEET_HINT = re.compile(r"[0-9$@](?:(?<=[a-z].)|(?=[a-z]))", re.DOTALL)
+# A leet character inside a word (m0r0n, a$$hole) or $/@ in front of one ($hit): "9am", "q3"
+# and "zhang888" are left alone.
+_LEET_HINT = re.compile(r"[0-9$@](?:(?<=[a-z].)[0-9$@]*[a-z]|(?<=[$@])(?<![a-z0-9].)[$@]*[a-z])",
+                        re.DOTALL)
 _LEET_TOKEN = re.compile(r"(?=[a-z0-9$@])(?<![a-z0-9$@])(?:[a-z]+[0-9$@]|[0-9$@]+[a-z])[a-z0-9$@]*")
 
 
@@ -301,7 +321,7 @@ def deleet(text: str) -> str | None:
     def swap(m: re.Match[str]) -> str:
         nonlocal changed
         word = m.group(0)
-        if sum(ch.isalpha() for ch in word) < 2:
+        if sum(ch.isalpha() for ch in word) < 2 or _LEET_HINT.search(word) is None:
             return word
         changed = True
         return word.translate(_LEET)

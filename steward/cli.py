@@ -10,7 +10,7 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.errors import ConfigError, StewardError
-from steward import cli_assessment, cli_membership, cli_training
+from steward import cli_assessment, cli_membership, cli_training, cli_wecom
 from steward.cli_moderate import moderate
 
 
@@ -235,3 +235,4 @@ main.add_command(moderate)
 cli_membership.register(main)
 cli_training.register(main)
 cli_assessment.register(main)
+cli_wecom.register(main)

@@ -6,7 +6,7 @@ from typing import Callable, Mapping
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.capabilities import FULL, Capabilities
+from core.capabilities import BY_PLATFORM, FULL, Capabilities
 from core.clock import Clock
 from core.config.schema import StewardConfig
 from core.services.lookups import Lookups
@@ -23,4 +23,5 @@ class CoreContext:
     lookups: Lookups = field(default_factory=Lookups)
 
     def caps(self, platform: str) -> Capabilities:
-        return self.capabilities.get(platform, FULL)
+        """The connector's declared capabilities; without a connector, the platform's table row."""
+        return self.capabilities.get(platform) or BY_PLATFORM.get(platform, FULL)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from core.clock import FrozenClock
 from core.config import parse_config
@@ -44,6 +46,7 @@ groups:
     admins: [sandbox:adam]
     members: [sandbox:dave]
 roles:
+  admin: [sandbox:adam]
   hr: [sandbox:hannah]
 """
 
@@ -75,15 +78,23 @@ def sqlite_template(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def postgres_url() -> str:
+    """A schema of this test run's own, so parallel runs on one server never meet."""
     url = _postgres_available()
     if url is None:
         pytest.skip("PostgreSQL not available: set STEWARD_TEST_POSTGRES_URL (CI does)")
-    engine = make_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    schema = f"steward_test_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(url)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    scoped = make_url(url).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
+        hide_password=False)
+    engine = make_engine(scoped)
     upgrade(engine)
     engine.dispose()
-    return url
+    yield scoped
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -96,7 +107,8 @@ def db_url(request, tmp_path, sqlite_template) -> str:
     engine = make_engine(url)
     with engine.begin() as conn:
         tables = [r[0] for r in conn.execute(text(
-            "SELECT tablename FROM pg_tables WHERE schemaname='public' AND tablename <> 'alembic_version'"))]
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
+            "AND tablename <> 'alembic_version'"))]
         conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
     engine.dispose()
     return url

@@ -9,9 +9,10 @@ from core.commands.spec import CommandSpec
 
 
 def _modules():
-    from core.services import (assessment_commands, discipline_commands, membership_commands,
-                               training_commands)
-    return (discipline_commands, membership_commands, training_commands, assessment_commands)
+    from core.services import (assessment_commands, discipline_commands, lexicon_commands,
+                               membership_commands, training_commands)
+    return (discipline_commands, lexicon_commands, membership_commands, training_commands,
+            assessment_commands)
 
 
 @lru_cache(maxsize=1)

@@ -7,7 +7,7 @@ topic, very long) are a private hint, never counted (R4.2.1, R4.2.2).
 from __future__ import annotations
 
 import threading
-from datetime import datetime
+import time
 
 from sqlalchemy.orm import Session
 
@@ -16,7 +16,8 @@ from core.config.moderation import moderation_settings
 from core.db.models import Account, Group
 from core.events import MessagePosted
 from core.i18n import t
-from core.moderation import MemoryRecentMessages, Moderator, RecentMessages, Verdict
+from core.moderation import MemoryRecentMessages, Moderator, RecentMessages
+from core.services import lexicon
 from core.services.context import CoreContext
 from core.services.discipline import Discipline, Violation
 from core.services.outbox import enqueue
@@ -25,32 +26,44 @@ from core.services.outbox import enqueue
 class ModerationService:
     """Callable installed as `CoreContext.detectors`; builds one Moderator per template, lazily."""
 
-    def __init__(self, recent: RecentMessages | None = None) -> None:
+    def __init__(self, recent: RecentMessages | None = None, recheck_seconds: float = 5.0) -> None:
         # Flood and repeat counting is per process (in memory); see README, "Moderation".
         self.recent = recent or MemoryRecentMessages()
         self._moderators: dict[str, Moderator] = {}
         self._templates: dict[int, tuple[str, bool]] = {}
         self._lock = threading.Lock()
+        self._recheck = recheck_seconds
+        self._version, self._checked = -1, 0.0
 
-    def moderator(self, ctx: CoreContext, template: str) -> Moderator:
+    def moderator(self, ctx: CoreContext, s: Session, template: str) -> Moderator:
+        """The template's moderator, rebuilt when an admin has edited the lexicon (checked every few s)."""
+        now = time.monotonic()
+        if now - self._checked > self._recheck:
+            current = lexicon.version(s)
+            with self._lock:
+                self._checked = now
+                if current != self._version:
+                    self._moderators.clear()
+                    self._version = current
         with self._lock:
             moderator = self._moderators.get(template)
-            if moderator is None:
-                moderator = Moderator(moderation_settings(ctx.config, template), self.recent)
+        if moderator is None:
+            added, removed = lexicon.current_edits(s)
+            moderator = Moderator(moderation_settings(ctx.config, template, added, removed), self.recent)
+            with self._lock:
                 self._moderators[template] = moderator
-            return moderator
+        return moderator
 
-    def check(self, ctx: CoreContext, group: Group, text: str, sender: str, at: datetime,
-              mentions: int = 0) -> list[Verdict]:
-        return self.moderator(ctx, group.template).check(text, sender=sender, chat=f"{group.platform}:{group.chat_id}",
-                                                         at=at, mentions=mentions)
+    def invalidate(self) -> None:
+        with self._lock:
+            self._checked = 0.0
 
     def __call__(self, ctx: CoreContext, s: Session, group_id: int, account_id: int, e: MessagePosted) -> None:
         template, enabled = self._template_of(ctx, s, group_id)
         if not enabled or not e.text:
             return
         now = ctx.clock.now()
-        verdicts = self.moderator(ctx, template).check(
+        verdicts = self.moderator(ctx, s, template).check(
             e.text, sender=f"{e.platform}:{e.user_id}", chat=f"{e.platform}:{e.chat_id}", at=e.sent_at or now,
             mentions=len(e.mentions))
         if not verdicts:

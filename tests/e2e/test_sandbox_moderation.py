@@ -98,3 +98,25 @@ def test_lexicon_from_steward_yaml_extends_the_builtin_one(sqlite_url, clock):
     client = create_app(container).test_client()
     say(client, container, "bob", "办一张星辰会员卡吧")
     assert [c.category for c in cases(container)] == ["ads"]
+
+
+def test_admins_edit_the_lexicon_in_the_chat(client, container):
+    say(client, container, "adam", "lexicon add ads 星辰会员卡", chat=None)
+    assert "星辰会员卡" in steward_said(container)[-1]["text"]
+    container.ctx.detectors.invalidate()
+    say(client, container, "bob", "办一张星辰会员卡吧")
+    assert [c.category for c in cases(container)] == ["ads"]
+
+    say(client, container, "adam", "词库 删除 ads 星辰会员卡", chat=None)
+    say(client, container, "alice", "星辰会员卡还能用吗")
+    assert len(cases(container)) == 1
+
+    say(client, container, "adam", "lexicon list ads", chat=None)
+    assert "ads" in steward_said(container)[-1]["text"]
+    say(client, container, "bob", "lexicon add ads anything", chat=None)
+    assert "may not" in steward_said(container)[-1]["text"]
+    say(client, container, "adam", "lexicon add nonsense x", chat=None)
+    assert "Usage" in steward_said(container)[-1]["text"]
+    with container.sessions() as s:
+        actions = [e.action for e in s.scalars(select(AuditEntry).where(AuditEntry.action.like("lexicon.%")))]
+    assert actions == ["lexicon.add", "lexicon.remove"]

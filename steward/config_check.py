@@ -71,11 +71,13 @@ def check(env: Mapping[str, str], say: Callable[[str], None]) -> bool:
             say(f"database: {container.engine.url.render_as_string(hide_password=True)} reachable, schema current")
         except StewardError as exc:
             problems.append(f"database: {exc}")
-        try:
-            from steward.ratelimit import LimitsRateLimiter
-            LimitsRateLimiter(container.settings.rate_limit_storage)
-        except Exception as exc:
-            problems.append(f"STEWARD_RATE_LIMIT_STORAGE: {exc}")
+        if container.settings.redis_url:
+            try:
+                from steward.recent_redis import RedisRecentMessages
+                RedisRecentMessages(container.settings.redis_url).ping()
+                say("redis: reachable")
+            except Exception as exc:   # any client error is a configuration problem to report
+                problems.append(f"STEWARD_REDIS_URL: cannot use it ({type(exc).__name__}: {str(exc)[:200]})")
     if problems:
         say("problems:")
         for problem in problems:

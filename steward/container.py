@@ -88,7 +88,7 @@ def build(env: Mapping[str, str] | None = None, *, clock: Clock | None = None,
     container = Container(settings, config, engine, sessions, clock)
     if with_connectors:
         deps = ConnectorDeps(clock=clock, tokens=DbTokenStore(sessions, clock),
-                             limiter=LimitsRateLimiter(settings.rate_limit_storage))
+                             limiter=LimitsRateLimiter(settings.redis_url or "memory://"))
         problems: list[str] = []
         for platform in platforms_wanted(config, env):
             try:
@@ -99,8 +99,18 @@ def build(env: Mapping[str, str] | None = None, *, clock: Clock | None = None,
             raise ConfigError(problems)
     container.ctx = CoreContext(sessions=sessions, config=config, clock=clock,
                                 capabilities={p: c.capabilities for p, c in container.connectors.items()},
-                                detectors=ModerationService())
+                                detectors=ModerationService(recent_messages(settings.redis_url)))
+    # the directory port of core/services/identity.py: connectors that can look a user up
+    container.ctx.directories = {p: c for p, c in container.connectors.items() if hasattr(c, "user_profile")}
     return container
+
+
+def recent_messages(redis_url: str | None):
+    """Flood counting: in this process, or in Redis so every web process counts together."""
+    if not redis_url:
+        return None
+    from steward.recent_redis import RedisRecentMessages
+    return RedisRecentMessages(redis_url)
 
 
 def _first_line(exc: BaseException) -> str:

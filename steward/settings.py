@@ -12,8 +12,9 @@ ENV: tuple[EnvVar, ...] = (
     EnvVar("DATABASE_URL", False, True, "SQLAlchemy URL; default a SQLite file in the working directory",
            DEFAULT_URL),
     EnvVar("STEWARD_CONFIG", False, False, "path of steward.yaml", "steward.yaml"),
-    EnvVar("STEWARD_RATE_LIMIT_STORAGE", False, False,
-           "where rate-limit counters live: memory:// (one process) or redis://host:6379", "memory://"),
+    EnvVar("STEWARD_REDIS_URL", False, True,
+           "Redis for state several processes share (rate limits, flood counting); unset: in-process memory",
+           None),
     EnvVar("STEWARD_WORKER_ID", False, False, "name of this worker in leases and logs", None),
     EnvVar("STEWARD_LOG_LEVEL", False, False, "DEBUG, INFO, WARNING or ERROR", "INFO"),
 )
@@ -23,7 +24,7 @@ ENV: tuple[EnvVar, ...] = (
 class Settings:
     database_url: str
     config_path: str
-    rate_limit_storage: str
+    redis_url: str | None
     worker_id: str | None
     log_level: str
 
@@ -37,6 +38,6 @@ class Settings:
 
         return cls(database_url=get("DATABASE_URL") or DEFAULT_URL,
                    config_path=get("STEWARD_CONFIG") or "steward.yaml",
-                   rate_limit_storage=get("STEWARD_RATE_LIMIT_STORAGE") or "memory://",
+                   redis_url=get("STEWARD_REDIS_URL"),
                    worker_id=get("STEWARD_WORKER_ID"),
                    log_level=(get("STEWARD_LOG_LEVEL") or "INFO").upper())

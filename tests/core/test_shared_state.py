@@ -52,3 +52,20 @@ def test_redis_rate_limiter_is_shared_between_processes(redis_url):
     assert first.acquire(key, "2/minute") == 0
     assert second.acquire(key, "2/minute") == 0
     assert 0 < first.acquire(key, "2/minute") <= 60   # the window is shared
+
+
+def test_redis_flood_counting_is_shared_between_processes(redis_url, clock):
+    from datetime import timedelta
+
+    from steward.recent_redis import RedisRecentMessages
+
+    chat = f"test:{uuid.uuid4().hex}"
+    web1, web2 = RedisRecentMessages(redis_url), RedisRecentMessages(redis_url)
+    for n in range(3):
+        (web1 if n % 2 else web2).record(chat, "bob", "fp-ad", clock.now() + timedelta(seconds=n))
+    web1.record(chat, "bob", "fp-other", clock.now() + timedelta(seconds=3))
+    since = clock.now() - timedelta(seconds=1)
+    assert web2.count(chat, "bob", since) == 4
+    assert web2.count(chat, "bob", since, "fp-ad") == 3
+    assert web1.counts(chat, "bob", clock.now() + timedelta(seconds=2), "fp-ad", since) == (2, 3)
+    assert web1.count(chat, "alice", since) == 0

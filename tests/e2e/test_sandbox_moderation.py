@@ -120,3 +120,23 @@ def test_admins_edit_the_lexicon_in_the_chat(client, container):
     with container.sessions() as s:
         actions = [e.action for e in s.scalars(select(AuditEntry).where(AuditEntry.action.like("lexicon.%")))]
     assert actions == ["lexicon.add", "lexicon.remove"]
+
+
+def test_flood_is_counted_across_web_processes_with_redis(sqlite_url, clock, sandbox_config):
+    """Two web processes (two containers on one database) share flood counting through Redis (R8.1.3)."""
+    import os
+    import uuid
+
+    redis_url = os.environ.get("STEWARD_TEST_REDIS_URL")
+    if not redis_url:
+        pytest.skip("Redis not available: set STEWARD_TEST_REDIS_URL (CI does)")
+    import redis as redis_client
+    redis_client.Redis.from_url(redis_url).flushdb()
+    env = {"STEWARD_REDIS_URL": redis_url}
+    web = [build_container(sqlite_url, clock, sandbox_config, env) for _ in range(2)]
+    clients = [create_app(c).test_client() for c in web]
+    for n in range(10):
+        clock.advance(seconds=1)
+        say(clients[n % 2], web[n % 2], "bob", f"第{n}条：大家看这里 {uuid.uuid4().hex[:6]}")
+    assert [c.category for c in cases(web[0])] == ["flood"]
+    assert cases(web[0])[0].clause == "R8.1.3"

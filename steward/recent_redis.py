@@ -1,0 +1,46 @@
+"""Flood and repeat counting in Redis, so every web process counts the same sender together.
+
+One sorted set per (chat, sender) and one per (chat, sender, fingerprint), scored by time;
+entries older than the horizon are trimmed on write and the keys expire on their own.
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import redis
+
+HORIZON_SECONDS = 2 * 3600
+
+
+class RedisRecentMessages:
+    def __init__(self, url: str, prefix: str = "steward:recent") -> None:
+        self.client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        self.prefix = prefix
+
+    def ping(self) -> None:
+        self.client.ping()
+
+    def _keys(self, chat: str, sender: str, fingerprint: str | None = None) -> str:
+        base = f"{self.prefix}:{chat}:{sender}"
+        return base if fingerprint is None else f"{base}:{fingerprint}"
+
+    def record(self, chat: str, sender: str, fingerprint: str, at: datetime) -> None:
+        score, member = at.timestamp(), f"{at.timestamp()}:{uuid.uuid4().hex[:8]}"
+        pipe = self.client.pipeline(transaction=False)
+        for key in (self._keys(chat, sender), self._keys(chat, sender, fingerprint)):
+            pipe.zadd(key, {member: score})
+            pipe.zremrangebyscore(key, "-inf", score - HORIZON_SECONDS)
+            pipe.expire(key, HORIZON_SECONDS)
+        pipe.execute()
+
+    def count(self, chat: str, sender: str, since: datetime, fingerprint: str | None = None) -> int:
+        return int(self.client.zcount(self._keys(chat, sender, fingerprint), since.timestamp(), "+inf"))
+
+    def counts(self, chat: str, sender: str, since: datetime, fingerprint: str,
+               since_same: datetime) -> tuple[int, int]:
+        pipe = self.client.pipeline(transaction=False)
+        pipe.zcount(self._keys(chat, sender), since.timestamp(), "+inf")
+        pipe.zcount(self._keys(chat, sender, fingerprint), since_same.timestamp(), "+inf")
+        total, same = pipe.execute()
+        return int(total), int(same)

@@ -7,11 +7,14 @@ import threading
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.services.scheduler import JobHandler, run_due
+from core.services.training_jobs import TRAINING_JOBS
 
 log = logging.getLogger("steward.worker")
 
 # Job kinds and their handlers: later features (reminders, digests) register theirs here.
-JOB_HANDLERS: dict[str, JobHandler] = {}
+JOB_HANDLERS: dict[str, JobHandler] = {
+    **TRAINING_JOBS,   # announcements, pins, change reminders, question deadlines, digests
+}
 
 
 def run_worker(container, stop: threading.Event, idle_seconds: float = 0.5) -> None:

@@ -7,6 +7,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from core.config.training import TrainingSettings
+
 PLATFORMS = ("slack", "wecom", "dingtalk", "sandbox")
 LOCALES = ("zh-Hans", "zh-Hant", "en")
 ROLES = ("admin", "lead", "instructor", "reviewer", "hr", "member")
@@ -74,6 +76,7 @@ class Moderation(Strict):
 class Template(Strict):
     discipline: Discipline = Discipline()
     moderation: Moderation = Moderation()
+    training: TrainingSettings = TrainingSettings()
     locale: Locale | None = None
 
 

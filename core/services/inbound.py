@@ -19,6 +19,7 @@ from core.services.commands import CommandRunner, Invocation, looks_like_command
 from core.services.context import CoreContext
 from core.services.directory import account_for, account_ids, find_account, group_for, join, leave
 from core.services.offboarding import offboard
+from core.services.questions import observe as observe_question
 
 log = logging.getLogger("steward.inbound")
 
@@ -62,6 +63,8 @@ def _message(ctx: CoreContext, s: Session, e: MessagePosted) -> None:
         CommandRunner(ctx, s).run(Invocation(e.platform, e.event_id, e.user_id, e.text,
                                              None if e.is_direct else e.chat_id, e.is_direct, e.display_name))
         return
+    if group_id is not None:
+        observe_question(ctx, s, group_id, account_id, person_id, e)   # R4.3.1: questions and answers
     if group_id is not None and ctx.detectors is not None:
         ctx.detectors(ctx, s, group_id, account_id, e)
 

@@ -1,0 +1,100 @@
+"""The archive of R3.2.2: search (Chinese without whitespace tokenisation), export, retention.
+
+Search is a substring match of every term over the stored text, on both databases (SQLite: LIKE,
+PostgreSQL: ILIKE), so `入职培训` finds `新员工入职培训安排` with no word splitting. Each term also
+matches in its Traditional and Simplified spellings.
+"""
+from __future__ import annotations
+
+import html
+import json
+from datetime import datetime, timedelta
+from functools import lru_cache
+
+from sqlalchemy import delete, or_, select
+from sqlalchemy.orm import Session
+
+from core.db.models import ArchivedMessage, Group
+
+FORMATS = ("md", "html", "json")
+
+
+@lru_cache(maxsize=2)
+def _converter(config: str):
+    import opencc   # loaded on first use
+    return opencc.OpenCC(config)
+
+
+def spellings(term: str) -> set[str]:
+    out = {term}
+    if any("\u3400" <= ch <= "\u9fff" for ch in term):
+        out |= {_converter("t2s").convert(term), _converter("s2t").convert(term)}
+    return out
+
+
+def _escape(term: str) -> str:
+    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def search(s: Session, group_ids: list[int], query: str, since: datetime | None = None,
+           until: datetime | None = None, limit: int = 20) -> list[ArchivedMessage]:
+    stmt = select(ArchivedMessage).where(ArchivedMessage.group_id.in_(group_ids),
+                                         ArchivedMessage.direct.is_(False))
+    for term in query.split():
+        stmt = stmt.where(or_(*(ArchivedMessage.text.ilike(f"%{_escape(v)}%", escape="\\")
+                                for v in spellings(term))))
+    return list(s.scalars(_period(stmt, since, until).order_by(ArchivedMessage.sent_at.desc(),
+                                                               ArchivedMessage.id.desc()).limit(limit)))
+
+
+def _period(stmt, since: datetime | None, until: datetime | None):
+    if since is not None:
+        stmt = stmt.where(ArchivedMessage.sent_at >= since)
+    if until is not None:
+        stmt = stmt.where(ArchivedMessage.sent_at < until)
+    return stmt
+
+
+def messages(s: Session, group: Group, since: datetime | None, until: datetime | None) -> list[ArchivedMessage]:
+    stmt = select(ArchivedMessage).where(ArchivedMessage.group_id == group.id)
+    return list(s.scalars(_period(stmt, since, until).order_by(ArchivedMessage.sent_at, ArchivedMessage.id)))
+
+
+def _row(m: ArchivedMessage) -> dict:
+    return {"sent_at": m.sent_at.isoformat(), "user_id": m.user_id, "kind": m.kind, "text": m.text,
+            "thread_id": m.thread_id, "message_id": m.message_id}
+
+
+def render(group: Group, rows: list[ArchivedMessage], fmt: str, since: datetime | None,
+           until: datetime | None) -> str:
+    """The export of one group and period (R3.2.2) as Markdown, HTML or JSON."""
+    period = f"{since.isoformat() if since else '…'} – {until.isoformat() if until else '…'}"
+    if fmt == "json":
+        return json.dumps({"group": {"platform": group.platform, "chat_id": group.chat_id, "name": group.name},
+                           "since": since.isoformat() if since else None,
+                           "until": until.isoformat() if until else None, "clause": "R3.2.2",
+                           "messages": [_row(m) for m in rows]}, ensure_ascii=False, indent=2) + "\n"
+    if fmt == "md":
+        lines = [f"# {group.name} ({group.platform}:{group.chat_id})", "", f"Archive (R3.2.2), {period}", ""]
+        lines += [f"- **{m.sent_at:%Y-%m-%d %H:%M}** `{m.user_id}`: {m.text.replace(chr(10), ' ')}" for m in rows]
+        return "\n".join(lines) + "\n"
+    if fmt == "html":
+        items = "\n".join(f"<li><time>{m.sent_at:%Y-%m-%d %H:%M}</time> <b>{html.escape(m.user_id)}</b>: "
+                          f"{html.escape(m.text)}</li>" for m in rows)
+        title = html.escape(group.name)
+        return (f"<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>{title}</title></head><body>\n"
+                f"<h1>{title}</h1>\n<p>Archive (R3.2.2), {html.escape(period)}</p>\n<ul>\n{items}\n</ul>\n"
+                "</body></html>\n")
+    raise ValueError(f"unknown format {fmt!r} (use {', '.join(FORMATS)})")
+
+
+def expired(s: Session, group: Group, retention_days: int, now: datetime):
+    """The delete statement for the group's messages older than the retention period."""
+    return delete(ArchivedMessage).where(ArchivedMessage.group_id == group.id,
+                                         ArchivedMessage.sent_at < now - timedelta(days=retention_days))
+
+
+def count_expired(s: Session, group: Group, retention_days: int, now: datetime) -> int:
+    from sqlalchemy import func
+    return s.scalar(select(func.count()).select_from(ArchivedMessage).where(
+        ArchivedMessage.group_id == group.id, ArchivedMessage.sent_at < now - timedelta(days=retention_days)))

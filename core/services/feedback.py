@@ -1,0 +1,92 @@
+"""Feedback on a session or the group (R2.3.3), optionally anonymous, and the weekly digest (R7.3.1).
+
+Anonymous means nobody can learn who, not even from the database: the row stores no person and only
+the day; the audit entry names no actor; the command's own message is dropped from the archive. The
+thank-you reply is the same for named and anonymous feedback.
+"""
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from core.actions import SendPrivate
+from core.db.models import ArchivedMessage, Group, Person
+from core.db.training import Feedback
+from core.i18n import t
+from core.services import audit
+from core.services.context import CoreContext
+from core.services.outbox import enqueue
+from core.services.scheduler import schedule
+from core.services.training_audience import name_of, staff_accounts
+
+ANONYMOUS = ("anonymous", "anon", "匿名")
+
+
+def split_anonymous(text: str) -> tuple[bool, str]:
+    """`feedback anonymous …` / `反馈 匿名…` -> (True, "…")."""
+    stripped = text.strip()
+    folded = stripped.casefold()
+    for word in ANONYMOUS:
+        rest = stripped[len(word):]
+        if folded.startswith(word) and not (word.isascii() and rest[:1].isalnum()):
+            return True, rest.strip(" :：,，")
+    return False, stripped
+
+
+def give(ctx: CoreContext, s: Session, group: Group, person_id: int, text: str, anonymous: bool,
+         platform: str, user_id: str, raw: str) -> Feedback:
+    now = ctx.clock.now()
+    day = datetime.combine(now.date(), time(0), now.tzinfo)
+    fb = Feedback(group_id=group.id, person_id=None if anonymous else person_id, anonymous=anonymous,
+                  text=text[:4000], created_at=day if anonymous else now)
+    s.add(fb)
+    if anonymous:
+        audit.record(s, at=day, actor="anonymous", action="training.feedback", clause="R2.3.3", group_id=group.id)
+        # The command itself was archived with its sender (in the group or the 1:1 chat): drop it.
+        s.execute(delete(ArchivedMessage).where(ArchivedMessage.platform == platform,
+                                                ArchivedMessage.user_id == user_id, ArchivedMessage.text == raw))
+    else:
+        audit.record(s, at=now, actor=f"person:{person_id}", action="training.feedback", clause="R2.3.3",
+                     group_id=group.id, person_id=person_id)
+    s.flush()
+    _schedule_digest(ctx, s, group, now)
+    return fb
+
+
+def _schedule_digest(ctx: CoreContext, s: Session, group: Group, now: datetime) -> None:
+    cfg = ctx.config.all_templates()[group.template].training
+    zone = ZoneInfo(group.timezone)
+    local = now.astimezone(zone)
+    days = (cfg.digest_weekday - local.weekday()) % 7
+    due = datetime.combine(local.date() + timedelta(days=days), time.fromisoformat(cfg.digest_time), zone)
+    if due <= now:
+        due += timedelta(days=7)
+    schedule(s, key=f"training.feedback_digest:{group.id}:{due.date().isoformat()}", kind="training.feedback_digest",
+             due_at=due, now=now, payload={"group": group.id})
+
+
+def digest_job(ctx: CoreContext, s: Session, payload: dict[str, Any]) -> None:
+    """R7.3.1: the week's feedback to the lead (and admins), anonymous items without a name."""
+    group = s.get(Group, payload["group"])
+    if group is None:
+        return
+    now = ctx.clock.now()
+    rows = list(s.scalars(select(Feedback).where(Feedback.group_id == group.id,
+                                                 Feedback.created_at >= now - timedelta(days=8))
+                          .order_by(Feedback.id)))
+    if not rows:
+        return
+    anonymous = t(group.locale, "training.feedback.anonymous")
+    items = "\n".join(
+        f"- {anonymous if fb.anonymous else name_of(s.get(Person, fb.person_id), group.platform)}: {fb.text[:300]}"
+        for fb in rows)
+    text = t(group.locale, "training.feedback.digest", group=group.name, count=len(rows), items=items)
+    for account in staff_accounts(s, group, "lead") + staff_accounts(s, group, "admin"):
+        enqueue(s, SendPrivate(account.platform, account.user_id, text),
+                key=f"training.digest:{group.id}:{now.date().isoformat()}:{account.id}", now=now, group_id=group.id)
+    audit.record(s, at=now, actor="system", action="training.feedback_digest", clause="R7.3.1", group_id=group.id,
+                 items=len(rows))

@@ -1,0 +1,173 @@
+"""Question tracking (R4.3.1) and grouping of similar questions (R4.3.2).
+
+A question is tracked from an explicit `ask`, from a member's message that @-mentions an instructor,
+or — where Steward sees every group message (Slack) — from a message that reads as a question. It is
+answered by an instructor's reply in its thread, an instructor's message naming the asker, or
+`answer N`. Past the group's deadline in working hours the instructors are reminded, then the lead.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.actions import PostMessage, SendPrivate
+from core.db.models import Account, Group, Person
+from core.db.training import Question
+from core.events import MessagePosted
+from core.i18n import t
+from core.services import audit
+from core.services.announcement_format import local_text
+from core.services.announcements import Refused
+from core.services.context import CoreContext
+from core.services.directory import roles_of
+from core.services.outbox import enqueue
+from core.services.scheduler import schedule
+from core.services.similarity import reads_as_question, similarity
+from core.services.training_audience import STAFF, name_of, staff_accounts
+from core.services.working_hours import add_working_hours
+
+ANSWERERS = frozenset({"instructor", "lead", "admin"})
+SIMILAR_WINDOW = timedelta(days=14)
+
+
+class Questions:
+    def __init__(self, ctx: CoreContext, s: Session) -> None:
+        self.ctx, self.s = ctx, s
+        self.now = ctx.clock.now()
+
+    def settings(self, group: Group):
+        return self.ctx.config.all_templates()[group.template].training
+
+    def _later(self, group: Group, hours: float):
+        cfg = self.settings(group)
+        return add_working_hours(self.now, hours, group.timezone, cfg.working_days, *cfg.working_hours)
+
+    def track(self, group: Group, account: Account, text: str, source: str,
+              message_id: str | None = None) -> Question:
+        q = Question(group_id=group.id, asker_id=account.person_id, account_id=account.id, message_id=message_id,
+                     text=text[:4000], source=source, status="open",
+                     deadline_at=self._later(group, self.settings(group).question_deadline_hours),
+                     created_at=self.now)
+        self.s.add(q)
+        self.s.flush()
+        audit.record(self.s, at=self.now, actor=f"person:{account.person_id}", action="training.question",
+                     clause="R4.3.1", group_id=group.id, person_id=account.person_id, question=q.id, source=source)
+        schedule(self.s, key=f"training.question_due:{q.id}:1", kind="training.question_due", due_at=q.deadline_at,
+                 now=self.now, payload={"question": q.id, "stage": 1})
+        self._group_similar(q, group)
+        return q
+
+    def _group_similar(self, q: Question, group: Group) -> None:
+        """R4.3.2: join the most similar open question's cluster; offer the lead a collective answer."""
+        threshold = self.settings(group).similar_questions
+        best, score = None, 0.0
+        for other in self.s.scalars(select(Question).where(
+                Question.group_id == group.id, Question.status == "open", Question.id != q.id,
+                Question.created_at >= self.now - SIMILAR_WINDOW)):
+            value = similarity(q.text, other.text)
+            if value >= threshold and value > score:
+                best, score = other, value
+        if best is None:
+            return
+        best.cluster_id = best.cluster_id or best.id
+        q.cluster_id = best.cluster_id
+        cluster = self.cluster(q)
+        items = "\n".join(f"Q{c.id} · {name_of(self.s.get(Person, c.asker_id), group.platform)}: {c.text[:120]}"
+                          for c in cluster)
+        for lead in staff_accounts(self.s, group, "lead"):
+            enqueue(self.s, SendPrivate(lead.platform, lead.user_id, t(
+                group.locale, "training.question.similar", count=len(cluster), group=group.name, items=items,
+                number=cluster[0].id)),
+                key=f"training.similar:{q.cluster_id}:{len(cluster)}:{lead.id}", now=self.now, group_id=group.id)
+
+    def cluster(self, q: Question) -> list[Question]:
+        if q.cluster_id is None:
+            return [q]
+        return list(self.s.scalars(select(Question).where(Question.cluster_id == q.cluster_id,
+                                                          Question.status == "open").order_by(Question.id)))
+
+    def answer(self, q: Question, by: Account, text: str, post: bool, locale: str) -> list[Question]:
+        """Answer `q` and, when it has similar open questions, all of them at once (R4.3.2)."""
+        if q.status != "open":
+            raise Refused(t(locale, "training.answer.closed", number=q.id))
+        group = self.s.get(Group, q.group_id)
+        answered = self.cluster(q)
+        for each in answered:
+            each.status, each.answered_by, each.answer, each.answered_at = "answered", by.person_id, text, self.now
+            audit.record(self.s, at=self.now, actor=f"person:{by.person_id}", action="training.answered",
+                         clause="R4.3.2" if len(answered) > 1 else "R4.3.1", group_id=group.id,
+                         person_id=each.asker_id, question=each.id)
+        askers = [self.s.get(Account, each.account_id) for each in answered]
+        who = name_of(by.person, group.platform)
+        if post:
+            mentions = " ".join(f"<@{a.user_id}>" for a in askers if a.platform == group.platform)
+            key = "training.answer.collective" if len(answered) > 1 else "training.answer.post"
+            enqueue(self.s, PostMessage(group.platform, group.chat_id, t(
+                group.locale, key, number=q.id, askers=mentions, question=q.text[:300], answer=text, by=who)),
+                key=f"training.answer:{q.id}", now=self.now, group_id=group.id)
+        for each, account in zip(answered, askers):
+            enqueue(self.s, SendPrivate(account.platform, account.user_id, t(
+                group.locale, "training.answer.asker", number=each.id, answer=text[:1000], by=who)),
+                key=f"training.answered:{each.id}", now=self.now, group_id=group.id)
+        return answered
+
+    def open_in(self, group: Group) -> list[Question]:
+        return list(self.s.scalars(select(Question).where(Question.group_id == group.id, Question.status == "open")
+                                   .order_by(Question.id).limit(30)))
+
+    def remind(self, q: Question, stage: int) -> None:
+        """Stage 1 reminds the instructors (or the lead when there is none); stage 2 the lead."""
+        group = self.s.get(Group, q.group_id)
+        asker = name_of(self.s.get(Person, q.asker_id), group.platform)
+        targets = staff_accounts(self.s, group, "instructor") if stage == 1 else []
+        key = "training.question.remind_instructor"
+        if not targets:
+            targets, key, stage = staff_accounts(self.s, group, "lead"), "training.question.remind_lead", 2
+        for account in targets:
+            enqueue(self.s, SendPrivate(account.platform, account.user_id, t(
+                group.locale, key, number=q.id, asker=asker, group=group.name, text=q.text[:500],
+                asked=local_text(q.created_at, group.timezone))),
+                key=f"training.q_remind:{q.id}:{stage}:{account.id}", now=self.now, group_id=group.id)
+        audit.record(self.s, at=self.now, actor="system", action="training.question_overdue", clause="R4.3.1",
+                     group_id=group.id, question=q.id, stage=stage, reminded=len(targets))
+        if stage == 1:
+            schedule(self.s, key=f"training.question_due:{q.id}:2", kind="training.question_due",
+                     due_at=self._later(group, self.settings(group).lead_after_hours), now=self.now,
+                     payload={"question": q.id, "stage": 2})
+
+
+def observe(ctx: CoreContext, s: Session, group_id: int, account_id: int, person_id: int, e: MessagePosted) -> None:
+    """A group message that is no command: does it ask or answer a question? (called from inbound)"""
+    if not (e.thread_id or e.mentions or reads_as_question(e.text)):
+        return   # the hot path: most messages stop here without a query
+    group = s.get(Group, group_id)
+    staff = roles_of(s, person_id, group_id) & STAFF
+    questions = Questions(ctx, s)
+    if staff:
+        if e.thread_id:
+            asked = s.scalar(select(Question).where(Question.group_id == group_id, Question.message_id == e.thread_id,
+                                                    Question.status == "open"))
+            if asked is not None:
+                questions.answer(asked, s.get(Account, account_id), e.text, post=False, locale=group.locale)
+                return
+        for user_id in e.mentions:
+            asked = s.scalar(select(Question).join(Account, Account.id == Question.account_id).where(
+                Question.group_id == group_id, Question.status == "open", Account.platform == e.platform,
+                Account.user_id == user_id).order_by(Question.id.desc()).limit(1))
+            if asked is not None:
+                questions.answer(asked, s.get(Account, account_id), e.text, post=False, locale=group.locale)
+        return
+    instructors = {a.user_id for a in staff_accounts(s, group, "instructor")}
+    if instructors & set(e.mentions):
+        questions.track(group, s.get(Account, account_id), e.text, "mention", e.message_id)
+    elif ctx.caps(e.platform).sees_all_messages and not e.thread_id and reads_as_question(e.text):
+        questions.track(group, s.get(Account, account_id), e.text, "question", e.message_id)
+
+
+def question_due_job(ctx: CoreContext, s: Session, payload: dict[str, Any]) -> None:
+    q = s.get(Question, payload["question"])
+    if q is not None and q.status == "open":
+        Questions(ctx, s).remind(q, int(payload.get("stage", 1)))

@@ -1,0 +1,14 @@
+"""The training feature's scheduled job kinds and their handlers (listed in steward/worker.py)."""
+from __future__ import annotations
+
+from core.services.announcements import change_reminder_job, pin_job, publish_job
+from core.services.feedback import digest_job
+from core.services.questions import question_due_job
+
+TRAINING_JOBS = {
+    "training.publish": publish_job,
+    "training.pin": pin_job,
+    "training.change_reminder": change_reminder_job,
+    "training.question_due": question_due_job,
+    "training.feedback_digest": digest_job,
+}

@@ -1,0 +1,297 @@
+"""Running a training from the chat, end to end through the sandbox: announcements (R3.1.1, R3.1.2),
+change notices (R3.2.1), questions (R4.3.1, R4.3.2), shared materials (R3.1.3, R7.2.2), feedback
+(R2.3.3, R7.3.1) and archive search (R3.2.2)."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from core.config import parse_config
+from core.db.models import ArchivedMessage, AuditEntry, OutboxItem
+from core.db.training import Acknowledgement, Announcement, Feedback, Material, Question
+from steward.worker import drain
+from tests.conftest import build_container
+from webhooks import create_app
+
+LOCAL = {"REMOTE_ADDR": "127.0.0.1"}
+CONFIG = """
+locale: en
+timezone: Asia/Shanghai
+groups:
+  - platform: sandbox
+    chat_id: cohort-a
+    name: Cohort A
+    kind: new-hire
+    training: onboarding
+    lead: sandbox:lily
+    admins: [sandbox:adam]
+    instructors: [sandbox:ian]
+    members: [sandbox:alice, sandbox:bob]
+  - platform: sandbox
+    chat_id: cohort-b
+    name: Cohort B
+    kind: new-hire
+    training: onboarding
+    lead: sandbox:lily
+    admins: [sandbox:adam]
+    instructors: [sandbox:ian]
+    members: [sandbox:carol]
+"""
+SESSION = ("@steward announce session\ntopic: Onboarding day 1\ntime: 2026-11-05 14:00\n"
+           "place: Room 3\npoints: bring your laptop")
+
+
+@pytest.fixture
+def container(db_url, clock):
+    c = build_container(db_url, clock, parse_config(CONFIG))
+    yield c
+    c.engine.dispose()
+
+
+@pytest.fixture
+def client(container):
+    app = create_app(container)
+    app.testing = True
+    return app.test_client()
+
+
+def say(client, container, user, text, chat="cohort-a"):
+    body = {"user_id": user, "text": text}
+    if chat:
+        body["chat_id"] = chat
+    r = client.post("/sandbox/messages", json=body, environ_base=LOCAL)
+    assert r.status_code == 200, r.data
+    drain(container)
+
+
+def press(client, container, user, action, value):
+    r = client.post("/sandbox/cards", json={"user_id": user, "action": action, "value": value}, environ_base=LOCAL)
+    assert r.status_code == 200
+    drain(container)
+
+
+def mark(container) -> int:
+    t = container.connectors["sandbox"].transcript
+    return t[-1].seq if t else 0
+
+
+def out(container, since=0):
+    return [e for e in container.connectors["sandbox"].since(since) if e["sender"] == "steward"]
+
+
+def count(container, model, *where) -> int:
+    with container.sessions() as s:
+        return s.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def test_a_session_reaches_every_group_of_the_training_is_pinned_and_acknowledged(client, container):
+    """R3.1.1, R3.1.2: one announcement, both groups, pinned (the sandbox can pin), acknowledged."""
+    say(client, container, "lily", SESSION)
+    said = out(container)
+    cards = [e for e in said if e["kind"] == "card"]
+    assert sorted(c["chat_id"] for c in cards) == ["cohort-a", "cohort-b"]
+    card = cards[0]
+    assert "Onboarding day 1" in card["text"] and "2026-11-05 14:00 (Asia/Shanghai)" in card["text"]
+    assert "Room 3" in card["text"] and "bring your laptop" in card["text"] and "R3.1.2" in card["text"]
+    assert card["buttons"][0]["action"] == "training.seen"
+    assert sorted(e["chat_id"] for e in said if e["kind"] == "pinned") == ["cohort-a", "cohort-b"]
+    assert any(e["to_user"] == "lily" and "2 group" in e["text"] for e in said)
+
+    number = card["buttons"][0]["value"]
+    press(client, container, "alice", "training.seen", number)
+    say(client, container, "carol", f"收到 {number}", chat=None)
+    say(client, container, "carol", f"seen {number}", chat=None)   # twice: no second row
+    assert count(container, Acknowledgement) == 2
+    m = mark(container)
+    say(client, container, "lily", f"unseen {number}", chat=None)
+    [reply] = out(container, m)
+    assert "1 member" in reply["text"] and "bob" in reply["text"] and "R3.2.1" in reply["text"]
+
+    m = mark(container)
+    say(client, container, "bob", "@steward schedule")
+    assert "Onboarding day 1" in out(container, m)[0]["text"]
+    say(client, container, "bob", "notices", chat=None)
+    assert "Session #" in out(container, m)[-1]["text"]
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("@steward announce topic: Day 1 time: 2026-11-05 14:00", "key points"),
+    ("@steward announce session topic: Day 1 time: 2026-11-05 14:00 points: laptops", "place or link"),
+    ("@steward 公告 主题：第一天 时间：2026-02-30 10:00 要点：带电脑", "not a real time"),
+    ("@steward announce topic: Day 1 time: 2026-11-05 25:00 points: x", "not a real time"),
+    ("@steward announce topic: Day 1 time: 2026-10-01 10:00 points: x", "in the past"),
+])
+def test_an_incomplete_or_impossible_announcement_is_refused_with_the_template(client, container, text, expected):
+    say(client, container, "lily", text)
+    [reply] = out(container)
+    assert reply["to_user"] == "lily" and expected in reply["text"] and "R3.1.2" in reply["text"]
+    assert count(container, Announcement) == 0
+
+
+def test_members_cannot_announce(client, container):
+    say(client, container, "bob", SESSION)
+    assert count(container, Announcement) == 0
+    assert "R3.1.1" in out(container)[0]["text"]
+
+
+def test_a_scheduled_announcement_waits_for_its_time(client, container, clock):
+    say(client, container, "adam", "@steward announce topic: Week 2 time: 2026-11-09 10:00 points: plan "
+                                   "publish: 2026-11-03 09:00")
+    assert not [e for e in out(container) if e["kind"] == "card"]
+    clock.advance(days=1)
+    drain(container)
+    assert len([e for e in out(container) if e["kind"] == "card"]) == 2
+
+
+def test_a_change_notice_shows_old_and_new_and_reminds_who_has_not_acknowledged(client, container, clock):
+    """R3.2.1."""
+    say(client, container, "lily", SESSION)
+    original = count(container, Announcement)
+    m = mark(container)
+    say(client, container, "lily", f"@steward change {original} time 2026-11-06 15:00")
+    cards = [e for e in out(container, m) if e["kind"] == "card"]
+    assert len(cards) == 2
+    assert "2026-11-05 14:00" in cards[0]["text"] and "→ 2026-11-06 15:00" in cards[0]["text"]
+    assert f"#{original}" in cards[0]["title" if "title" in cards[0] else "text"] and "R3.2.1" in cards[0]["text"]
+    notice = cards[0]["buttons"][0]["value"]
+    say(client, container, "alice", f"seen {notice}", chat=None)
+    m = mark(container)
+    clock.advance(days=3)     # a day before the session
+    drain(container)
+    reminded = [e for e in out(container, m) if e["kind"] == "private"]
+    assert sorted(e["to_user"] for e in reminded) == ["bob", "carol"]
+    assert all("R3.2.1" in e["text"] for e in reminded)
+
+
+def test_a_bad_change_is_refused_and_changes_nothing(client, container):
+    say(client, container, "lily", SESSION)
+    m = mark(container)
+    say(client, container, "lily", "@steward change 1 time 2026-13-01 10:00")
+    say(client, container, "lily", "@steward change 1 colour blue")
+    say(client, container, "bob", "@steward change 1 content nothing")
+    texts = [e["text"] for e in out(container, m)]
+    assert "not a real time" in texts[0] and "change 1 time" in texts[1] and "R3.2.1" in texts[2]
+    assert count(container, Announcement) == 1
+
+
+def test_an_unanswered_question_reminds_the_instructor_then_the_lead(client, container, clock):
+    """R4.3.1: 4 working hours (Mon-Fri 9-18 in the group's zone), then the instructor, then the lead."""
+    say(client, container, "alice", "@steward ask How do I submit the homework?", chat=None)
+    with container.sessions() as s:
+        q = s.scalars(select(Question)).one()
+        assert q.source == "ask" and q.group_id is not None
+    clock.advance(hours=3)       # 17:00 -> 20:00 in Shanghai on Monday: only one working hour passed
+    m = mark(container)
+    drain(container)
+    assert not out(container, m)
+    clock.advance(hours=17)      # Tuesday 13:00: past the deadline (12:00)
+    drain(container)
+    [instructor] = out(container, m)
+    assert instructor["to_user"] == "ian" and "R4.3.1" in instructor["text"] and "homework" in instructor["text"]
+    clock.advance(days=1)
+    drain(container)
+    [lead] = out(container, m)[1:]
+    assert lead["to_user"] == "lily" and "R4.3.1" in lead["text"]
+
+    m = mark(container)
+    say(client, container, "ian", f"@steward answer {q.id} Upload it to the portal.")
+    said = out(container, m)
+    assert any(e["kind"] == "message" and "portal" in e["text"] and "<@alice>" in e["text"] for e in said)
+    assert any(e["to_user"] == "alice" and "portal" in e["text"] for e in said)
+    m = mark(container)
+    say(client, container, "ian", f"@steward answer {q.id} again")
+    assert "already answered" in out(container, m)[0]["text"]
+    say(client, container, "bob", f"@steward answer {q.id} me too")
+    assert count(container, AuditEntry, AuditEntry.action == "command.refused") == 1
+
+
+def test_plain_questions_and_mentions_are_tracked_and_similar_ones_grouped(client, container):
+    """R4.3.1 on a platform that sees every message; R4.3.2 Chinese-aware grouping, a collective answer."""
+    say(client, container, "alice", "请问作业怎么提交？")
+    say(client, container, "bob", "作業怎麼提交呢")
+    say(client, container, "bob", "lunch was good")
+    say(client, container, "carol", "@ian the slides for day two", chat="cohort-b")
+    with container.sessions() as s:
+        qs = s.scalars(select(Question).order_by(Question.id)).all()
+    assert [q.source for q in qs] == ["question", "question", "mention"]
+    assert qs[0].cluster_id == qs[1].cluster_id == qs[0].id and qs[2].cluster_id is None
+    leads = [e for e in out(container) if e["to_user"] == "lily"]
+    assert leads and "R4.3.2" in leads[0]["text"]
+    m = mark(container)
+    say(client, container, "ian", f"@steward answer {qs[1].id} 在门户网站上传")
+    [post] = [e for e in out(container, m) if e["kind"] == "message"]
+    assert "R4.3.2" in post["text"] and "<@alice>" in post["text"] and "<@bob>" in post["text"]
+    assert count(container, Question, Question.status == "open") == 1
+    say(client, container, "ian", "<@carol> they are in the drive", chat="cohort-b")
+    assert count(container, Question, Question.status == "open") == 0
+
+
+def test_a_shared_link_is_approved_on_the_card_and_posted_with_attribution(client, container):
+    """R3.1.3, R7.2.2, R2.3.1."""
+    say(client, container, "bob", "share https://learn.example.com/git Git basics", chat=None)
+    [card] = [e for e in out(container) if e["kind"] == "card"]
+    assert card["to_user"] == "lily" and "R3.1.3" in card["text"] + card.get("title", "") or "R3.1.3" in card["text"]
+    assert not [e for e in out(container) if e["kind"] == "message"]
+    number = card["buttons"][0]["value"]
+    press(client, container, "bob", "training.material_approve", number)    # a forged click
+    assert count(container, Material, Material.status == "pending") == 1
+    m = mark(container)
+    press(client, container, "lily", "training.material_approve", number)
+    said = out(container, m)
+    [post] = [e for e in said if e["kind"] == "message"]
+    assert post["chat_id"] == "cohort-a" and "Git basics" in post["text"] and "bob" in post["text"]
+    assert "R3.1.3" in post["text"]
+    assert any(e["to_user"] == "bob" and "approved" in e["text"] for e in said)
+    m = mark(container)
+    press(client, container, "lily", "training.material_reject", number)
+    assert "already approved" in out(container, m)[-1]["text"]
+    say(client, container, "alice", "@steward materials git")
+    assert "Git basics" in out(container, m)[-1]["text"]
+
+
+def test_a_rejection_needs_a_reason_and_a_non_link_is_refused(client, container):
+    say(client, container, "bob", "share not-a-link", chat=None)
+    assert "not a link" in out(container)[-1]["text"] and count(container, Material) == 0
+    say(client, container, "bob", "share https://learn.example.com/x", chat=None)
+    m = mark(container)
+    say(client, container, "lily", "reject-material 1", chat=None)
+    assert "needs a reason" in out(container, m)[-1]["text"]
+    say(client, container, "lily", "reject-material 1 off topic", chat=None)
+    assert any(e["to_user"] == "bob" and "off topic" in e["text"] for e in out(container, m))
+    assert count(container, Material, Material.status == "rejected") == 1
+
+
+def test_anonymous_feedback_cannot_be_traced_and_reaches_the_lead_weekly(client, container, clock):
+    """R2.3.3, R7.3.1."""
+    say(client, container, "bob", "feedback anonymous the pace is too fast", chat=None)
+    say(client, container, "alice", "@steward 反馈 讲得很清楚")
+    with container.sessions() as s:
+        rows = s.scalars(select(Feedback).order_by(Feedback.id)).all()
+        assert [(f.anonymous, f.person_id is None) for f in rows] == [(True, True), (False, False)]
+        assert not s.scalar(select(func.count()).select_from(ArchivedMessage).where(
+            ArchivedMessage.text.like("%too fast%")))
+        audit = s.scalars(select(AuditEntry).where(AuditEntry.action == "training.feedback")).all()
+        assert audit[0].actor == "anonymous" and audit[0].person_id is None
+        keys = s.scalars(select(OutboxItem.idempotency_key)).all()
+        assert not any("bob" in k for k in keys)
+    m = mark(container)
+    clock.advance(days=5)
+    drain(container)
+    digests = [e for e in out(container, m) if "R7.3.1" in e["text"]]
+    assert {e["to_user"] for e in digests} == {"lily", "adam"}
+    assert "anonymous: the pace is too fast" in digests[0]["text"] and "bob" not in digests[0]["text"]
+
+
+def test_search_finds_chinese_without_word_splitting(client, container):
+    """R3.2.2: substring search, Traditional and Simplified alike."""
+    say(client, container, "alice", "新员工入职培训安排在周三")
+    say(client, container, "carol", "入職培訓的資料在哪裡", chat="cohort-b")
+    say(client, container, "bob", "lunch at noon")
+    m = mark(container)
+    say(client, container, "bob", "@steward 搜索 入职培训")
+    [reply] = out(container, m)
+    assert "2 message" in reply["text"] and "周三" in reply["text"] and "資料" in reply["text"]
+    say(client, container, "bob", "@steward search dinner")
+    assert "No message" in out(container, m)[-1]["text"]

@@ -1,8 +1,115 @@
-"""CLI commands of the training feature; `register` is called once by steward/cli.py."""
+"""CLI commands of the training feature; `register` is called once by steward/cli.py.
+
+`steward archive search|export|prune` (R3.2.2): the group archive from a terminal.
+"""
 from __future__ import annotations
 
+import sys
+
 import click
+
+DATE = click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"])
+
+
+def _utc(value):
+    from datetime import timezone
+    return value.replace(tzinfo=timezone.utc) if value is not None else None
+
+
+def _group(s, ref: str):
+    """`platform:chat_id` or a bare chat id that is unique across platforms."""
+    from sqlalchemy import select
+
+    from core.db.models import Group
+    platform, _, chat = ref.partition(":") if ":" in ref else ("", "", ref)
+    query = select(Group).where(Group.chat_id == chat)
+    if platform:
+        query = query.where(Group.platform == platform)
+    found = list(s.scalars(query))
+    if len(found) != 1:
+        raise click.UsageError(f"no group {ref!r}" if not found else
+                               f"{ref!r} is ambiguous: write platform:chat_id")
+    return found[0]
 
 
 def register(main: click.Group) -> None:
     """Add this feature's commands to `main`."""
+    from steward.cli import _container, friendly
+
+    @main.group()
+    def archive() -> None:
+        """The group archive (R3.2.2): search, export, retention."""
+
+    @archive.command("search")
+    @click.argument("words", nargs=-1, required=True)
+    @click.option("--group", "group_ref", required=True, help="platform:chat_id (or a unique chat id).")
+    @click.option("--since", type=DATE, help="From this UTC date/time.")
+    @click.option("--until", type=DATE, help="Before this UTC date/time.")
+    @click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True)
+    @friendly
+    def archive_search(words, group_ref, since, until, limit) -> None:
+        """Messages of a group containing every word (Chinese works without spaces)."""
+        from core.services import archive_search as search
+        container = _container(with_connectors=False)
+        container.check_migrated()
+        with container.sessions() as s:
+            group = _group(s, group_ref)
+            rows = search.search(s, [group.id], " ".join(words), _utc(since), _utc(until), limit)
+            for m in rows:
+                click.echo(f"{m.sent_at:%Y-%m-%d %H:%M} {m.user_id}: {m.text}")
+        click.echo(f"{len(rows)} message(s)", err=True)
+
+    @archive.command("export")
+    @click.option("--group", "group_ref", required=True, help="platform:chat_id (or a unique chat id).")
+    @click.option("--since", type=DATE, help="From this UTC date/time.")
+    @click.option("--until", type=DATE, help="Before this UTC date/time.")
+    @click.option("--format", "fmt", type=click.Choice(["md", "html", "json"]), default="md", show_default=True)
+    @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), help="File (default: stdout).")
+    @friendly
+    def archive_export(group_ref, since, until, fmt, output) -> None:
+        """Export one group's messages for a period as Markdown, HTML or JSON."""
+        from core.services import archive_search as search
+        since, until = _utc(since), _utc(until)
+        if since and until and since >= until:
+            raise click.UsageError("--since must be before --until")
+        container = _container(with_connectors=False)
+        container.check_migrated()
+        with container.sessions() as s:
+            group = _group(s, group_ref)
+            rows = search.messages(s, group, since, until)
+            text = search.render(group, rows, fmt, since, until)
+        if output:
+            with open(output, "w", encoding="utf-8") as f:
+                f.write(text)
+        else:
+            sys.stdout.write(text)
+        click.echo(f"exported {len(rows)} message(s)", err=True)
+
+    @archive.command("prune")
+    @click.option("--dry-run", is_flag=True, help="Only count what would be deleted.")
+    @friendly
+    def archive_prune(dry_run) -> None:
+        """Delete messages older than each group's `training.archive_retention_days`."""
+        from sqlalchemy import select
+
+        from core.db.models import Group
+        from core.services import archive_search as search
+        from core.services import audit
+        container = _container(with_connectors=False)
+        container.check_migrated()
+        now = container.ctx.clock.now()
+        total = 0
+        with container.sessions.begin() as s:
+            for group in s.scalars(select(Group).order_by(Group.id)):
+                days = container.config.all_templates().get(group.template)
+                days = days.training.archive_retention_days if days else None
+                if days is None:
+                    continue
+                n = search.count_expired(s, group, days, now)
+                total += n
+                click.echo(f"{group.platform}:{group.chat_id}: {n} message(s) older than {days} days")
+                if n and not dry_run:
+                    s.execute(search.expired(s, group, days, now))
+                    audit.record(s, at=now, actor="cli", action="archive.pruned", clause="R3.2.2",
+                                 group_id=group.id, messages=n, retention_days=days)
+        click.echo(f"{'would delete' if dry_run else 'deleted'} {total} message(s)", err=True)

@@ -1,0 +1,86 @@
+"""Pure rules of the training feature: the announcement template (R3.1.2), working-hour deadlines
+(R4.3.1), Chinese-aware similarity (R4.3.2), anonymous feedback words (R2.3.3), steward.yaml keys."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+from pydantic import ValidationError
+
+from core.config.training import TrainingSettings
+from core.services.announcement_format import BadTime, missing, parse_fields, parse_time
+from core.services.feedback import split_anonymous
+from core.services.materials import valid_link
+from core.services.similarity import reads_as_question, similarity
+from core.services.working_hours import add_working_hours
+
+NOW = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)   # Monday 17:00 in Shanghai
+
+
+@pytest.mark.parametrize("text,session,lacking", [
+    ("topic: A\ntime: 2026-11-05 14:00\npoints: b", False, []),
+    ("topic: A time: 2026-11-05 14:00 points: b", True, ["place"]),
+    ("主题：入职 时间：11月5日 14:00 地点：三楼 要点：带电脑", True, []),
+    ("主題：入職\n時間：2026-11-05 14:00", False, ["points"]),
+    ("just words", False, ["topic", "time", "points"]),
+])
+def test_the_r3_1_2_template_in_every_spelling(text, session, lacking):
+    assert missing(parse_fields(text), session) == lacking
+
+
+def test_times_are_read_in_the_group_zone():
+    assert parse_time("2026-11-05 14:00", "Asia/Shanghai", NOW) == datetime(2026, 11, 5, 6, 0, tzinfo=timezone.utc)
+    assert parse_time("11月5日 14:00", "Asia/Shanghai", NOW).hour == 6
+
+
+@pytest.mark.parametrize("value,tz", [("2026-02-30 10:00", "Asia/Shanghai"), ("2026-11-05 24:00", "Asia/Shanghai"),
+                                      ("tomorrow", "Asia/Shanghai"), ("2026-03-08 02:30", "America/New_York")])
+def test_impossible_times_are_refused(value, tz):
+    with pytest.raises(BadTime):
+        parse_time(value, tz, NOW)
+
+
+@pytest.mark.parametrize("hours,expected_utc", [
+    (1, datetime(2026, 11, 2, 10, 0, tzinfo=timezone.utc)),     # Monday 17:00 -> 18:00 local
+    (4, datetime(2026, 11, 3, 4, 0, tzinfo=timezone.utc)),      # the rest on Tuesday morning, 12:00 local
+    (28, datetime(2026, 11, 5, 10, 0, tzinfo=timezone.utc)),    # 1 + 9 + 9 + 9: Thursday 18:00 local
+    (38, datetime(2026, 11, 9, 2, 0, tzinfo=timezone.utc)),     # over the weekend: Monday 10:00 local
+])
+def test_r4_3_1_deadlines_count_working_hours_only(hours, expected_utc):
+    assert add_working_hours(NOW, hours, "Asia/Shanghai", (0, 1, 2, 3, 4), "09:00", "18:00") == expected_utc
+
+
+def test_r4_3_2_similarity_is_chinese_aware():
+    assert similarity("请问作业怎么提交？", "作業怎麼提交呢") > 0.8          # Traditional = Simplified
+    assert similarity("作业怎么提交", "午饭在哪里吃") == 0
+    assert similarity("how do I submit homework", "How do I submit the homework?") > 0.6
+    assert reads_as_question("这个怎么用") and reads_as_question("明天上课吗") and reads_as_question("why?")
+    assert not reads_as_question("收到，谢谢") and not reads_as_question("lunch was good")
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("anonymous too fast", (True, "too fast")), ("匿名：太快了", (True, "太快了")),
+    ("anonymously fine", (False, "anonymously fine")), ("good", (False, "good"))])
+def test_r2_3_3_anonymous_words(text, expected):
+    assert split_anonymous(text) == expected
+
+
+@pytest.mark.parametrize("link,ok", [("https://learn.example.com/a", True), ("http://localhost:8000/x", True),
+                                     ("not-a-link", False), ("ftp://files.example.com", False),
+                                     ("https://", False), ("https://nodot", False)])
+def test_r3_1_3_links(link, ok):
+    assert valid_link(link) is ok
+
+
+@pytest.mark.parametrize("bad", [{"working_days": [7]}, {"working_hours": ["18:00", "09:00"]},
+                                 {"working_hours": ["9am", "6pm"]}, {"question_deadline_hours": 0},
+                                 {"digest_time": "25:00"}, {"archive_retention_days": 1}, {"colour": "red"}])
+def test_bad_training_settings_are_refused(bad):
+    with pytest.raises(ValidationError):
+        TrainingSettings(**bad)
+
+
+def test_training_settings_in_steward_yaml():
+    from core.config import parse_config
+    cfg = parse_config("templates:\n  new-hire:\n    training: {question_deadline_hours: 2, working_days: [0, 1, 2]}\n")
+    assert cfg.all_templates()["new-hire"].training.question_deadline_hours == 2

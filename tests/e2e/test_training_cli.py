@@ -1,0 +1,99 @@
+"""`steward archive search|export|prune` (R3.2.2): Chinese search, three export formats, retention, bad input."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+from core.db.models import ArchivedMessage, AuditEntry, Group
+from core.db.session import make_engine
+from core.services.config_sync import sync_config
+from core.config import parse_config
+from steward.cli import main
+
+CONFIG = """
+templates:
+  new-hire:
+    training: {archive_retention_days: 90}
+groups:
+  - platform: sandbox
+    chat_id: cohort-a
+    name: Cohort A
+    kind: new-hire
+    lead: sandbox:lily
+    admins: [sandbox:adam]
+"""
+NOW = datetime.now(timezone.utc)
+
+
+@pytest.fixture
+def env(tmp_path, sqlite_url):
+    cfg = tmp_path / "steward.yaml"
+    cfg.write_text(CONFIG, encoding="utf-8")
+    engine = make_engine(sqlite_url)
+    from sqlalchemy.orm import Session
+    with Session(engine) as s, s.begin():
+        sync_config(s, parse_config(CONFIG), NOW)
+        group = s.scalar(select(Group))
+        for i, (text, age) in enumerate([("新员工入职培训安排在周三", 1), ("入職培訓的資料<b>", 2),
+                                         ("lunch at noon", 3), ("old news", 200)]):
+            s.add(ArchivedMessage(platform="sandbox", chat_id="cohort-a", message_id=f"m{i}", group_id=group.id,
+                                  user_id="alice", kind="text", text=text, sent_at=NOW - timedelta(days=age)))
+    engine.dispose()
+    return {"DATABASE_URL": sqlite_url, "STEWARD_CONFIG": str(cfg), "STEWARD_LOG_LEVEL": "ERROR"}
+
+
+def run(env, *args):
+    return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+
+
+def test_search_in_chinese(env):
+    result = run(env, "archive", "search", "入职培训", "--group", "sandbox:cohort-a")
+    assert result.exit_code == 0, result.output
+    assert "周三" in result.output and "資料" in result.output and "lunch" not in result.output
+
+
+@pytest.mark.parametrize("fmt,check", [
+    ("json", lambda text: len(json.loads(text)["messages"]) == 3 and json.loads(text)["clause"] == "R3.2.2"),
+    ("md", lambda text: text.startswith("# Cohort A") and "R3.2.2" in text),
+    ("html", lambda text: "&lt;b&gt;" in text and "<b>" not in text.replace("<b>alice</b>", "")),
+])
+def test_export_per_group_and_period(env, tmp_path, fmt, check):
+    out = tmp_path / f"export.{fmt}"
+    since = (NOW - timedelta(days=30)).strftime("%Y-%m-%d")
+    result = run(env, "archive", "export", "--group", "cohort-a", "--since", since, "--format", fmt, "-o", str(out))
+    assert result.exit_code == 0, result.output
+    assert check(out.read_text("utf-8"))
+
+
+@pytest.mark.parametrize("args,expected", [
+    (["archive", "export", "--group", "nowhere"], "no group"),
+    (["archive", "export", "--group", "cohort-a", "--format", "pdf"], "pdf"),
+    (["archive", "export", "--group", "cohort-a", "--since", "2026-11-05", "--until", "2026-11-01"], "before"),
+    (["archive", "search", "x", "--group", "cohort-a", "--since", "yesterday"], "yesterday"),
+])
+def test_bad_input_is_a_clear_error(env, args, expected):
+    result = run(env, *args)
+    assert result.exit_code != 0 and expected in result.output
+
+
+def test_prune_keeps_the_retention_period(env):
+    dry = run(env, "archive", "prune", "--dry-run")
+    assert dry.exit_code == 0 and "1 message(s) older than 90 days" in dry.output
+    engine = make_engine(env["DATABASE_URL"])
+    with engine.connect() as c:
+        assert c.scalar(select(func.count()).select_from(ArchivedMessage)) == 4
+    assert run(env, "archive", "prune").exit_code == 0
+    with engine.connect() as c:
+        assert c.scalar(select(func.count()).select_from(ArchivedMessage)) == 3
+        assert c.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "archive.pruned")) == 1
+    engine.dispose()
+
+
+def test_archive_help():
+    for sub in ("search", "export", "prune"):
+        assert CliRunner().invoke(main, ["archive", sub, "--help"]).exit_code == 0

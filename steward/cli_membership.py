@@ -1,8 +1,174 @@
-"""CLI commands of the membership feature; `register` is called once by steward/cli.py."""
+"""CLI commands of the membership feature; `register` is called once by steward/cli.py.
+
+`steward onboard` (R2.1.2), `steward person link|show|import` (one identity across messengers) and
+`steward group add` (an owned group that survives the steward.yaml sync).
+"""
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
+
+from core.errors import StewardError
+
+
+def _ready_container():
+    from core.services.config_sync import sync_config
+    from steward.cli import _container
+
+    container = _container()
+    container.check_migrated()
+    with container.sessions.begin() as s:
+        sync_config(s, container.config, container.clock.now())
+    return container
+
+
+def _read(container, path: str):
+    from core.services.onboarding_file import read_hr_file
+
+    settings = container.config.membership
+    file = Path(path)
+    size = file.stat().st_size
+    if size > settings.import_max_bytes:
+        raise StewardError(f"{path}: {size} bytes is more than the limit of {settings.import_max_bytes} "
+                           "(membership.import_max_bytes)")
+    return read_hr_file(file.read_bytes(), file.name, max_rows=settings.import_max_rows,
+                        max_bytes=settings.import_max_bytes)
+
+
+def _run_file(path: str, dry_run: bool, join_groups: bool) -> None:
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from core.services.onboarding import onboard
+
+    console = Console(stderr=False, highlight=False)
+    container = _ready_container()
+    rows, problems = _read(container, path)
+    results = []
+    session = container.sessions()
+    try:
+        with session.begin():
+            with Progress(console=console, transient=True, disable=not rows) as progress:
+                task = progress.add_task("onboarding" if join_groups else "importing", total=len(rows))
+                results, failed = onboard(container.ctx, session, rows, join_groups=join_groups,
+                                          progress=lambda _row: progress.advance(task))
+            problems = sorted(problems + failed, key=lambda p: p.row)
+            if dry_run:
+                session.rollback()
+    finally:
+        session.close()
+    prefix = "would " if dry_run else ""
+    for r in results:
+        what = [("would create person" if dry_run else "created person") if r.created else f"person #{r.person_id}"]
+        if r.linked:
+            what.append(f"{prefix}link {', '.join(r.linked)}")
+        if r.joined:
+            what.append(f"{prefix}add to {', '.join(r.joined)} (R2.1.2)")
+        if r.already:
+            what.append(f"already in {', '.join(r.already)}")
+        click.echo(f"row {r.row}: {r.name}: {'; '.join(what)}")
+    for p in problems:
+        click.secho(f"row {p.row}: FAILED {p.problem}: {p.detail}", fg="red", err=True)
+    added = sum(len(r.joined) for r in results)
+    click.echo(f"{'dry run: ' if dry_run else ''}{len(results)} row(s) {'would be ' if dry_run else ''}applied, "
+               f"{added} group addition(s), {len(problems)} row(s) failed"
+               f"{' — nothing was written' if dry_run else ''}")
+    if problems:
+        raise SystemExit(1)
 
 
 def register(main: click.Group) -> None:
     """Add this feature's commands to `main`."""
+    from steward.cli import friendly
+
+    @main.command()
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False, readable=True))
+    @click.option("--dry-run", is_flag=True, help="Show exactly what would happen; write nothing.")
+    @friendly
+    def onboard(file: str, dry_run: bool) -> None:
+        """Put HR's new hires (CSV or XLSX) into the new-hire group(s) of their platform (R2.1.2).
+
+        Columns: name, employee id, department, position, hire date; optional e-mail, mobile and one
+        column per platform (slack, wecom, dingtalk) with the user id. Exit 1 when any row failed."""
+        _run_file(file, dry_run, join_groups=True)
+
+    @main.group()
+    def person() -> None:
+        """People and their accounts on each messenger (one identity)."""
+
+    @person.command("import")
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False, readable=True))
+    @click.option("--dry-run", is_flag=True, help="Show exactly what would happen; write nothing.")
+    @friendly
+    def person_import(file: str, dry_run: bool) -> None:
+        """Record people and link their accounts from an HR file, without adding anyone to a group."""
+        _run_file(file, dry_run, join_groups=False)
+
+    @person.command("link")
+    @click.argument("account")
+    @click.argument("key")
+    @friendly
+    def person_link(account: str, key: str) -> None:
+        """Link ACCOUNT (platform:user_id) with KEY: another platform:user_id, an employee id or an e-mail.
+
+        Two known people are never merged: a conflict is reported (exit 1) and audited."""
+        from core.services.directory import account_for
+        from core.services.identity import link_by_key, parse_account
+
+        ref = parse_account(account)
+        if ref is None:
+            raise StewardError(f"{account!r} is not an account: write platform:user_id")
+        container = _ready_container()
+        with container.sessions.begin() as s:
+            acct = account_for(s, ref[0], ref[1], container.clock.now())
+            result = link_by_key(s, acct, key, container.clock.now(), "cli")
+            person_id = acct.person_id
+        if result.status == "conflict":
+            raise StewardError(f"not linked: {account} and {key}: {result.reason}"
+                               f"{f' (person #{result.other_person_id})' if result.other_person_id else ''}; "
+                               "nothing was merged")
+        click.echo(f"{result.status}: {account} and {key} are person #{person_id}")
+
+    @person.command("show")
+    @click.argument("key")
+    @friendly
+    def person_show(key: str) -> None:
+        """Show a person (by platform:user_id, employee id, e-mail, mobile or person:N): accounts, roles,
+        groups, acknowledgements."""
+        from core.services.identity import find_person
+        from core.services.identity_report import describe
+
+        container = _ready_container()
+        with container.sessions() as s:
+            found = find_person(s, key)
+            if found.problem:
+                raise StewardError(f"{key}: {found.problem.replace('_', ' ')}"
+                                   f"{' (people ' + ', '.join(f'#{i}' for i in found.candidates) + ')' if found.candidates else ''}")
+            if found.person is None:
+                raise StewardError(f"{key}: no such person")
+            for line in describe(s, found.person):
+                click.echo(line)
+
+    @main.group()
+    def group() -> None:
+        """Training groups Steward governs."""
+
+    @group.command("add")
+    @click.option("--platform", required=True, type=click.Choice(["slack", "wecom", "dingtalk", "sandbox"]))
+    @click.option("--chat-id", required=True, help="The platform's id of the existing group or channel.")
+    @click.option("--name", required=True)
+    @click.option("--kind", required=True, help="new-hire, skills, management, other or a template of steward.yaml.")
+    @click.option("--lead", required=True, help="platform:user_id of the training lead.")
+    @click.option("--admin", "admins", multiple=True, help="platform:user_id of an admin (repeatable; default: the lead).")
+    @click.option("--training", help="Training code: groups of one training may sit on several platforms.")
+    @friendly
+    def group_add(platform, chat_id, name, kind, lead, admins, training) -> None:
+        """Register an existing group (owned: it survives the steward.yaml sync) with its lead (R1.3.4)."""
+        from core.services.membership_groups import register_group
+
+        container = _ready_container()
+        with container.sessions.begin() as s:
+            group_id = register_group(container.ctx, s, platform=platform, chat_id=chat_id, name=name, kind=kind,
+                                      lead=lead, admins=admins or (lead,), training=training)
+        click.echo(f"group #{group_id} {platform}:{chat_id} registered ({kind}, lead {lead})")

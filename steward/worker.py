@@ -7,6 +7,7 @@ import threading
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.services.assessment_jobs import ASSESSMENT_JOBS
+from core.services import welcome
 from core.services.scheduler import JobHandler, run_due
 from core.services.training_jobs import TRAINING_JOBS
 
@@ -14,6 +15,7 @@ log = logging.getLogger("steward.worker")
 
 # Job kinds and their handlers: later features (reminders, digests) register theirs here.
 JOB_HANDLERS: dict[str, JobHandler] = {
+    "membership.ack_reminder": welcome.remind,
     **TRAINING_JOBS,   # announcements, pins, change reminders, question deadlines, digests
     **ASSESSMENT_JOBS,   # assignment and review reminders, quizzes, make-up deadlines
 }

@@ -18,7 +18,9 @@ from core.services import audit
 from core.services.commands import CommandRunner, Invocation, looks_like_command
 from core.services.context import CoreContext
 from core.services.directory import account_for, account_ids, find_account, group_for, join, leave
+from core.services.membership_moves import on_user_changed
 from core.services.offboarding import offboard
+from core.services.welcome import on_member_joined
 from core.services.questions import observe as observe_question
 
 log = logging.getLogger("steward.inbound")
@@ -88,6 +90,7 @@ def _joined(ctx: CoreContext, s: Session, e: MemberJoined) -> None:
     join(s, account, group, now, reason=f"joined:{e.inviter_id}" if e.inviter_id else "joined")
     audit.record(s, at=now, actor=f"person:{account.person_id}", action="member.joined",
                  group_id=group.id, person_id=account.person_id)
+    on_member_joined(ctx, s, group, account)   # R3.3: rules and confidentiality acknowledgement
 
 
 def _left(ctx: CoreContext, s: Session, e: MemberLeft) -> None:
@@ -115,6 +118,7 @@ def _changed(ctx: CoreContext, s: Session, e: UserChanged) -> None:
     if account is not None:
         audit.record(s, at=ctx.clock.now(), actor=f"{e.platform}:directory", action="person.changed",
                      clause="R2.4.1", person_id=account.person_id, changes=dict(e.changes))
+        on_user_changed(ctx, s, account, e.changes)   # R2.4.1: the lead decides whether they stay
 
 
 HANDLERS: dict[type, Callable[[CoreContext, Session, Event], None]] = {

@@ -1,0 +1,136 @@
+"""One identity: directory profiles in one shape, finding people, linking, conflicts never merged."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy import select
+
+from core.db.models import AuditEntry, Person
+from core.services.applications import parse_fields
+from core.services.directory import account_for
+from core.services.identity import find_person, link, link_by_key, normalise_profile, profile_of
+
+
+@dataclass
+class SlackLike:
+    user_id: str
+    name: str
+    title: str | None = None
+    email: str | None = None
+    deleted: bool = False
+
+
+@dataclass
+class WeComLike:
+    user_id: str
+    name: str
+    departments: tuple[str, ...]
+    position: str = ""
+
+
+def test_profiles_of_each_platform_become_one_shape():
+    slack = normalise_profile(SlackLike("U1", "Ann Lee", "Engineer", "ann@x.com"))
+    wecom = normalise_profile(WeComLike("zs", "张三", ("销售部", "华东区"), "专员"))
+    dingtalk = normalise_profile({"userid": "d1", "name": "李四", "title": "经理", "job_number": "E7",
+                                  "email": "", "org_email": "li@x.com", "active": True})
+    assert (slack.name, slack.position, slack.email) == ("Ann Lee", "Engineer", "ann@x.com")
+    assert (wecom.department, wecom.position) == ("销售部", "专员")
+    assert (dingtalk.employee_id, dingtalk.email, dingtalk.position, dingtalk.deleted) == ("E7", "li@x.com", "经理",
+                                                                                           False)
+
+
+class FakeDirectory:
+    """The directory port, as a fake: a connector with user_profile."""
+
+    def __init__(self, profiles):
+        self.profiles = profiles
+
+    def user_profile(self, user_id):
+        if user_id == "down":
+            raise TimeoutError("directory away")
+        return self.profiles.get(user_id)
+
+
+def test_a_directory_that_fails_does_not_stop_anyone(container):
+    container.ctx.directories = {"sandbox": FakeDirectory({"u": WeComLike("u", "U", ("D",), "P")})}
+    assert profile_of(container.ctx, "sandbox", "down") is None
+    assert profile_of(container.ctx, "sandbox", "u").department == "D"
+    assert profile_of(container.ctx, "slack", "u") is None
+
+
+def test_the_application_is_prefilled_from_the_directory(container):
+    from core.db.models import Group
+    from core.services.applications import Applications
+
+    container.ctx.directories = {"sandbox": FakeDirectory({"carol": WeComLike("carol", "Carol Wu", ("Sales",),
+                                                                              "Associate")})}
+    with container.sessions.begin() as s:
+        group = s.scalar(select(Group).where(Group.chat_id == "new-hires"))
+        account = account_for(s, "sandbox", "carol", container.clock.now())
+        outcome = Applications(container.ctx, s).apply(group, account, "")
+    assert outcome.message == "membership.apply.forwarded"
+
+
+def test_find_person_by_each_key(container):
+    now = container.clock.now()
+    with container.sessions.begin() as s:
+        a = account_for(s, "sandbox", "alice", now).person
+        a.employee_id, a.email, a.mobile = "E1", "Alice@X.com", "+8613800000001"
+        s.flush()
+        for key in ("sandbox:alice", "E1", "alice@x.com", "+86 138 0000 0001", f"person:{a.id}"):
+            assert find_person(s, key).person is a, key
+        assert find_person(s, "nobody@x.com").person is None
+        assert find_person(s, "bad key!").problem == "bad_key"
+        b = account_for(s, "sandbox", "bob", now).person
+        b.email = "alice@x.com"
+        s.flush()
+        assert find_person(s, "alice@x.com").problem == "ambiguous_email"
+
+
+def test_two_known_people_are_never_merged(container):
+    now = container.clock.now()
+    with container.sessions.begin() as s:
+        alice = account_for(s, "sandbox", "alice", now)
+        bob = account_for(s, "sandbox", "bob", now)
+        alice.person.employee_id, bob.person.employee_id = "E1", "E2"
+        s.flush()
+        result = link(s, bob, alice.person, now, "test")
+        assert (result.status, result.reason) == ("conflict", "employee_id_differs")
+        assert bob.person.employee_id == "E2"
+        assert link_by_key(s, bob, "E1", now, "test").status == "conflict"
+        s.flush()
+        assert s.scalar(select(AuditEntry.detail).where(AuditEntry.action == "identity.conflict"))
+
+
+def test_a_bare_account_joins_the_known_person_with_its_history(container):
+    now = container.clock.now()
+    with container.sessions.begin() as s:
+        alice = account_for(s, "sandbox", "alice", now)
+        alice.person.employee_id = "E1"
+        slack = account_for(s, "slack", "U0ALICE", now)
+        old = slack.person
+        assert link_by_key(s, slack, "E1", now, "test").status == "linked"
+        assert slack.person is alice.person and old.status == "merged"
+        assert link_by_key(s, slack, "sandbox:alice", now, "test").status == "already"
+
+
+@pytest.mark.parametrize("text,fields,rest", [
+    ("name: 张三 部门: 销售部 职位: 专员", {"name": "张三", "department": "销售部", "position": "专员"}, ""),
+    ("Position=Driver", {"position": "Driver"}, ""),
+    ("Account manager", {}, "Account manager"),
+    ("姓名：李四，部門：研發", {"name": "李四", "department": "研發"}, ""),
+])
+def test_application_fields(text, fields, rest):
+    assert parse_fields(text) == (fields, rest)
+
+
+def test_people_table_is_untouched_by_a_conflict(container):
+    now = container.clock.now()
+    with container.sessions.begin() as s:
+        count = len(s.scalars(select(Person)).all())
+        alice = account_for(s, "sandbox", "alice", now)
+        alice.person.email = "a@x.com"
+        s.flush()
+        assert link_by_key(s, account_for(s, "sandbox", "bob", now), "E5", now, "t").status == "linked"
+        assert len(s.scalars(select(Person)).all()) == count

@@ -101,7 +101,7 @@ class Announcements:
         caps = self.ctx.caps(group.platform)
         title, body = self.render(a, group)
         key = f"training.post:{a.id}:{group.id}"
-        if caps.cards and group.platform not in NO_GROUP_BUTTONS:
+        if self._buttons(group):
             button = Button(t(group.locale, "training.button.seen"), "training.seen", str(a.id), "primary")
             action = PostCard(group.platform, title, body, (button,), chat_id=group.chat_id)
         else:
@@ -111,10 +111,13 @@ class Announcements:
             schedule(self.s, key=f"training.pin:{a.id}:{group.id}:0", kind="training.pin", due_at=self.now,
                      now=self.now, payload={"outbox_key": key, "group": group.id, "try": 0})
 
+    def _buttons(self, group: Group) -> bool:
+        return self.ctx.caps(group.platform).cards and group.platform not in NO_GROUP_BUTTONS
+
     def render(self, a: Announcement, group: Group) -> tuple[str, str]:
         loc, tz = group.locale, group.timezone
         author = name_of(self.s.get(Person, a.author_id), group.platform)
-        seen = t(loc, "training.post.seen", number=a.id)
+        seen = t(loc, "training.post.seen" if self._buttons(group) else "training.post.seen_text", number=a.id)
         if a.kind == "change":
             original = self.s.get(Announcement, a.original_id)
             field = t(loc, f"training.change.{a.change_field}")

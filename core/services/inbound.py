@@ -20,8 +20,8 @@ from core.services.context import CoreContext
 from core.services.directory import account_for, account_ids, find_account, group_for, join, leave
 from core.services.membership_moves import on_user_changed
 from core.services.offboarding import offboard
+from core.services.training_watch import observe as observe_training
 from core.services.welcome import on_member_joined
-from core.services.questions import observe as observe_question
 
 log = logging.getLogger("steward.inbound")
 
@@ -65,10 +65,10 @@ def _message(ctx: CoreContext, s: Session, e: MessagePosted) -> None:
         CommandRunner(ctx, s).run(Invocation(e.platform, e.event_id, e.user_id, e.text,
                                              None if e.is_direct else e.chat_id, e.is_direct, e.display_name))
         return
-    if group_id is not None:
-        observe_question(ctx, s, group_id, account_id, person_id, e)   # R4.3.1: questions and answers
     if group_id is not None and ctx.detectors is not None:
         ctx.detectors(ctx, s, group_id, account_id, e)
+    if group_id is not None:
+        observe_training(ctx, s, group_id, account_id, person_id, e)   # R4.3.1 questions, R7.3.2 conflicts
 
 
 def _command(ctx: CoreContext, s: Session, e: CommandInvoked) -> None:

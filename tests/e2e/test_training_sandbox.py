@@ -295,3 +295,21 @@ def test_search_finds_chinese_without_word_splitting(client, container):
     assert "2 message" in reply["text"] and "周三" in reply["text"] and "資料" in reply["text"]
     say(client, container, "bob", "@steward search dinner")
     assert "No message" in out(container, m)[-1]["text"]
+
+
+def test_insults_both_ways_alert_the_admins_privately(client, container, clock):
+    """R4.2.3, R7.3.2: a heated exchange between the same two people within minutes."""
+    say(client, container, "alice", "@bob 你是白痴吗，讲几次了还不懂")
+    assert not [e for e in out(container) if e["to_user"] == "adam"]
+    clock.advance(minutes=2)
+    say(client, container, "bob", "你才是白痴")          # no mention: the last other speaker is the target
+    alerts = [e for e in out(container) if e["to_user"] == "adam" and "R7.3.2" in e["text"]]
+    assert len(alerts) == 1 and "alice" in alerts[0]["text"] and "bob" in alerts[0]["text"]
+    assert count(container, AuditEntry, AuditEntry.action == "training.conflict") == 1
+
+
+def test_insults_far_apart_are_no_conflict(client, container, clock):
+    say(client, container, "alice", "@bob 你是白痴吗")
+    clock.advance(hours=2)
+    say(client, container, "bob", "@alice 你才是白痴")
+    assert count(container, AuditEntry, AuditEntry.action == "training.conflict") == 0

@@ -24,6 +24,9 @@ class TrainingSettings(BaseModel):
     # R7.3.1: the weekly feedback digest goes to the lead on this weekday at this time.
     digest_weekday: int = Field(4, ge=0, le=6)
     digest_time: str = "17:00"
+    # R3.1.3, R7.2.2: a member's link posted in the group is taken down and queued for the lead's approval
+    # (only where Steward sees every message and may delete it: Slack with the admin token).
+    hold_links: bool = False
     # R3.2.2: `steward archive prune` deletes messages older than this; None keeps everything.
     archive_retention_days: int | None = Field(None, ge=30, le=36500)
 

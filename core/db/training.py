@@ -85,3 +85,5 @@ class Feedback(Base):
     anonymous: Mapped[bool] = mapped_column(Boolean)
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime]
+    note: Mapped[str | None] = mapped_column(Text)           # an admin's note for the lead (R7.3.1)
+    noted_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))

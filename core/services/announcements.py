@@ -19,7 +19,7 @@ from core.db.models import Account, Group, OutboxItem, Person
 from core.db.training import Acknowledgement, Announcement
 from core.db.upsert import insert_ignore
 from core.i18n import t
-from core.services import audit
+from core.services import audit, weekly_digest
 from core.services.announcement_format import BadTime, local_text, missing, parse_fields, parse_time
 from core.services.context import CoreContext
 from core.services.outbox import enqueue
@@ -107,6 +107,7 @@ class Announcements:
         else:
             action = PostMessage(group.platform, group.chat_id, f"{title}\n{body}")
         enqueue(self.s, action, key=key, now=self.now, group_id=group.id)
+        weekly_digest.ensure_scheduled(self.ctx, self.s, group)
         if caps.pin:
             schedule(self.s, key=f"training.pin:{a.id}:{group.id}:0", kind="training.pin", due_at=self.now,
                      now=self.now, payload={"outbox_key": key, "group": group.id, "try": 0})

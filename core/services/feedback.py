@@ -82,11 +82,18 @@ def digest_job(ctx: CoreContext, s: Session, payload: dict[str, Any]) -> None:
         return
     anonymous = t(group.locale, "training.feedback.anonymous")
     items = "\n".join(
-        f"- {anonymous if fb.anonymous else name_of(s.get(Person, fb.person_id), group.platform)}: {fb.text[:300]}"
-        for fb in rows)
+        f"- F{fb.id} {anonymous if fb.anonymous else name_of(s.get(Person, fb.person_id), group.platform)}: "
+        f"{fb.text[:300]}" + (f"\n  ({fb.note})" if fb.note else "") for fb in rows)
     text = t(group.locale, "training.feedback.digest", group=group.name, count=len(rows), items=items)
     for account in staff_accounts(s, group, "lead") + staff_accounts(s, group, "admin"):
         enqueue(s, SendPrivate(account.platform, account.user_id, text),
                 key=f"training.digest:{group.id}:{now.date().isoformat()}:{account.id}", now=now, group_id=group.id)
     audit.record(s, at=now, actor="system", action="training.feedback_digest", clause="R7.3.1", group_id=group.id,
                  items=len(rows))
+
+
+def add_note(s: Session, fb: Feedback, by: int, note: str, now: datetime) -> None:
+    """R7.3.1: an admin passes an opinion on to the lead with a note; the digest shows it."""
+    fb.note, fb.noted_by = note[:2000], by
+    audit.record(s, at=now, actor=f"person:{by}", action="training.feedback_note", clause="R7.3.1",
+                 group_id=fb.group_id, feedback=fb.id)

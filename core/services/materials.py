@@ -10,7 +10,7 @@ from core.actions import Button, PostCard, PostMessage, SendPrivate
 from core.db.models import Account, Group, Person
 from core.db.training import Material
 from core.i18n import t
-from core.services import audit
+from core.services import audit, weekly_digest
 from core.services.announcements import Refused
 from core.services.context import CoreContext
 from core.services.outbox import enqueue
@@ -44,6 +44,7 @@ class Materials:
         self.s.flush()
         audit.record(self.s, at=self.now, actor=f"person:{sharer.person_id}", action="training.material_shared",
                      clause="R3.1.3", group_id=group.id, person_id=sharer.person_id, material=m.id)
+        weekly_digest.ensure_scheduled(self.ctx, self.s, group)
         who = name_of(sharer.person, group.platform)
         for lead in staff_accounts(self.s, group, "lead"):
             caps = self.ctx.caps(lead.platform)

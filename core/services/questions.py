@@ -18,7 +18,7 @@ from core.db.models import Account, Group, Person
 from core.db.training import Question
 from core.events import MessagePosted
 from core.i18n import t
-from core.services import audit
+from core.services import audit, weekly_digest
 from core.services.announcement_format import local_text
 from core.services.announcements import Refused
 from core.services.context import CoreContext
@@ -58,6 +58,7 @@ class Questions:
         schedule(self.s, key=f"training.question_due:{q.id}:1", kind="training.question_due", due_at=q.deadline_at,
                  now=self.now, payload={"question": q.id, "stage": 1})
         self._group_similar(q, group)
+        weekly_digest.ensure_scheduled(self.ctx, self.s, group)
         return q
 
     def _group_similar(self, q: Question, group: Group) -> None:

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from core.commands.spec import CommandSpec
 from core.db.models import Group, Membership
-from core.db.training import Announcement, Material, Question
+from core.db.training import Announcement, Feedback, Material, Question
 from core.i18n import t
 from core.services import archive_search, feedback
 from core.services.announcement_format import local_text
@@ -247,6 +247,23 @@ def _feedback(r, inv, cmd, group, actor, locale) -> None:
     r.reply(inv, group, t(locale, "training.feedback.thanks"), private=True)
 
 
+def _feedback_note(r, inv, cmd, group, actor, locale) -> None:
+    head, _, note = cmd.rest.partition(" ")
+    m = re.match(r"^[Ff]?(\d{1,9})$", head)
+    fb = r.s.get(Feedback, int(m.group(1))) if m else None
+    if fb is None:
+        r.reply(inv, group, t(locale, "training.feedback.unknown", number=head[:20]), private=True)
+        return
+    if not r.allowed(inv, cmd, group, actor, locale, frozenset({"admin"}), group_id=fb.group_id, clause="R7.3.1"):
+        return
+    if not note.strip():
+        r.reply(inv, group, t(locale, "command.missing", command=cmd.word, usage=_usage("feedback-note")),
+                private=True)
+        return
+    feedback.add_note(r.s, fb, actor.person_id, note.strip(), r.now)
+    r.reply(inv, group, t(locale, "training.feedback.noted", number=fb.id), private=True)
+
+
 def _search(r, inv, cmd, group, actor, locale) -> None:
     group = _member_group(r, inv, cmd, group, actor, locale)
     if group is None:
@@ -282,6 +299,8 @@ COMMANDS = (
     CommandSpec("materials", ("资料", "資料"), _materials, usage="materials [words] · 资料 [关键词]"),
     CommandSpec("feedback", ("反馈", "反饋", "意见", "意見"), _feedback,
                 usage="feedback [anonymous] text · 反馈 [匿名] 内容", needs_text=True),
+    CommandSpec("feedback-note", ("反馈备注", "反饋備註"), _feedback_note,
+                usage="feedback-note F12 note · 反馈备注 F12 备注", needs_text=True),
     CommandSpec("search", ("搜索", "搜尋", "查找"), _search, usage="search words · 搜索 关键词", needs_text=True),
 )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from core.services.announcements import change_reminder_job, pin_job, publish_job
 from core.services.feedback import digest_job
 from core.services.questions import question_due_job
+from core.services.weekly_digest import digest_job as weekly_digest_job
 
 TRAINING_JOBS = {
     "training.publish": publish_job,
@@ -11,4 +12,5 @@ TRAINING_JOBS = {
     "training.change_reminder": change_reminder_job,
     "training.question_due": question_due_job,
     "training.feedback_digest": digest_job,
+    "training.weekly_digest": weekly_digest_job,
 }

@@ -277,11 +277,18 @@ def test_anonymous_feedback_cannot_be_traced_and_reaches_the_lead_weekly(client,
         keys = s.scalars(select(OutboxItem.idempotency_key)).all()
         assert not any("bob" in k for k in keys)
     m = mark(container)
+    say(client, container, "lily", f"feedback-note F{rows[0].id} slow down", chat=None)   # admins only
+    say(client, container, "adam", "feedback-note F999 x", chat=None)
+    say(client, container, "adam", f"反馈备注 F{rows[0].id} 下周放慢进度", chat=None)
+    replies = [e["text"] for e in out(container, m)]
+    assert "R7.3.1" in replies[0] and "No feedback F999" in replies[1] and "R7.3.1" in replies[2]
+    m = mark(container)
     clock.advance(days=5)
     drain(container)
     digests = [e for e in out(container, m) if "R7.3.1" in e["text"]]
     assert {e["to_user"] for e in digests} == {"lily", "adam"}
     assert "anonymous: the pace is too fast" in digests[0]["text"] and "bob" not in digests[0]["text"]
+    assert "下周放慢进度" in digests[0]["text"]
 
 
 def test_search_finds_chinese_without_word_splitting(client, container):
@@ -313,3 +320,46 @@ def test_insults_far_apart_are_no_conflict(client, container, clock):
     clock.advance(hours=2)
     say(client, container, "bob", "@alice 你才是白痴")
     assert count(container, AuditEntry, AuditEntry.action == "training.conflict") == 0
+
+
+def test_the_weekly_digest_is_posted_in_every_group_and_schedules_the_next(client, container, clock):
+    """R3.2.2: sessions, materials, answered and open questions, decisions, once a week."""
+    say(client, container, "lily", SESSION)
+    say(client, container, "alice", "@steward ask where are the slides?")
+    say(client, container, "adam", "@steward warn @bob R8.1.2 ads")
+    m = mark(container)
+    clock.advance(days=4)      # Friday 17:00 in the group's zone
+    drain(container)
+    digests = [e for e in out(container, m) if e["kind"] == "message" and "R3.2.2" in e["text"]]
+    assert sorted(e["chat_id"] for e in digests) == ["cohort-a", "cohort-b"]
+    a = next(e for e in digests if e["chat_id"] == "cohort-a")
+    assert "1 announcement" in a["text"] and "1 open" in a["text"] and "1 decision" in a["text"]
+    assert "Onboarding day 1" in a["text"]
+    m = mark(container)
+    clock.advance(days=7)
+    drain(container)
+    assert len([e for e in out(container, m) if "R3.2.2" in e["text"]]) == 2
+
+
+def test_a_link_posted_in_the_group_is_held_for_approval_where_enabled(db_url, clock):
+    """R3.1.3, R7.2.2: with `hold_links`, a member's link is taken down and queued; staff links stay."""
+    config = parse_config(CONFIG.replace("groups:", "templates:\n  new-hire:\n    training: {hold_links: true}\ngroups:"))
+    c = build_container(db_url, clock, config)
+    app = create_app(c)
+    app.testing = True
+    client = app.test_client()
+    try:
+        say(client, c, "alice", "great intro https://learn.example.com/git")
+        said = out(c)
+        assert [e["kind"] for e in said if e["kind"] == "deleted"] == ["deleted"]
+        assert any(e["to_user"] == "alice" and "R3.1.3" in e["text"] for e in said)
+        assert any(e["to_user"] == "lily" and e["kind"] == "card" for e in said)
+        say(client, c, "lily", "slides: https://learn.example.com/slides")
+        assert count(c, Material) == 1
+    finally:
+        c.engine.dispose()
+
+
+def test_links_stay_where_holding_is_off(client, container):
+    say(client, container, "alice", "great intro https://learn.example.com/git")
+    assert count(container, Material) == 0 and not [e for e in out(container) if e["kind"] == "deleted"]

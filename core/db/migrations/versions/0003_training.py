@@ -53,7 +53,10 @@ def upgrade() -> None:
     sa.Column('anonymous', sa.Boolean(), nullable=False),
     sa.Column('text', sa.Text(), nullable=False),
     sa.Column('created_at', core.db.types.UTCDateTime(), nullable=False),
+    sa.Column('note', sa.Text(), nullable=True),
+    sa.Column('noted_by', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['group_id'], ['groups.id'], name=op.f('fk_training_feedback_group_id_groups')),
+    sa.ForeignKeyConstraint(['noted_by'], ['people.id'], name=op.f('fk_training_feedback_noted_by_people')),
     sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_training_feedback_person_id_people')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_training_feedback'))
     )

@@ -1,8 +1,135 @@
-"""CLI commands of the assessment feature; `register` is called once by steward/cli.py."""
+"""CLI commands of the assessment feature; `register` is called once by steward/cli.py.
+
+`steward scheme set|show|publish` (R6.2.1, R6.2.2) and `steward grades export` (R6.3.1).
+"""
 from __future__ import annotations
+
+import sys
+from pathlib import Path
 
 import click
 
 
+def _training(s, code: str):
+    from core.services.cohort import training_by_code
+    training = training_by_code(s, code)
+    if training is None:
+        raise click.ClickException(f"no training {code!r} (trainings come from `training:` in steward.yaml)")
+    return training
+
+
+def _refused(refusal) -> click.ClickException:
+    from core.i18n import t
+    return click.ClickException(t("en", refusal.key, **refusal.values))
+
+
 def register(main: click.Group) -> None:
     """Add this feature's commands to `main`."""
+    from steward.cli import _container, friendly
+
+    @main.group()
+    def scheme() -> None:
+        """A training's assessment scheme (R6.1.1, R6.2.1, R6.2.2)."""
+
+    @scheme.command("set")
+    @click.argument("training")
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False))
+    @click.option("--reason", default="", help="Required once the scheme is published (R6.2.2).")
+    @click.option("--dry-run", is_flag=True, help="Check the file and show the scheme; change nothing.")
+    @friendly
+    def scheme_set(training: str, file: str, reason: str, dry_run: bool) -> None:
+        """Set TRAINING's scheme from a YAML FILE (components with key, kind, weight, standard; pass_mark;
+        honours: top, threshold). Weights must sum to 100."""
+        import yaml
+
+        from core.services.refusals import Refusal
+        from core.services.schemes import Schemes, describe, validate
+        try:
+            data = yaml.safe_load(Path(file).read_text("utf-8"))
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            raise click.ClickException(f"{file}: not valid YAML ({str(exc).splitlines()[0]})")
+        container = _container(with_connectors=False)
+        container.check_migrated()
+        if dry_run:
+            with container.sessions() as s:
+                _training(s, training)
+            try:
+                checked = validate(data, container.config.assessment.pass_mark)
+            except Refusal as refusal:
+                raise _refused(refusal) from None
+            click.echo(f"{file}: valid; {len(checked['components'])} component(s), weights sum to 100; "
+                       "nothing changed (--dry-run)")
+            return
+        with container.sessions.begin() as s:
+            t_ = _training(s, training)
+            try:
+                result = Schemes(container.ctx, s).set(t_, data, by="cli", reason=reason)
+            except Refusal as refusal:
+                raise _refused(refusal) from None
+            click.echo(describe(result, t_, "en"))
+
+    @scheme.command("show")
+    @click.argument("training")
+    @friendly
+    def scheme_show(training: str) -> None:
+        """Print TRAINING's scheme."""
+        from core.services.schemes import describe, scheme_of
+        container = _container(with_connectors=False)
+        container.check_migrated()
+        with container.sessions() as s:
+            t_ = _training(s, training)
+            found = scheme_of(s, t_.id)
+            if found is None:
+                raise click.ClickException(f"training {training!r} has no scheme yet")
+            click.echo(describe(found, t_, "en"))
+
+    @scheme.command("publish")
+    @click.argument("training")
+    @friendly
+    def scheme_publish(training: str) -> None:
+        """Publish TRAINING's scheme to every group of the training and lock it (R6.2.2)."""
+        from core.services.refusals import Refusal
+        from core.services.schemes import Schemes
+        container = _container(with_connectors=False)
+        container.check_migrated()
+        with container.sessions.begin() as s:
+            t_ = _training(s, training)
+            try:
+                found = Schemes(container.ctx, s).publish(t_, by="cli")
+            except Refusal as refusal:
+                raise _refused(refusal) from None
+            click.echo(f"published version {found.version} of {training}'s scheme; the worker posts it")
+
+    @main.group()
+    def grades() -> None:
+        """Grades of a training (R6.3.1)."""
+
+    @grades.command("export")
+    @click.argument("training")
+    @click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv", show_default=True)
+    @click.option("--output", "-o", type=click.Path(dir_okay=False), help="File (CSV: default stdout; XLSX: required).")
+    @click.option("--transcripts", type=click.Path(file_okay=False),
+                  help="CSV: a folder for one transcript file per member (XLSX has a sheet per member).")
+    @friendly
+    def grades_export(training: str, fmt: str, output: str | None, transcripts: str | None) -> None:
+        """Export TRAINING's grades for HR: per-component breakdown, weighted total, result, honours,
+        make-up, and a transcript per member."""
+        from core.services.grades import Gradebook
+        from core.services.grades_export import build, write_csv, write_transcripts_csv, write_xlsx
+        if fmt == "xlsx" and not output:
+            raise click.UsageError("--format xlsx needs --output FILE")
+        container = _container(with_connectors=False)
+        container.check_migrated()
+        with container.sessions() as s:
+            t_ = _training(s, training)
+            export = build(Gradebook(container.ctx, s, t_))
+        if fmt == "xlsx":
+            write_xlsx(export, t_, Path(output))
+        elif output:
+            with open(output, "w", encoding="utf-8-sig", newline="") as f:
+                write_csv(export, f)
+        else:
+            write_csv(export, sys.stdout)
+        if transcripts and fmt == "csv":
+            write_transcripts_csv(export, Path(transcripts))
+        click.echo(f"exported {len(export.rows)} member(s) of {training}", err=True)

@@ -106,7 +106,7 @@ def parse_rubric(text: str) -> tuple[Criterion, ...]:
         if not m or int(m.group(3)) <= 0:
             raise Refusal("assign.bad_rubric", item=item)
         name = m.group(1).strip().rstrip(":=：").strip()
-        if not name or any(c.name.casefold() == name.casefold() for c in out):
+        if not name or name[-1] in "-+" or any(c.name.casefold() == name.casefold() for c in out):
             raise Refusal("assign.bad_rubric", item=item)
         out.append(Criterion(name, int(m.group(3)), bool(m.group(2))))
     if len(out) > 20:

@@ -22,8 +22,14 @@ _NUM = re.compile(r"^\d{1,4}(?:\.\d{1,2})?$")
 _CRIT = re.compile(r"^([^=\s]{1,60})=(\d{1,4}(?:\.\d{1,2})?)$")
 
 
+REVIEWERS = frozenset(LEADS | {"reviewer"})
+
+
 def may_review(s: Session, a: Assignment, person_id: int) -> bool:
-    return person_id in reviewer_ids(a) or is_staff(s, person_id, a.training_id, LEADS)
+    """The named reviewers and the leads; without named reviewers, the training's reviewers too (R5.2.1)."""
+    if person_id in reviewer_ids(a) or is_staff(s, person_id, a.training_id, LEADS):
+        return True
+    return not reviewer_ids(a) and is_staff(s, person_id, a.training_id, REVIEWERS)
 
 
 def parse_marks(text: str) -> tuple[float | None, dict[str, float], str]:
@@ -51,7 +57,7 @@ class Reviews:
         lines = []
         for a in self.s.scalars(select(Assignment).order_by(Assignment.id)):
             if not (person_id in reviewer_ids(a) or (not reviewer_ids(a)
-                                                      and is_staff(self.s, person_id, a.training_id, LEADS))):
+                                                      and is_staff(self.s, person_id, a.training_id, REVIEWERS))):
                 continue
             tz = zone(self.s, a.training_id)
             for sub in self.s.scalars(select(Submission).where(Submission.assignment_id == a.id,
@@ -149,7 +155,7 @@ def review_remind_job(ctx: CoreContext, s: Session, payload: dict) -> None:
     if not reviewers:
         groups = groups_of(s, a.training_id)
         reviewers = sorted(set(s.scalars(select(Role.person_id).where(
-            Role.role == "lead", Role.group_id.in_([g.id for g in groups])))))
+            Role.role.in_(("lead", "reviewer")), Role.group_id.in_([g.id for g in groups])))))
     for person_id in reviewers:
         c = contact(s, a.training_id, person_id)
         if c is not None:

@@ -8,12 +8,16 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from core.config import parse_config
 from core.db.assessment import AssessmentScheme, Assignment, QuizAnswer, Remediation, Submission
 from core.db.models import AuditEntry, ScheduledJob
+from core.services.cohort import training_by_code
 from core.services.directory import find_account
+from core.services.grades import Gradebook
+from core.services.grades_export import build, write_xlsx
 from steward.worker import drain
 from tests.conftest import build_container
 from webhooks import create_app
@@ -140,7 +144,7 @@ def publish_scheme(chat):
     assert all("R6.2.2" in e["text"] and "exam" in e["text"] for e in in_group(out, "cohort-a"))
 
 
-def test_a_whole_training(chat, container, clock):
+def test_a_whole_training(chat, container, clock, tmp_path):
     # --- the scheme: weights checked, published to every group, then locked (R6.2.1, R6.2.2)
     out = chat.say("lily", "@steward scheme set exam=30 assignment=50 practical=30")
     assert "add up to 110" in out[-1]["text"]
@@ -258,6 +262,36 @@ def test_a_whole_training(chat, container, clock):
     assert "#1 Week 1 report" in mine and "score 90/100" in mine and "cite one source" in mine
     assert "Weighted total 91.0" in mine and "no violations on record" in mine
 
+    # --- HR's export, cell by cell (R6.3.1)
+    with container.sessions() as s:
+        export = build(Gradebook(container.ctx, s, training_by_code(s, "onboarding")))
+    assert export.header[:9] == ["rank", "name", "employee_id", "department", "group", "account",
+                                 "exam (30%)", "assignment (50%)", "practical (20%)"]
+    assert export.header[9:] == ["total", "pass_mark", "result", "complete", "honours", "remediation",
+                                 "remediation_status", "remediation_attempts", "remediation_best"]
+    assert export.rows == [
+        [1, "alice", "", "", "Cohort A", "sandbox:alice", 100.0, 90.0, 80.0, 91.0, 60.0, "pass", "yes", "yes",
+         "", "", "", ""],
+        [2, "dave", "", "", "Cohort B", "sandbox:dave", 100.0, 70.0, 90.0, 83.0, 60.0, "pass", "yes", "no",
+         "", "", "", ""],
+        [3, "bob", "", "", "Cohort A", "sandbox:bob", 0.0, 40.0, 50.0, 30.0, 60.0, "pass", "yes", "no",
+         "makeup", "passed", 2, 72.0],
+        [4, "carol", "", "", "Cohort A", "sandbox:carol", 0.0, 0.0, 65.0, 13.0, 60.0, "fail", "yes", "no",
+         "makeup", "open", 0, ""],
+    ]
+    alice = next(rows for name, rows in export.transcripts.items() if name.endswith("alice"))
+    assert alice[0] == ["component", "item", "kind", "percent", "detail"]
+    assert ["assignment", "#1 Week 1 report", "assignment", 90.0,
+            "90/100; Clear summary; cite one source per claim."] in alice
+    assert ["exam", "Q1 Safety", "quiz", 100.0, ""] in alice and ["practical", "practical", "entered", 80.0, ""] in alice
+    path = tmp_path / "grades.xlsx"
+    with container.sessions() as s:
+        write_xlsx(export, training_by_code(s, "onboarding"), path)
+    book = load_workbook(path)
+    assert [list(r) for r in book["Grades"].iter_rows(values_only=True)][1][:10] == [
+        1, "alice", None, None, "Cohort A", "sandbox:alice", 100, 90, 80, 91]
+    assert len(book.sheetnames) == 5
+
 
 def test_bad_assignments_change_nothing(chat, container, clock):
     cases = [
@@ -311,3 +345,35 @@ def test_link_and_file_submissions(chat, container, clock):
     with container.sessions() as s:
         sub = s.scalars(select(Submission).where(Submission.assignment_id == 2)).one()
         assert (sub.kind, sub.content) == ("file", "deck.pdf") and sub.message_id
+
+
+@pytest.mark.parametrize("emulate", ["slack", "wecom", "dingtalk"])
+def test_the_cycle_under_each_platforms_restrictions(db_url, clock, emulate):
+    """What each messenger allows: leads address Steward (@ or 1:1), members submit and answer privately,
+    quiz cards are private cards, feedback is private (no ephemeral on WeCom/DingTalk: a DM)."""
+    container = build_container(db_url, clock, parse_config(CONFIG), {"STEWARD_SANDBOX_EMULATE": emulate})
+    try:
+        app = create_app(container)
+        app.testing = True
+        chat = Chat(app.test_client(), container, clock)
+        out = chat.say("lily", ASSIGN.format(due=when(clock, days=2), cutoff=when(clock, days=3)))
+        assert len(in_group(out, "cohort-a")) == 1 and len(in_group(out, "cohort-b")) == 1
+        assert chat.say("alice", "submit 1 Summary: x. Analysis: a case.") == []   # unheard in a WeCom/DingTalk group
+        if emulate != "slack":
+            assert count(container, Submission) == 0
+        out = chat.dm("alice", GOOD)
+        assert "on time" in to(out, "alice")[0]["text"]
+        out = chat.say("rita", "@steward grade @alice 1 80 Good; add a source.")
+        private = to(out, "alice")[0]
+        assert private["kind"] == "private" and "R5.3.2" in private["text"]
+        assert out[-1]["kind"] == ("ephemeral" if emulate == "slack" else "private") and out[-1]["to_user"] == "rita"
+        out = chat.say("lily", "@steward quiz title: T Q: Safe? | true*")
+        assert {e["kind"] for e in to(out, "alice")} == {"card"}
+        card = to(out, "alice")[0]
+        assert card["buttons"][0] == {"label": "A. True", "action": "assessment.answer", "value": "1.1.1"}
+        out = chat.click("alice", "assessment.answer", "1.1.1")
+        assert "recorded" in out[-1]["text"]
+        out = chat.dm("alice", "my")
+        assert "score 80/100" in out[-1]["text"]
+    finally:
+        container.engine.dispose()

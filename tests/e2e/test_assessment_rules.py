@@ -1,0 +1,117 @@
+"""The assessment rules one at a time, through the sandbox: reminders that follow extensions (R5.2.1),
+review reminders (R5.3.1), a quiz's window and time limit (R6.1.1), honours without consent and a
+make-up that runs out (R6.3.2), Chinese commands, forged and refused requests."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from core.config import parse_config
+from core.db.assessment import Remediation, Submission
+from core.db.models import AuditEntry
+from tests.conftest import build_container
+from tests.e2e.test_assessment_sandbox import ASSIGN, CONFIG, GOOD, Chat, count, in_group, to, when
+from webhooks import create_app
+
+
+@pytest.fixture
+def chat(db_url, clock):
+    container = build_container(db_url, clock, parse_config(CONFIG))
+    app = create_app(container)
+    app.testing = True
+    yield Chat(app.test_client(), container, clock)
+    container.engine.dispose()
+
+
+def test_reminders_follow_each_members_own_due_date(chat, clock):
+    chat.say("lily", ASSIGN.format(due=when(clock, days=2), cutoff=when(clock, days=5)))
+    chat.dm("alice", GOOD)
+    chat.say("lily", f"@steward extend @bob 1 {when(clock, days=3)}")
+    out = chat.advance(days=1, hours=1)            # 23 h before the common due date
+    assert sorted(e["to_user"] for e in out) == ["carol", "dave"]
+    out = chat.advance(hours=22)                   # 2 h reminder, still not bob
+    assert sorted(e["to_user"] for e in out) == ["carol", "dave"]
+    out = chat.advance(hours=2)                    # bob: 23 h before his own date
+    assert [e["to_user"] for e in out] == ["bob"] and "R5.2.1" in out[0]["text"]
+
+
+def test_reviewers_are_reminded_before_the_review_deadline(chat, clock):
+    chat.say("lily", ASSIGN.format(due=when(clock, days=1), cutoff=when(clock, days=2)))
+    chat.dm("alice", GOOD)
+    out = chat.advance(days=7, hours=1)
+    assert [e["to_user"] for e in out if "Review reminder" in e["text"]] == ["rita"]
+    assert "R5.3.1" in to(out, "rita")[0]["text"]
+
+
+def test_a_quiz_window_and_time_limit(chat, clock):
+    out = chat.say("lily", f"@steward quiz title: Rules opens: {when(clock, hours=2)} closes: {when(clock, hours=5)} "
+                           "limit: 10 Q: One? | a* | b Q: Two? | c | d*")
+    assert not [e for e in out if e["kind"] == "card"]
+    out = chat.click("alice", "assessment.answer", "1.1.1")
+    assert "opens at" in out[-1]["text"]
+    out = chat.advance(hours=2)
+    assert len([e for e in out if e["kind"] == "card"]) == 8 and in_group(out, "cohort-a")
+    chat.click("alice", "assessment.answer", "1.1.1")
+    chat.advance(minutes=11)
+    out = chat.click("alice", "assessment.answer", "1.2.2")
+    assert "time" in out[-1]["text"] and "R6.1.1" in out[-1]["text"]
+    out = chat.click("bob", "assessment.answer", "1.9.1")
+    assert "no such question" in out[-1]["text"]
+    chat.click("bob", "assessment.answer", "not.a.value")   # a forged value is ignored
+    chat.advance(hours=4)
+    out = chat.click("bob", "assessment.answer", "1.1.1")
+    assert "closed" in out[-1]["text"]
+
+
+def test_honours_without_consent_stay_private(chat, clock):
+    chat.say("lily", "@steward scheme set assignment=100 pass=60 threshold=80")
+    chat.say("lily", ASSIGN.format(due=when(clock, days=1), cutoff=when(clock, days=2)))
+    chat.dm("alice", GOOD)
+    chat.dm("rita", "grade @alice 1 95 Excellent work.")
+    out = chat.say("lily", "@steward honours")
+    assert not in_group(out, "cohort-a") and "R6.3.2" in to(out, "alice")[0]["text"]
+    assert "1 member(s) honoured; 0 named" in out[-1]["text"]
+
+
+def test_a_make_up_runs_out_at_its_deadline(chat, clock):
+    chat.say("lily", "@steward scheme set practical=100 pass=60")
+    chat.say("rita", "@steward score @bob practical 40")
+    out = chat.say("lily", f"@steward tutoring {when(clock, days=3)} attempts=1")
+    assert "tutoring plan" in to(out, "bob")[0]["text"]
+    out = chat.say("rita", "@steward score @bob makeup 101")
+    assert "outside the range" in out[-1]["text"]
+    out = chat.advance(days=3, hours=1)
+    assert "deadline has passed" in to(out, "bob")[0]["text"]
+    with chat.container.sessions() as s:
+        assert s.scalar(select(Remediation.status).where(Remediation.kind == "tutoring")) == "failed"
+    out = chat.say("rita", "@steward score @bob makeup 70")
+    assert "no open make-up" in out[-1]["text"]
+
+
+def test_chinese_commands(chat, clock):
+    out = chat.say("lily", f"@steward 布置作业 标题：周报 截止：{when(clock, days=1)} 方式：链接 评分标准：内容 100")
+    assert "周报" in in_group(out, "cohort-a")[0]["text"]
+    out = chat.dm("bob", "提交作业 1 https://wiki.example.com/bob")
+    assert "on time" in out[-1]["text"]
+    out = chat.dm("rita", "评分 @bob 1 内容=88 很好，补充一个例子。")
+    assert "88/100" in to(out, "bob")[0]["text"]
+    out = chat.dm("bob", "我的")
+    assert "很好" in out[-1]["text"]
+
+
+def test_refusals_are_audited_and_write_nothing(chat, clock):
+    chat.say("lily", ASSIGN.format(due=when(clock, days=1), cutoff=when(clock, days=2)))
+    out = chat.dm("bob", "extend @alice 1 " + when(clock, days=3))
+    assert "may not" in out[-1]["text"]
+    out = chat.say("alice", "@steward progress 1")
+    assert "may not" in out[-1]["text"]
+    out = chat.dm("bob", "submit 9 something long enough")
+    assert "No assignment 9" in out[-1]["text"]
+    out = chat.dm("hannah", GOOD)
+    assert "not a member" in out[-1]["text"]
+    out = chat.dm("rita", "grade @alice 1 50 fine")
+    assert "no submission" in out[-1]["text"]
+    with chat.container.sessions() as s:
+        refused = s.scalars(select(AuditEntry.clause).where(AuditEntry.action == "command.refused")).all()
+    assert sorted(refused) == ["R5.2.1", "R5.3.1"]
+    assert count(chat.container, Submission) == 0

@@ -22,6 +22,7 @@ from core.i18n import t
 from core.services import audit, weekly_digest
 from core.services.announcement_format import BadTime, local_text, missing, parse_fields, parse_time
 from core.services.context import CoreContext
+from core.services.directory import roles_of
 from core.services.outbox import enqueue
 from core.services.scheduler import schedule
 from core.services.training_audience import members, name_of, training_groups
@@ -66,8 +67,10 @@ class Announcements:
                          status="scheduled", created_at=self.now)
         self.s.add(a)
         self.s.flush()
+        # R3.1.1: the lead publishes; R7.2.1: an admin publishes on the lead's behalf.
+        clause = "R3.1.1" if "lead" in roles_of(self.s, author.person_id, group.id) else "R7.2.1"
         audit.record(self.s, at=self.now, actor=f"person:{author.person_id}", action="training.announced",
-                     clause="R3.1.1", group_id=group.id, person_id=author.person_id, announcement=a.id,
+                     clause=clause, group_id=group.id, person_id=author.person_id, announcement=a.id,
                      kind=a.kind, publish_at=publish_at.isoformat())
         if publish_at > self.now:
             schedule(self.s, key=f"training.publish:{a.id}", kind="training.publish", due_at=publish_at,

@@ -143,6 +143,9 @@ def test_a_scheduled_announcement_waits_for_its_time(client, container, clock):
     clock.advance(days=1)
     drain(container)
     assert len([e for e in out(container) if e["kind"] == "card"]) == 2
+    with container.sessions() as s:
+        clauses = s.scalars(select(AuditEntry.clause).where(AuditEntry.action == "training.announced")).all()
+    assert clauses == ["R7.2.1"]      # an admin publishing on the lead's behalf
 
 
 def test_a_change_notice_shows_old_and_new_and_reminds_who_has_not_acknowledged(client, container, clock):

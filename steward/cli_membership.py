@@ -40,11 +40,12 @@ def _run_file(path: str, dry_run: bool, join_groups: bool) -> None:
     from rich.console import Console
     from rich.progress import Progress
 
-    from core.services.onboarding import onboard
+    from core.services.onboarding import onboard, prefetch_profiles
 
     console = Console(stderr=False, highlight=False)
     container = _ready_container()
     rows, problems = _read(container, path)
+    profiles = prefetch_profiles(container.ctx, rows)   # outside the transaction (see identity.after_commit)
     results = []
     session = container.sessions()
     try:
@@ -52,7 +53,7 @@ def _run_file(path: str, dry_run: bool, join_groups: bool) -> None:
             with Progress(console=console, transient=True, disable=not rows) as progress:
                 task = progress.add_task("onboarding" if join_groups else "importing", total=len(rows))
                 results, failed = onboard(container.ctx, session, rows, join_groups=join_groups,
-                                          progress=lambda _row: progress.advance(task))
+                                          progress=lambda _row: progress.advance(task), profiles=profiles)
             problems = sorted(problems + failed, key=lambda p: p.row)
             if dry_run:
                 session.rollback()
@@ -154,6 +155,30 @@ def register(main: click.Group) -> None:
     def group() -> None:
         """Training groups Steward governs."""
 
+    @group.command("create")
+    @click.option("--platform", required=True, type=click.Choice(["wecom", "dingtalk", "slack"]))
+    @click.option("--name", required=True)
+    @click.option("--kind", required=True, help="new-hire, skills, management, other or a template of steward.yaml.")
+    @click.option("--lead", required=True, help="platform:user_id of the training lead (the group's owner).")
+    @click.option("--admin", "admins", multiple=True, help="platform:user_id of an admin (repeatable; default: the lead).")
+    @click.option("--member", "members", multiple=True, help="platform:user_id of a first member (repeatable).")
+    @click.option("--training", help="Training code: groups of one training may sit on several platforms.")
+    @click.option("--chat-id", help="WeCom only: a fixed chat id (1-32 letters and digits), so a retry creates nothing twice.")
+    @friendly
+    def group_create(platform, name, kind, lead, admins, members, training, chat_id) -> None:
+        """Create a training group through the platform's API and register it (owned by Steward)."""
+        from core.services.membership_groups import check_group, register_group
+
+        container = _ready_container()
+        admins = admins or (lead,)
+        check_group(container.ctx, platform=platform, name=name, kind=kind, lead=lead, people=(*admins, *members))
+        people = list(dict.fromkeys([*admins, *members]))
+        created = _create_on_platform(container, platform, name, lead, people, chat_id)
+        with container.sessions.begin() as s:
+            group_id = register_group(container.ctx, s, platform=platform, chat_id=created, name=name, kind=kind,
+                                      lead=lead, admins=admins, training=training, members=tuple(members))
+        click.echo(f"group #{group_id} {platform}:{created} created and registered ({kind}, lead {lead})")
+
     @group.command("add")
     @click.option("--platform", required=True, type=click.Choice(["slack", "wecom", "dingtalk", "sandbox"]))
     @click.option("--chat-id", required=True, help="The platform's id of the existing group or channel.")
@@ -172,3 +197,29 @@ def register(main: click.Group) -> None:
             group_id = register_group(container.ctx, s, platform=platform, chat_id=chat_id, name=name, kind=kind,
                                       lead=lead, admins=admins or (lead,), training=training)
         click.echo(f"group #{group_id} {platform}:{chat_id} registered ({kind}, lead {lead})")
+
+
+def _create_on_platform(container, platform: str, name: str, lead: str, people: list[str],
+                        chat_id: str | None) -> str:
+    """Create the group through the platform's API (WeCom appchat/create, DingTalk group create)."""
+    from core.errors import DeliveryError
+
+    connector = container.connectors.get(platform)
+    if platform == "slack":
+        raise StewardError("on Slack, create the channel, invite Steward's bot, then run `steward group add`")
+    if connector is None or not hasattr(connector, "create_group"):
+        raise StewardError(f"{platform} is not configured here: set its environment variables (see README)")
+    owner = lead.split(":", 1)[1]
+    user_ids = [ref.split(":", 1)[1] for ref in people]
+    try:
+        if platform == "wecom":
+            return connector.create_group(name, owner, user_ids, chat_id=chat_id)
+        if chat_id:
+            raise StewardError("--chat-id is for WeCom only: DingTalk chooses the group's id")
+        created = connector.create_group(name, owner, user_ids)
+        if not created.get("robot_added"):
+            click.secho("warning: the group was created but Steward's robot could not be added; add it by hand",
+                        fg="yellow", err=True)
+        return created["chat_id"]
+    except (DeliveryError, ValueError) as exc:
+        raise StewardError(f"{platform} refused to create the group: {exc}") from None

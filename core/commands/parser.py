@@ -56,8 +56,13 @@ class Grammar:
         for alias in self.longest_first:
             if folded.startswith(alias):
                 end = len(alias)
-                # an ASCII alias must end at a word boundary ("helpful" is not "help")
-                if alias.isascii() and alias.isalpha() and end < len(text) and text[end].isalnum():
+                nxt = text[end] if end < len(text) else " "
+                # an ASCII alias must end at a word boundary ("helpful" is not "help"); a Chinese one
+                # may be glued to a mention or a number ("警告<@U1>", "申诉C12") but not to more words
+                # ("我的身份证号…" is a sentence, not the command "我的")
+                if alias.isascii() and alias.isalpha() and nxt.isalnum():
+                    continue
+                if not alias.isascii() and nxt.isalpha() and not nxt.isascii():
                     continue
                 return text[:end], text[end:]
         parts = text.split(maxsplit=1)

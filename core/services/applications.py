@@ -19,7 +19,7 @@ from core.i18n import t
 from core.services import audit
 from core.services.context import CoreContext
 from core.services.directory import display, open_membership, roles_of
-from core.services.identity import fill_from_profile, profile_of
+from core.services.identity import after_commit, fill_from_profile, has_directory, profile_of
 from core.services.membership_admission import admit, deciders, tell
 from core.services.outbox import enqueue
 
@@ -62,7 +62,8 @@ class Applications:
         self.ctx, self.s = ctx, s
         self.now = ctx.clock.now()
 
-    def apply(self, group: Group, account: Account, text: str) -> Outcome:
+    def apply(self, group: Group, account: Account, text: str) -> Outcome | None:
+        """The applicant's step; None when the directory is asked first (the answer follows by itself)."""
         person = account.person
         if open_membership(self.s, person.id, group.id) is not None:
             return Outcome("membership.apply.already_member", {"group": group.name})
@@ -71,29 +72,42 @@ class Applications:
             MembershipRequest.group_id == group.id, MembershipRequest.status.in_(("collecting", "pending"))))
         if request is not None and request.status == "pending":
             return Outcome("membership.apply.pending", {"group": group.name, "clause": APPLY})
-        if request is None:
-            fill_from_profile(person, profile_of(self.ctx, account.platform, account.user_id))
+        new = request is None
+        if new:
             named = person.name if person.name and person.name != account.user_id else None
             request = MembershipRequest(kind="application", person_id=person.id, group_id=group.id,
                                         account_id=account.id, name=named, department=person.department,
                                         position=person.position, status="collecting", created_at=self.now)
             self.s.add(request)
         fields, rest = parse_fields(text)
-        if rest and request.asked and request.asked not in fields:
+        if rest and request.asked in FIELDS and request.asked not in fields:
             fields[request.asked] = rest[:MAX_FIELD]
         for name, value in fields.items():
             setattr(request, name, value)
             if name != "name" and not getattr(person, name):
                 setattr(person, name, value)
-        missing = [f for f in FIELDS if not getattr(request, f)]
         self.s.flush()
+        if new and self._missing(request) and has_directory(self.ctx, account.platform):
+            request.asked = "directory"
+            request_id, ctx = request.id, self.ctx
+            after_commit(self.s, lambda: continue_after_lookup(ctx, request_id))
+            return None
+        return self.advance(group, request)
+
+    @staticmethod
+    def _missing(request: MembershipRequest) -> list[str]:
+        return [f for f in FIELDS if not getattr(request, f)]
+
+    def advance(self, group: Group, request: MembershipRequest) -> Outcome:
+        """Ask for the first missing field, or forward the complete application to the lead."""
+        missing = self._missing(request)
         if missing:
             request.asked = missing[0]
             return Outcome(f"membership.apply.ask.{missing[0]}", {"group": group.name, "clause": APPLY})
         request.asked, request.status = None, "pending"
         self._forward(group, request)
-        audit.record(self.s, at=self.now, actor=f"person:{person.id}", action="application.submitted",
-                     clause=APPLY, group_id=group.id, person_id=person.id, request=request.id)
+        audit.record(self.s, at=self.now, actor=f"person:{request.person_id}", action="application.submitted",
+                     clause=APPLY, group_id=group.id, person_id=request.person_id, request=request.id)
         return Outcome("membership.apply.forwarded", {"group": group.name, "clause": APPLY})
 
     def _forward(self, group: Group, request: MembershipRequest) -> None:
@@ -149,3 +163,24 @@ class Applications:
                 key=f"recommended:{account.person_id}:{group.id}:{open_membership(self.s, account.person_id, group.id).id}", now=self.now,
                 group_id=group.id)
         return invited
+
+
+def continue_after_lookup(ctx: CoreContext, request_id: int) -> None:
+    """After the applicant's transaction: read the directory, fill the gaps, then ask or forward."""
+    with ctx.sessions() as s:
+        account = s.get(Account, s.get(MembershipRequest, request_id).account_id)
+        platform, user_id = account.platform, account.user_id
+    profile = profile_of(ctx, platform, user_id)
+    with ctx.sessions.begin() as s:
+        request = s.get(MembershipRequest, request_id)
+        if request.status != "collecting" or request.asked != "directory":
+            return
+        person, group = s.get(Person, request.person_id), s.get(Group, request.group_id)
+        fill_from_profile(person, profile)
+        if profile is not None:
+            for name in FIELDS:
+                if not getattr(request, name) and getattr(profile, name):
+                    setattr(request, name, getattr(profile, name)[:MAX_FIELD])
+        outcome = Applications(ctx, s).advance(group, request)
+        enqueue(s, SendPrivate(platform, user_id, t(group.locale, outcome.message, **outcome.values)),
+                key=f"application:{request_id}:after-directory", now=ctx.clock.now(), group_id=group.id)

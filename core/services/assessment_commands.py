@@ -14,7 +14,7 @@ from core.db.models import Account, Training
 from core.i18n import t
 from core.services import audit
 from core.services.assignments import Assignments, number, parse_brief, split_fields
-from core.services.cohort import LEADS, STAFF_ROLES, is_staff, parse_when, zone
+from core.services.cohort import LEADS, STAFF_ROLES, is_staff, locale_of, parse_when, zone
 from core.services.directory import account_for, find_account
 from core.services.grades import Gradebook, set_consent
 from core.services.quizzes import Quizzes, parse_answer
@@ -217,7 +217,8 @@ def _answer_card(r, inv, value: str) -> None:
     if len(parts) != 3 or not all(p.isdigit() and len(p) <= 9 for p in parts):
         return
     account = account_for(r.s, inv.platform, inv.user_id, r.now, inv.display_name)
-    _answer_reply(r, inv, account, int(parts[0]), int(parts[1]), parts[2], r.ctx.config.locale)
+    _answer_reply(r, inv, account, int(parts[0]), int(parts[1]), parts[2],
+                  locale_of(r.s, account.person_id, r.ctx.config.locale))
 
 
 # --- grades --------------------------------------------------------------------------------------

@@ -83,6 +83,14 @@ def trainings_of(s: Session, person_id: int) -> list[Training]:
     return [s.get(Training, i) for i in sorted(set(ids))]
 
 
+def locale_of(s: Session, person_id: int, default: str) -> str:
+    """The locale of the first governed group the person is in (a card click carries no group)."""
+    locale = s.scalar(select(Group.locale).join(Membership, Membership.group_id == Group.id).where(
+        Membership.person_id == person_id, Membership.left_at.is_(None), Group.active.is_(True))
+        .order_by(Group.id).limit(1))
+    return locale or default
+
+
 def is_staff(s: Session, person_id: int, training_id: int, roles: frozenset[str] = LEADS) -> bool:
     gids = [g.id for g in groups_of(s, training_id)]
     return s.scalar(select(Role.id).where(Role.person_id == person_id, Role.role.in_(roles),

@@ -11,9 +11,9 @@ import logging
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Mapping, Protocol
+from typing import Any, Callable, Mapping, Protocol
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from core.config.schema import PLATFORMS
@@ -52,8 +52,25 @@ def directories(ctx) -> Mapping[str, ProfileSource]:
     return getattr(ctx, "directories", None) or {}
 
 
+def has_directory(ctx, platform: str) -> bool:
+    return platform in directories(ctx)
+
+
+def after_commit(s: Session, work: Callable[[], None]) -> None:
+    """Run `work` once the caller's transaction has committed. Directory lookups never run inside a
+    transaction: the connectors keep their tokens in the database, and on SQLite (one writer at a time)
+    they would wait for our own lock."""
+    def run(_session: Session) -> None:
+        try:
+            work()
+        except Exception:   # the event is committed; a failed follow-up is logged, never half-applied
+            log.exception("membership follow-up after commit failed")
+    event.listen(s, "after_commit", run, once=True)
+
+
 def profile_of(ctx, platform: str, user_id: str) -> Profile | None:
-    """The directory's profile, or None when the platform has no directory or the lookup fails."""
+    """The directory's profile, or None when the platform has no directory or the lookup fails.
+    Call it outside any transaction (see after_commit)."""
     source = directories(ctx).get(platform)
     if source is None:
         return None
@@ -96,7 +113,8 @@ def fill_from_profile(person: Person, profile: Profile | None) -> list[str]:
         if value and not getattr(person, name):
             setattr(person, name, value)
             filled.append(name)
-    if profile.name and (not person.name or person.name in {a.user_id for a in person.accounts}):
+    handles = {a.user_id for a in person.accounts} | {a.display_name for a in person.accounts if a.display_name}
+    if profile.name and profile.name != person.name and (not person.name or person.name in handles):
         person.name = profile.name
         filled.append("name")
     return filled

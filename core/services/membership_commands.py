@@ -11,8 +11,9 @@ from core.db.models import Group, Role
 from core.i18n import t
 from core.services import audit
 from core.services.applications import Applications
-from core.services.directory import account_for, display, group_for
+from core.services.directory import account_for, display, group_for, open_membership
 from core.services.identity import link_by_key
+from core.services.membership_leave import leave_voluntarily
 from core.services.membership_moves import decide_move
 from core.services.welcome import acknowledge, unacknowledged
 
@@ -49,7 +50,9 @@ def _join(r, inv, cmd, group, actor, locale) -> None:
     if target is None:
         return
     outcome = Applications(r.ctx, r.s).apply(target, actor, cmd.rest)
-    r.reply(inv, group, t(target.locale, outcome.message, **outcome.values), private=True)
+    if outcome is not None:   # None: the directory is read first and the answer follows
+        # privately, never ephemeral in the channel: an applicant is usually not in it yet
+        r.reply(inv, None, t(target.locale, outcome.message, **outcome.values), private=True)
 
 
 def _recommend(r, inv, cmd, group, actor, locale) -> None:
@@ -85,6 +88,23 @@ def _link(r, inv, cmd, group, actor, locale) -> None:
                               person=account.person_id), private=True)
 
 
+def _leave(r, inv, cmd, group, actor, locale) -> None:
+    target = group_for(r.s, inv.platform, cmd.group) if cmd.group else group
+    if target is None:
+        mine = [g for g in r.s.scalars(select(Group).where(Group.platform == inv.platform, Group.active.is_(True))
+                                      .order_by(Group.id)) if open_membership(r.s, actor.person_id, g.id)]
+        if len(mine) != 1:
+            r.reply(inv, None, t(locale, "membership.which_group", command=cmd.word,
+                                 groups=", ".join(f"in:{g.chat_id} ({g.name})" for g in mine) or "-"), private=True)
+            return
+        target = mine[0]
+    if leave_voluntarily(r.ctx, r.s, target, actor, cmd.rest):
+        r.reply(inv, None, t(target.locale, "membership.leave.done", group=target.name, clause="R7.1.1"),
+                private=True)
+    else:
+        r.reply(inv, None, t(target.locale, "membership.leave.not_member", group=target.name), private=True)
+
+
 def _ack(r, inv, cmd, group, actor, locale) -> None:
     target = group_for(r.s, inv.platform, cmd.group) if cmd.group else group
     done = acknowledge(r.ctx, r.s, actor.person, target.id if target else None)
@@ -113,6 +133,8 @@ COMMANDS = (
     CommandSpec("link", ("关联", "關聯"), _link,
                 usage="link @member platform:user_id | employee id | e-mail · 关联 @成员 平台:账号",
                 needs_member=True, needs_text=True),
+    CommandSpec("leave", ("退群", "退出培训群", "退出培訓群"), _leave,
+                usage="leave [in:GROUP] reason · 退群 [in:群] 理由", needs_text=True),
     CommandSpec("ack", ("保密确认", "保密確認"), _ack, usage="ack [in:GROUP] · 保密确认"),
     CommandSpec("acks", ("未确认", "未確認"), _acks, usage="acks [in:GROUP] · 未确认 [in:群]",
                 needs_group=True, roles=ACK_READERS),

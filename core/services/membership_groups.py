@@ -12,23 +12,30 @@ from core.services.context import CoreContext
 from core.services.directory import account_for, join
 
 
-def register_group(ctx: CoreContext, s: Session, *, platform: str, chat_id: str, name: str, kind: str, lead: str,
-                   admins: tuple[str, ...], training: str | None = None) -> int:
-    now = ctx.clock.now()
+def check_group(ctx: CoreContext, *, platform: str, name: str, kind: str, lead: str,
+                people: tuple[str, ...] = ()) -> None:
+    """Raise StewardError naming what is wrong, before anything is created on a platform."""
     templates = ctx.config.all_templates()
     if kind not in templates:
         raise StewardError(f"unknown group kind {kind!r} (known: {', '.join(sorted(templates))})")
-    if not chat_id.strip() or len(chat_id) > 128 or any(c.isspace() for c in chat_id):
-        raise StewardError("--chat-id must be 1-128 characters without spaces")
     if not name.strip() or len(name) > 200:
         raise StewardError("--name must be 1-200 characters")
-    for ref in (lead, *admins):
+    for ref in (lead, *people):
         try:
             _check_account(ref)
         except ValueError as exc:
             raise StewardError(str(exc)) from None
         if ref.split(":", 1)[0] != platform:
             raise StewardError(f"{ref} is on another platform than the group ({platform})")
+
+
+def register_group(ctx: CoreContext, s: Session, *, platform: str, chat_id: str, name: str, kind: str, lead: str,
+                   admins: tuple[str, ...], training: str | None = None, members: tuple[str, ...] = ()) -> int:
+    now = ctx.clock.now()
+    check_group(ctx, platform=platform, name=name, kind=kind, lead=lead, people=(*admins, *members))
+    if not chat_id.strip() or len(chat_id) > 128 or any(c.isspace() for c in chat_id):
+        raise StewardError("--chat-id must be 1-128 characters without spaces")
+    templates = ctx.config.all_templates()
     existing = s.scalar(select(Group).where(Group.platform == platform, Group.chat_id == chat_id))
     if existing is not None and existing.active:
         raise StewardError(f"{platform}:{chat_id} is already governed (group #{existing.id} {existing.name})")
@@ -54,6 +61,8 @@ def register_group(ctx: CoreContext, s: Session, *, platform: str, chat_id: str,
                                               Role.group_id == group.id)) is None:
                 s.add(Role(person_id=account.person_id, role=role, group_id=group.id, source="cli", created_at=now))
             join(s, account, group, now, reason=f"cli:{role}")
+    for ref in members:
+        join(s, account_for(s, platform, ref.split(":", 1)[1], now), group, now, reason="cli:created")
     audit.record(s, at=now, actor="cli", action="group.registered", clause="R1.3.4", group_id=group.id,
                  name=name, kind=kind, owned=True)
     return group.id

@@ -14,7 +14,7 @@ from core.i18n import t
 from core.services import audit
 from core.services.context import CoreContext
 from core.services.directory import account_on, leave, roles_of
-from core.services.identity import profile_of
+from core.services.identity import after_commit, has_directory, profile_of
 from core.services.membership_admission import deciders, tell
 from core.services.outbox import enqueue
 
@@ -27,21 +27,41 @@ def on_user_changed(ctx: CoreContext, s: Session, account: Account, changes: Map
     """Ask the leads of every group the person is in; returns how many cards were sent.
 
     WeCom names the changed fields (with department ids, not names); DingTalk only says that something
-    changed, so the directory is asked and compared with the record."""
-    person = account.person
-    if person.status != "active":
+    changed, so its directory is read after the event's transaction and compared with the record."""
+    if account.person.status != "active":
         return 0
     changed = [k for k in WATCHED if k in changes]
-    profile = profile_of(ctx, account.platform, account.user_id)
-    if profile is not None:
+    if not changed:
+        if has_directory(ctx, account.platform):
+            account_id = account.id
+            after_commit(s, lambda: _compare_with_directory(ctx, account_id))
+        return 0
+    return ask_leads(ctx, s, account, changed)
+
+
+def _compare_with_directory(ctx: CoreContext, account_id: int) -> None:
+    with ctx.sessions() as s:
+        account = s.get(Account, account_id)
+        platform, user_id = account.platform, account.user_id
+    profile = profile_of(ctx, platform, user_id)
+    if profile is None:
+        return
+    with ctx.sessions.begin() as s:
+        account = s.get(Account, account_id)
+        person = account.person
+        changed = []
         for name in WATCHED:
             value = getattr(profile, name)
             if value and value != getattr(person, name):
-                if getattr(person, name) and name not in changed:
+                if getattr(person, name):
                     changed.append(name)
                 setattr(person, name, value)
-    if not changed:
-        return 0
+        if changed:
+            ask_leads(ctx, s, account, changed)
+
+
+def ask_leads(ctx: CoreContext, s: Session, account: Account, changed: list[str]) -> int:
+    person = account.person
     now = ctx.clock.now()
     sent = 0
     stays = s.scalars(select(Membership).where(Membership.person_id == person.id,

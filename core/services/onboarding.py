@@ -7,7 +7,7 @@ and invitations carry a person+group idempotency key. `--dry-run` runs the same 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Mapping
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -17,7 +17,7 @@ from core.errors import StewardError
 from core.services import audit
 from core.services.context import CoreContext
 from core.services.directory import account_for, account_on
-from core.services.identity import fill_from_profile, link, profile_of
+from core.services.identity import Profile, fill_from_profile, has_directory, link, profile_of
 from core.services.membership_admission import admit
 from core.services.onboarding_file import HrRow, RowProblem
 
@@ -53,8 +53,16 @@ def new_hire_groups(ctx: CoreContext, s: Session) -> list[Group]:
     return [g for g in groups if g.kind == "new-hire"]
 
 
+def prefetch_profiles(ctx: CoreContext, rows: list[HrRow]) -> dict[tuple[str, str], Profile | None]:
+    """The directory's profile of every account in the file; call it before the transaction opens."""
+    return {(platform, user_id): profile_of(ctx, platform, user_id)
+            for row in rows for platform, user_id in row.accounts.items() if has_directory(ctx, platform)}
+
+
 def onboard(ctx: CoreContext, s: Session, rows: list[HrRow], *, join_groups: bool = True,
-            progress: Callable[[HrRow], None] | None = None) -> tuple[list[RowResult], list[RowProblem]]:
+            progress: Callable[[HrRow], None] | None = None,
+            profiles: Mapping[tuple[str, str], Profile | None] | None = None
+            ) -> tuple[list[RowResult], list[RowProblem]]:
     groups = new_hire_groups(ctx, s) if join_groups else []
     if join_groups and not groups:
         raise StewardError("no new-hire group is governed: add a group of kind new-hire to steward.yaml, "
@@ -63,7 +71,7 @@ def onboard(ctx: CoreContext, s: Session, rows: list[HrRow], *, join_groups: boo
     for row in rows:
         savepoint = s.begin_nested()
         try:
-            results.append(_one(ctx, s, row, groups, join_groups))
+            results.append(_one(ctx, s, row, groups, join_groups, profiles or {}))
             savepoint.commit()
         except RowFailed as failed:
             savepoint.rollback()
@@ -73,7 +81,8 @@ def onboard(ctx: CoreContext, s: Session, rows: list[HrRow], *, join_groups: boo
     return results, problems
 
 
-def _one(ctx: CoreContext, s: Session, row: HrRow, groups: list[Group], join_groups: bool) -> RowResult:
+def _one(ctx: CoreContext, s: Session, row: HrRow, groups: list[Group], join_groups: bool,
+         profiles: Mapping[tuple[str, str], Profile | None]) -> RowResult:
     now = ctx.clock.now()
     result = RowResult(row=row.row, name=row.name)
     person = _person_for(s, row)
@@ -101,8 +110,8 @@ def _one(ctx: CoreContext, s: Session, row: HrRow, groups: list[Group], join_gro
     person.employee_id = person.employee_id or row.employee_id
     person.email = person.email or row.email
     person.mobile = person.mobile or row.mobile
-    for account in person.accounts:
-        fill_from_profile(person, profile_of(ctx, account.platform, account.user_id))
+    for ref in row.accounts.items():
+        fill_from_profile(person, profiles.get(ref))
     result.person_id = person.id
     if not join_groups:
         return result

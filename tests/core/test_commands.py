@@ -69,3 +69,10 @@ def test_bare_member_and_group_for_private_chats():
     cmd = parse("warn zhangsan 发广告 in:wrTRAIN01")
     assert (cmd.members, cmd.rest, cmd.group) == (("zhangsan",), "发广告", "wrTRAIN01")
     assert parse("移出 @lisi 多次违规").members == ("lisi",)
+
+
+def test_a_chinese_alias_glued_to_more_words_is_a_sentence():
+    assert looks_like_command("警告<@U1> 发广告")
+    assert looks_like_command("申诉C12 我没有")
+    assert not looks_like_command("帮助我一下，这道题怎么做")
+    assert not looks_like_command("记录一下今天的作业")

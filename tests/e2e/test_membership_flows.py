@@ -280,3 +280,21 @@ def test_wecom_emulation_sends_cards_privately(db_url, clock, sandbox_config):
         assert cards and all(c["chat_id"] is None and c["to_user"] == "lily" for c in cards)
     finally:
         container.engine.dispose()
+
+
+def test_voluntary_leave_records_the_reason_and_tells_the_lead(client, container):
+    m = mark(container)
+    say(client, container, "bob", "退群 换了项目")
+    replies = out(container, m)
+    assert [e["to_user"] for e in replies if e["kind"] == "removed"] == ["bob"]
+    assert "换了项目" in to(replies, "lily", "private")[0]["text"] and "R7.1.1" in to(replies, "bob", "private")[0]["text"]
+    with container.sessions() as s:
+        bob = find_account(s, "sandbox", "bob").person_id
+        stay = s.scalar(select(Membership).where(Membership.person_id == bob))
+        assert (stay.leave_reason, stay.leave_clause) == ("voluntary: 换了项目", "R7.1.1")
+    m = mark(container)
+    say(client, container, "bob", "leave in:new-hires again")
+    assert "not a member" in out(container, m)[0]["text"]
+    m = mark(container)
+    say(client, container, "bob", "leave")
+    assert "leave" in out(container, m)[0]["text"]                   # the usage: a reason is required

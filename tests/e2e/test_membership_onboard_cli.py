@@ -177,3 +177,48 @@ def test_group_add_registers_an_owned_group_that_survives_the_sync(env):
     assert bad.exit_code == 1 and "unknown group kind" in bad.output
     assert run(env, "group", "add", "--platform", "sandbox", "--chat-id", "y", "--name", "S", "--kind",
                "skills", "--lead", "wecom:lily").exit_code == 1
+
+
+def test_group_create_on_wecom_and_dingtalk_through_their_apis(env):
+    from tests.fakes.dingtalk_api import FakeDingTalk
+    from tests.fakes.wecom_api import FakeWeCom
+
+    with FakeWeCom() as wecom, FakeDingTalk() as dingtalk:
+        full = {**env, **wecom.env(), **dingtalk.env()}
+        unknown = run(full, "group", "create", "--platform", "wecom", "--name", "x", "--kind", "new-hire",
+                      "--lead", "wecom:lilylead", "--member", "wecom:bobzhang")
+        assert unknown.exit_code == 1 and "86007" in unknown.output         # not in WeCom's directory
+        wecom.add_user("lilylead", name="Lily")
+        wecom.add_user("bobzhang", name="Bob")
+        made = run(full, "group", "create", "--platform", "wecom", "--name", "2026 新人群", "--kind", "new-hire",
+                   "--lead", "wecom:lilylead", "--member", "wecom:bobzhang", "--training", "onboarding",
+                   "--chat-id", "wrNEW2026")
+        assert made.exit_code == 0, made.output
+        assert wecom.chats["wrNEW2026"].owner == "lilylead"
+        assert set(wecom.chats["wrNEW2026"].userlist) == {"lilylead", "bobzhang"}
+        made = run(full, "group", "create", "--platform", "dingtalk", "--name", "新人群", "--kind", "new-hire",
+                   "--lead", "dingtalk:u_lily", "--member", "dingtalk:u_bob", "--training", "onboarding")
+        assert made.exit_code == 0, made.output
+        [group] = dingtalk.groups.values()
+        assert group.owner == "u_lily" and group.open_conversation_id in made.output
+        engine = make_engine(env["DATABASE_URL"])
+        with engine.connect() as c:
+            rows = c.execute(select(Group.platform, Group.owned, Group.training_id).where(
+                Group.platform.in_(("wecom", "dingtalk"))).order_by(Group.platform)).all()
+        engine.dispose()
+        assert [(p, o) for p, o, _ in rows] == [("dingtalk", True), ("wecom", True)]
+        assert len({t for _, _, t in rows}) == 1 and rows[0][2] is not None   # one training, two platforms
+
+        slack = run(full, "group", "create", "--platform", "slack", "--name", "x", "--kind", "new-hire",
+                    "--lead", "slack:U1")
+        assert slack.exit_code == 1 and "steward group add" in slack.output
+        bad = run(full, "group", "create", "--platform", "wecom", "--name", "x", "--kind", "new-hire",
+                  "--lead", "dingtalk:u_lily")
+        assert bad.exit_code == 1 and "another platform" in bad.output
+        assert len(wecom.chats) == 1                                        # nothing was created
+
+
+def test_group_create_without_the_platform_configured(env):
+    result = run(env, "group", "create", "--platform", "wecom", "--name", "x", "--kind", "new-hire",
+                 "--lead", "wecom:lily")
+    assert result.exit_code == 1 and "not configured" in result.output

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import select
 
+from core.db.membership import MembershipRequest
 from core.db.models import AuditEntry, Person
 from core.services.applications import parse_fields
 from core.services.directory import account_for
@@ -68,8 +69,31 @@ def test_the_application_is_prefilled_from_the_directory(container):
     with container.sessions.begin() as s:
         group = s.scalar(select(Group).where(Group.chat_id == "new-hires"))
         account = account_for(s, "sandbox", "carol", container.clock.now())
-        outcome = Applications(container.ctx, s).apply(group, account, "")
-    assert outcome.message == "membership.apply.forwarded"
+        assert Applications(container.ctx, s).apply(group, account, "") is None   # the directory first
+    with container.sessions() as s:                                # ... read once the transaction committed
+        request = s.scalar(select(MembershipRequest))
+        assert (request.status, request.name, request.department, request.position) == (
+            "pending", "Carol Wu", "Sales", "Associate")
+
+
+def test_a_change_without_details_is_compared_with_the_directory(container):
+    """DingTalk's user_modify_org names nobody's fields: the directory is read after the event commits."""
+    from core.events import UserChanged
+    from core.services.inbound import ingest
+
+    with container.sessions.begin() as s:
+        bob = account_for(s, "sandbox", "bob", container.clock.now())
+        bob.person.department, bob.person.position = "Sales", "Associate"
+    directory = FakeDirectory({"bob": WeComLike("bob", "Bob", ("Logistics",), "Associate")})
+    container.ctx.directories = {"sandbox": directory}
+    assert ingest(container.ctx, UserChanged(platform="sandbox", event_id="chg-1", user_id="bob"))
+    with container.sessions() as s:
+        request = s.scalar(select(MembershipRequest).where(MembershipRequest.kind == "move"))
+        assert (request.status, request.department) == ("pending", "Logistics")
+    directory.profiles["bob"] = WeComLike("bob", "Bob", ("Logistics",), "Associate")
+    assert ingest(container.ctx, UserChanged(platform="sandbox", event_id="chg-2", user_id="bob"))
+    with container.sessions() as s:                                # nothing changed: no second question
+        assert len(s.scalars(select(MembershipRequest)).all()) == 1
 
 
 def test_find_person_by_each_key(container):

@@ -17,6 +17,7 @@ KEYS = {
     "place": ("place", "link", "where", "地点", "地點", "链接", "連結", "鏈接"),
     "points": ("points", "key points", "要点", "要點", "内容", "內容"),
     "publish": ("publish", "post at", "发布", "發佈", "發布"),
+    "questions": ("questions", "答疑"),    # R4.3.2: a topic session answering these questions
 }
 _ALIAS = {alias.casefold(): key for key, aliases in KEYS.items() for alias in aliases}
 _KEY = re.compile(r"(?:^|(?<=[\s|;；]))(" + "|".join(re.escape(a) for a in sorted(_ALIAS, key=len, reverse=True))

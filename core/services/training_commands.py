@@ -15,7 +15,7 @@ from core.db.models import Group, Membership
 from core.db.training import Announcement, Feedback, Material, Question
 from core.i18n import t
 from core.services import archive_search, feedback
-from core.services.announcement_format import local_text
+from core.services.announcement_format import local_text, parse_fields
 from core.services.announcements import Announcements, Refused
 from core.services.directory import group_for
 from core.services.materials import REVIEWERS, Materials
@@ -81,13 +81,34 @@ def _announce(r, inv, cmd, group, actor, locale) -> None:
     head = text.split(maxsplit=1)[0].casefold() if text.strip() else ""
     if head in SESSION_WORDS:
         text, session = text.strip()[len(head):], True
+    asked = _session_questions(r, group, parse_fields(text).get("questions"), locale)
     a = Announcements(r.ctx, r.s).announce(group, actor, text, session, locale)
+    answer = t(locale, "training.answer.session", number=a.id, topic=a.topic,
+               time=local_text(a.starts_at, group.timezone))
+    for q in asked:
+        if q.status == "open":    # an earlier one of the list may have answered its whole cluster
+            Questions(r.ctx, r.s).answer(q, actor, answer, post=False, locale=locale)
     if a.status == "published":
         count = len(training_groups(r.s, group))
         r.reply(inv, group, t(locale, "training.announce.done", number=a.id, count=count), private=True)
     else:
         r.reply(inv, group, t(locale, "training.announce.scheduled", number=a.id,
                               time=local_text(a.publish_at, group.timezone)), private=True)
+
+
+def _session_questions(r, group, listed: str, locale) -> list[Question]:
+    """R4.3.2: `questions: Q3 Q7` names open questions of this training that the session answers."""
+    if not listed:
+        return []
+    groups = {g.id for g in training_groups(r.s, group)}
+    found = []
+    for token in re.split(r"[\s,，、]+", listed.strip()):
+        number, _ = _number(token)
+        q = r.s.get(Question, number) if number is not None else None
+        if q is None or q.group_id not in groups or q.status != "open":
+            raise Refused(t(locale, "training.session.bad_question", number=token[:20]))
+        found.append(q)
+    return found
 
 
 def _announcement(r, inv, cmd, group, locale) -> tuple[Announcement | None, str]:

@@ -366,3 +366,25 @@ def test_a_link_posted_in_the_group_is_held_for_approval_where_enabled(db_url, c
 def test_links_stay_where_holding_is_off(client, container):
     say(client, container, "alice", "great intro https://learn.example.com/git")
     assert count(container, Material) == 0 and not [e for e in out(container) if e["kind"] == "deleted"]
+
+
+def test_a_topic_session_answers_similar_questions_and_links_each_asker(client, container):
+    """R4.3.2: the lead answers a group of similar questions with a session."""
+    say(client, container, "alice", "请问怎么配置开发环境？")
+    say(client, container, "bob", "開發環境怎麼配置呢")
+    say(client, container, "carol", "@steward ask 开发环境如何配置", chat="cohort-b")
+    with container.sessions() as s:
+        ids = [q.id for q in s.scalars(select(Question).order_by(Question.id))]
+    m = mark(container)
+    say(client, container, "lily", "@steward announce session topic: Dev setup time: 2026-11-04 10:00 "
+                                   f"place: Room 2 points: bring a laptop questions: Q{ids[0]} Q{ids[2]}")
+    assert count(container, Question, Question.status == "open") == 0
+    links = [e for e in out(container, m) if e["kind"] == "private" and "R4.3.2" in e["text"]]
+    assert sorted(e["to_user"] for e in links) == ["alice", "bob", "carol"]
+    assert all("Dev setup" in e["text"] for e in links)
+
+
+def test_a_topic_session_for_an_unknown_question_is_refused(client, container):
+    say(client, container, "lily", "@steward announce session topic: Dev setup time: 2026-11-04 10:00 "
+                                   "place: Room 2 points: laptops questions: Q42")
+    assert "Q42" in out(container)[0]["text"] and count(container, Announcement) == 0

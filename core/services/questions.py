@@ -164,7 +164,8 @@ def observe(ctx: CoreContext, s: Session, group_id: int, account_id: int, person
     instructors = {a.user_id for a in staff_accounts(s, group, "instructor")}
     if instructors & set(e.mentions):
         questions.track(group, s.get(Account, account_id), e.text, "mention", e.message_id)
-    elif ctx.caps(e.platform).sees_all_messages and not e.thread_id and reads_as_question(e.text):
+    elif (ctx.caps(e.platform).sees_all_messages or e.addressed) and not e.thread_id and reads_as_question(e.text):
+        # Slack hears every message; on WeCom and DingTalk a question put to Steward itself counts.
         questions.track(group, s.get(Account, account_id), e.text, "question", e.message_id)
 
 

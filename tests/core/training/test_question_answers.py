@@ -48,3 +48,15 @@ def test_plain_statements_and_staff_questions_are_not_tracked(container):
     ingest(container.ctx, message("alice", "thanks, got it", "m1"))
     ingest(container.ctx, message("lily", "有人还没交作业吗？", "m2"))
     assert questions(container) == []
+
+
+def test_where_steward_hears_only_mentions_a_question_put_to_it_is_tracked(db_url, clock, sandbox_config):
+    from tests.conftest import build_container
+    c = build_container(db_url, clock, sandbox_config, extra_env={"STEWARD_SANDBOX_EMULATE": "dingtalk"})
+    try:
+        addressed = MessagePosted(platform="sandbox", event_id="ev:a", chat_id="new-hires", user_id="alice",
+                                  message_id="a", text="作业怎么提交？", addressed=True)
+        ingest(c.ctx, addressed)
+        assert questions(c) == [("question", "open")]
+    finally:
+        c.engine.dispose()

@@ -34,6 +34,7 @@ FIELDS = {
     "requirements": "requirements", "要求": "requirements",
     "component": "component", "考核项": "component", "考核項": "component",
     "reviewers": "reviewers", "评审": "reviewers", "評審": "reviewers",
+    "review": "review", "批改期限": "review",
 }
 _KEYS = re.compile(r"(?:^|(?<=\s))(" + "|".join(sorted(map(re.escape, FIELDS), key=len, reverse=True))
                    + r")\s*[:：]", re.IGNORECASE)
@@ -61,6 +62,7 @@ class Brief:
     max_size_mb: int | None = None
     criteria: tuple[Criterion, ...] = field(default_factory=tuple)
     component: str | None = None
+    review_due_at: datetime | None = None     # default: `assessment.review_days` after the due date
 
 
 def split_fields(text: str) -> dict[str, str]:
@@ -134,6 +136,13 @@ def parse_brief(ctx: CoreContext, s: Session, training_id: int, text: str, now: 
             raise Refusal("assign.bad_due", value=f["cutoff"])
         if cutoff < due:
             raise Refusal("assign.cutoff_before_due", cutoff=f["cutoff"], due=f["due"])
+    review = None
+    if f.get("review"):
+        review = parse_when(f["review"], tz)
+        if review is None:
+            raise Refusal("assign.bad_due", value=f["review"])
+        if review < due:
+            raise Refusal("assign.review_before_due", review=f["review"], due=f["due"])
     method, types, size = parse_method(f.get("method", "text"), ctx.config.assessment.max_file_mb)
     criteria = parse_rubric(f.get("rubric", ""))
     component = f.get("component") or None
@@ -147,7 +156,7 @@ def parse_brief(ctx: CoreContext, s: Session, training_id: int, text: str, now: 
                           known=", ".join(k for k, kind in kinds.items() if kind == "assignment") or "-")
     return Brief(title=title, requirements=f.get("requirements", "").strip()[:4000], due_at=due,
                  cutoff_at=cutoff, method=method, file_types=types, max_size_mb=size, criteria=criteria,
-                 component=component)
+                 component=component, review_due_at=review)
 
 
 def number(token: str) -> int | None:
@@ -198,7 +207,8 @@ class Assignments:
     def create(self, training_id: int, brief: Brief, reviewers: list[Account], by: int) -> Assignment:
         a = Assignment(training_id=training_id, title=brief.title, requirements=brief.requirements,
                        due_at=brief.due_at, cutoff_at=brief.cutoff_at,
-                       review_due_at=brief.due_at + hours(24 * self.ctx.config.assessment.review_days),
+                       review_due_at=brief.review_due_at
+                       or brief.due_at + hours(24 * self.ctx.config.assessment.review_days),
                        method=brief.method, file_types=",".join(brief.file_types), max_size_mb=brief.max_size_mb,
                        reviewers={"person_ids": sorted({r.person_id for r in reviewers})},
                        rubric={"criteria": [c.__dict__ for c in brief.criteria]}, component=brief.component,

@@ -36,9 +36,11 @@ def test_reminders_follow_each_members_own_due_date(chat, clock):
 
 
 def test_reviewers_are_reminded_before_the_review_deadline(chat, clock):
-    chat.say("lily", ASSIGN.format(due=when(clock, days=1), cutoff=when(clock, days=2)))
+    chat.say("lily", ASSIGN.format(due=when(clock, days=1), cutoff=when(clock, days=2))
+             + f" review: {when(clock, days=4)}")
     chat.dm("alice", GOOD)
-    out = chat.advance(days=7, hours=1)
+    assert chat.advance(days=2, hours=1) == []
+    out = chat.advance(days=1)
     assert [e["to_user"] for e in out if "Review reminder" in e["text"]] == ["rita"]
     assert "R5.3.1" in to(out, "rita")[0]["text"]
 

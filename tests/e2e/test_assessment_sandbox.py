@@ -300,6 +300,8 @@ def test_bad_assignments_change_nothing(chat, container, clock):
         (ASSIGN.format(due="next friday", cutoff=when(clock, days=1)), "is not a date"),
         ("@steward assign title: X due: " + when(clock, days=1) + " method: fax", "not understood"),
         ("@steward assign title: X due: " + when(clock, days=1) + " rubric: Summary lots", "not understood"),
+        ("@steward assign title: X due: " + when(clock, days=2) + " review: " + when(clock, days=1),
+         "review deadline"),
     ]
     for text, expected in cases:
         out = chat.say("lily", text)

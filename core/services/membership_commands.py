@@ -3,6 +3,8 @@ join applications (R2.1.3), recommendations (R2.1.1), linking identities, acknow
 and the lead's answers about moves (R2.4.1)."""
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 
 from core.commands.spec import CommandSpec
@@ -12,11 +14,12 @@ from core.i18n import t
 from core.services import audit
 from core.services.applications import Applications
 from core.services.directory import account_for, display, group_for, open_membership
-from core.services.identity import link_by_key
+from core.services.identity import LinkResult, link_by_key
 from core.services.membership_leave import leave_voluntarily
 from core.services.membership_moves import decide_move
 from core.services.welcome import acknowledge, unacknowledged
 
+MAILTO = re.compile(r"<mailto:([^|>\s]+)(?:\|[^>]*)?>")
 RECOMMENDERS = frozenset({"lead", "admin", "hr"})
 LINKERS = frozenset({"admin", "hr"})
 ACK_READERS = frozenset({"lead", "admin"})
@@ -77,8 +80,10 @@ def _link(r, inv, cmd, group, actor, locale) -> None:
         r.reply(inv, group, t(locale, "command.refused", command=cmd.word, clause="R7.1.1"), private=True)
         return
     account = account_for(r.s, inv.platform, cmd.members[0], r.now)
-    key = cmd.rest.split()[0]
-    result = link_by_key(r.s, account, key, r.now, f"person:{actor.person_id}")
+    words = MAILTO.sub(r"\1", cmd.rest).split()   # Slack writes e-mails as <mailto:a@b.cn|a@b.cn>
+    key = words[0]
+    result = (link_by_key(r.s, account, key, r.now, f"person:{actor.person_id}") if len(words) == 1
+              else LinkResult("conflict", "bad_key"))
     if result.status == "conflict":
         r.reply(inv, group, t(locale, "membership.link.conflict", member=display(account), target=key,
                               reason=t(locale, f"membership.conflict.{result.reason}"),

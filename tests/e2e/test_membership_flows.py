@@ -3,7 +3,7 @@ recommendations (R2.1.1), welcome and acknowledgement (R3.3), moves and departur
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from core.db.membership import Acknowledgement, MembershipRequest
 from core.db.models import Account, AuditEntry, Group, Membership, OutboxItem, Person
@@ -229,14 +229,14 @@ def test_link_by_admin_and_conflicts_are_reported_not_merged(client, container):
     say(client, container, "hannah", "link bob wecom:zhangsan")
     text = out(container, m)[0]["text"]
     assert "Not linked" in text and "another known person" in text
-    say(client, container, "hannah", "link alice alice@example.com")
+    say(client, container, "hannah", "link alice E2002")
     m = mark(container)
-    say(client, container, "hannah", "link bob alice@example.com")
+    say(client, container, "hannah", "link bob E2002")                # the employee id of another person
     assert "Not linked" in out(container, m)[0]["text"]
     with container.sessions() as s:
         alice = find_account(s, "sandbox", "alice").person
         assert {(a.platform, a.user_id) for a in alice.accounts} == {("sandbox", "alice"), ("wecom", "zhangsan")}
-        assert find_account(s, "sandbox", "bob").person.email is None
+        assert find_account(s, "sandbox", "bob").person.employee_id == "E1001"
     assert audit_actions(container).count("identity.conflict") == 2
 
 
@@ -298,3 +298,38 @@ def test_voluntary_leave_records_the_reason_and_tells_the_lead(client, container
     m = mark(container)
     say(client, container, "bob", "leave")
     assert "leave" in out(container, m)[0]["text"]                   # the usage: a reason is required
+
+
+@pytest.mark.parametrize("user,text,expected", [
+    ("carol", "join in:nowhere", "nowhere"),                           # an unknown group is named
+    ("carol", "join", "in:new-hires"),                                 # two groups: which one?
+    ("hannah", "link alice not a key!", "Not linked"),
+    ("hannah", "link alice", "link @member"),                          # the usage
+    ("bob", "recommend carol", "in:GROUP"),                            # which group, from a 1:1 chat
+    ("carol", "ack", "nothing for you to acknowledge"),
+])
+def test_bad_input_gets_a_clear_reply_and_writes_nothing(client, container, user, text, expected):
+    def state():
+        with container.sessions() as s:
+            return (s.scalar(select(func.count()).select_from(MembershipRequest)),
+                    s.scalar(select(func.count()).select_from(Membership).where(Membership.left_at.is_(None))),
+                    s.scalar(select(func.count()).select_from(Account)))
+    say(client, container, "carol", "hello")          # carol's account exists before the check
+    before = state()
+    m = mark(container)
+    say(client, container, user, text)
+    replies = out(container, m)
+    assert replies and expected in replies[0]["text"], replies
+    assert not [e for e in replies if e["kind"] in ("invited", "removed", "card")]
+    assert state() == before
+
+
+@pytest.mark.parametrize("action,value", [("membership.approve", "abc"), ("membership.reject", "999"),
+                                          ("membership.keep", "1"), ("membership.ack", "x"),
+                                          ("membership.ack", "999")])
+def test_forged_or_stale_card_clicks_change_nothing(client, container, action, value):
+    m = mark(container)
+    click(client, container, "bob", action, value)
+    assert not [e for e in out(container, m) if e["kind"] in ("invited", "removed")]
+    with container.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(MembershipRequest)) == 0

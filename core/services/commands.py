@@ -59,11 +59,12 @@ class CommandRunner:
             if inv.chat_id and not inv.is_direct:
                 self.reply(inv, group, t(locale, "command.group_not_governed"), private=True)
                 return
-            group = self._group_for_direct(inv, cmd, actor, locale)
+            group = self._group_for_direct(inv, cmd, actor, locale, staff_only=spec.roles is not None)
             if group is None:
                 return
             locale = group.locale
-        if spec.roles is not None and not self.allowed(inv, cmd, group, actor, locale, spec.roles):
+        if spec.roles is not None and not self.allowed(inv, cmd, group, actor, locale, spec.roles,
+                                                       clause=spec.clause):
             return
         spec.handler(self, inv, cmd, group, actor, locale)
 
@@ -73,9 +74,11 @@ class CommandRunner:
         if handler is not None:
             handler(self, inv, value)
 
-    def _group_for_direct(self, inv: Invocation, cmd: ParsedCommand, actor: Account, locale: str) -> Group | None:
+    def _group_for_direct(self, inv: Invocation, cmd: ParsedCommand, actor: Account, locale: str,
+                          staff_only: bool = True) -> Group | None:
         """A group command typed in a 1:1 chat (the only place WeCom members talk to the app): the group
-        named with in:CHAT_ID, or else the one governed group on this platform that fits."""
+        named with in:CHAT_ID, or else the one governed group on this platform that fits — among the
+        groups the actor looks after (staff commands) or belongs to (everyone's commands)."""
         if cmd.group:
             group = group_for(self.s, inv.platform, cmd.group)
             if group is None:
@@ -83,7 +86,8 @@ class CommandRunner:
             return group
         candidates = [g for g in self.s.scalars(select(Group).where(
             Group.platform == inv.platform, Group.active.is_(True)).order_by(Group.id))
-            if roles_of(self.s, actor.person_id, g.id) & STAFF]
+            if roles_of(self.s, actor.person_id, g.id) & STAFF
+            or (not staff_only and open_membership(self.s, actor.person_id, g.id))]
         if cmd.members:
             target = find_account(self.s, inv.platform, cmd.members[0])
             if target is not None:

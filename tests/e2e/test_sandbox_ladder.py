@@ -234,3 +234,8 @@ def test_group_commands_from_a_private_chat(client, container):
     mark = container.connectors["sandbox"].transcript[-1].seq
     say(client, container, "adam", "warn bob spam in:nowhere", chat=None)
     assert "No group nowhere" in steward_said(container, mark)[-1]["text"]
+
+
+def test_a_members_group_command_in_a_private_chat_finds_their_group(client, container):
+    say(client, container, "alice", "rules", chat=None)
+    assert "New hires" in steward_said(container)[-1]["text"]

@@ -18,6 +18,10 @@ from core.services.quizzes import answered, score_of
 from core.services.submissions import latest
 
 
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def standing_text(ctx: CoreContext, s: Session, account: Account, locale: str) -> str:
     now = ctx.clock.now()
     person_id = account.person_id
@@ -33,7 +37,8 @@ def standing_text(ctx: CoreContext, s: Session, account: Account, locale: str) -
             else:
                 state = t(locale, "my.submitted", attempt=sub.attempt, at=show_when(sub.submitted_at, tz),
                           late=t(locale, "submit.late_mark") if sub.late else "",
-                          status=t(locale, f"my.status.{sub.status}"))
+                          status=t(locale, f"my.status.{sub.status}"), checksum=sub.checksum[:12],
+                          content=_clip(sub.content.replace("\n", " "), 60))
                 if sub.score is not None:
                     state += "\n   " + t(locale, "my.graded", score=f"{sub.score:g}", max=f"{max_score(a):g}",
                                          feedback=sub.feedback or "-")

@@ -9,6 +9,8 @@ from sqlalchemy import select
 from core.config import parse_config
 from core.db.assessment import Remediation, Submission
 from core.db.models import AuditEntry
+from core.services.cohort import training_by_code
+from core.services.directory import find_account
 from tests.conftest import build_container
 from tests.e2e.test_assessment_sandbox import ASSIGN, CONFIG, GOOD, Chat, count, in_group, to, when
 from webhooks import create_app
@@ -117,3 +119,27 @@ def test_refusals_are_audited_and_write_nothing(chat, clock):
         refused = s.scalars(select(AuditEntry.clause).where(AuditEntry.action == "command.refused")).all()
     assert sorted(refused) == ["R5.2.1", "R5.3.1"]
     assert count(chat.container, Submission) == 0
+
+
+def test_where_cards_cannot_be_shown_the_quiz_is_a_text_dialogue(chat, clock):
+    """A messenger without buttons gets each question as text, answered with `choose QUIZ.QUESTION OPTION`."""
+    from dataclasses import replace
+
+    from core.capabilities import FULL
+    from core.db.models import OutboxItem
+    from core.services.quizzes import Quizzes
+    ctx = replace(chat.container.ctx, capabilities={"sandbox": FULL.with_(cards=False)})
+    with chat.container.sessions.begin() as s:
+        lily = find_account(s, "sandbox", "lily").person_id
+        training = training_by_code(s, "onboarding").id
+        Quizzes(ctx, s).create(training, "title: Text only Q: Pick b | a | b* | c", by=lily)
+    with chat.container.sessions() as s:
+        kinds = {row.action["type"] for row in s.scalars(select(OutboxItem))}
+    assert kinds == {"post", "private"}
+    out = chat.advance(seconds=1)
+    question = to(out, "bob")[0]["text"]
+    assert "B. b" in question and "choose 1.1" in question
+    out = chat.dm("bob", "choose 1.1 b")
+    assert "recorded" in out[-1]["text"]
+    out = chat.dm("bob", "答题 1.1 c")
+    assert "already answered" in out[-1]["text"]

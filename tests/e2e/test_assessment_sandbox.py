@@ -260,6 +260,7 @@ def test_a_whole_training(chat, container, clock, tmp_path):
     out = chat.dm("alice", "my")
     mine = out[-1]["text"]
     assert "#1 Week 1 report" in mine and "score 90/100" in mine and "cite one source" in mine
+    assert "“Summary: what I learnt." in mine and "checksum " in mine
     assert "Weighted total 91.0" in mine and "no violations on record" in mine
 
     # --- HR's export, cell by cell (R6.3.1)

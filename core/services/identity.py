@@ -183,7 +183,8 @@ class LinkResult:
 
 def is_established(person: Person) -> bool:
     """A person someone vouched for: more than one account, or an employee id / e-mail on record.
-    An auto-created person (one account, nothing else) may be folded into another silently."""
+    An auto-created person (one account, nothing else) may be folded into another by an explicit,
+    audited link."""
     return len(person.accounts) > 1 or bool(person.employee_id) or bool(person.email)
 
 
@@ -208,9 +209,46 @@ def link(s: Session, account: Account, person: Person, now: datetime, actor: str
                 s.flush()
             setattr(person, name, value)
     link_account(s, account, person)
+    moved = move_records(s, old.id, person.id) if old.status == "merged" else {}
     audit.record(s, at=now, actor=actor, action="identity.linked", person_id=person.id,
-                 account=f"{account.platform}:{account.user_id}", from_person_id=old.id)
+                 account=f"{account.platform}:{account.user_id}", from_person_id=old.id, moved=moved)
     return LinkResult("linked", other_person_id=old.id)
+
+
+# Moved by link_account itself; the audit log is append-only and keeps the ids it was written with.
+_MOVED_BY_DIRECTORY = frozenset({"people", "accounts", "roles", "memberships", "cases", "messages"})
+
+
+def move_records(s: Session, old_id: int, new_id: int) -> dict[str, int]:
+    """Every other feature's rows of a merged person follow the person (training and assessment
+    records, acknowledgements, requests), found through the foreign keys to people.id. A row the
+    person already has an equivalent of (a unique constraint) stays where it was."""
+    from sqlalchemy import update
+    from sqlalchemy.exc import IntegrityError
+
+    from core.db.models import Base
+
+    moved: dict[str, int] = {}
+    for table in Base.metadata.sorted_tables:
+        if table.name in _MOVED_BY_DIRECTORY:
+            continue
+        for fk in table.foreign_keys:
+            if fk.column.table.name != "people":
+                continue
+            column, key = fk.parent, list(table.primary_key.columns)[0]
+            ids = list(s.execute(select(key).where(column == old_id)).scalars())
+            count = 0
+            for row_id in ids:
+                savepoint = s.begin_nested()
+                try:
+                    s.execute(update(table).where(key == row_id).values({column.name: new_id}))
+                    savepoint.commit()
+                    count += 1
+                except IntegrityError:
+                    savepoint.rollback()
+            if count:
+                moved[f"{table.name}.{column.name}"] = count
+    return moved
 
 
 def conflict_between(old: Person, person: Person) -> str | None:

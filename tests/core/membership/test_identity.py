@@ -158,3 +158,28 @@ def test_people_table_is_untouched_by_a_conflict(container):
         s.flush()
         assert link_by_key(s, account_for(s, "sandbox", "bob", now), "E5", now, "t").status == "linked"
         assert len(s.scalars(select(Person)).all()) == count
+
+
+def test_a_merged_persons_other_records_follow_them(container):
+    """Acknowledgements (and every other feature's rows keyed by person) move with the link."""
+    from core.db.membership import Acknowledgement
+    from core.db.models import Group
+
+    now = container.clock.now()
+    with container.sessions.begin() as s:
+        new_hires, managers = (s.scalar(select(Group).where(Group.chat_id == c)) for c in ("new-hires", "managers"))
+        alice = account_for(s, "sandbox", "alice", now)
+        alice.person.employee_id = "E1"
+        slack = account_for(s, "slack", "U0ALICE", now)
+        s.add_all([Acknowledgement(person_id=slack.person_id, group_id=new_hires.id, sent_at=now, acknowledged_at=now),
+                   Acknowledgement(person_id=slack.person_id, group_id=managers.id, sent_at=now),
+                   Acknowledgement(person_id=alice.person_id, group_id=managers.id, sent_at=now)])
+        s.flush()
+        old_id = slack.person_id
+        assert link_by_key(s, slack, "E1", now, "test").status == "linked"
+    with container.sessions() as s:
+        acks = s.execute(select(Acknowledgement.person_id, Acknowledgement.group_id)).all()
+        alice_id = find_person(s, "E1").person.id
+        assert sorted(p for p, _ in acks) == sorted([alice_id, alice_id, old_id])   # the duplicate stays
+        detail = s.scalar(select(AuditEntry.detail).where(AuditEntry.action == "identity.linked"))
+        assert detail["moved"] == {"acknowledgements.person_id": 1}

@@ -19,7 +19,7 @@ from core.services.directory import account_for, find_account
 from core.services.grades import Gradebook, set_consent
 from core.services.quizzes import Quizzes, parse_answer
 from core.services.refusals import Refusal
-from core.services.reviews import Reviews
+from core.services.reviews import Reviews, may_review
 from core.services.schemes import Schemes, describe, parse_chat, scheme_of
 from core.services.standing import standing_text
 from core.services.submissions import Submissions
@@ -116,7 +116,6 @@ def _submit(r, inv, cmd, group, actor, locale) -> None:
 
 @refusals
 def _reopen(r, inv, cmd, group, actor, locale) -> None:
-    from core.services.reviews import may_review
     member = _member(r, inv, cmd)
     a, reason = _assignment(r.s, cmd.rest)
     if not may_review(r.s, a, actor.person_id):

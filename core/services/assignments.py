@@ -36,8 +36,12 @@ FIELDS = {
     "reviewers": "reviewers", "评审": "reviewers", "評審": "reviewers",
     "review": "review", "批改期限": "review",
 }
-_KEYS = re.compile(r"(?:^|(?<=\s))(" + "|".join(sorted(map(re.escape, FIELDS), key=len, reverse=True))
-                   + r")\s*[:：]", re.IGNORECASE)
+# English keys start a word; Chinese ones may follow the previous value without a space ("标题：周报截止：…").
+_KEYS = re.compile(r"(?:(?:^|(?<=\s))(?:" + "|".join(sorted((re.escape(k) for k in FIELDS if k.isascii()),
+                                                             key=len, reverse=True))
+                   + r")|" + "|".join(sorted((re.escape(k) for k in FIELDS if not k.isascii()), key=len, reverse=True))
+                   + r")(?=\s*[:：])", re.IGNORECASE)
+_COLON = re.compile(r"\s*[:：]")
 _SIZE = re.compile(r"^(\d{1,4})\s*mb?$", re.IGNORECASE)
 _CRITERION = re.compile(r"^(.{1,60}?)(\*?)\s*[:=：]?\s*(\d{1,4})$")
 _NUMBER = re.compile(r"^#?[Aa]?(\d{1,9})$")
@@ -71,7 +75,8 @@ def split_fields(text: str) -> dict[str, str]:
     out: dict[str, str] = {}
     for i, m in enumerate(found):
         end = found[i + 1].start() if i + 1 < len(found) else len(text)
-        out[FIELDS[m.group(1).casefold()]] = text[m.end():end].strip()
+        value = _COLON.sub("", text[m.end():end], count=1)
+        out[FIELDS[m.group(0).casefold()]] = value.strip()
     if found and text[:found[0].start()].strip() and "title" not in out:
         out["title"] = text[:found[0].start()].strip()
     return out

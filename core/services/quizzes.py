@@ -5,7 +5,7 @@ one answer per member per question, graded automatically."""
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -223,7 +223,3 @@ def close_job(ctx: CoreContext, s: Session, payload: dict) -> None:
             tell(s, c, t(c.group.locale, "quiz.result", n=quiz.id, title=quiz.title,
                          score=f"{score_of(s, quiz, person_id):.1f}"),
                  f"assessment:quiz-result:{quiz.id}:{person_id}", now)
-
-
-def closed_before(quiz: Quiz, now: datetime) -> bool:
-    return quiz.closes_at <= now

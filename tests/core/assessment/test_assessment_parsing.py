@@ -21,6 +21,9 @@ def test_fields_in_english_or_chinese_on_one_line_or_many():
     assert split_fields("标题：第一周报告 截止: 2026-11-10 要求：写 500 字") == {
         "title": "第一周报告", "due": "2026-11-10", "requirements": "写 500 字"}
     assert split_fields("Week 1 report due: 2026-11-10")["title"] == "Week 1 report"
+    assert split_fields("标题：周报截止：2026-11-10 18:00方式：链接") == {
+        "title": "周报", "due": "2026-11-10 18:00", "method": "链接"}
+    assert split_fields("title: overdue: stuff")["title"] == "overdue: stuff"
     assert split_fields("title: A due: 2026-11-10 review: 2026-11-17 批改期限: 2026-11-18")["review"] == "2026-11-18"
 
 

@@ -151,6 +151,43 @@ def register(main: click.Group) -> None:
             for line in describe(s, found.person):
                 click.echo(line)
 
+    @main.command()
+    @click.option("--platform", type=click.Choice(["slack", "wecom", "dingtalk", "sandbox"]),
+                  help="Only this platform's groups.")
+    @click.option("--dry-run", is_flag=True, help="Show what would be recorded and flagged; write nothing.")
+    @friendly
+    def reconcile(platform: str | None, dry_run: bool) -> None:
+        """Compare each group's real member list with the records: people added by hand are flagged to the
+        admins, people who left by themselves are recorded."""
+        from sqlalchemy import select
+
+        from core.db.models import Group
+        from core.services.membership_reconcile import reconcile_group
+
+        container = _ready_container()
+        with container.sessions() as s:
+            groups = [(g.id, g.platform, g.chat_id) for g in s.scalars(
+                select(Group).where(Group.active.is_(True)).order_by(Group.id)) if platform in (None, g.platform)]
+        skipped = 0
+        for group_id, group_platform, chat_id in groups:
+            lister = getattr(container.connectors.get(group_platform), "group_members", None)
+            if lister is None:
+                click.echo(f"{group_platform}:{chat_id}: skipped — this platform's connector cannot list members")
+                skipped += 1
+                continue
+            present = set(lister(chat_id))            # the platform call, outside any transaction
+            session = container.sessions()
+            try:
+                with session.begin():
+                    report = reconcile_group(container.ctx, session, session.get(Group, group_id), present)
+                    if dry_run:
+                        session.rollback()
+            finally:
+                session.close()
+            click.echo(f"{report.group}: added by hand {', '.join(report.unrecorded) or '-'}; "
+                       f"left by themselves {', '.join(report.departed) or '-'}")
+        click.echo(f"{'dry run: ' if dry_run else ''}{len(groups) - skipped} group(s) reconciled, {skipped} skipped")
+
     @main.group()
     def group() -> None:
         """Training groups Steward governs."""

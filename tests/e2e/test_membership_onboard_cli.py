@@ -222,3 +222,9 @@ def test_group_create_without_the_platform_configured(env):
     result = run(env, "group", "create", "--platform", "wecom", "--name", "x", "--kind", "new-hire",
                  "--lead", "wecom:lily")
     assert result.exit_code == 1 and "not configured" in result.output
+
+
+def test_reconcile_skips_platforms_that_cannot_list_members(env):
+    result = run(env, "reconcile", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "sandbox:new-hires: skipped" in result.output and "0 group(s) reconciled, 2 skipped" in result.output

@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 from core.services.assignments import remind_job
-from core.services.grades import remediation_due_job
-from core.services.quizzes import close_job, open_job
+from core.services.grades import quiz_closed_job, remediation_due_job
+from core.services.quizzes import open_job
 from core.services.reviews import review_remind_job
 
 ASSESSMENT_JOBS = {
     "assessment.remind": remind_job,                    # R5.2.1: before the due date, to those missing
     "assessment.review_remind": review_remind_job,      # R5.3.1: before the review deadline
     "assessment.quiz_open": open_job,                   # R6.1.1
-    "assessment.quiz_close": close_job,                 # R6.1.1: results to each member
+    "assessment.quiz_close": quiz_closed_job,           # R6.1.1 results; R6.3.2 make-up attempts
     "assessment.remediation_due": remediation_due_job,  # R6.3.2
 }

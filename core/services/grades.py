@@ -23,7 +23,7 @@ from core.services.assignments import deadlines, max_score
 from core.services.cohort import Contact, groups_of, roster, show_when, tell, zone
 from core.services.context import CoreContext
 from core.services.outbox import enqueue
-from core.services.quizzes import score_of
+from core.services.quizzes import answered, candidates, close_job, is_makeup, score_of
 from core.services.refusals import Refusal
 from core.services.scheduler import schedule
 from core.services.submissions import latest
@@ -90,6 +90,10 @@ class Gradebook:
                 line.items.append(self._assignment_item(a, person_id))
             for q in quizzes:
                 closed = q.closes_at <= self.now
+                if is_makeup(q):
+                    if closed and answered(self.s, q.id, person_id):
+                        line.items.append(Item("", "makeup", f"Q{q.id} {q.title}", score_of(self.s, q, person_id)))
+                    continue
                 line.items.append(Item(self._owner(q.component, "exam") or "", "quiz", f"Q{q.id} {q.title}",
                                        score_of(self.s, q, person_id) if closed else None))
             for (pid, comp), e in entered.items():
@@ -118,7 +122,7 @@ class Gradebook:
 
     def _total(self, line: Line, entered: dict) -> None:
         if self.scheme is None:
-            pcts = [i.percent for i in line.items if i.percent is not None]
+            pcts = [i.percent for i in line.items if i.percent is not None and i.kind != "makeup"]
             line.total = _mean(pcts) or 0.0
             line.complete = bool(pcts)
         else:
@@ -284,3 +288,18 @@ def set_consent(s: Session, person_id: int, consent: bool, now: datetime) -> Non
     audit.record(s, at=now, actor=f"person:{person_id}", action="honours.consent", clause="R6.3.2",
                  person_id=person_id, consent=consent)
 
+
+
+def quiz_closed_job(ctx: CoreContext, s: Session, payload: dict) -> None:
+    """`assessment.quiz_close`: the scores go out; a make-up exam's score is that member's make-up attempt."""
+    close_job(ctx, s, payload)
+    quiz = s.get(Quiz, payload["quiz_id"])
+    if quiz is None or not is_makeup(quiz):
+        return
+    book = Gradebook(ctx, s, s.get(Training, quiz.training_id))
+    for person_id in candidates(s, quiz):
+        if answered(s, quiz.id, person_id):
+            try:
+                book.record_makeup(person_id, score_of(s, quiz, person_id), by=quiz.created_by)
+            except Refusal:
+                continue   # its deadline passed first

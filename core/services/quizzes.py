@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.actions import Button, PostCard, PostMessage, SendPrivate
-from core.db.assessment import AssessmentScheme, Quiz, QuizAnswer
+from core.db.assessment import AssessmentScheme, Quiz, QuizAnswer, Remediation
 from core.db.models import Account
 from core.db.upsert import insert_ignore
 from core.i18n import t
@@ -25,9 +25,9 @@ from core.services.scheduler import schedule
 LETTERS = "ABCDEF"
 TRUE_WORDS = {"t": 0, "true": 0, "对": 0, "對": 0, "是": 0, "f": 1, "false": 1, "错": 1, "錯": 1, "否": 1}
 _QUESTION = re.compile(r"(?:^|(?<=\s))(?:Q\d*|题|題)\s*[:：]", re.IGNORECASE)
-_FIELD = re.compile(r"(?:^|(?<=\s))(title|opens|closes|limit|component|标题|標題|开始|開始|结束|結束|限时|限時)"
+_FIELD = re.compile(r"(?:^|(?<=\s))(title|opens|closes|limit|component|makeup|标题|標題|开始|開始|结束|結束|限时|限時|补考|補考)"
                     r"\s*[:：]", re.IGNORECASE)
-_FIELD_NAMES = {"标题": "title", "標題": "title", "开始": "opens", "開始": "opens", "结束": "closes",
+_FIELD_NAMES = {"补考": "makeup", "補考": "makeup", "标题": "title", "標題": "title", "开始": "opens", "開始": "opens", "结束": "closes",
                 "結束": "closes", "限时": "limit", "限時": "limit"}
 _ANSWER = re.compile(r"^#?(\d{1,9})[.\s/]+(\d{1,3})\s+(\S+)$")
 
@@ -88,6 +88,20 @@ def answered(s: Session, quiz_id: int, person_id: int) -> int:
         QuizAnswer.quiz_id == quiz_id, QuizAnswer.person_id == person_id)) or 0
 
 
+def is_makeup(quiz: Quiz) -> bool:
+    return bool(quiz.questions.get("makeup"))
+
+
+def candidates(s: Session, quiz: Quiz) -> dict[int, Contact]:
+    """Who takes the quiz: every trainee, or for a make-up exam those with an open make-up (R6.3.2)."""
+    people = roster(s, quiz.training_id)
+    if not is_makeup(quiz):
+        return people
+    open_ids = set(s.scalars(select(Remediation.person_id).where(
+        Remediation.training_id == quiz.training_id, Remediation.kind == "makeup", Remediation.status == "open")))
+    return {pid: c for pid, c in people.items() if pid in open_ids}
+
+
 class Quizzes:
     def __init__(self, ctx: CoreContext, s: Session) -> None:
         self.ctx, self.s, self.now = ctx, s, ctx.clock.now()
@@ -119,8 +133,11 @@ class Quizzes:
                 raise Refusal("quiz.bad_limit", value=fields["limit"])
             limit = int(fields["limit"])
         component = fields.get("component") or None
+        makeup = fields.get("makeup", "").casefold() in ("yes", "true", "y", "是")
         scheme = self.s.scalar(select(AssessmentScheme).where(AssessmentScheme.training_id == training_id))
-        if scheme is not None:
+        if makeup:
+            component = None    # a make-up exam counts as a make-up attempt, not towards a component
+        elif scheme is not None:
             kinds = {c["key"]: c["kind"] for c in scheme.components}
             if component is None:
                 component = next((k for k, kind in kinds.items() if kind == "exam"), None)
@@ -128,7 +145,7 @@ class Quizzes:
                 raise Refusal("assign.bad_component", component=component,
                               known=", ".join(k for k, kind in kinds.items() if kind == "exam") or "-")
         quiz = Quiz(training_id=training_id, title=title, component=component,
-                    questions={"items": parse_questions(text)}, opens_at=opens, closes_at=closes,
+                    questions={"items": parse_questions(text), "makeup": makeup}, opens_at=opens, closes_at=closes,
                     time_limit_minutes=limit, created_by=by, created_at=self.now)
         self.s.add(quiz)
         self.s.flush()
@@ -152,7 +169,7 @@ class Quizzes:
                 g.locale, "quiz.opened", n=quiz.id, title=quiz.title, questions=len(quiz.questions["items"]),
                 closes=show_when(quiz.closes_at, tz), limit=limit or "-")),
                 key=f"assessment:quiz:{quiz.id}:group:{g.id}", now=self.now, group_id=g.id)
-        for person_id, c in roster(self.s, quiz.training_id).items():
+        for person_id, c in candidates(self.s, quiz).items():
             self._send(quiz, c)
 
     def _send(self, quiz: Quiz, c: Contact) -> None:
@@ -175,7 +192,10 @@ class Quizzes:
         quiz = self.s.get(Quiz, quiz_id)
         if quiz is None:
             raise Refusal("quiz.unknown", n=quiz_id)
-        c = roster(self.s, quiz.training_id).get(account.person_id)
+        if account.person_id in roster(self.s, quiz.training_id) and is_makeup(quiz):
+            if account.person_id not in candidates(self.s, quiz):
+                raise Refusal("quiz.makeup_only", n=quiz_id)
+        c = candidates(self.s, quiz).get(account.person_id)
         if c is None:
             raise Refusal("assess.not_in_training", member=account.person.name)
         tz = zone(self.s, quiz.training_id)
@@ -218,7 +238,7 @@ def close_job(ctx: CoreContext, s: Session, payload: dict) -> None:
     if quiz is None:
         return
     now = ctx.clock.now()
-    for person_id, c in roster(s, quiz.training_id).items():
+    for person_id, c in candidates(s, quiz).items():
         if answered(s, quiz.id, person_id):
             tell(s, c, t(c.group.locale, "quiz.result", n=quiz.id, title=quiz.title,
                          score=f"{score_of(s, quiz, person_id):.1f}"),

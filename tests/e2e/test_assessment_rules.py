@@ -143,3 +143,29 @@ def test_where_cards_cannot_be_shown_the_quiz_is_a_text_dialogue(chat, clock):
     assert "recorded" in out[-1]["text"]
     out = chat.dm("bob", "答题 1.1 c")
     assert "already answered" in out[-1]["text"]
+
+
+def test_a_make_up_exam_in_the_chat_counts_as_the_make_up_attempt(chat, clock):
+    """Moodle's "reopen until pass": the make-up exam reaches only those below the pass mark, and its
+    automatic score is their make-up attempt (R6.3.2)."""
+    chat.say("lily", "@steward scheme set practical=100 pass=60")
+    for user, score in (("alice", 90), ("bob", 40), ("carol", 30), ("dave", 80)):
+        chat.say("rita", f"@steward score @{user} practical {score}", chat="cohort-b" if user == "dave" else "cohort-a")
+    chat.say("lily", f"@steward makeup {when(clock, days=5)} attempts=2")
+    out = chat.say("lily", "@steward quiz title: Make-up makeup: yes closes: " + when(clock, days=1)
+                   + " Q: Exits are green | true* Q: Visitors sign in at | Lobby* | Roof")
+    assert sorted({e["to_user"] for e in out if e["kind"] == "card"}) == ["bob", "carol"]
+    out = chat.click("alice", "assessment.answer", "1.1.1")
+    assert "make-up exam" in out[-1]["text"]
+    chat.click("bob", "assessment.answer", "1.1.1")
+    chat.click("bob", "assessment.answer", "1.2.1")
+    chat.click("carol", "assessment.answer", "1.1.2")
+    out = chat.advance(days=1, minutes=1)
+    assert any("passed" in e["text"] for e in to(out, "bob"))
+    assert any("1 attempt(s) left" in e["text"] for e in to(out, "carol"))
+    with chat.container.sessions() as s:
+        rows = {r.person_id: (r.status, r.attempts) for r in s.scalars(select(Remediation))}
+        bob, carol = (find_account(s, "sandbox", u).person_id for u in ("bob", "carol"))
+    assert rows == {bob: ("passed", 1), carol: ("open", 1)}
+    out = chat.say("lily", "@steward grades")
+    assert "bob: 40.0 [practical=40.0] pass" in out[-1]["text"]

@@ -13,7 +13,7 @@ from core.db.models import Group, Role
 from core.i18n import t
 from core.services import audit
 from core.services.applications import Applications
-from core.services.directory import account_for, display, group_for, open_membership
+from core.services.directory import account_for, display, find_account, group_for, open_membership
 from core.services.identity import LinkResult, link_by_key
 from core.services.membership_leave import leave_voluntarily
 from core.services.membership_moves import decide_move
@@ -59,10 +59,15 @@ def _join(r, inv, cmd, group, actor, locale) -> None:
 
 
 def _recommend(r, inv, cmd, group, actor, locale) -> None:
-    accounts = []
-    for user_id in dict.fromkeys(cmd.members):
-        accounts.append(account_for(r.s, inv.platform, user_id, r.now))
-    invited = Applications(r.ctx, r.s).recommend(group, actor, accounts, cmd.rest)
+    user_ids, reason = list(cmd.members), cmd.rest
+    # In a 1:1 chat (WeCom, DingTalk) there is no mention markup: "recommend zhangsan lisi reason" names
+    # every known account at the front of the text.
+    words = reason.split(" ")
+    while words and find_account(r.s, inv.platform, words[0].lstrip("@")) is not None:
+        user_ids.append(words.pop(0).lstrip("@"))
+    reason = " ".join(words).strip()
+    accounts = [account_for(r.s, inv.platform, user_id, r.now) for user_id in dict.fromkeys(user_ids)]
+    invited = Applications(r.ctx, r.s).recommend(group, actor, accounts, reason)
     skipped = len(accounts) - len(invited)
     r.reply(inv, group, t(locale, "membership.recommend.done", count=len(invited),
                           names=", ".join(invited) or "-", skipped=skipped, clause="R2.1.1"), private=True)

@@ -18,11 +18,12 @@ from core.db.models import Account, Group, Membership, Person
 from core.i18n import t
 from core.services import audit
 from core.services.context import CoreContext
-from core.services.directory import account_on, open_membership
+from core.services.directory import account_on, open_membership, roles_of
 from core.services.outbox import enqueue
 from core.services.scheduler import schedule
 
 CLAUSE = "R3.3.2"
+STAFF = frozenset({"admin", "lead", "instructor"})
 REMINDER_JOB = "membership.ack_reminder"
 
 
@@ -60,10 +61,11 @@ def welcome(ctx: CoreContext, s: Session, group: Group, account: Account, member
 
 
 def on_member_joined(ctx: CoreContext, s: Session, group: Group, account: Account) -> None:
-    """MemberJoined: welcome the member (a second welcome for the same stay is not sent)."""
+    """MemberJoined: welcome the member (a second welcome for the same stay is not sent; the group's
+    staff are not welcomed into their own group)."""
     s.flush()
     membership = open_membership(s, account.person_id, group.id)
-    if membership is not None:
+    if membership is not None and not roles_of(s, account.person_id, group.id) & STAFF:
         welcome(ctx, s, group, account, membership)
 
 

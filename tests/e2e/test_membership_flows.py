@@ -333,3 +333,20 @@ def test_forged_or_stale_card_clicks_change_nothing(client, container, action, v
     assert not [e for e in out(container, m) if e["kind"] in ("invited", "removed")]
     with container.sessions() as s:
         assert s.scalar(select(func.count()).select_from(MembershipRequest)) == 0
+
+
+def test_recommend_a_list_from_a_one_to_one_chat_as_on_wecom(client, container):
+    say(client, container, "carol", "hello")
+    say(client, container, "erin", "hello")
+    m = mark(container)
+    say(client, container, "lily", "recommend carol erin in:new-hires both finished the pre-course")
+    replies = out(container, m)
+    assert sorted(e["to_user"] for e in replies if e["kind"] == "invited") == ["carol", "erin"]
+    assert "both finished the pre-course" in to(replies, "erin", "private")[0]["text"]
+
+
+def test_staff_joining_their_own_group_get_no_welcome(client, container):
+    assert ingest(container.ctx, MemberJoined(platform="sandbox", event_id="j-lily", chat_id="new-hires",
+                                              user_id="lily"))
+    drain(container)
+    assert not [e for e in out(container, 0) if e["kind"] == "card"]

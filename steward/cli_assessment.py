@@ -101,6 +101,58 @@ def register(main: click.Group) -> None:
             click.echo(f"published version {found.version} of {training}'s scheme; the worker posts it")
 
     @main.group()
+    def quiz() -> None:
+        """Quizzes answered in the chat (R6.1.1)."""
+
+    @quiz.command("add")
+    @click.argument("training")
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False))
+    @click.option("--author", required=True, help="The lead or instructor it is set by, as platform:user_id.")
+    @click.option("--dry-run", is_flag=True, help="Check the file; change nothing.")
+    @friendly
+    def quiz_add(training: str, file: str, author: str, dry_run: bool) -> None:
+        """Add a quiz to TRAINING from a YAML FILE: title, optional opens/closes (YYYY-MM-DD HH:MM in the
+        training's time zone), limit (minutes), component, makeup (true: a make-up exam), and questions
+        ({text, answer: true|false} or {text, options: [...], answer: A or the option}). It opens at
+        `opens` (or now): each member gets the questions privately."""
+        import yaml
+
+        from core.services.cohort import LEADS, is_staff
+        from core.services.directory import find_account
+        from core.services.quizzes import Quizzes, questions_from_file
+        from core.services.refusals import Refusal
+        try:
+            data = yaml.safe_load(Path(file).read_text("utf-8"))
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            raise click.ClickException(f"{file}: not valid YAML ({str(exc).splitlines()[0]})")
+        if not isinstance(data, dict) or set(data) - {"title", "opens", "closes", "limit", "component", "makeup",
+                                                       "questions"}:
+            raise click.ClickException(f"{file}: expected the keys title, opens, closes, limit, component, makeup, "
+                                       "questions")
+        platform, _, user_id = author.partition(":")
+        container = _container(with_connectors=False)
+        container.check_migrated()
+        with container.sessions() as s:   # committed only when not a dry run
+            t_ = _training(s, training)
+            account = find_account(s, platform, user_id)
+            if account is None or not is_staff(s, account.person_id, t_.id, LEADS):
+                raise click.ClickException(f"{author} is not a lead, instructor or admin of {training}")
+            fields = {k: str(v) for k, v in data.items() if k != "questions" and v is not None}
+            fields["makeup"] = "yes" if data.get("makeup") is True else ""
+            try:
+                found = Quizzes(container.ctx, s).create_from(
+                    t_.id, fields, questions_from_file(data.get("questions")), by=account.person_id)
+            except Refusal as refusal:
+                raise _refused(refusal) from None
+            count = len(found.questions["items"])
+            if dry_run:
+                s.rollback()
+                click.echo(f"{file}: valid; {count} question(s); nothing changed (--dry-run)")
+                return
+            s.commit()
+            click.echo(f"quiz {found.id} \"{found.title}\" with {count} question(s) added to {training}")
+
+    @main.group()
     def grades() -> None:
         """Grades of a training (R6.3.1)."""
 

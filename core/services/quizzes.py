@@ -53,6 +53,38 @@ def parse_questions(text: str) -> list[dict]:
     return out
 
 
+def questions_from_file(data: object) -> list[dict]:
+    """`questions:` of a quiz file: `{text, answer: true|false}` or `{text, options: [...], answer: A | the
+    option's text}`, optional `points`."""
+    if not isinstance(data, list) or not data or len(data) > 100:
+        raise Refusal("quiz.no_questions")
+    out = []
+    for q in data:
+        if not isinstance(q, dict) or set(q) - {"text", "options", "answer", "points"} or not str(q.get("text", "")).strip():
+            raise Refusal("quiz.bad_question", question=str(q)[:60])
+        text, answer, points = str(q["text"]).strip(), q.get("answer"), q.get("points", 1)
+        if isinstance(points, bool) or not isinstance(points, int) or not 1 <= points <= 100:
+            raise Refusal("quiz.bad_question", question=text[:60])
+        if "options" not in q:
+            if not isinstance(answer, bool):
+                raise Refusal("quiz.bad_question", question=text[:60])
+            out.append({"text": text, "kind": "tf", "options": [], "answer": 0 if answer else 1, "points": points})
+            continue
+        options = q["options"]
+        if not isinstance(options, list) or not 2 <= len(options) <= len(LETTERS) \
+                or any(not str(o).strip() for o in options):
+            raise Refusal("quiz.bad_question", question=text[:60])
+        options = [str(o).strip() for o in options]
+        if isinstance(answer, str) and len(answer) == 1 and answer.upper() in LETTERS[:len(options)]:
+            index = LETTERS.index(answer.upper())
+        elif str(answer) in options:
+            index = options.index(str(answer))
+        else:
+            raise Refusal("quiz.bad_question", question=text[:60])
+        out.append({"text": text, "kind": "mc", "options": options, "answer": index, "points": points})
+    return out
+
+
 def labels(q: dict, locale: str) -> list[str]:
     return [t(locale, "quiz.true"), t(locale, "quiz.false")] if q["kind"] == "tf" else list(q["options"])
 
@@ -107,7 +139,6 @@ class Quizzes:
         self.ctx, self.s, self.now = ctx, s, ctx.clock.now()
 
     def create(self, training_id: int, text: str, by: int) -> Quiz:
-        tz = zone(self.s, training_id)
         head = _QUESTION.split(text)[0]
         fields, found = {}, list(_FIELD.finditer(head))
         for i, m in enumerate(found):
@@ -116,6 +147,11 @@ class Quizzes:
             fields[_FIELD_NAMES.get(key, key)] = head[m.end():end].strip()
         if not found and head.strip():
             fields["title"] = head.strip()
+        return self.create_from(training_id, fields, parse_questions(text), by)
+
+    def create_from(self, training_id: int, fields: dict[str, str], items: list[dict], by: int) -> Quiz:
+        """A quiz from its fields (title, opens, closes, limit, component, makeup) and checked questions."""
+        tz = zone(self.s, training_id)
         title = fields.get("title", "")
         if not title or len(title) > 200:
             raise Refusal("assign.bad_title")
@@ -145,7 +181,7 @@ class Quizzes:
                 raise Refusal("assign.bad_component", component=component,
                               known=", ".join(k for k, kind in kinds.items() if kind == "exam") or "-")
         quiz = Quiz(training_id=training_id, title=title, component=component,
-                    questions={"items": parse_questions(text), "makeup": makeup}, opens_at=opens, closes_at=closes,
+                    questions={"items": items, "makeup": makeup}, opens_at=opens, closes_at=closes,
                     time_limit_minutes=limit, created_by=by, created_at=self.now)
         self.s.add(quiz)
         self.s.flush()

@@ -108,3 +108,42 @@ def test_grades_export_of_an_unknown_training_fails_clearly(env, tmp_path):
     assert result.exit_code == 2 and "--output" in result.output
     result = run(env, "scheme", "publish", "onboarding")
     assert result.exit_code == 1 and "no assessment scheme" in result.output
+
+
+QUIZ = """
+title: Safety basics
+limit: 15
+questions:
+  - {text: Exits are green, answer: true}
+  - {text: "Where do visitors sign in?", options: [Lobby, Canteen, Roof], answer: Lobby}
+  - {text: "Who may remove a member?", options: [anyone, an admin], answer: B, points: 2}
+"""
+
+
+def test_quiz_add_from_a_file(env, tmp_path):
+    from core.db.assessment import Quiz
+    path = tmp_path / "quiz.yaml"
+    path.write_text(QUIZ, encoding="utf-8")
+    result = run(env, "quiz", "add", "onboarding", str(path), "--author", "sandbox:lily", "--dry-run")
+    assert result.exit_code == 0 and "3 question(s); nothing changed" in result.output, result.output
+    assert rows(env, Quiz) == 0 and rows(env, OutboxItem) == 0
+    result = run(env, "quiz", "add", "onboarding", str(path), "--author", "sandbox:lily")
+    assert result.exit_code == 0 and "quiz 1" in result.output
+    assert rows(env, OutboxItem) == 2 + 4 * 3   # the notice in both groups, 3 cards to each of 4 members
+
+
+@pytest.mark.parametrize("text,author,expected", [
+    (QUIZ, "sandbox:bob", "is not a lead"),
+    (QUIZ.replace("answer: Lobby", "answer: Moon"), "sandbox:lily", "needs 2-6 options"),
+    (QUIZ.replace("answer: true}", "answer: maybe}"), "sandbox:lily", "needs 2-6 options"),
+    ("title: X\nquestions: []\n", "sandbox:lily", "needs questions"),
+    (QUIZ.replace("limit: 15", "limit: 0"), "sandbox:lily", "not a time limit"),
+    ("title: X\nfoo: 1\n", "sandbox:lily", "expected the keys"),
+])
+def test_bad_quiz_files_change_nothing(env, tmp_path, text, author, expected):
+    from core.db.assessment import Quiz
+    path = tmp_path / "quiz.yaml"
+    path.write_text(text, encoding="utf-8")
+    result = run(env, "quiz", "add", "onboarding", str(path), "--author", author)
+    assert result.exit_code == 1 and expected in result.output
+    assert rows(env, Quiz) == 0

@@ -59,6 +59,17 @@ def roster(s: Session, training_id: int) -> dict[int, Contact]:
     return out
 
 
+def trainee(s: Session, training_id: int, person_id: int) -> Contact | None:
+    """The roster entry of one person, in a few queries (a quiz click or a submission)."""
+    groups = groups_of(s, training_id)
+    if person_id in staff_ids(s, groups):
+        return None
+    by_id = {g.id: g for g in groups}
+    m = s.scalars(select(Membership).where(Membership.person_id == person_id, Membership.left_at.is_(None),
+                                           Membership.group_id.in_(list(by_id))).order_by(Membership.group_id)).first()
+    return None if m is None else Contact(person_id, s.get(Account, m.account_id), by_id[m.group_id])
+
+
 def contact(s: Session, training_id: int, person_id: int) -> Contact | None:
     """How to reach anyone (staff too) with a stay in the training: their first group there."""
     for g in groups_of(s, training_id):

@@ -74,8 +74,11 @@ class Gradebook:
             return component
         return next((c["key"] for c in self.scheme.components if c["kind"] == kind), None)
 
-    def lines(self) -> list[Line]:
+    def lines(self, only: int | None = None) -> list[Line]:
+        """Every member's line, ranked; with `only`, that member's line alone (unranked: `my` stays cheap)."""
         people = roster(self.s, self.training.id)
+        if only is not None:
+            people = {only: people[only]} if only in people else {}
         assignments = list(self.s.scalars(select(Assignment).where(Assignment.training_id == self.training.id)
                                           .order_by(Assignment.id)))
         quizzes = list(self.s.scalars(select(Quiz).where(Quiz.training_id == self.training.id).order_by(Quiz.id)))

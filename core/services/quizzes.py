@@ -16,7 +16,7 @@ from core.db.models import Account
 from core.db.upsert import insert_ignore
 from core.i18n import t
 from core.services import audit
-from core.services.cohort import Contact, groups_of, parse_when, roster, show_when, tell, zone
+from core.services.cohort import Contact, groups_of, parse_when, roster, show_when, tell, trainee, zone
 from core.services.context import CoreContext
 from core.services.outbox import enqueue
 from core.services.refusals import Refusal
@@ -228,12 +228,13 @@ class Quizzes:
         quiz = self.s.get(Quiz, quiz_id)
         if quiz is None:
             raise Refusal("quiz.unknown", n=quiz_id)
-        if account.person_id in roster(self.s, quiz.training_id) and is_makeup(quiz):
-            if account.person_id not in candidates(self.s, quiz):
-                raise Refusal("quiz.makeup_only", n=quiz_id)
-        c = candidates(self.s, quiz).get(account.person_id)
+        c = trainee(self.s, quiz.training_id, account.person_id)
         if c is None:
             raise Refusal("assess.not_in_training", member=account.person.name)
+        if is_makeup(quiz) and self.s.scalar(select(Remediation.id).where(
+                Remediation.training_id == quiz.training_id, Remediation.person_id == account.person_id,
+                Remediation.kind == "makeup", Remediation.status == "open")) is None:
+            raise Refusal("quiz.makeup_only", n=quiz_id)
         tz = zone(self.s, quiz.training_id)
         if self.now < quiz.opens_at:
             raise Refusal("quiz.not_open", n=quiz.id, opens=show_when(quiz.opens_at, tz))

@@ -49,11 +49,11 @@ def standing_text(ctx: CoreContext, s: Session, account: Account, locale: str) -
             out.append(t(locale, "my.quiz", n=q.id, title=q.title, closes=show_when(q.closes_at, tz),
                          done=answered(s, q.id, person_id), of=len(q.questions["items"]), score=score))
         book = Gradebook(ctx, s, training)
-        mine = next((ln for ln in book.lines() if ln.person_id == person_id), None)
+        mine = next(iter(book.lines(only=person_id)), None)
         if mine is not None:
             comps = ", ".join(f"{k} {'-' if v is None else f'{v:.1f}'}" for k, v in mine.components.items()) or "-"
             out.append(t(locale, "my.total", total=f"{mine.total:.1f}", pass_mark=f"{book.pass_mark:g}",
-                         components=comps, rank=mine.rank,
+                         components=comps,
                          result=t(locale, "grades.pass" if mine.passed else "grades.fail")))
             r = mine.remediation
             if r is not None:

@@ -20,7 +20,7 @@ from core.db.models import Account, ArchivedMessage
 from core.i18n import t
 from core.services import audit
 from core.services.assignments import deadlines, rubric_of
-from core.services.cohort import Contact, roster, show_when, tell, zone
+from core.services.cohort import Contact, roster, show_when, tell, trainee, zone
 from core.services.context import CoreContext
 from core.services.refusals import Refusal
 
@@ -63,7 +63,7 @@ class Submissions:
         self.settings = ctx.config.assessment
 
     def submit(self, a: Assignment, account: Account, text: str) -> Received:
-        c = roster(self.s, a.training_id).get(account.person_id)
+        c = trainee(self.s, a.training_id, account.person_id)
         if c is None:
             raise Refusal("assess.not_in_training", member=account.person.name)
         tz = zone(self.s, a.training_id)

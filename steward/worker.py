@@ -6,8 +6,8 @@ import threading
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from core.services.assessment_jobs import ASSESSMENT_JOBS
 from core.services import welcome
+from core.services.assessment_jobs import ASSESSMENT_JOBS
 from core.services.scheduler import JobHandler, run_due
 from core.services.training_jobs import TRAINING_JOBS
 

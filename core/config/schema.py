@@ -7,10 +7,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from core.config.membership import MembershipSettings
-
 from core.config.assessment import Assessment
-
+from core.config.membership import MembershipSettings
 from core.config.training import TrainingSettings
 
 PLATFORMS = ("slack", "wecom", "dingtalk", "sandbox")
@@ -149,8 +147,8 @@ class StewardConfig(Strict):
     roles: dict[Literal["admin", "hr"], tuple[str, ...]] = {}   # organisation-wide roles
     company: Company = Company()
     lexicon: dict[str, tuple[str, ...]] = {}
-    membership: MembershipSettings = MembershipSettings()
     assessment: Assessment = Assessment()   # R5, R6: core/config/assessment.py
+    membership: MembershipSettings = MembershipSettings()
 
     _tz = field_validator("timezone")(_check_timezone)
 

@@ -16,7 +16,15 @@ RECORD_READERS = frozenset({"admin", "lead", "hr"})
 
 
 def _help(r, inv, cmd, group, actor, locale) -> None:
-    r.reply(inv, group, t(locale, "help"), private=group is None)
+    """The discipline commands, then every other feature's commands this person may use."""
+    from core.services.command_registry import grammar
+
+    mine = {spec.name for spec in COMMANDS}
+    roles = roles_of(r.s, actor.person_id, group.id if group else None)
+    more = [spec.usage or spec.name for spec in grammar().specs.values()
+            if spec.name not in mine and (spec.roles is None or spec.roles & roles)]
+    text = t(locale, "help") + (f"\n{t(locale, 'help.more')}\n" + "\n".join(more) if more else "")
+    r.reply(inv, group, text, private=group is None)
 
 
 def _rules(r, inv, cmd, group, actor, locale) -> None:

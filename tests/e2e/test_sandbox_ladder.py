@@ -239,3 +239,12 @@ def test_group_commands_from_a_private_chat(client, container):
 def test_a_members_group_command_in_a_private_chat_finds_their_group(client, container):
     say(client, container, "alice", "rules", chat=None)
     assert "New hires" in steward_said(container)[-1]["text"]
+
+
+def test_help_lists_every_features_commands_the_person_may_use(client, container):
+    say(client, container, "alice", "help", chat=None)
+    member_help = steward_said(container)[-1]["text"]
+    say(client, container, "adam", "help", chat=None)
+    admin_help = steward_said(container)[-1]["text"]
+    assert "More commands" in member_help and "lexicon" not in member_help
+    assert "lexicon" in admin_help and len(admin_help) > len(member_help)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from functools import cached_property
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -189,7 +190,11 @@ class StewardConfig(Strict):
         return self
 
     def all_templates(self) -> dict[str, Template]:
-        """The built-in kinds of R1.2, overridden and extended by `templates:`."""
+        """The built-in kinds of R1.2, overridden and extended by `templates:` (built once: hot path)."""
+        return self._merged_templates
+
+    @cached_property
+    def _merged_templates(self) -> dict[str, Template]:
         merged = {kind: Template() for kind in BUILTIN_KINDS}
         merged.update(self.templates)
         return merged

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.actions import PostMessage, SendPrivate
@@ -31,6 +31,13 @@ from core.services.working_hours import add_working_hours
 
 ANSWERERS = frozenset({"instructor", "lead", "admin"})
 SIMILAR_WINDOW = timedelta(days=14)
+SIMILAR_CANDIDATES = 200
+SHOWN_IN_CLUSTER = 10
+
+
+def _worth_telling(size: int) -> bool:
+    """2, 3, 5, 10, 20, 30, ...: a cluster's growth, not every new question."""
+    return size in (2, 3, 5) or (size >= 10 and size % 10 == 0)
 
 
 class Questions:
@@ -64,25 +71,35 @@ class Questions:
     def _group_similar(self, q: Question, group: Group) -> None:
         """R4.3.2: join the most similar open question's cluster; offer the lead a collective answer."""
         threshold = self.settings(group).similar_questions
-        best, score = None, 0.0
-        for other in self.s.scalars(select(Question).where(
+        best_id, score = None, 0.0
+        # The most recent open questions only: grouping stays cheap however many pile up.
+        for other_id, other_text in self.s.execute(select(Question.id, Question.text).where(
                 Question.group_id == group.id, Question.status == "open", Question.id != q.id,
-                Question.created_at >= self.now - SIMILAR_WINDOW)):
-            value = similarity(q.text, other.text)
+                Question.created_at >= self.now - SIMILAR_WINDOW).order_by(Question.id.desc())
+                .limit(SIMILAR_CANDIDATES)):
+            value = similarity(q.text, other_text)
             if value >= threshold and value > score:
-                best, score = other, value
-        if best is None:
+                best_id, score = other_id, value
+        if best_id is None:
             return
+        best = self.s.get(Question, best_id)
         best.cluster_id = best.cluster_id or best.id
         q.cluster_id = best.cluster_id
-        cluster = self.cluster(q)
+        self.s.flush()
+        size = self.s.scalar(select(func.count()).select_from(Question).where(
+            Question.cluster_id == q.cluster_id, Question.status == "open"))
+        if not _worth_telling(size):
+            return   # the lead hears when a cluster forms and as it grows, never once per question
+        latest = list(self.s.scalars(select(Question).where(Question.cluster_id == q.cluster_id,
+                                                            Question.status == "open")
+                                     .order_by(Question.id.desc()).limit(SHOWN_IN_CLUSTER)))[::-1]
         items = "\n".join(f"Q{c.id} · {name_of(self.s.get(Person, c.asker_id), group.platform)}: {c.text[:120]}"
-                          for c in cluster)
+                          for c in latest)
         for lead in staff_accounts(self.s, group, "lead"):
             enqueue(self.s, SendPrivate(lead.platform, lead.user_id, t(
-                group.locale, "training.question.similar", count=len(cluster), group=group.name, items=items,
-                number=cluster[0].id)),
-                key=f"training.similar:{q.cluster_id}:{len(cluster)}:{lead.id}", now=self.now, group_id=group.id)
+                group.locale, "training.question.similar", count=size, group=group.name, items=items,
+                number=q.cluster_id)),
+                key=f"training.similar:{q.cluster_id}:{size}:{lead.id}", now=self.now, group_id=group.id)
 
     def cluster(self, q: Question) -> list[Question]:
         if q.cluster_id is None:

@@ -26,6 +26,7 @@ def fold(text: str) -> str:
     return _NOISE.sub("", _CUES.sub("", text))
 
 
+@lru_cache(maxsize=4096)
 def shingles(text: str) -> frozenset[str]:
     folded = fold(text)
     if len(folded) < 2:

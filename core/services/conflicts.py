@@ -21,9 +21,13 @@ WINDOW = timedelta(minutes=10)
 
 
 def _heated_case(s: Session, group_id: int, e: MessagePosted) -> Case | None:
-    """The insult case the detectors just opened on this message (they ran in this transaction)."""
-    return s.scalar(select(Case).where(Case.group_id == group_id, Case.message_id == e.message_id,
-                                       Case.category.in_(HEATED)).limit(1))
+    """The insult case the detectors just opened on this message. They ran in this transaction, so
+    the case is in the session already: no query on the hot path for the messages without one."""
+    for obj in list(s.identity_map.values()) + list(s.new):
+        if (isinstance(obj, Case) and obj.group_id == group_id and obj.message_id == e.message_id
+                and obj.category in HEATED):
+            return obj
+    return None
 
 
 def _targets(s: Session, group: Group, e: MessagePosted, person_id: int, since) -> set[int]:

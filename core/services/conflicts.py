@@ -13,6 +13,7 @@ from core.events import MessagePosted
 from core.i18n import t
 from core.services import audit
 from core.services.context import CoreContext
+from core.services.moderation import CASES_BY_MESSAGE
 from core.services.outbox import enqueue
 from core.services.training_audience import name_of, staff_accounts
 
@@ -21,12 +22,11 @@ WINDOW = timedelta(minutes=10)
 
 
 def _heated_case(s: Session, group_id: int, e: MessagePosted) -> Case | None:
-    """The insult case the detectors just opened on this message. They ran in this transaction, so
-    the case is in the session already: no query on the hot path for the messages without one."""
-    for obj in list(s.identity_map.values()) + list(s.new):
-        if (isinstance(obj, Case) and obj.group_id == group_id and obj.message_id == e.message_id
-                and obj.category in HEATED):
-            return obj
+    """The insult case the detectors just opened on this message. They ran in this transaction and
+    left it in the session's info (core/services/moderation.py): no query per message on the hot path."""
+    case = s.info.get(CASES_BY_MESSAGE, {}).get(e.message_id)
+    if case is not None and case.group_id == group_id and case.category in HEATED:
+        return case
     return None
 
 

@@ -23,6 +23,9 @@ from core.services.discipline import Discipline, Violation
 from core.services.outbox import enqueue
 
 
+CASES_BY_MESSAGE = "steward.cases_by_message"   # Session.info key: the case each message opened
+
+
 class ModerationService:
     """Callable installed as `CoreContext.detectors`; builds one Moderator per template, lazily."""
 
@@ -72,11 +75,12 @@ class ModerationService:
         ladder = [v for v in verdicts if not v.nudge]
         if ladder:
             top = ladder[0]
-            Discipline(ctx, s).report(Violation(
+            case = Discipline(ctx, s).report(Violation(
                 group=group, account=account, clause=top.clause, rule=top.rule, category=top.category,
                 reported_by=f"detector:{top.detector}", automated=True, severe=top.severe,
                 evidence=top.evidence, message_id=e.message_id, detector=top.detector,
                 delete_message=any(v.delete for v in ladder)))
+            s.info.setdefault(CASES_BY_MESSAGE, {})[e.message_id] = case   # for later observers (conflicts)
             return
         nudge = verdicts[0]
         enqueue(s, SendPrivate(e.platform, e.user_id, t(group.locale, f"nudge.{nudge.category}", clause=nudge.clause,

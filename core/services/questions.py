@@ -179,11 +179,23 @@ def observe(ctx: CoreContext, s: Session, group_id: int, account_id: int, person
                 questions.answer(asked, s.get(Account, account_id), e.text, post=False, locale=group.locale)
         return
     instructors = {a.user_id for a in staff_accounts(s, group, "instructor")}
+    source = None
     if instructors & set(e.mentions):
-        questions.track(group, s.get(Account, account_id), e.text, "mention", e.message_id)
+        source = "mention"
     elif (ctx.caps(e.platform).sees_all_messages or e.addressed) and not e.thread_id and reads_as_question(e.text):
-        # Slack hears every message; on WeCom and DingTalk a question put to Steward itself counts.
-        questions.track(group, s.get(Account, account_id), e.text, "question", e.message_id)
+        source = "question"   # Slack hears every message; on WeCom and DingTalk a question put to Steward
+    if source is not None:
+        # Tracking (deadline, grouping, digest) runs on the worker, so the platform's ack stays fast.
+        now = ctx.clock.now()
+        schedule(s, key=f"training.track:{e.platform}:{e.chat_id}:{e.message_id}", kind="training.track_question",
+                 due_at=now, now=now, payload={"group": group_id, "account": account_id, "text": e.text[:4000],
+                                               "source": source, "message": e.message_id})
+
+
+def track_question_job(ctx: CoreContext, s: Session, payload: dict[str, Any]) -> None:
+    group, account = s.get(Group, payload["group"]), s.get(Account, payload["account"])
+    if group is not None and account is not None and group.active:
+        Questions(ctx, s).track(group, account, payload["text"], payload["source"], payload["message"])
 
 
 def question_due_job(ctx: CoreContext, s: Session, payload: dict[str, Any]) -> None:

@@ -7,7 +7,14 @@ from core.actions import action_from_dict
 from core.db.models import OutboxItem
 from core.db.training import Question
 from core.events import MessagePosted
-from core.services.inbound import ingest
+from core.services.inbound import ingest as ingest_event
+from steward.worker import drain
+
+
+def ingest(container, event):
+    """Ingest, then let the worker run what the message scheduled (question tracking runs there)."""
+    ingest_event(container.ctx, event)
+    drain(container)
 
 
 def message(user, text, mid, thread=None, mentions=()):
@@ -27,26 +34,26 @@ def privates_to(container, user):
 
 
 def test_a_reply_in_the_thread_answers(container):
-    ingest(container.ctx, message("alice", "怎么提交作业？", "m1"))
-    ingest(container.ctx, message("bob", "我也想知道", "m2", thread="m1"))       # a member's reply: still open
+    ingest(container, message("alice", "怎么提交作业？", "m1"))
+    ingest(container, message("bob", "我也想知道", "m2", thread="m1"))       # a member's reply: still open
     assert questions(container) == [("question", "open")]
-    ingest(container.ctx, message("ian", "在门户网站上传", "m3", thread="m1"))
+    ingest(container, message("ian", "在门户网站上传", "m3", thread="m1"))
     assert questions(container) == [("question", "answered")]
     assert any("在门户网站上传" in text and "R4.3.1" in text for text in privates_to(container, "alice"))
 
 
 def test_naming_the_asker_answers_a_question_put_to_an_instructor(container):
-    ingest(container.ctx, message("bob", "<@ian> when does day two start", "m1", mentions=("ian",)))
+    ingest(container, message("bob", "<@ian> when does day two start", "m1", mentions=("ian",)))
     assert questions(container) == [("mention", "open")]
-    ingest(container.ctx, message("ian", "<@alice> nine", "m2", mentions=("alice",)))
+    ingest(container, message("ian", "<@alice> nine", "m2", mentions=("alice",)))
     assert questions(container) == [("mention", "open")]                      # not bob's
-    ingest(container.ctx, message("ian", "<@bob> nine o'clock", "m3", mentions=("bob",)))
+    ingest(container, message("ian", "<@bob> nine o'clock", "m3", mentions=("bob",)))
     assert questions(container) == [("mention", "answered")]
 
 
 def test_plain_statements_and_staff_questions_are_not_tracked(container):
-    ingest(container.ctx, message("alice", "thanks, got it", "m1"))
-    ingest(container.ctx, message("lily", "有人还没交作业吗？", "m2"))
+    ingest(container, message("alice", "thanks, got it", "m1"))
+    ingest(container, message("lily", "有人还没交作业吗？", "m2"))
     assert questions(container) == []
 
 
@@ -56,7 +63,7 @@ def test_where_steward_hears_only_mentions_a_question_put_to_it_is_tracked(db_ur
     try:
         addressed = MessagePosted(platform="sandbox", event_id="ev:a", chat_id="new-hires", user_id="alice",
                                   message_id="a", text="作业怎么提交？", addressed=True)
-        ingest(c.ctx, addressed)
+        ingest(c, addressed)
         assert questions(c) == [("question", "open")]
     finally:
         c.engine.dispose()

@@ -4,10 +4,13 @@
 """
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 import click
+
+from steward.grade_charts import COMPLETION as COMPLETION_PNG, SCORES as SCORES_PNG
 
 
 def _training(s, code: str):
@@ -16,6 +19,21 @@ def _training(s, code: str):
     if training is None:
         raise click.ClickException(f"no training {code!r} (trainings come from `training:` in steward.yaml)")
     return training
+
+
+def _charts_ready(folder: Path) -> None:
+    """Before anything is written: matplotlib is there and `folder` can hold the charts."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise click.ClickException("--charts needs matplotlib (pip install 'matplotlib>=3.8')") from None
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise click.ClickException(f"cannot write the charts to {folder}: {exc.strerror or exc}") from None
+    if not folder.is_dir() or not os.access(folder, os.W_OK):
+        raise click.ClickException(f"cannot write the charts to {folder}: "
+                                   f"{'not a folder' if not folder.is_dir() else 'permission denied'}")
 
 
 def _refused(refusal) -> click.ClickException:
@@ -162,10 +180,14 @@ def register(main: click.Group) -> None:
     @click.option("--output", "-o", type=click.Path(dir_okay=False), help="File (CSV: default stdout; XLSX: required).")
     @click.option("--transcripts", type=click.Path(file_okay=False),
                   help="CSV: a folder for one transcript file per member (XLSX has a sheet per member).")
+    @click.option("--charts", type=click.Path(), metavar="DIR",
+                  help=f"Also write {SCORES_PNG} and {COMPLETION_PNG} (PNG, needs matplotlib) into DIR.")
     @friendly
-    def grades_export(training: str, fmt: str, output: str | None, transcripts: str | None) -> None:
+    def grades_export(training: str, fmt: str, output: str | None, transcripts: str | None,
+                      charts: str | None) -> None:
         """Export TRAINING's grades for HR: per-component breakdown, weighted total, result, honours,
-        make-up, and a transcript per member."""
+        make-up, and a transcript per member; with --charts, the score distribution and completion per
+        group as PNG."""
         from core.services.grades import Gradebook
         from core.services.grades_export import build, write_csv, write_transcripts_csv, write_xlsx
         if fmt == "xlsx" and not output:
@@ -174,7 +196,13 @@ def register(main: click.Group) -> None:
         container.check_migrated()
         with container.sessions() as s:
             t_ = _training(s, training)
-            export = build(Gradebook(container.ctx, s, t_))
+            book = Gradebook(container.ctx, s, t_)
+            export = build(book)
+            if charts:
+                from core.services.grade_stats import from_lines
+                _charts_ready(Path(charts))
+                bins, groups = from_lines(book.lines())
+                name, code, pass_mark = t_.name, t_.code, book.pass_mark
         if fmt == "xlsx":
             write_xlsx(export, t_, Path(output))
         elif output:
@@ -184,4 +212,11 @@ def register(main: click.Group) -> None:
             write_csv(export, sys.stdout)
         if transcripts and fmt == "csv":
             write_transcripts_csv(export, Path(transcripts))
+        if charts:
+            from steward.grade_charts import render
+            try:
+                render(bins, groups, Path(charts), name=name, code=code, pass_mark=pass_mark)
+            except OSError as exc:
+                raise click.ClickException(f"cannot write the charts to {charts}: {exc.strerror or exc}") from None
+            click.echo(f"charts: {Path(charts) / SCORES_PNG}, {Path(charts) / COMPLETION_PNG}", err=True)
         click.echo(f"exported {len(export.rows)} member(s) of {training}", err=True)

@@ -178,9 +178,8 @@ def observe(ctx: CoreContext, s: Session, group_id: int, account_id: int, person
             if asked is not None:
                 questions.answer(asked, s.get(Account, account_id), e.text, post=False, locale=group.locale)
         return
-    instructors = {a.user_id for a in staff_accounts(s, group, "instructor")}
     source = None
-    if instructors & set(e.mentions):
+    if e.mentions and {a.user_id for a in staff_accounts(s, group, "instructor")} & set(e.mentions):
         source = "mention"
     elif (ctx.caps(e.platform).sees_all_messages or e.addressed) and not e.thread_id and reads_as_question(e.text):
         source = "question"   # Slack hears every message; on WeCom and DingTalk a question put to Steward

@@ -12,6 +12,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from core.db.models import ScheduledJob
+from core.db.upsert import insert_ignore
 from core.services.context import CoreContext
 
 log = logging.getLogger("steward.scheduler")
@@ -20,15 +21,13 @@ JobHandler = Callable[[CoreContext, Session, dict[str, Any]], None]
 
 
 def schedule(session: Session, *, key: str, kind: str, due_at: datetime, now: datetime,
-             payload: dict[str, Any] | None = None) -> ScheduledJob:
-    """Idempotent on `key`: scheduling the same job twice keeps the first."""
-    job = session.scalar(select(ScheduledJob).where(ScheduledJob.key == key))
-    if job is None:
-        job = ScheduledJob(key=key, kind=kind, payload=payload or {}, due_at=due_at, status="pending",
-                           attempts=0, created_at=now)
-        session.add(job)
-        session.flush()
-    return job
+             payload: dict[str, Any] | None = None) -> bool:
+    """Idempotent on `key`: scheduling the same job twice keeps the first. True when it is new.
+
+    One INSERT ... ON CONFLICT DO NOTHING: this runs in the message path (question tracking)."""
+    return insert_ignore(session, ScheduledJob, dict(
+        key=key[:200], kind=kind, payload=payload or {}, due_at=due_at, status="pending", attempts=0,
+        locked_until=None, last_error=None, created_at=now))
 
 
 def run_due(ctx: CoreContext, handlers: Mapping[str, JobHandler], limit: int = 20,

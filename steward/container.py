@@ -99,9 +99,10 @@ def build(env: Mapping[str, str] | None = None, *, clock: Clock | None = None,
             raise ConfigError(problems)
     container.ctx = CoreContext(sessions=sessions, config=config, clock=clock,
                                 capabilities={p: c.capabilities for p, c in container.connectors.items()},
-                                detectors=ModerationService(recent_messages(settings.redis_url)))
+                                detectors=ModerationService(recent_messages(settings.redis_url)),
+                                directories={p: c for p, c in container.connectors.items()
+                                             if hasattr(c, "user_profile")})
     # the directory port of core/services/identity.py: connectors that can look a user up
-    container.ctx.directories = {p: c for p, c in container.connectors.items() if hasattr(c, "user_profile")}
     return container
 
 

@@ -80,10 +80,7 @@ class CommandRunner:
         named with in:CHAT_ID, or else the one governed group on this platform that fits — among the
         groups the actor looks after (staff commands) or belongs to (everyone's commands)."""
         if cmd.group:
-            group = group_for(self.s, inv.platform, cmd.group)
-            if group is None:
-                self.reply(inv, None, t(locale, "command.unknown_group", group=cmd.group), private=True)
-            return group
+            return self.named_group(inv, cmd, locale)
         candidates = [g for g in self.s.scalars(select(Group).where(
             Group.platform == inv.platform, Group.active.is_(True)).order_by(Group.id))
             if roles_of(self.s, actor.person_id, g.id) & STAFF
@@ -92,6 +89,18 @@ class CommandRunner:
             target = find_account(self.s, inv.platform, cmd.members[0])
             if target is not None:
                 candidates = [g for g in candidates if open_membership(self.s, target.person_id, g.id)]
+        return self.choose_group(inv, cmd, candidates, locale)
+
+    def named_group(self, inv: Invocation, cmd: ParsedCommand, locale: str) -> Group | None:
+        """The group named with in:CHAT_ID, or a clear reply when there is none."""
+        group = group_for(self.s, inv.platform, cmd.group or "")
+        if group is None:
+            self.reply(inv, None, t(locale, "command.unknown_group", group=cmd.group), private=True)
+        return group
+
+    def choose_group(self, inv: Invocation, cmd: ParsedCommand, candidates: list[Group],
+                     locale: str) -> Group | None:
+        """The one candidate; otherwise ask (several) or explain (none), never guess."""
         if len(candidates) == 1:
             return candidates[0]
         if not candidates:

@@ -21,6 +21,8 @@ class CoreContext:
     # Content detectors (moderation): called for every message in a governed group that is not a command.
     detectors: Callable | None = None
     lookups: Lookups = field(default_factory=Lookups)
+    # Connectors that can read their platform's directory (`user_profile(user_id)`), by platform.
+    directories: Mapping[str, object] = field(default_factory=dict)
 
     def caps(self, platform: str) -> Capabilities:
         """The connector's declared capabilities; without a connector, the platform's table row."""

@@ -49,7 +49,7 @@ class Profile:
 
 
 def directories(ctx) -> Mapping[str, ProfileSource]:
-    return getattr(ctx, "directories", None) or {}
+    return ctx.directories
 
 
 def has_directory(ctx, platform: str) -> bool:

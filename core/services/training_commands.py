@@ -17,7 +17,6 @@ from core.i18n import t
 from core.services import archive_search, feedback
 from core.services.announcement_format import local_text, parse_fields
 from core.services.announcements import Announcements, Refused
-from core.services.directory import group_for
 from core.services.materials import REVIEWERS, Materials
 from core.services.questions import ANSWERERS, Questions
 from core.services.training_audience import name_of, training_groups
@@ -45,21 +44,11 @@ def _member_group(r, inv, cmd, group, actor, locale) -> Group | None:
     if group is not None:
         return group
     if cmd.group:
-        found = group_for(r.s, inv.platform, cmd.group)
-        if found is None:
-            r.reply(inv, None, t(locale, "command.unknown_group", group=cmd.group), private=True)
-        return found
+        return r.named_group(inv, cmd, locale)
     groups = list(r.s.scalars(select(Group).join(Membership, Membership.group_id == Group.id).where(
         Membership.person_id == actor.person_id, Membership.left_at.is_(None), Group.platform == inv.platform,
         Group.active.is_(True)).distinct().order_by(Group.id)))
-    if len(groups) == 1:
-        return groups[0]
-    if not groups:
-        r.reply(inv, None, t(locale, "command.needs_group", command=cmd.word), private=True)
-    else:
-        r.reply(inv, None, t(locale, "command.which_group", command=cmd.word,
-                             groups=", ".join(f"in:{g.chat_id} ({g.name})" for g in groups)), private=True)
-    return None
+    return r.choose_group(inv, cmd, groups, locale)
 
 
 def _refusing(handler):

@@ -38,7 +38,8 @@ class RedisRecentMessages:
         return int(self.client.zcount(self._keys(chat, sender, fingerprint), since.timestamp(), "+inf"))
 
     def counts(self, chat: str, sender: str, since: datetime, fingerprint: str,
-               since_same: datetime) -> tuple[int, int]:
+               since_same: datetime, enough: int | None = None) -> tuple[int, int]:
+        """Sorted-set counts are O(log n): `enough` (the memory store's early stop) is not needed."""
         pipe = self.client.pipeline(transaction=False)
         pipe.zcount(self._keys(chat, sender), since.timestamp(), "+inf")
         pipe.zcount(self._keys(chat, sender, fingerprint), since_same.timestamp(), "+inf")

@@ -88,9 +88,10 @@ class MemoryRecentMessages:
             return n
 
     def counts(self, chat: str, sender: str, since: datetime, fingerprint: str,
-               since_same: datetime) -> tuple[int, int]:
+               since_same: datetime, enough: int | None = None) -> tuple[int, int]:
         """count(chat, sender, since) and count(chat, sender, since_same, fingerprint) in one
-        pass (an optional fast path: FloodDetector uses it when a store offers it)."""
+        pass (an optional fast path: FloodDetector uses it when a store offers it). With `enough`,
+        counting stops once both counts reach it: a flooder's long history costs no more to check."""
         with self._lock:
             items = self._items.get((chat, sender))
             if not items:
@@ -98,7 +99,7 @@ class MemoryRecentMessages:
             horizon = min(since, since_same)
             total = same = 0
             for at, fp in reversed(items):
-                if at < horizon:
+                if at < horizon or (enough is not None and total >= enough and same >= enough):
                     break
                 if at >= since:
                     total += 1
@@ -165,7 +166,8 @@ class FloodDetector:
         recent = self._recent
         recent.record(chat, sender, fp, at)
         if self._counts is not None:
-            sent, same = self._counts(chat, sender, at - self._window, fp, at - self._repeat_window)
+            sent, same = self._counts(chat, sender, at - self._window, fp, at - self._repeat_window,
+                                      enough=max(self._max, self._repeat_max) + 2)
         else:
             sent = recent.count(chat, sender, at - self._window)
             same = recent.count(chat, sender, at - self._repeat_window, fp) \

@@ -5,7 +5,7 @@ A redelivered event hits the unique (platform, event_id) constraint and changes 
 from __future__ import annotations
 
 import logging
-from typing import Callable
+from typing import Callable, Sequence
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
@@ -28,14 +28,24 @@ log = logging.getLogger("steward.inbound")
 
 def ingest(ctx: CoreContext, event: Event) -> bool:
     """Handle one event; returns False when it was a duplicate delivery."""
+    return ingest_many(ctx, [event])[0]
+
+
+def ingest_many(ctx: CoreContext, events: Sequence[Event]) -> list[bool]:
+    """Handle events in order in one transaction (group commit, core/services/group_commit.py); for each,
+    False when it was a duplicate delivery. Any failure rolls back all of them."""
     with ctx.sessions() as session, session.begin():
-        first = insert_ignore(session, InboundEvent, dict(
-            platform=event.platform, event_id=event.event_id[:200], kind=type(event).__name__,
-            received_at=ctx.clock.now()))
-        if not first:
-            log.info("duplicate delivery %s %s ignored", event.platform, event.event_id)
-            return False
-        HANDLERS[type(event)](ctx, session, event)
+        return [_handle(ctx, session, event) for event in events]
+
+
+def _handle(ctx: CoreContext, session: Session, event: Event) -> bool:
+    first = insert_ignore(session, InboundEvent, dict(
+        platform=event.platform, event_id=event.event_id[:200], kind=type(event).__name__,
+        received_at=ctx.clock.now()))
+    if not first:
+        log.info("duplicate delivery %s %s ignored", event.platform, event.event_id)
+        return False
+    HANDLERS[type(event)](ctx, session, event)
     return True
 
 

@@ -158,40 +158,55 @@ class Questions:
 
 
 def observe(ctx: CoreContext, s: Session, group_id: int, account_id: int, person_id: int, e: MessagePosted) -> None:
-    """A group message that is no command: does it ask or answer a question? (called from inbound)"""
-    if not (e.thread_id or e.mentions or reads_as_question(e.text)):
+    """A group message that is no command: might it ask or answer a question? (called from inbound)
+
+    Only the cheap test runs here; who is staff, which question a reply answers and whether a question
+    is tracked are decided on the worker (`watch_job`), in arrival order, so the platform's ack stays fast
+    and an answer given a second after its question still finds it.
+    """
+    asks = (ctx.caps(e.platform).sees_all_messages or e.addressed) and not e.thread_id and reads_as_question(e.text)
+    if not (e.thread_id or e.mentions or asks):
         return   # the hot path: most messages stop here without a query
-    group = s.get(Group, group_id)
-    staff = roles_of(s, person_id, group_id) & STAFF
+    now = ctx.clock.now()
+    schedule(s, key=f"training.watch:{e.platform}:{e.chat_id}:{e.message_id}", kind="training.watch_message",
+             due_at=now, now=now, payload={"group": group_id, "account": account_id, "text": e.text[:4000],
+                                           "mentions": list(e.mentions[:50]), "thread": e.thread_id,
+                                           "asks": bool(asks), "message": e.message_id})
+
+
+def watch_job(ctx: CoreContext, s: Session, payload: dict[str, Any]) -> None:
+    """R4.3.1: an instructor's reply answers the question it replies to or the asker it names; a member's
+    question to an instructor (or one that reads as a question where Steward hears it) is tracked."""
+    group, account = s.get(Group, payload["group"]), s.get(Account, payload["account"])
+    if group is None or account is None or not group.active:
+        return
+    text, thread, mentions = payload["text"], payload.get("thread"), payload.get("mentions") or []
     questions = Questions(ctx, s)
-    if staff:
-        if e.thread_id:
-            asked = s.scalar(select(Question).where(Question.group_id == group_id, Question.message_id == e.thread_id,
+    if roles_of(s, account.person_id, group.id) & STAFF:
+        if thread:
+            asked = s.scalar(select(Question).where(Question.group_id == group.id, Question.message_id == thread,
                                                     Question.status == "open"))
             if asked is not None:
-                questions.answer(asked, s.get(Account, account_id), e.text, post=False, locale=group.locale)
+                questions.answer(asked, account, text, post=False, locale=group.locale)
                 return
-        for user_id in e.mentions:
+        for user_id in mentions:
             asked = s.scalar(select(Question).join(Account, Account.id == Question.account_id).where(
-                Question.group_id == group_id, Question.status == "open", Account.platform == e.platform,
+                Question.group_id == group.id, Question.status == "open", Account.platform == account.platform,
                 Account.user_id == user_id).order_by(Question.id.desc()).limit(1))
             if asked is not None:
-                questions.answer(asked, s.get(Account, account_id), e.text, post=False, locale=group.locale)
+                questions.answer(asked, account, text, post=False, locale=group.locale)
         return
     source = None
-    if e.mentions and {a.user_id for a in staff_accounts(s, group, "instructor")} & set(e.mentions):
+    if mentions and {a.user_id for a in staff_accounts(s, group, "instructor")} & set(mentions):
         source = "mention"
-    elif (ctx.caps(e.platform).sees_all_messages or e.addressed) and not e.thread_id and reads_as_question(e.text):
+    elif payload.get("asks"):
         source = "question"   # Slack hears every message; on WeCom and DingTalk a question put to Steward
     if source is not None:
-        # Tracking (deadline, grouping, digest) runs on the worker, so the platform's ack stays fast.
-        now = ctx.clock.now()
-        schedule(s, key=f"training.track:{e.platform}:{e.chat_id}:{e.message_id}", kind="training.track_question",
-                 due_at=now, now=now, payload={"group": group_id, "account": account_id, "text": e.text[:4000],
-                                               "source": source, "message": e.message_id})
+        questions.track(group, account, text, source, payload["message"])
 
 
 def track_question_job(ctx: CoreContext, s: Session, payload: dict[str, Any]) -> None:
+    """Jobs stored before `watch_job` existed: the decision to track was already taken."""
     group, account = s.get(Group, payload["group"]), s.get(Account, payload["account"])
     if group is not None and account is not None and group.active:
         Questions(ctx, s).track(group, account, payload["text"], payload["source"], payload["message"])

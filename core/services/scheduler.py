@@ -38,7 +38,7 @@ def run_due(ctx: CoreContext, handlers: Mapping[str, JobHandler], limit: int = 2
         due = list(s.scalars(select(ScheduledJob.id).where(
             ScheduledJob.status == "pending", ScheduledJob.due_at <= now,
             or_(ScheduledJob.locked_until.is_(None), ScheduledJob.locked_until < now),
-        ).order_by(ScheduledJob.due_at).limit(limit)))
+        ).order_by(ScheduledJob.due_at, ScheduledJob.id).limit(limit)))
     ran = 0
     for job_id in due:
         with ctx.sessions.begin() as s:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from core.services.announcements import change_reminder_job, pin_job, publish_job
 from core.services.feedback import digest_job
-from core.services.questions import question_due_job, track_question_job
+from core.services.questions import question_due_job, track_question_job, watch_job
 from core.services.weekly_digest import digest_job as weekly_digest_job
 
 TRAINING_JOBS = {
@@ -12,6 +12,7 @@ TRAINING_JOBS = {
     "training.change_reminder": change_reminder_job,
     "training.question_due": question_due_job,
     "training.track_question": track_question_job,
+    "training.watch_message": watch_job,
     "training.feedback_digest": digest_job,
     "training.weekly_digest": weekly_digest_job,
 }

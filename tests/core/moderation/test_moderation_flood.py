@@ -91,6 +91,18 @@ def test_memory_store_counts_windows() -> None:
     assert store.count("C", "other", T0) == 0
 
 
+def test_memory_store_stops_counting_at_enough() -> None:
+    """R8.1.3: a verdict only needs to know a threshold was crossed, so a flooder's long history is not
+    scanned message by message; below `enough` the counts are exact."""
+    store = MemoryRecentMessages()
+    for i in range(400):
+        store.record("C", "U", "x", T0 + timedelta(seconds=i))
+    since = T0 - timedelta(seconds=1)
+    assert store.counts("C", "U", since, "x", since) == (400, 400)
+    assert store.counts("C", "U", since, "x", since, enough=7) == (7, 7)
+    assert store.counts("C", "U", since, "y", since, enough=7) == (400, 0)   # none the same: all looked at
+
+
 def test_flood_verdict_fields() -> None:
     m = _moderator(mention_storm=3)
     (v,) = m.check("@a @b @c 看群公告", sender="U", chat="C", at=T0)

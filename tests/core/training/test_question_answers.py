@@ -67,3 +67,12 @@ def test_where_steward_hears_only_mentions_a_question_put_to_it_is_tracked(db_ur
         assert questions(c) == [("question", "open")]
     finally:
         c.engine.dispose()
+
+
+def test_an_answer_given_before_the_worker_ran_still_answers_its_question(container):
+    """R4.3.1: question and answer are decided on the worker in arrival order, so a quick answer counts."""
+    ingest_event(container.ctx, message("alice", "怎么提交作业？", "m1"))
+    ingest_event(container.ctx, message("ian", "在门户网站上传", "m2", thread="m1"))
+    assert questions(container) == []          # nothing decided on the webhook's path
+    drain(container)
+    assert questions(container) == [("question", "answered")]

@@ -97,6 +97,8 @@ def steward():
         env = {"DATABASE_URL": database_url, "STEWARD_CONFIG": config_path,
                "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_BOT_TOKEN": BOT_TOKEN,
                "SLACK_API_URL": "http://127.0.0.1:9/"}  # nothing listens: no worker runs, nothing is sent
+        if os.environ.get("STEWARD_SPOOL_DIR"):
+            env["STEWARD_SPOOL_DIR"] = os.environ["STEWARD_SPOOL_DIR"]   # the fast-acknowledgement rows
         container = build(env)
     finally:
         os.unlink(config_path)

@@ -5,8 +5,9 @@ so the core parses one form. `event_id` is the platform's delivery id used for d
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -75,3 +76,33 @@ class UserChanged(Event):
     """A directory change of department or position (R2.4.1)."""
     user_id: str
     changes: dict[str, str] = field(default_factory=dict)
+
+
+EVENT_TYPES: dict[str, type[Event]] = {cls.__name__: cls for cls in (
+    MessagePosted, CommandInvoked, CardActed, MemberJoined, MemberLeft, UserDeparted, UserChanged)}
+
+
+def event_to_dict(event: Event) -> dict[str, Any]:
+    """A JSON-ready form (the spool writes it; `event_from_dict` reads it back equal)."""
+    data = asdict(event)
+    for name, value in data.items():
+        if isinstance(value, datetime):
+            data[name] = {"at": value.isoformat()}
+    return {"type": type(event).__name__, **data}
+
+
+def event_from_dict(data: dict[str, Any]) -> Event:
+    """Raises KeyError or TypeError for a record that is no event of this version."""
+    data = dict(data)
+    cls = EVENT_TYPES[data.pop("type")]
+    values: dict[str, Any] = {}
+    for f in fields(cls):
+        if f.name not in data:
+            continue
+        value = data[f.name]
+        if isinstance(value, dict) and set(value) == {"at"}:
+            value = datetime.fromisoformat(value["at"])
+        elif isinstance(value, list):
+            value = tuple(value)
+        values[f.name] = value
+    return cls(**values)

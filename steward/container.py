@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import socket
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Callable, Mapping
 
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
@@ -18,11 +18,14 @@ from core.config.schema import StewardConfig
 from core.db.migrate import current_revision, head_revision
 from core.db.session import make_engine, make_sessionmaker
 from core.errors import ConfigError, StewardError
+from core.events import Event
 from core.services.context import CoreContext
 from core.services.delivery import Deliverer
+from core.services.inbound import ingest, ingest_many
 from core.services.moderation import ModerationService
 from steward.ratelimit import LimitsRateLimiter
 from steward.settings import Settings
+from steward.spool import Spool
 from steward.tokens import DbTokenStore
 
 
@@ -39,6 +42,9 @@ class Container:
     clock: Clock
     connectors: dict[str, Connector] = field(default_factory=dict)
     ctx: CoreContext | None = None
+    #: what the webhooks and streams hand their parsed events to: ingest, or the spool (steward/spool.py)
+    accept: Callable[[Event], object] | None = None
+    spool: Spool | None = None
     _head: str | None = None
 
     def deliverer(self, worker_id: str | None = None) -> Deliverer:
@@ -103,6 +109,13 @@ def build(env: Mapping[str, str] | None = None, *, clock: Clock | None = None,
                                 directories={p: c for p, c in container.connectors.items()
                                              if hasattr(c, "user_profile")})
     # the directory port of core/services/identity.py: connectors that can look a user up
+    ctx = container.ctx
+    if settings.spool_dir:
+        container.spool = Spool(settings.spool_dir, lambda events: ingest_many(ctx, events),
+                                lambda event: ingest(ctx, event))
+        container.accept = container.spool
+    else:
+        container.accept = lambda event: ingest(ctx, event)
     return container
 
 

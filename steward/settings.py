@@ -15,6 +15,9 @@ ENV: tuple[EnvVar, ...] = (
     EnvVar("STEWARD_REDIS_URL", False, True,
            "Redis for state several processes share (rate limits, flood counting); unset: in-process memory",
            None),
+    EnvVar("STEWARD_SPOOL_DIR", False, False,
+           "fast acknowledgement: webhooks answer once events are written to a spool file in this directory, "
+           "then store them in batches; unset: answer after the database commit", None),
     EnvVar("STEWARD_WORKER_ID", False, False, "name of this worker in leases and logs", None),
     EnvVar("STEWARD_LOG_LEVEL", False, False, "DEBUG, INFO, WARNING or ERROR", "INFO"),
 )
@@ -25,6 +28,7 @@ class Settings:
     database_url: str
     config_path: str
     redis_url: str | None
+    spool_dir: str | None
     worker_id: str | None
     log_level: str
 
@@ -39,5 +43,6 @@ class Settings:
         return cls(database_url=get("DATABASE_URL") or DEFAULT_URL,
                    config_path=get("STEWARD_CONFIG") or "steward.yaml",
                    redis_url=get("STEWARD_REDIS_URL"),
+                   spool_dir=get("STEWARD_SPOOL_DIR"),
                    worker_id=get("STEWARD_WORKER_ID"),
                    log_level=(get("STEWARD_LOG_LEVEL") or "INFO").upper())

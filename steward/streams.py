@@ -1,15 +1,13 @@
 """Inbound connections that need no public URL: Slack Socket Mode and DingTalk Stream mode.
 
-Both runners hand parsed events to the same ingest path as the webhooks, so de-duplication,
-the archive, the policy and the outbox behave identically.
+Both runners hand parsed events to the same place as the webhooks (`container.accept`: ingest, or the
+spool), so de-duplication, the archive, the policy and the outbox behave identically.
 """
 from __future__ import annotations
 
 import logging
 import threading
 from typing import Iterable
-
-from core.services.inbound import ingest
 
 log = logging.getLogger("steward.streams")
 
@@ -20,7 +18,7 @@ def start_streams(container, only: Iterable[str] = ()) -> list[str]:
 
     def sink(events) -> None:
         for event in events:
-            ingest(container.ctx, event)
+            container.accept(event)
 
     started = []
     slack = container.connectors.get("slack")

@@ -3,13 +3,16 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.services import welcome
 from core.services.assessment_jobs import ASSESSMENT_JOBS
+from core.services.inbound import ingest, ingest_many
 from core.services.scheduler import JobHandler, run_due
 from core.services.training_jobs import TRAINING_JOBS
+from steward.spool import ADOPT_EVERY_S, adopt_orphans
 
 log = logging.getLogger("steward.worker")
 
@@ -24,8 +27,12 @@ JOB_HANDLERS: dict[str, JobHandler] = {
 def run_worker(container, stop: threading.Event, idle_seconds: float = 0.5) -> None:
     deliverer = container.deliverer()
     log.info("worker %s started", deliverer.worker_id)
+    next_adopt = 0.0
     while not stop.is_set():
         try:
+            if container.settings.spool_dir and time.monotonic() >= next_adopt:
+                adopt_spooled(container, stop)   # events a web process accepted before it died
+                next_adopt = time.monotonic() + ADOPT_EVERY_S
             busy = deliverer.run_once() + run_due(container.ctx, JOB_HANDLERS)
         except SQLAlchemyError as exc:   # database away: wait and try again, nothing is lost
             log.error("worker cannot reach the database: %s", type(exc).__name__)
@@ -34,6 +41,12 @@ def run_worker(container, stop: threading.Event, idle_seconds: float = 0.5) -> N
         if not busy:
             stop.wait(idle_seconds)
     log.info("worker %s stopped", deliverer.worker_id)
+
+
+def adopt_spooled(container, stop: threading.Event | None = None) -> int:
+    ctx = container.ctx
+    return adopt_orphans(container.settings.spool_dir, lambda events: ingest_many(ctx, events),
+                         lambda event: ingest(ctx, event), stop=stop)
 
 
 def start_embedded(container) -> tuple[threading.Thread, threading.Event]:
@@ -45,6 +58,8 @@ def start_embedded(container) -> tuple[threading.Thread, threading.Event]:
 
 def drain(container, rounds: int = 20) -> int:
     """Deliver everything due now (the sandbox shell and tests); returns items attempted."""
+    if container.spool is not None:
+        container.spool.wait_empty()      # what the webhooks accepted is stored first
     deliverer = container.deliverer("drain")
     total = 0
     for _ in range(rounds):

@@ -4,7 +4,6 @@ from __future__ import annotations
 from flask import Flask
 
 from connectors.base import MAX_BODY_BYTES
-from core.services.inbound import ingest
 from webhooks import errors, health, platform, sandbox
 
 
@@ -16,8 +15,8 @@ def create_app(container) -> Flask:
     errors.register(app)
     app.register_blueprint(health.blueprint(container))
 
-    def handle(event) -> bool:
-        return ingest(container.ctx, event)
+    def handle(event) -> None:
+        container.accept(event)
 
     for name, connector in container.connectors.items():
         app.register_blueprint(platform.blueprint(connector, handle))

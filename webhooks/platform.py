@@ -32,7 +32,7 @@ def inbound_request(endpoint: str) -> InboundRequest:
                           query=request.args.to_dict(flat=True), body=body)
 
 
-def blueprint(connector: Connector, ingest: Callable[[Event], bool]) -> Blueprint:
+def blueprint(connector: Connector, ingest: Callable[[Event], object]) -> Blueprint:
     bp = Blueprint(connector.platform, __name__, url_prefix=f"/{connector.platform}")
 
     def make_view(endpoint: str):

@@ -17,6 +17,8 @@ ENV: tuple[EnvVar, ...] = (
            None),
     EnvVar("STEWARD_WORKER_ID", False, False, "name of this worker in leases and logs", None),
     EnvVar("STEWARD_LOG_LEVEL", False, False, "DEBUG, INFO, WARNING or ERROR", "INFO"),
+    EnvVar("STEWARD_FILES_DIR", False, False,
+           "directory of the files members send Steward (submissions, shared materials)", "steward-files"),
 )
 
 
@@ -27,6 +29,7 @@ class Settings:
     redis_url: str | None
     worker_id: str | None
     log_level: str
+    files_dir: str = "steward-files"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -40,4 +43,5 @@ class Settings:
                    config_path=get("STEWARD_CONFIG") or "steward.yaml",
                    redis_url=get("STEWARD_REDIS_URL"),
                    worker_id=get("STEWARD_WORKER_ID"),
-                   log_level=(get("STEWARD_LOG_LEVEL") or "INFO").upper())
+                   log_level=(get("STEWARD_LOG_LEVEL") or "INFO").upper(),
+                   files_dir=get("STEWARD_FILES_DIR") or "steward-files")

@@ -12,10 +12,10 @@ from typing import ClassVar, Mapping
 
 from core.actions import Action
 from core.clock import Clock
-from core.errors import ConfigError
-from core.ports import RateLimiter, TokenStore
+from core.errors import ConfigError, UnsupportedAction
+from core.ports import FileStore, RateLimiter, TokenStore
 from core.capabilities import Capabilities
-from core.events import Event
+from core.events import Event, FileRef
 
 MAX_BODY_BYTES = 1024 * 1024  # 1 MiB: anything larger is answered 413 before it is read
 
@@ -109,6 +109,11 @@ class Connector(ABC):
     def health(self) -> Health:
         """A cheap check that credentials and the API are usable (used by `/healthz?deep=1`)."""
 
+    def fetch_file(self, ref: FileRef, max_bytes: int) -> bytes:
+        """Download a file a member sent (`MessagePosted.files`), streaming, and stop as soon as more
+        than `max_bytes` arrived (core.errors.FileTooLarge). Platform errors map like deliver()'s."""
+        raise UnsupportedAction(f"{self.platform} cannot fetch files")
+
 
 @dataclass(frozen=True)
 class EnvVar:
@@ -125,6 +130,7 @@ class ConnectorDeps:
     clock: Clock
     tokens: TokenStore
     limiter: RateLimiter
+    files: FileStore | None = None     # stored files, read when a PostFile is delivered
 
 
 def read_env(spec: tuple[EnvVar, ...], env: Mapping[str, str], platform: str) -> dict[str, str | None]:

@@ -90,10 +90,22 @@ class PostCard(Action):
     user_id: str | None = None
 
 
+@dataclass(frozen=True)
+class PostFile(Action):
+    """A stored file posted into a group with a caption (R3.1.3: an approved material, with attribution).
+
+    The bytes are read from the file store by `sha256` at delivery time (WeCom's media ids last 3 days)."""
+    kind: ClassVar[str] = "file"
+    chat_id: str
+    sha256: str
+    name: str
+    caption: str = ""
+
+
 ACTION_TYPES: dict[str, type[Action]] = {
     cls.kind: cls
     for cls in (PostMessage, SendPrivate, SendEphemeral, RemoveMember, InviteMember,
-                DeleteMessage, PinMessage, PostCard)
+                DeleteMessage, PinMessage, PostCard, PostFile)
 }
 
 

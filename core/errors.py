@@ -59,3 +59,12 @@ class PermanentDeliveryError(DeliveryError):
 
 class UnsupportedAction(DeliveryError):
     """The platform cannot do this at all (see Capabilities); the core's fallback runs."""
+
+
+class FileTooLarge(StewardError):
+    """A download passed its limit: nothing is kept, the member is told the limit (R5.2.2)."""
+
+    def __init__(self, limit_bytes: int, seen_bytes: int | None = None) -> None:
+        super().__init__(f"the file is larger than {limit_bytes} bytes")
+        self.limit_bytes = limit_bytes
+        self.seen_bytes = seen_bytes

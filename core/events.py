@@ -17,6 +17,18 @@ class Event:
 
 
 @dataclass(frozen=True)
+class FileRef:
+    """A file attached to a message, as the platform names it; the bytes are fetched later (R5.2.1, R3.1.3).
+
+    `handle` is what the platform's download API takes: a Slack file id, a WeCom `MediaId`, a DingTalk
+    `downloadCode`. `size` and `mime` are what the platform claims, when it says."""
+    handle: str
+    name: str
+    size: int | None = None
+    mime: str | None = None
+
+
+@dataclass(frozen=True)
 class MessagePosted(Event):
     chat_id: str
     user_id: str
@@ -30,6 +42,7 @@ class MessagePosted(Event):
     sent_at: datetime | None = None
     edited: bool = False
     display_name: str | None = None
+    files: tuple[FileRef, ...] = ()          # attachments Steward may fetch (1:1 chats, shares)
 
 
 @dataclass(frozen=True)
@@ -103,6 +116,6 @@ def event_from_dict(data: dict[str, Any]) -> Event:
         if isinstance(value, dict) and set(value) == {"at"}:
             value = datetime.fromisoformat(value["at"])
         elif isinstance(value, list):
-            value = tuple(value)
+            value = tuple(FileRef(**v) if f.name == "files" else v for v in value)
         values[f.name] = value
     return cls(**values)

@@ -7,6 +7,7 @@ from typing import Protocol
 
 from core.actions import Action
 from core.clock import Clock
+from core.events import FileRef
 
 
 class TokenStore(Protocol):
@@ -59,3 +60,23 @@ class Messenger(Protocol):
 
     def deliver(self, action: Action, idempotency_key: str) -> object:
         """Returns an object with an optional `remote_id`; raises core.errors.DeliveryError subclasses."""
+
+
+class FileStore(Protocol):
+    """Where fetched files are kept, addressed by their SHA-256 (R5.2.1: a checksum for every attempt)."""
+
+    def put(self, data: bytes) -> str:
+        """Keep `data` (once, however often it is put); returns its SHA-256 hex digest."""
+
+    def read(self, sha256: str) -> bytes:
+        """The bytes stored under `sha256`; raises FileNotFoundError when there are none."""
+
+    def has(self, sha256: str) -> bool: ...
+
+
+class FileSource(Protocol):
+    """The download half of a connector (`fetch_file`), as the file jobs see it."""
+
+    def fetch_file(self, ref: FileRef, max_bytes: int) -> bytes:
+        """The file's bytes; raises core.errors.FileTooLarge past `max_bytes`, and Retryable- or
+        PermanentDeliveryError like deliver()."""

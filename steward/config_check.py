@@ -55,6 +55,12 @@ def check(env: Mapping[str, str], say: Callable[[str], None]) -> bool:
     for var in process_settings.ENV:
         value = (env.get(var.name) or "").strip()
         say(f"  {'✓' if value else '-'} {var.name} {('set' if var.secret else value) if value else f'default {var.default}'}")
+    from core.file_store import LocalFileStore
+    files_problem = LocalFileStore(cfg_settings.files_dir).check()
+    if files_problem:
+        problems.append(f"STEWARD_FILES_DIR: cannot write files there ({files_problem})")
+    else:
+        say(f"files: {cfg_settings.files_dir} writable")
     try:
         container = build(env, config=config)
     except ConfigError as exc:

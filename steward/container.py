@@ -19,6 +19,7 @@ from core.db.migrate import current_revision, head_revision
 from core.db.session import make_engine, make_sessionmaker
 from core.errors import ConfigError, StewardError
 from core.events import Event
+from core.file_store import LocalFileStore
 from core.services.context import CoreContext
 from core.services.delivery import Deliverer
 from core.services.inbound import ingest, ingest_many
@@ -92,9 +93,10 @@ def build(env: Mapping[str, str] | None = None, *, clock: Clock | None = None,
         raise ConfigError([f"DATABASE_URL: {_first_line(exc)}"]) from None
     sessions = make_sessionmaker(engine)
     container = Container(settings, config, engine, sessions, clock)
+    files = LocalFileStore(settings.files_dir)
     if with_connectors:
         deps = ConnectorDeps(clock=clock, tokens=DbTokenStore(sessions, clock),
-                             limiter=LimitsRateLimiter(settings.redis_url or "memory://"))
+                             limiter=LimitsRateLimiter(settings.redis_url or "memory://"), files=files)
         problems: list[str] = []
         for platform in platforms_wanted(config, env):
             try:
@@ -107,7 +109,8 @@ def build(env: Mapping[str, str] | None = None, *, clock: Clock | None = None,
                                 capabilities={p: c.capabilities for p, c in container.connectors.items()},
                                 detectors=ModerationService(recent_messages(settings.redis_url)),
                                 directories={p: c for p, c in container.connectors.items()
-                                             if hasattr(c, "user_profile")})
+                                             if hasattr(c, "user_profile")},
+                                files=files, file_sources=dict(container.connectors))
     # the directory port of core/services/identity.py: connectors that can look a user up
     ctx = container.ctx
     if settings.spool_dir:

@@ -20,6 +20,8 @@ ENV: tuple[EnvVar, ...] = (
            "then store them in batches; unset: answer after the database commit", None),
     EnvVar("STEWARD_WORKER_ID", False, False, "name of this worker in leases and logs", None),
     EnvVar("STEWARD_LOG_LEVEL", False, False, "DEBUG, INFO, WARNING or ERROR", "INFO"),
+    EnvVar("STEWARD_FILES_DIR", False, False,
+           "directory of the files members send Steward (submissions, shared materials)", "steward-files"),
 )
 
 
@@ -31,6 +33,7 @@ class Settings:
     spool_dir: str | None
     worker_id: str | None
     log_level: str
+    files_dir: str = "steward-files"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -45,4 +48,5 @@ class Settings:
                    redis_url=get("STEWARD_REDIS_URL"),
                    spool_dir=get("STEWARD_SPOOL_DIR"),
                    worker_id=get("STEWARD_WORKER_ID"),
-                   log_level=(get("STEWARD_LOG_LEVEL") or "INFO").upper())
+                   log_level=(get("STEWARD_LOG_LEVEL") or "INFO").upper(),
+                   files_dir=get("STEWARD_FILES_DIR") or "steward-files")

@@ -7,7 +7,7 @@ import time
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from core.services import welcome
+from core.services import received_files, welcome
 from core.services.assessment_jobs import ASSESSMENT_JOBS
 from core.services.inbound import ingest, ingest_many
 from core.services.scheduler import JobHandler, run_due
@@ -21,6 +21,7 @@ JOB_HANDLERS: dict[str, JobHandler] = {
     "membership.ack_reminder": welcome.remind,
     **TRAINING_JOBS,   # announcements, pins, change reminders, question deadlines, digests
     **ASSESSMENT_JOBS,   # assignment and review reminders, quizzes, make-up deadlines
+    received_files.FETCH_JOB: received_files.fetch_job,   # files members send Steward (R5.2.1, R3.1.3)
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
@@ -136,6 +137,7 @@ def build_container(db_url: str, clock, config, extra_env: dict[str, str] | None
     from steward.container import build
 
     env = {"DATABASE_URL": db_url, **(extra_env or {})}
+    env.setdefault("STEWARD_FILES_DIR", tempfile.mkdtemp(prefix="steward-files-"))   # never the working directory
     container = build(env, clock=clock, config=config)
     with container.sessions.begin() as s:
         sync_config(s, container.config, clock.now())

@@ -88,6 +88,13 @@ class DingTalkClient:
                               params={"access_token": token})
         return self._with_token(call)
 
+    def oapi_upload(self, path: str, form: dict[str, str], files: dict[str, tuple[str, bytes]]) -> dict[str, Any]:
+        """A multipart upload to the old API host (media/upload)."""
+        def call(token: str) -> dict[str, Any]:
+            return self._send("POST", self.settings.oapi_url + path, path, params={"access_token": token},
+                              data=form, files=files)
+        return self._with_token(call)
+
     def _with_token(self, call) -> dict[str, Any]:
         try:
             return call(self.access_token())

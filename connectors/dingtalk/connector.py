@@ -10,14 +10,16 @@ import requests
 
 from connectors.base import (Connector, ConnectorDeps, Delivery, Health, InboundRequest,
                              InboundResult)
-from connectors.dingtalk import render, settings as dt_settings, verify
+from connectors.dingtalk import files as dt_files, render, settings as dt_settings, verify
 from connectors.dingtalk.client import DingTalkClient
 from connectors.dingtalk.parse import HANDSHAKE, Parsed, parse_event, parse_robot_message
-from core.actions import (Action, DeleteMessage, InviteMember, PinMessage, PostCard, PostMessage,
+from connectors.files import stored_bytes
+from core.actions import (Action, DeleteMessage, InviteMember, PinMessage, PostCard, PostFile, PostMessage,
                           RemoveMember, SendEphemeral, SendPrivate)
 from core.capabilities import DINGTALK, Capabilities
 from core.errors import (BadRequest, DeliveryError, Forbidden, PermanentDeliveryError,
                          RetryableDeliveryError, UnsupportedAction)
+from core.events import FileRef
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +50,7 @@ class DingTalkConnector(Connector):
             PostMessage: self._post_message,
             SendPrivate: self._send_private,
             PostCard: self._post_card,
+            PostFile: self._post_file,
             RemoveMember: lambda a: self._membership(a.chat_id, a.user_id, add=False),
             InviteMember: lambda a: self._membership(a.chat_id, a.user_id, add=True),
         }
@@ -136,6 +139,17 @@ class DingTalkConnector(Connector):
         if action.user_id:
             return self._send_user(action.user_id, message)
         raise PermanentDeliveryError("card without chat_id or user_id", code="no_target")
+
+    def _post_file(self, action: PostFile) -> Delivery:
+        """Upload, then the caption and the file (sampleFile) into the group through the robot."""
+        media_id = dt_files.upload(self.client, action.name, stored_bytes(self.deps.files, action.sha256))
+        if action.caption:
+            self._send_group(action.chat_id, render.text_message(action.caption))
+        return self._send_group(action.chat_id, dt_files.file_message(media_id, action.name))
+
+    def fetch_file(self, ref: FileRef, max_bytes: int) -> bytes:
+        """The downloadCode of a 1:1 file or picture message -> a temporary downloadUrl -> the bytes."""
+        return dt_files.fetch(self.client, self.settings.robot_code, ref.handle, max_bytes)
 
     def _send_group(self, chat_id: str, message: tuple[str, str]) -> Delivery:
         request = render.to_group(self.settings.robot_code, chat_id, message)

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 
 from connectors.dingtalk import cards
-from core.events import (CardActed, Event, MemberJoined, MemberLeft, MessagePosted, UserChanged,
+from core.events import (CardActed, Event, FileRef, MemberJoined, MemberLeft, MessagePosted, UserChanged,
                          UserDeparted)
 
 PLATFORM = "dingtalk"
@@ -65,6 +65,18 @@ MESSAGE_KINDS: dict[str, tuple[str, Callable[[dict], str]]] = {
     "audio": ("voice", lambda p: str(_content(p).get("recognition") or "")),   # DingTalk's transcript
     "video": ("video", lambda p: ""),
 }
+
+def _files(payload: dict, kind: str, msg_id: str) -> tuple[FileRef, ...]:
+    """1:1 file and picture messages carry a downloadCode for messageFiles/download (doc 0719)."""
+    content = _content(payload)
+    code = content.get("downloadCode") or content.get("pictureDownloadCode")
+    if kind not in ("file", "image") or not isinstance(code, str) or not code:
+        return ()
+    if kind == "image":
+        return (FileRef(handle=code, name=f"picture-{msg_id[:24].strip('=')}.jpg", mime="image/jpeg"),)
+    name = content.get("fileName")
+    return (FileRef(handle=code, name=name if isinstance(name, str) and name else f"file-{msg_id[:24]}"),)
+
 
 _AT_TOKEN = re.compile(r"@[^\s@]+")
 
@@ -135,6 +147,7 @@ def parse_robot_message(payload: Any) -> Parsed:
         # Only @-mentions of the robot and 1:1 chats are delivered at all (isInAtList in groups).
         addressed=bool(is_direct or payload.get("isInAtList", True)), is_direct=is_direct,
         sent_at=_sent_at(payload), display_name=payload.get("senderNick") or None,
+        files=_files(payload, kind, msg_id),
     )])
 
 

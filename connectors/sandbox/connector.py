@@ -17,11 +17,12 @@ from typing import Any, ClassVar, Mapping
 
 from connectors.base import (Connector, ConnectorDeps, Delivery, EnvVar, Health, InboundRequest,
                              InboundResult)
-from core.actions import (Action, DeleteMessage, InviteMember, PinMessage, PostCard, PostMessage,
+from connectors.files import read_limited, stored_bytes
+from core.actions import (Action, DeleteMessage, InviteMember, PinMessage, PostCard, PostFile, PostMessage,
                           RemoveMember, SendEphemeral, SendPrivate)
 from core.capabilities import BY_PLATFORM, FULL, Capabilities
 from core.errors import BadRequest, ConfigError, Forbidden, PermanentDeliveryError, UnsupportedAction
-from core.events import CardActed, MessagePosted
+from core.events import CardActed, FileRef, MessagePosted
 
 BOT_NAMES = ("steward", "管家")
 _MENTION = re.compile(r"@([A-Za-z0-9_.\-]{1,64})")
@@ -32,7 +33,8 @@ REMOTE_ADDR_HEADER = "X-Steward-Remote-Addr"
 class Entry:
     seq: int
     at: str
-    kind: str                 # said | message | private | ephemeral | card | removed | invited | deleted | pinned | unheard
+    # said | message | private | ephemeral | card | file | removed | invited | deleted | pinned | unheard
+    kind: str
     sender: str               # a user id or "steward"
     text: str = ""
     chat_id: str | None = None
@@ -63,6 +65,7 @@ class SandboxConnector(Connector):
         self.transcript: list[Entry] = []
         self.members: dict[str, set[str]] = {}
         self._delivered: set[str] = set()
+        self._files: dict[str, bytes] = {}      # what members "sent": message id -> bytes
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], deps: ConnectorDeps) -> "SandboxConnector":
@@ -97,13 +100,14 @@ class SandboxConnector(Connector):
             return InboundResult(events=[self._card(data)], body=b"{}", content_type="application/json")
         event = self.say(_text_field(data, "user_id", 64), _text_field(data, "text", 4000, allow_empty=True),
                          chat_id=_optional(data, "chat_id"), event_id=_optional(data, "id"),
-                         kind=_optional(data, "kind") or "text")
+                         kind=_optional(data, "kind") or "text", content=_content(data))
         return InboundResult(events=[event] if event else [], body=json.dumps({"heard": bool(event)}),
                              content_type="application/json")
 
     def say(self, user_id: str, text: str, chat_id: str | None = None, event_id: str | None = None,
-            kind: str = "text") -> MessagePosted | None:
-        """A person types into a group (`chat_id`) or to Steward directly (no chat_id)."""
+            kind: str = "text", content: bytes | None = None) -> MessagePosted | None:
+        """A person types into a group (`chat_id`) or to Steward directly (no chat_id). A file message
+        (`kind` file or image) is named by `text` and holds `content` (default: a line naming it)."""
         direct = chat_id is None
         mentions: list[str] = []
         addressed = direct
@@ -122,10 +126,23 @@ class SandboxConnector(Connector):
         self._log("said" if heard else "unheard", user_id, text, chat_id=chat_id, message_id=message_id)
         if not heard:
             return None
+        files: tuple[FileRef, ...] = ()
+        if kind in ("file", "image"):
+            data = content if content is not None else f"sandbox file {core_text}\n".encode("utf-8")
+            with self._lock:
+                self._files[message_id] = data
+            files = (FileRef(handle=message_id, name=core_text or f"{kind}-{message_id}", size=len(data)),)
         return MessagePosted(platform="sandbox", event_id=f"msg:{message_id}",
                              chat_id=chat_id or f"dm:{user_id}", user_id=user_id, message_id=message_id,
                              text=core_text, kind=kind, mentions=tuple(mentions), addressed=addressed,
-                             is_direct=direct, sent_at=self.deps.clock.now())
+                             is_direct=direct, sent_at=self.deps.clock.now(), files=files)
+
+    def fetch_file(self, ref: FileRef, max_bytes: int) -> bytes:
+        with self._lock:
+            data = self._files.get(ref.handle)
+        if data is None:
+            raise PermanentDeliveryError(f"no such sandbox file {ref.handle}", "file_not_found")
+        return read_limited((data[i:i + 65536] for i in range(0, len(data), 65536)), max_bytes)
 
     def _card(self, data: dict[str, Any]) -> CardActed:
         return CardActed(platform="sandbox", event_id=f"card:{_optional(data, 'id') or uuid.uuid4().hex}",
@@ -169,6 +186,10 @@ class SandboxConnector(Connector):
             entry = self._log("card", "steward", f"{action.title}\n{action.text}", chat_id=action.chat_id,
                               to_user=action.user_id,
                               buttons=[{"label": b.label, "action": b.action, "value": b.value} for b in action.buttons])
+        elif isinstance(action, PostFile):
+            data = stored_bytes(self.deps.files, action.sha256)
+            entry = self._log("file", "steward", f"{action.caption}\n📎 {action.name} ({len(data)} bytes)".strip(),
+                              chat_id=action.chat_id)
         else:
             raise UnsupportedAction(f"unknown action {action.kind}")
         with self._lock:
@@ -199,6 +220,16 @@ def _text_field(data: dict[str, Any], key: str, limit: int, allow_empty: bool = 
     if len(value) > limit:
         raise BadRequest(f"{key} is longer than {limit} characters")
     return value
+
+
+def _content(data: dict[str, Any]) -> bytes | None:
+    """A sandbox file's content, as text (the request itself is at most 1 MiB)."""
+    value = data.get("content")
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise BadRequest("content must be text")
+    return value.encode("utf-8")
 
 
 def _optional(data: dict[str, Any], key: str) -> str | None:

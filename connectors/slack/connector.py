@@ -4,17 +4,21 @@ from __future__ import annotations
 import logging
 from typing import ClassVar, Mapping
 
+import requests
+
 from connectors.base import Connector, ConnectorDeps, Delivery, EnvVar, Health, InboundRequest, InboundResult
-from connectors.slack import settings as slack_settings
+from connectors.files import stored_bytes
+from connectors.slack import files as slack_files, settings as slack_settings
 from connectors.slack.client import SlackApi, make_web_client
 from connectors.slack.parse import SlackParser
 from connectors.slack.profiles import DEFAULT_TTL, ProfileCache, UserProfile
 from connectors.slack.render import RENDERERS
 from connectors.slack.settings import SlackSettings
 from connectors.slack.verify import SlackVerifier
-from core.actions import Action
+from core.actions import Action, PostFile
 from core.capabilities import SLACK, Capabilities
 from core.errors import DeliveryError, UnsupportedAction
+from core.events import FileRef
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +41,7 @@ class SlackConnector(Connector):
         self.api = SlackApi(bot, admin, deps.limiter)
         self._profiles = ProfileCache(self.api, deps.clock, DEFAULT_TTL)
         self.parser = SlackParser(on_user_changed=self._profiles.forget)
+        self._downloads = requests.Session()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], deps: ConnectorDeps) -> "SlackConnector":
@@ -55,6 +60,8 @@ class SlackConnector(Connector):
 
     def deliver(self, action: Action, idempotency_key: str) -> Delivery:
         render = RENDERERS.get(type(action))
+        if isinstance(action, PostFile):
+            render = self._post_file
         if render is None:
             raise UnsupportedAction(f"slack: no rendering for {type(action).__name__}")
         try:
@@ -64,6 +71,13 @@ class SlackConnector(Connector):
             raise
         log.info("slack: %s %s delivered (%s)", action.kind, idempotency_key, delivery.remote_id or "-")
         return delivery
+
+    def _post_file(self, action: PostFile, api) -> Delivery:
+        return slack_files.post_file(api, action, stored_bytes(self._deps.files, action.sha256))
+
+    def fetch_file(self, ref: FileRef, max_bytes: int) -> bytes:
+        """files.info, then the private download URL with the bot token (files:read)."""
+        return slack_files.fetch(self.api, self._downloads, self.settings.bot_token, ref, max_bytes)
 
     def user_profile(self, user_id: str) -> UserProfile | None:
         """Name, title and email from users.info, cached; None for an unknown user."""

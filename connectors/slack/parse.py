@@ -20,7 +20,7 @@ from urllib.parse import parse_qs
 from connectors.base import InboundRequest, InboundResult
 from connectors.slack.mrkdwn import to_neutral
 from core.errors import BadRequest
-from core.events import (CardActed, CommandInvoked, Event, MemberJoined, MemberLeft, MessagePosted,
+from core.events import (CardActed, CommandInvoked, Event, FileRef, MemberJoined, MemberLeft, MessagePosted,
                          UserDeparted)
 
 log = logging.getLogger(__name__)
@@ -125,6 +125,18 @@ def _file_kind(files: list) -> str:
         if mimetype.startswith(prefix):
             return kind
     return "file"
+
+
+def _file_refs(files: list) -> tuple[FileRef, ...]:
+    """Files Slack hosts (`mode` hosted or snippet); links to external files and tombstones have no bytes."""
+    refs = []
+    for f in files:
+        if not isinstance(f, dict) or not isinstance(f.get("id"), str) or f.get("mode") in ("external", "tombstone"):
+            continue
+        size = f.get("size")
+        refs.append(FileRef(handle=f["id"], name=_opt_str(f, "name") or _opt_str(f, "title") or f["id"],
+                            size=size if isinstance(size, int) else None, mime=_opt_str(f, "mimetype")))
+    return tuple(refs)
 
 
 class SlackParser:
@@ -325,6 +337,7 @@ def _posted(event_id: str, channel: str, channel_type: object, message: dict, bo
         thread_id=thread_ts if thread_ts and thread_ts != ts else None,
         sent_at=_when(sent_ts or ts), edited=edited,
         display_name=_opt_str(profile, "display_name") or _opt_str(profile, "real_name"),
+        files=_file_refs(files) if not edited else (),
     )])
 
 

@@ -4,13 +4,17 @@ from __future__ import annotations
 import re
 from typing import Callable, ClassVar, Mapping
 
-from core.actions import (Action, DeleteMessage, InviteMember, PinMessage, PostCard, PostMessage,
+import requests
+
+from core.actions import (Action, DeleteMessage, InviteMember, PinMessage, PostCard, PostFile, PostMessage,
                           RemoveMember, SendEphemeral, SendPrivate)
 from core.capabilities import WECOM, Capabilities
 from core.errors import BadRequest, Forbidden, PermanentDeliveryError, DeliveryError, UnsupportedAction
+from core.events import FileRef
 
 from connectors.base import Connector, ConnectorDeps, Delivery, Health, InboundRequest, InboundResult
-from connectors.wecom import render
+from connectors.files import stored_bytes
+from connectors.wecom import files as wecom_files, render
 from connectors.wecom.client import StewardWeChatClient, TokenStoreSession, WeComApi
 from connectors.wecom.directory import Directory, UserProfile
 from connectors.wecom.parse import DM_PREFIX, Parsed, parse_app, parse_contacts
@@ -51,12 +55,14 @@ class WeComConnector(Connector):
                                      TokenStoreSession(deps.tokens, deps.clock), timeout_seconds)
         self._api = WeComApi(client, deps.limiter)
         self.directory = Directory(self._api, deps.clock, profile_ttl_seconds)
+        self._downloads = requests.Session()
         self._deliver: dict[type[Action], Callable[[Action, str], Delivery]] = {
             PostMessage: self._post_message,
             SendPrivate: self._send_private,
             RemoveMember: self._remove_member,
             InviteMember: self._invite_member,
             PostCard: self._post_card,
+            PostFile: self._post_file,
         }
 
     @classmethod
@@ -157,6 +163,21 @@ class WeComConnector(Connector):
                                       content=render.markdown_content(action.title, action.text))
         raise UnsupportedAction("wecom group chats (appchat/send) cannot carry buttons; "
                                 "send the card privately (PostCard.user_id)")
+
+    def _post_file(self, action: PostFile, key: str) -> Delivery:
+        """Upload now (a media id lasts 3 days), then the caption and the file into the group. Apps may
+        post files only into the groups they created (appchat/send)."""
+        data = stored_bytes(self._deps.files, action.sha256)
+        self._api.pace((self._key("api", "media/upload"), API_RATE))
+        media_id = wecom_files.upload(self._api, action.name, data)
+        if action.caption:
+            self._appchat_send(action.chat_id, "text", content=render.clip(action.caption))
+        return self._appchat_send(action.chat_id, "file", media_id=media_id)
+
+    def fetch_file(self, ref: FileRef, max_bytes: int) -> bytes:
+        """media/get with the MediaId of the member's file or image message."""
+        self._api.pace((self._key("api", "media/get"), API_RATE))
+        return wecom_files.fetch(self._api, self._downloads, ref.handle, max_bytes)
 
     # --- directory and groups (used by the membership services) ------------------------------
 

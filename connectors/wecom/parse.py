@@ -25,7 +25,7 @@ from datetime import datetime, timezone
 from typing import Callable
 
 from core.errors import BadRequest
-from core.events import CardActed, Event, MessagePosted, UserChanged, UserDeparted
+from core.events import CardActed, Event, FileRef, MessagePosted, UserChanged, UserDeparted
 
 from connectors.wecom.render import decode_button_key
 from connectors.wecom.xmlparse import Fields, text
@@ -78,13 +78,23 @@ MESSAGE_TYPES: dict[str, tuple[str, Callable[[Fields], str]]] = {
 }
 
 
+def _files(fields: Fields, msg_type: str, msg_id: str) -> tuple[FileRef, ...]:
+    """A file or image message carries a MediaId for media/get (doc 90254); images have no name."""
+    media_id = text(fields, "MediaId")
+    if msg_type not in ("file", "image") or not media_id:
+        return ()
+    if msg_type == "image":
+        return (FileRef(handle=media_id, name=f"image-{msg_id}.jpg", mime="image/jpeg"),)
+    return (FileRef(handle=media_id, name=text(fields, "FileName") or f"file-{msg_id}"),)
+
+
 def _message(fields: Fields, msg_type: str) -> Parsed:
     kind, body = MESSAGE_TYPES[msg_type]
     user_id, msg_id = _required(fields, "FromUserName", "MsgId")
     return Parsed([MessagePosted(
         platform=PLATFORM, event_id=msg_id, chat_id=dm_chat_id(user_id), user_id=user_id,
         message_id=msg_id, text=body(fields), kind=kind, addressed=True, is_direct=True,
-        sent_at=_sent_at(fields),
+        sent_at=_sent_at(fields), files=_files(fields, msg_type, msg_id),
     )])
 
 

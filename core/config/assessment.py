@@ -13,8 +13,7 @@ class Assessment(BaseModel):
     reopen_days: int = Field(3, ge=1, le=60)         # time given for a new attempt a reviewer asked for
     min_text_chars: int = Field(10, ge=1, le=10_000)
     max_text_chars: int = Field(20_000, ge=100, le=200_000)
-    max_file_mb: int = Field(20, ge=1, le=2048)
-    file_dir: str = "submissions"                    # where fetched files are kept (when connectors fetch them)
+    max_file_mb: int = Field(20, ge=1, le=2048)       # files sent to Steward; the platform's limit may be lower
     pass_mark: float = Field(60, ge=0, le=100)       # used until a scheme sets its own
     makeup_days: int = Field(14, ge=1, le=180)
     makeup_attempts: int = Field(2, ge=1, le=10)

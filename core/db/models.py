@@ -234,4 +234,4 @@ class CachedToken(Base):
 
 
 # Each feature keeps its tables in a module of its own; importing them here registers them.
-from core.db import assessment, membership, moderation, training  # noqa: E402,F401
+from core.db import assessment, files, membership, moderation, training  # noqa: E402,F401

@@ -67,9 +67,10 @@ class Material(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"), index=True)
     sharer_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
-    url: Mapped[str] = mapped_column(String(2000))
+    url: Mapped[str] = mapped_column(String(2000))         # the link; for a file, its name
     title: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(16))        # pending | approved | rejected
+    file_id: Mapped[int | None] = mapped_column(ForeignKey("received_files.id"))   # a shared file
     reason: Mapped[str | None] = mapped_column(Text)
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     decided_at: Mapped[datetime | None]

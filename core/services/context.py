@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from core.capabilities import BY_PLATFORM, FULL, Capabilities
 from core.clock import Clock
 from core.config.schema import StewardConfig
+from core.ports import FileSource, FileStore
 from core.services.lookups import Lookups
 
 
@@ -23,6 +24,9 @@ class CoreContext:
     lookups: Lookups = field(default_factory=Lookups)
     # Connectors that can read their platform's directory (`user_profile(user_id)`), by platform.
     directories: Mapping[str, object] = field(default_factory=dict)
+    # Where fetched files are kept, and the connectors that can fetch them (`fetch_file`), by platform.
+    files: FileStore | None = None
+    file_sources: Mapping[str, FileSource] = field(default_factory=dict)
 
     def caps(self, platform: str) -> Capabilities:
         """The connector's declared capabilities; without a connector, the platform's table row."""

@@ -64,7 +64,7 @@ def after_commit(s: Session, work: Callable[[], None]) -> None:
         try:
             work()
         except Exception:   # the event is committed; a failed follow-up is logged, never half-applied
-            log.exception("membership follow-up after commit failed")
+            log.exception("follow-up after commit failed")
     event.listen(s, "after_commit", run, once=True)
 
 

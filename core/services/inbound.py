@@ -14,7 +14,7 @@ from core.db.models import Account, ArchivedMessage, Group, InboundEvent
 from core.db.upsert import insert_ignore
 from core.events import (CardActed, CommandInvoked, Event, MemberJoined, MemberLeft, MessagePosted,
                          UserChanged, UserDeparted)
-from core.services import audit
+from core.services import audit, received_files
 from core.services.commands import CommandRunner, Invocation, looks_like_command
 from core.services.context import CoreContext
 from core.services.directory import account_for, account_ids, find_account, group_for, join, leave
@@ -69,6 +69,8 @@ def _message(ctx: CoreContext, s: Session, e: MessagePosted) -> None:
     if group_id is not None and not ctx.lookups.known_member(person_id, group_id):
         join(s, s.get(Account, account_id), s.get(Group, group_id), now, reason="seen")
         ctx.lookups.remember_member(person_id, group_id)
+    if e.files and received_files.receive(ctx, s, e, person_id):
+        return   # the worker fetches the file, then answers (R5.2.1, R3.1.3)
     # A command addressed to Steward runs; a 1:1 message that is no command gets the command list
     # hint; anything else in a group is only archived and checked (the bot stays quiet).
     if e.is_direct or (e.addressed and looks_like_command(e.text)):

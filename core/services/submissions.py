@@ -1,8 +1,8 @@
 """Submissions (R5.2.1, R5.2.2): on time, the prescribed way, well formatted and complete.
 
 A text or a link comes with the `submit` command; a file is the member's latest file sent to Steward
-in the 1:1 chat (the connectors give its kind, name and message id; fetching the bytes through each
-platform's file API is the connectors' part). Every attempt is kept with a SHA-256 checksum.
+in the 1:1 chat, once the worker has fetched and stored it (received_files.py): its type and size are
+checked, and its SHA-256 is the checksum. Every attempt is kept with a SHA-256 checksum.
 """
 from __future__ import annotations
 
@@ -16,15 +16,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.db.assessment import Assignment, Extension, Submission
-from core.db.models import Account, ArchivedMessage
+from core.db.models import Account
 from core.i18n import t
-from core.services import audit
+from core.services import audit, received_files
 from core.services.assignments import deadlines, rubric_of
 from core.services.cohort import Contact, roster, show_when, tell, trainee, zone
 from core.services.context import CoreContext
 from core.services.refusals import Refusal
 
-FILE_WINDOW = timedelta(hours=24)
+MIB = 1024 * 1024
 _URL = re.compile(r"^https?://\S+$", re.IGNORECASE)
 
 
@@ -51,6 +51,10 @@ def check_link(text: str) -> tuple[str, str]:
     return head, note.strip()
 
 
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def has_part(text: str, name: str) -> bool:
     """A required part is present as a heading: `Summary: …`, or a line `## Summary`."""
     pattern = rf"(?:{re.escape(name)}\s*[:：])|(?:^|\n)\s*#*\s*{re.escape(name)}\s*(?:\n|$)"
@@ -75,9 +79,7 @@ class Submissions:
             raise Refusal("submit.already_graded", n=a.id)
         if previous is not None and previous.status == "submitted" and self.now > due:
             raise Refusal("submit.closed", n=a.id, due=show_when(due, tz))
-        kind, content, message_id = self._content(a, account, text)
-        checksum = hashlib.sha256(content.encode("utf-8") if message_id is None
-                                  else f"{account.platform}:{message_id}:{content}".encode("utf-8")).hexdigest()
+        kind, content, message_id, checksum = self._content(a, account, text)
         if previous is not None:
             previous.status = "superseded"
         sub = Submission(assignment_id=a.id, person_id=account.person_id,
@@ -91,11 +93,13 @@ class Submissions:
                      kind=kind, checksum=checksum, late=sub.late, message_id=message_id)
         return Received(sub, c)
 
-    def _content(self, a: Assignment, account: Account, text: str) -> tuple[str, str, str | None]:
+    def _content(self, a: Assignment, account: Account, text: str) -> tuple[str, str, str | None, str]:
+        """(kind, content, message id of a file, SHA-256 of what was received)."""
         text = text.strip()
         if a.method == "link":
             link, note = check_link(text)
-            return "link", link + (f"\n{note}" if note else ""), None
+            content = link + (f"\n{note}" if note else "")
+            return "link", content, None, _sha256(content)
         if a.method == "file":
             return self._file(a, account)
         if len(text) < self.settings.min_text_chars:
@@ -105,22 +109,26 @@ class Submissions:
         missing = [c.name for c in rubric_of(a) if c.required and not has_part(text, c.name)]
         if missing:
             raise Refusal("submit.missing_parts", n=a.id, parts=", ".join(missing))
-        return "text", text, None
+        return "text", text, None, _sha256(text)
 
-    def _file(self, a: Assignment, account: Account) -> tuple[str, str, str | None]:
-        """The file the member sent Steward privately within the last day (R5.2.2: type checked)."""
-        msg = self.s.scalars(select(ArchivedMessage).where(
-            ArchivedMessage.platform == account.platform, ArchivedMessage.user_id == account.user_id,
-            ArchivedMessage.direct.is_(True), ArchivedMessage.kind.in_(("file", "image")),
-            ArchivedMessage.sent_at >= self.now - FILE_WINDOW).order_by(ArchivedMessage.id.desc()).limit(1)).first()
-        if msg is None:
+    def _file(self, a: Assignment, account: Account) -> tuple[str, str, str | None, str]:
+        """The member's latest file sent to Steward within the last day, stored (R5.2.2: type and size
+        checked); its SHA-256 is the checksum, and (platform, message id) finds it in received_files."""
+        f = received_files.latest(self.s, account.platform, account.user_id, self.now)
+        if f is None:
             raise Refusal("submit.no_file", n=a.id)
-        name = (msg.text or "").strip()
+        why = received_files.not_usable(f)
+        if why is not None:
+            raise Refusal(why[0], **why[1])
         types = [x for x in a.file_types.split(",") if x]
-        ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+        ext = f.name.rsplit(".", 1)[-1].lower() if "." in f.name else ""
         if types and ext not in types:
-            raise Refusal("submit.bad_type", n=a.id, name=name or msg.kind, types=", ".join(types))
-        return msg.kind, name, msg.message_id
+            raise Refusal("submit.bad_type", n=a.id, name=f.name, types=", ".join(types))
+        if a.max_size_mb and (f.size or 0) > a.max_size_mb * MIB:
+            raise Refusal("submit.too_big", n=a.id, name=f.name, size=received_files.human_size(f.size or 0),
+                          max=a.max_size_mb)
+        kind = "image" if (f.mime or "").startswith("image/") else "file"
+        return kind, f.name, f.message_id, f.sha256 or ""
 
     def receipt(self, r: Received, a: Assignment) -> str:
         sub, locale = r.submission, r.contact.group.locale

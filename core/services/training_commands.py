@@ -17,7 +17,7 @@ from core.i18n import t
 from core.services import archive_search, feedback
 from core.services.announcement_format import local_text, parse_fields
 from core.services.announcements import Announcements, Refused
-from core.services.materials import REVIEWERS, Materials
+from core.services.materials import REVIEWERS, Materials, shown
 from core.services.questions import ANSWERERS, Questions
 from core.services.training_audience import name_of, training_groups
 
@@ -238,7 +238,7 @@ def _materials(r, inv, cmd, group, actor, locale) -> None:
     if group is None:
         return
     found = Materials(r.ctx, r.s).library(group, cmd.rest)
-    lines = "\n".join(f"M{m.id} · {m.title} · {m.url}" for m in found)
+    lines = "\n".join(f"M{m.id} · {m.title} · {shown(m)}" for m in found)
     r.reply(inv, group, t(locale, "training.materials.list", items=lines) if found
             else t(locale, "training.materials.empty"), private=True)
 
@@ -300,8 +300,8 @@ COMMANDS = (
     CommandSpec("answer", ("回答", "解答"), _refusing(_answer), usage="answer N text · 回答 编号 内容",
                 needs_text=True),
     CommandSpec("questions", ("问题列表", "問題列表", "待答"), _questions, usage="questions · 待答"),
-    CommandSpec("share", ("分享",), _refusing(_share), usage="share https://… [title] · 分享 链接 [标题]",
-                needs_text=True),
+    CommandSpec("share", ("分享",), _refusing(_share),
+                usage="share https://… [title] | share [title] (the file you just sent Steward) · 分享 链接 [标题]"),
     CommandSpec("approve-material", ("采纳", "採納"), _refusing(_decide(True)),
                 usage="approve-material N [note] · 采纳 编号 [说明]", needs_text=True),
     CommandSpec("reject-material", ("退回",), _refusing(_decide(False)),

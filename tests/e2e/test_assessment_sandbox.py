@@ -4,6 +4,8 @@ with feedback, a quiz on cards, a practical score, the weighted grades, honours 
 for the one below the pass mark, and `my`."""
 from __future__ import annotations
 
+import hashlib
+
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -90,6 +92,14 @@ class Chat:
 
     def dm(self, user, text):
         return self.say(user, text, chat=None)
+
+    def send_file(self, user, name, content):
+        """A file sent to Steward in the 1:1 chat; the worker fetches and stores it, then answers."""
+        mark = self.mark()
+        body = {"user_id": user, "text": name, "kind": "file", "content": content}
+        assert self.client.post("/sandbox/messages", json=body, environ_base=LOCAL).status_code == 200
+        drain(self.container)
+        return self.out(mark)
 
     def click(self, user, action, value):
         mark = self.mark()
@@ -337,17 +347,17 @@ def test_link_and_file_submissions(chat, container, clock):
     chat.say("lily", "@steward assign title: Slides due: " + when(clock, days=1) + " method: file pdf 5MB")
     out = chat.dm("bob", "submit 2")
     assert "send the file" in out[-1]["text"]
-    chat.client.post("/sandbox/messages", json={"user_id": "bob", "text": "deck.pptx", "kind": "file"},
-                     environ_base=LOCAL)
+    out = chat.send_file("bob", "deck.pptx", "slides")
+    assert "Received deck.pptx" in out[-1]["text"] and "submit 2" in out[-1]["text"]   # fetched by the worker
     out = chat.dm("bob", "submit 2")
     assert "not an accepted file type (pdf)" in out[-1]["text"]
-    chat.client.post("/sandbox/messages", json={"user_id": "bob", "text": "deck.pdf", "kind": "file"},
-                     environ_base=LOCAL)
+    out = chat.send_file("bob", "deck.pdf", "%PDF-1.4 the deck")
     out = chat.dm("bob", "submit 2")
     assert "on time" in out[-1]["text"]
     with container.sessions() as s:
         sub = s.scalars(select(Submission).where(Submission.assignment_id == 2)).one()
         assert (sub.kind, sub.content) == ("file", "deck.pdf") and sub.message_id
+        assert sub.checksum == hashlib.sha256(b"%PDF-1.4 the deck").hexdigest()   # R5.2.1: the bytes' SHA-256
 
 
 @pytest.mark.parametrize("emulate", ["slack", "wecom", "dingtalk"])

@@ -41,6 +41,15 @@ def test_config_check_ok_with_the_shipped_file(env):
     assert "slack: not used" in result.output
 
 
+def test_config_check_names_a_files_dir_it_cannot_write(env, tmp_path):
+    env["STEWARD_FILES_DIR"] = str(tmp_path / "files")
+    assert "files: " in run(env, "config", "check").output and "writable" in run(env, "config", "check").output
+    (tmp_path / "blocker").write_text("a file, not a folder")
+    env["STEWARD_FILES_DIR"] = str(tmp_path / "blocker" / "files")
+    result = run(env, "config", "check")
+    assert result.exit_code == 1 and "STEWARD_FILES_DIR" in result.output
+
+
 def test_config_check_names_the_bad_key(env, tmp_path):
     Path(env["STEWARD_CONFIG"]).write_text("locale: fr\n", encoding="utf-8")
     result = run(env, "config", "check")

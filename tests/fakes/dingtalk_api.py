@@ -9,6 +9,11 @@ every call, keeps a little state (groups, members, sent messages, users) and can
 `throttle()` (429 + Retry-After), `qps_limit()`, `server_error()`, `error()` (any code),
 `oapi_error()` (any errcode), `expire_tokens()` and `flow_control()`.
 
+Files: `add_file(download_code, content)` is a file a member sent the robot; messageFiles/download
+answers a temporary `downloadUrl` on this fake (`DOWNLOAD`, served without a token, as DingTalk's
+storage does); oapi media/upload (multipart field `media`) keeps what was uploaded in `uploads`, and
+groupMessages/send with msgKey sampleFile needs one of those media ids.
+
 Use the `fake_dingtalk` fixture, or `with FakeDingTalk() as fake:` anywhere (end-to-end tests).
 """
 from __future__ import annotations
@@ -24,9 +29,12 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
+from tests.fakes.file_transfer import parse_multipart, send_bytes
+
 APP_KEY = "dingfakeappkey"
 APP_SECRET = "fake-app-secret"
 ROBOT_CODE = "dingfakeappkey"
+DOWNLOAD = "/files/download"          # the temporary download URL's path (?code=…)
 
 
 @dataclass
@@ -70,6 +78,8 @@ class FakeDingTalk:
         self.users: dict[str, dict[str, Any]] = {}      # for topapi/v2/user/get
         self.valid_tokens: set[str] = set()
         self.flow_controlled: set[str] = set()
+        self.files: dict[str, tuple[bytes, bool]] = {}       # downloadCode -> (bytes, chunked)
+        self.uploads: dict[str, tuple[str, bytes]] = {}      # media/upload: media_id -> (filename, bytes)
         self._injected: dict[str, deque[Injected]] = defaultdict(deque)
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
@@ -130,6 +140,9 @@ class FakeDingTalk:
     def add_user(self, userid: str, **fields: Any) -> None:
         self.users[userid] = {"userid": userid, "name": userid, "active": True, **fields}
 
+    def add_file(self, download_code: str, content: bytes, *, chunked: bool = False) -> None:
+        self.files[download_code] = (content, chunked)
+
     def calls_to(self, path: str) -> list[Call]:
         return [c for c in self.calls if c.path == path]
 
@@ -169,8 +182,10 @@ class FakeDingTalk:
         parts = urlsplit(req.path)
         length = int(req.headers.get("Content-Length") or 0)
         raw = req.rfile.read(length) if length else b""
+        content_type = req.headers.get("Content-Type") or ""
         try:
-            body = json.loads(raw) if raw else None
+            body = (parse_multipart(content_type, raw) if content_type.startswith("multipart/form-data")
+                    else json.loads(raw) if raw else None)
         except ValueError:
             body = raw
         call = Call(req.command, parts.path, dict(parse_qsl(parts.query)),
@@ -184,6 +199,12 @@ class FakeDingTalk:
                     break
         if injected:
             return self._reply(req, injected.status, injected.body, injected.headers)
+        if call.path == DOWNLOAD:
+            found = self.files.get(call.query.get("code", ""))
+            if found is None:
+                return self._reply(req, 404, b"<html>NoSuchKey</html>", {"Content-Type": "text/html"})
+            send_bytes(req, found[0], chunked=found[1])
+            return None
         status, answer = self._route(call)
         self._reply(req, status, json.dumps(answer, ensure_ascii=False).encode("utf-8"),
                     {"Content-Type": "application/json;charset=utf-8"})
@@ -256,6 +277,8 @@ class FakeDingTalk:
         group = self.groups.get(body.get("openConversationId", ""))
         if group is None or self.robot_code not in group.robots:
             return self._bad("机器人不在群内", "robot.not.in.group")
+        if body["msgKey"] == "sampleFile" and json.loads(body["msgParam"]).get("mediaId") not in self.uploads:
+            return self._bad("mediaId 无效", "invalidParameter.mediaId")
         key = f"pqk-{next(self._ids)}"
         self.messages.append({"processQueryKey": key, **body})
         return 200, {"processQueryKey": key}
@@ -311,6 +334,22 @@ class FakeDingTalk:
             group.robots.append(body.get("robotCode"))
         return 200, {"chatBotUserId": f"$:LWCP_v1:${body.get('robotCode')}"}
 
+    def _file_download(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if body.get("robotCode") != self.robot_code:
+            return self._bad("robotCode 不存在", "resource.not.found")
+        if body.get("downloadCode") not in self.files:
+            return self._bad("downloadCode 无效", "invalidParameter.downloadCode")
+        return 200, {"downloadUrl": f"{self.url}{DOWNLOAD}?code={body['downloadCode']}"}
+
+    def _media_upload(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        part = body.get("media")
+        if body.get("type") not in ("image", "voice", "video", "file") or not isinstance(part, tuple):
+            return 200, {"errcode": 40004, "errmsg": "不合法的媒体文件类型"}
+        media_id = f"@lAfake{next(self._ids):06d}"
+        self.uploads[media_id] = part
+        return 200, {"errcode": 0, "errmsg": "ok", "type": body["type"], "media_id": media_id,
+                     "created_at": 1764072000000}
+
     def _user_get(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         user = self.users.get(body.get("userid", ""))
         if user is None:
@@ -325,9 +364,11 @@ class FakeDingTalk:
         "/v1.0/im/sceneGroup/member/add": lambda self, body: self._scene_member(body, add=True),
         "/v1.0/im/sceneGroup/member/delete": lambda self, body: self._scene_member(body, add=False),
         "/v1.0/im/conversations/robots": _add_robot,
+        "/v1.0/robot/messageFiles/download": _file_download,
     }
     OAPI: dict[str, Callable[["FakeDingTalk", dict[str, Any]], tuple[int, dict[str, Any]]]] = {
         "/topapi/v2/user/get": _user_get,
+        "/media/upload": _media_upload,
     }
 
 

@@ -7,6 +7,10 @@
   their authors (chat.delete with a bot token only deletes the bot's own), pins, users (users.info).
 - Records every call (`calls`: method, args, token, content type) and can be told to fail the next
   call of a method (`fail_next`).
+- Files: `add_file` makes a file a member sent (files.info names its `url_private_download`, served here
+  to the bot token only: the call `files.download`); files_upload_v2's three steps are served too
+  (files.getUploadURLExternal, a POST to the upload URL: the call `files.upload_url`, then
+  files.completeUploadExternal), and `state.shared` keeps what was posted into which channel.
 - Optionally serves Socket Mode: `apps.connections.open` hands out a ws:// URL of a small WebSocket
   server (`socket_send` pushes an envelope, `socket_acks` collects the app's acknowledgements).
 
@@ -25,6 +29,8 @@ from typing import Any, Iterator
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+
+from tests.fakes.file_transfer import send_bytes
 
 BOT_TOKEN = "xoxb-0000000000-fake-bot-token"
 ADMIN_TOKEN = "xoxp-0000000000-fake-admin-token"
@@ -59,6 +65,10 @@ class SlackState:
     messages: dict[tuple[str, str], dict] = field(default_factory=dict)  # (channel, ts) -> message
     pins: set[tuple[str, str]] = field(default_factory=set)
     users: dict[str, dict] = field(default_factory=dict)             # users.info "user" objects
+    files: dict[str, dict] = field(default_factory=dict)             # files.info "file" objects
+    contents: dict[str, bytes] = field(default_factory=dict)         # file id -> bytes (downloads, uploads)
+    chunked: set[str] = field(default_factory=set)                   # downloads sent without Content-Length
+    shared: list[dict] = field(default_factory=list)                 # files.completeUploadExternal results
 
 
 class FakeSlack:
@@ -154,6 +164,26 @@ class FakeSlack:
                 "is_bot": False, "tz": "Asia/Shanghai",
                 "profile": {"title": title, "real_name": real_name, "display_name": name, "email": email},
             }
+
+    def add_file(self, file_id: str, name: str, content: bytes, *, user: str = "U0MEMBER1",
+                 mimetype: str = "application/octet-stream", claimed_size: int | None = None,
+                 chunked: bool = False) -> dict:
+        """A file a member sent; `claimed_size` is what files.info says (default: the real size)."""
+        info = {"id": file_id, "name": name, "title": name, "mimetype": mimetype, "filetype": name.rsplit(".")[-1],
+                "user": user, "size": len(content) if claimed_size is None else claimed_size, "mode": "hosted",
+                "is_external": False, "url_private": f"{self.base}/files-pri/{TEAM_ID}-{file_id}/{name}",
+                "url_private_download": f"{self.base}/files-pri/{TEAM_ID}-{file_id}/download/{name}"}
+        with self._lock:
+            self.state.files[file_id] = info
+            self.state.contents[file_id] = content
+            if chunked:
+                self.state.chunked.add(file_id)
+        return info
+
+    @property
+    def base(self) -> str:
+        assert self._server is not None, "FakeSlack is not started"
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def calls_to(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
@@ -285,6 +315,65 @@ class FakeSlack:
         self.state.pins.add(key)  # type: ignore[arg-type]
         return {"ok": True}
 
+    def _m_files_info(self, args: dict, actor: str) -> dict:
+        info = self.state.files.get(args.get("file"))  # type: ignore[arg-type]
+        if info is None:
+            return {"ok": False, "error": "file_not_found"}
+        return {"ok": True, "file": info}
+
+    def _m_files_getUploadURLExternal(self, args: dict, actor: str) -> dict:
+        if not args.get("filename") or int(args.get("length") or 0) <= 0:
+            return {"ok": False, "error": "missing_argument"}
+        file_id = f"F0UP{next(self._ts):06d}"
+        self.state.files[file_id] = {"id": file_id, "name": args["filename"], "size": int(args["length"]),
+                                     "mode": "hosted", "uploaded": False}
+        return {"ok": True, "upload_url": f"{self.base}/upload/v1/{file_id}", "file_id": file_id}
+
+    def _m_files_completeUploadExternal(self, args: dict, actor: str) -> dict:
+        files = json.loads(args.get("files") or "[]")
+        done = []
+        for item in files:
+            info = self.state.files.get(item.get("id"))
+            if info is None or not info.get("uploaded"):
+                return {"ok": False, "error": "file_not_found"}
+            info["title"] = item.get("title") or info["name"]
+            done.append({"id": info["id"], "name": info["name"], "title": info["title"]})
+            self.state.shared.append({"channel": args.get("channel_id"), "file_id": info["id"], "name": info["name"],
+                                      "content": self.state.contents.get(info["id"], b""),
+                                      "initial_comment": args.get("initial_comment")})
+        return {"ok": True, "files": done}
+
+    def _download(self, req: "BaseHTTPRequestHandler", path: str, authorization: str | None) -> None:
+        """GET url_private_download: the bytes, to a bearer of a valid token (Slack answers a login page
+        otherwise)."""
+        file_id = path.split("/")[2].split("-", 1)[-1]
+        token = authorization[len("Bearer "):] if authorization and authorization.startswith("Bearer ") else None
+        status, headers, body, delay = self._answer(Call("files.download", {"file": file_id}, token, "", authorization))
+        if status != 200:
+            req._send(status, headers, body)   # type: ignore[attr-defined]
+            return
+        if token not in self.tokens or file_id not in self.state.contents:
+            req._send(404, {}, "not found")    # type: ignore[attr-defined]
+            return
+        send_bytes(req, self.state.contents[file_id], self.state.files[file_id].get("mimetype", ""),
+                   chunked=file_id in self.state.chunked)
+
+    def _upload(self, req: "BaseHTTPRequestHandler", path: str, raw: bytes) -> None:
+        file_id = path.rsplit("/", 1)[-1]
+        status, headers, body, delay = self._answer(Call("files.upload_url", {"file": file_id, "length": len(raw)},
+                                                         None, "", None))
+        if status != 200:
+            req._send(status, headers, body)   # type: ignore[attr-defined]
+            return
+        with self._lock:
+            info = self.state.files.get(file_id)
+            if info is None or info["size"] != len(raw):
+                req._send(400, {}, "bad upload")   # type: ignore[attr-defined]
+                return
+            info["uploaded"] = True
+            self.state.contents[file_id] = raw
+        req._send(200, {"Content-Type": "text/plain"}, f"OK - {len(raw)}")   # type: ignore[attr-defined]
+
     def _m_users_info(self, args: dict, actor: str) -> dict:
         user = self.state.users.get(args.get("user"))  # type: ignore[arg-type]
         if user is None:
@@ -307,12 +396,18 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         parts = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        if parts.path.startswith("/files-pri/") and self.command == "GET":
+            self.slack._download(self, parts.path, self.headers.get("Authorization"))
+            return
+        if parts.path.startswith("/upload/v1/") and self.command == "POST":
+            self.slack._upload(self, parts.path, raw)
+            return
         if not parts.path.startswith("/api/"):
             self._send(404, {}, "not found")
             return
         method = parts.path[len("/api/"):]
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
         content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip()
         args: dict[str, Any] = {k: v[0] for k, v in parse_qs(parts.query).items()}
         if content_type == "application/json" and raw:

@@ -10,6 +10,10 @@ call, and can be told to fail:
     fake.fail("appchat/update", errcode=-1, times=2)    # system busy, twice
     fake.expire_tokens()                                # every issued token now answers 42001
 
+Files: `add_media(media_id, content)` is a file a member sent the app (served by media/get as bytes,
+or as JSON with an errcode when unknown); media/upload (multipart field `media`) keeps what was
+uploaded in `uploads`, and appchat/send of msgtype file needs one of those media ids.
+
 Use the `fake_wecom` fixture, or `with FakeWeCom() as fake:`; `fake.env()` is a complete
 WECOM_* environment pointing at `fake.api_url`, and `fake.callback(xml, timestamp)` builds the
 encrypted, signed (query, body) WeCom would POST to /wecom/callback or /wecom/contacts.
@@ -28,6 +32,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from wechatpy.enterprise.crypto import WeChatCrypto
+
+from tests.fakes.file_transfer import parse_multipart, send_bytes
 
 PREFIX = "/cgi-bin/"
 GROUP_MSGTYPES = {"text", "image", "voice", "video", "file", "textcard", "news", "mpnews", "markdown"}
@@ -51,6 +57,12 @@ class Fault:
     errmsg: str = "injected"
     status: int | None = None
     retry_after: float | None = None
+
+
+@dataclass
+class Media:
+    content: bytes
+    chunked: bool = False          # sent without Content-Length
 
 
 @dataclass
@@ -85,6 +97,8 @@ class FakeWeCom:
         self._recent: dict[str, float] = {}          # duplicate-check fingerprint -> sent at
         self._task_ids: set[str] = set()
         self._faults: list[Fault] = []
+        self.media: dict[str, Media] = {}             # what members sent the app, by MediaId
+        self.uploads: dict[str, tuple[str, bytes]] = {}   # media/upload: media_id -> (filename, bytes)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -165,6 +179,9 @@ class FakeWeCom:
         self.chats[chatid] = Chat(chatid, name, owner, list(userlist))
         return self.chats[chatid]
 
+    def add_media(self, media_id: str, content: bytes, *, chunked: bool = False) -> None:
+        self.media[media_id] = Media(content, chunked)
+
     def fail(self, path: str, *, errcode: int | None = None, status: int | None = None,
              retry_after: float | None = None, times: int = 1, errmsg: str = "injected") -> None:
         """The next `times` calls to `path` fail with `errcode` (HTTP 200) or HTTP `status`."""
@@ -185,14 +202,20 @@ class FakeWeCom:
         params = {k: v[0] for k, v in parse_qs(url.query).items()}
         length = int(req.headers.get("Content-Length") or 0)
         raw = req.rfile.read(length) if length else b""
+        content_type = req.headers.get("Content-Type") or ""
         try:
-            body = json.loads(raw.decode("utf-8")) if raw else None
+            body = (parse_multipart(content_type, raw) if content_type.startswith("multipart/form-data")
+                    else json.loads(raw.decode("utf-8")) if raw else None)
         except ValueError:
             body = raw
         token = params.pop("access_token", None)
         with self._lock:
             self.calls.append(Call(method, path, params, body, token))
             status, payload, headers = self._route(method, path, params, body, token)
+        if isinstance(payload, Media):     # media/get: the file itself
+            send_bytes(req, payload.content, chunked=payload.chunked,
+                       headers={"Content-Disposition": 'attachment; filename="file"'})
+            return
         data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
         req.send_response(status)
         req.send_header("Content-Type", "application/json; charset=utf-8")
@@ -272,6 +295,23 @@ class FakeWeCom:
                 "chat_info": {"chatid": chat.chatid, "name": chat.name, "owner": chat.owner,
                               "userlist": list(chat.userlist)}}
 
+    def _api_media_get(self, params: dict, body: Any) -> dict | Media:
+        media = self.media.get(params.get("media_id") or "")
+        if media is None:
+            return _err(40007, "invalid media_id")
+        return media
+
+    def _api_media_upload(self, params: dict, body: Any) -> dict:
+        part = body.get("media") if isinstance(body, dict) else None
+        if params.get("type") not in ("image", "voice", "video", "file") or not isinstance(part, tuple):
+            return _err(40004, "invalid media type")
+        if len(part[1]) > 20 * 1024 * 1024:
+            return _err(40006, "invalid file size")
+        media_id = f"3fakemedia{next(self._ids):06d}"
+        self.uploads[media_id] = (part[0], part[1])
+        return {"errcode": 0, "errmsg": "ok", "type": params["type"], "media_id": media_id,
+                "created_at": str(int(self._now()))}
+
     def _api_appchat_send(self, params: dict, body: dict) -> dict:
         chat = self.chats.get(body.get("chatid") or "")
         if chat is None:
@@ -279,6 +319,8 @@ class FakeWeCom:
         msgtype = body.get("msgtype")
         if msgtype not in GROUP_MSGTYPES or not isinstance(body.get(msgtype), dict):
             return _err(40008, "invalid message type")
+        if msgtype == "file" and body["file"].get("media_id") not in self.uploads:
+            return _err(40007, "invalid media_id")
         chat.messages.append(body)
         return {"errcode": 0, "errmsg": "ok"}            # no msgid (doc 90248)
 

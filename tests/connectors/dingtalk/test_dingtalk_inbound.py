@@ -9,7 +9,7 @@ import pytest
 from connectors.dingtalk.connector import DingTalkConnector
 from connectors.dingtalk.parse import delivery_id
 from core.errors import BadRequest, ConfigError, Forbidden, VerificationFailed
-from core.events import (CardActed, MemberJoined, MemberLeft, MessagePosted, UserChanged,
+from core.events import (CardActed, FileRef, MemberJoined, MemberLeft, MessagePosted, UserChanged,
                          UserDeparted)
 from tests.connectors.dingtalk.dingtalk_support import (FIXTURES, base_env, encrypt_event,
                                                           event_request, fixture_bytes, ms,
@@ -20,10 +20,10 @@ DIRECT = "cidDirectLisixxxxxxxxxxx=="
 SENT = datetime(2025, 11, 25, 11, 50, tzinfo=timezone.utc)   # createAt 1764071400000 in the fixtures
 
 
-def direct(msg_id: str, kind: str, text: str) -> MessagePosted:
+def direct(msg_id: str, kind: str, text: str, files: tuple[FileRef, ...] = ()) -> MessagePosted:
     return MessagePosted(platform="dingtalk", event_id=msg_id, chat_id=DIRECT, user_id="u_lisi",
                          message_id=msg_id, text=text, kind=kind, addressed=True, is_direct=True,
-                         sent_at=SENT, display_name="李四")
+                         sent_at=SENT, display_name="李四", files=files)
 
 
 ROBOT_CASES = {
@@ -39,8 +39,11 @@ ROBOT_CASES = {
         platform="dingtalk", event_id="msgTopLevel0001xxxxxxxxxxxxx==", chat_id=GROUP, user_id="u_wangwu",
         message_id="msgTopLevel0001xxxxxxxxxxxxx==", text="作业截止时间是什么时候？", kind="text",
         addressed=True, is_direct=False, sent_at=SENT, display_name="王五")], None),
-    "robot__picture.json": ([direct("msgPicture0001xxxxxxxxxxxxxx==", "image", "")], None),
-    "robot__file.json": ([direct("msgFile0001xxxxxxxxxxxxxxxxx==", "file", "作业1-李四.docx")], None),
+    # 1:1 files and pictures carry the downloadCode for messageFiles/download (R5.2.1)
+    "robot__picture.json": ([direct("msgPicture0001xxxxxxxxxxxxxx==", "image", "", (FileRef(
+        "scrubbed-download-code", "picture-msgPicture0001xxxxxxxxxx.jpg", mime="image/jpeg"),))], None),
+    "robot__file.json": ([direct("msgFile0001xxxxxxxxxxxxxxxxx==", "file", "作业1-李四.docx", (FileRef(
+        "scrubbed-download-code", "作业1-李四.docx"),))], None),
     "robot__audio.json": ([direct("msgAudio0001xxxxxxxxxxxxxxxx==", "voice", "明天几点上课")], None),
     "robot__video.json": ([direct("msgVideo0001xxxxxxxxxxxxxxxx==", "video", "")], None),
     "robot__rich_text.json": ([direct("msgRich0001xxxxxxxxxxxxxxxxx==", "text", "作业截图如下请查收")], None),

@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 import pytest
 
 from core.errors import BadRequest, VerificationFailed
-from core.events import (CardActed, CommandInvoked, MemberJoined, MemberLeft, MessagePosted, UserDeparted)
+from core.events import (CardActed, CommandInvoked, FileRef, MemberJoined, MemberLeft, MessagePosted, UserDeparted)
 from tests.connectors.slack.slack_helpers import FIXTURES, signed
 
 
@@ -37,7 +37,13 @@ EXPECTED = {
         text="週五前交", thread_id="1764072000.123456", sent_at=at("1764072120.000300"))],
     "message__file_share.json": [msg(
         event_id="Ev0FILE00001", chat_id="C0TRAIN01", user_id="U0MEMBER1", message_id="1764072180.000400",
-        text="作業一", kind="image", sent_at=at("1764072180.000400"))],
+        text="作業一", kind="image", sent_at=at("1764072180.000400"),
+        files=(FileRef("F0FILE0001", "homework-1.png", 48213, "image/png"),))],
+    # a file sent to Steward in the 1:1 chat, with `submit 2` as its comment (R5.2.1)
+    "message__file_share_im.json": [msg(
+        event_id="Ev0FILEIM001", chat_id="D0MEMBER1", user_id="U0MEMBER1", message_id="1764072240.000500",
+        text="submit 2", kind="file", addressed=True, is_direct=True, sent_at=at("1764072240.000500"),
+        files=(FileRef("F0FILE0002", "week2-report.pdf", 182044, "application/pdf"),))],
     "message__message_changed.json": [msg(
         event_id="Ev0EDIT00001", chat_id="C0TRAIN01", user_id="U0MEMBER1", message_id="1764072000.123456",
         text="加我微信 abc123 領資料", edited=True, sent_at=at("1764072300.000000"))],

@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from core.events import CardActed, MessagePosted, UserChanged, UserDeparted
+from core.events import CardActed, FileRef, MessagePosted, UserChanged, UserDeparted
 
 from tests.connectors.wecom.wecom_helpers import FIXTURES, fixture_text, signed_post
 
@@ -14,21 +14,24 @@ def _at(seconds: int) -> datetime:
     return datetime.fromtimestamp(seconds, tz=timezone.utc)
 
 
-def _dm(user: str, msg_id: str, created: int, text: str, kind: str) -> MessagePosted:
+def _dm(user: str, msg_id: str, created: int, text: str, kind: str, *files: FileRef) -> MessagePosted:
     return MessagePosted(platform="wecom", event_id=msg_id, chat_id=f"dm:{user}", user_id=user, message_id=msg_id,
-                         text=text, kind=kind, addressed=True, is_direct=True, sent_at=_at(created))
+                         text=text, kind=kind, addressed=True, is_direct=True, sent_at=_at(created), files=files)
 
 
 # fixture -> (endpoint, expected events, expected `ignored`)
 CASES = {
     "text__plain.xml": ("callback", [_dm("zhangsan", "7318463918273645001", 1764043200,
                                          "请问第三周的作业什么时候交？", "text")], None),
-    "image__photo.xml": ("callback", [_dm("lisi", "7318463918273645002", 1764043260, "", "image")], None),
+    # file and image messages carry the MediaId for media/get (R5.2.1)
+    "image__photo.xml": ("callback", [_dm("lisi", "7318463918273645002", 1764043260, "", "image", FileRef(
+        "1_scrubbed_media_id_image", "image-7318463918273645002.jpg", mime="image/jpeg"))], None),
     "voice__recognized.xml": ("callback", [_dm("wangwu", "7318463918273645003", 1764043320,
                                                "明天上午的培训改到几点", "voice")], None),
     "video__clip.xml": ("callback", [_dm("zhaoliu", "7318463918273645004", 1764043380, "", "video")], None),
     "file__document.xml": ("callback", [_dm("zhangsan", "7318463918273645005", 1764043440,
-                                            "第三周作业-张三.docx", "file")], None),
+                                            "第三周作业-张三.docx", "file",
+                                            FileRef("1_scrubbed_media_id_file", "第三周作业-张三.docx"))], None),
     "link__article.xml": ("callback", [_dm("lisi", "7318463918273645006", 1764043500,
                                            "新员工安全培训手册\n第二章 信息安全\nhttps://intranet.example.com/training/handbook",
                                            "link")], None),

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from core.db.models import Account, ArchivedMessage, Case, Group, Membership, Person, Role
@@ -27,19 +27,30 @@ def account_for(session: Session, platform: str, user_id: str, now: datetime,
     return account
 
 
-_ACCOUNT_IDS = (select(Account.__table__.c.id, Account.__table__.c.person_id, Account.__table__.c.display_name)
-                .where(Account.__table__.c.platform == bindparam("platform"),
-                       Account.__table__.c.user_id == bindparam("user_id")))
+_A = Account.__table__.c
+_ACCOUNTS = select(_A.platform, _A.user_id, _A.id, _A.person_id, _A.display_name)
+_ONE_ACCOUNT = _ACCOUNTS.where(_A.platform == bindparam("platform"), _A.user_id == bindparam("user_id"))
 
 
-def account_ids(session: Session, platform: str, user_id: str, now: datetime,
-                display_name: str | None = None) -> tuple[int, int]:
-    """(account id, person id) in one light query; creates the account on first sight."""
-    row = session.connection().execute(_ACCOUNT_IDS, {"platform": platform, "user_id": user_id}).first()
-    if row is None or (display_name and row.display_name != display_name):
-        account = account_for(session, platform, user_id, now, display_name)
-        return account.id, account.person_id
-    return row.id, row.person_id
+def account_ids_many(session: Session, senders: list[tuple[str, str, str | None]],
+                     now: datetime) -> dict[tuple[str, str], tuple[int, int]]:
+    """`account_ids` for several (platform, user id, display name) at once: one query for those known."""
+    wanted = {(platform, user_id): name for platform, user_id, name in senders}
+    if len(wanted) == 1:     # the direct mode's every request: a statement compiled once
+        (platform, user_id), = wanted
+        rows = session.connection().execute(_ONE_ACCOUNT, {"platform": platform, "user_id": user_id})
+    else:
+        rows = session.connection().execute(_ACCOUNTS.where(tuple_(_A.platform, _A.user_id).in_(list(wanted))))
+    found = {}
+    for row in rows:
+        name = wanted[(row.platform, row.user_id)]
+        if not name or row.display_name == name:
+            found[(row.platform, row.user_id)] = (row.id, row.person_id)
+    for (platform, user_id), name in wanted.items():
+        if (platform, user_id) not in found:     # first sight, or a new display name
+            account = account_for(session, platform, user_id, now, name)
+            found[(platform, user_id)] = (account.id, account.person_id)
+    return found
 
 
 def find_account(session: Session, platform: str, user_id: str) -> Account | None:

@@ -1,25 +1,27 @@
-"""Ingesting one inbound event: de-duplicate, archive, decide, queue actions — one transaction.
+"""Ingesting inbound events: de-duplicate, archive, decide, queue actions — one transaction per call.
 
 A redelivered event hits the unique (platform, event_id) constraint and changes nothing.
 """
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from core.db.models import Account, ArchivedMessage, Group, InboundEvent
-from core.db.upsert import insert_ignore
+from core.db.upsert import insert_many_ignore
 from core.events import (CardActed, CommandInvoked, Event, MemberJoined, MemberLeft, MessagePosted,
                          UserChanged, UserDeparted)
 from core.services import audit, received_files
 from core.services.commands import CommandRunner, Invocation, looks_like_command
 from core.services.context import CoreContext
-from core.services.directory import account_for, account_ids, find_account, group_for, join, leave
+from core.services.directory import account_for, account_ids_many, find_account, group_for, join, leave
 from core.services.membership_moves import on_user_changed
 from core.services.offboarding import offboard
+from core.services.scheduler import write_scheduled
 from core.services.training_watch import observe as observe_training
 from core.services.welcome import on_member_joined
 
@@ -32,33 +34,73 @@ def ingest(ctx: CoreContext, event: Event) -> bool:
 
 
 def ingest_many(ctx: CoreContext, events: Sequence[Event]) -> list[bool]:
-    """Handle events in order in one transaction (group commit, core/services/group_commit.py); for each,
-    False when it was a duplicate delivery. Any failure rolls back all of them."""
-    with ctx.sessions() as session, session.begin():
-        return [_handle(ctx, session, event) for event in events]
+    """Handle events in order in one transaction; for each, False when it was a duplicate delivery.
+
+    The statements every message needs (de-duplication, the sender's account, the archive, the jobs it
+    schedules) are written once for all of them; the rest runs event by event. Any failure rolls back
+    all of them (the spool then retries each on its own)."""
+    with ctx.sessions() as s, s.begin():
+        firsts = _first_deliveries(ctx, s, events)
+        messages = [e for e, first in zip(events, firsts) if first and isinstance(e, MessagePosted)]
+        seen = _archive(ctx, s, messages) if messages else {}
+        for event, first in zip(events, firsts):
+            if not first:
+                log.info("duplicate delivery %s %s ignored", event.platform, event.event_id)
+            elif isinstance(event, MessagePosted):
+                _message(ctx, s, event, seen[id(event)])
+            else:
+                HANDLERS[type(event)](ctx, s, event)
+        write_scheduled(s)
+    return firsts
 
 
-def _handle(ctx: CoreContext, session: Session, event: Event) -> bool:
-    first = insert_ignore(session, InboundEvent, dict(
-        platform=event.platform, event_id=event.event_id[:200], kind=type(event).__name__,
-        received_at=ctx.clock.now()))
-    if not first:
-        log.info("duplicate delivery %s %s ignored", event.platform, event.event_id)
-        return False
-    HANDLERS[type(event)](ctx, session, event)
-    return True
+def _first_deliveries(ctx: CoreContext, s: Session, events: Sequence[Event]) -> list[bool]:
+    """One INSERT ... ON CONFLICT DO NOTHING for all: an event is first if its row is new (and it is not
+    repeated earlier in this batch)."""
+    now, keys = ctx.clock.now(), [(e.platform, e.event_id[:200]) for e in events]
+    new = insert_many_ignore(s, InboundEvent, [dict(platform=p, event_id=i, kind=type(e).__name__, received_at=now)
+                                               for (p, i), e in zip(keys, events)], ("platform", "event_id"))
+    firsts, taken = [], set()
+    for key in keys:
+        firsts.append(key in new and key not in taken)
+        taken.add(key)
+    return firsts
 
 
-def _message(ctx: CoreContext, s: Session, e: MessagePosted) -> None:
-    """The hot path: every message Steward sees. Archive it, note the membership, then act."""
+@dataclass(frozen=True)
+class _Seen:
+    group_id: int | None
+    account_id: int
+    person_id: int
+    archived: bool          # False: the message was archived before (an edit, or another event id)
+
+
+def _archive(ctx: CoreContext, s: Session, messages: list[MessagePosted]) -> dict[int, _Seen]:
+    """Archive every message (R3.2.2, R4.1.1) with its sender's account, in two statements for all."""
     now = ctx.clock.now()
-    group_id = None if e.is_direct else ctx.lookups.group_id(s, e.platform, e.chat_id)
-    account_id, person_id = account_ids(s, e.platform, e.user_id, now, e.display_name)
-    archived = insert_ignore(s, ArchivedMessage, dict(
-        platform=e.platform, chat_id=e.chat_id, message_id=e.message_id, group_id=group_id,
-        person_id=person_id, user_id=e.user_id, kind=e.kind, text=e.text, thread_id=e.thread_id,
-        direct=e.is_direct, from_bot=False, sent_at=e.sent_at or now))
-    if not archived:
+    accounts = account_ids_many(s, [(e.platform, e.user_id, e.display_name) for e in messages], now)
+    rows, seen = [], {}
+    for e in messages:
+        group_id = None if e.is_direct else ctx.lookups.group_id(s, e.platform, e.chat_id)
+        account_id, person_id = accounts[(e.platform, e.user_id)]
+        seen[id(e)] = (group_id, account_id, person_id)
+        rows.append(dict(platform=e.platform, chat_id=e.chat_id, message_id=e.message_id, group_id=group_id,
+                         person_id=person_id, user_id=e.user_id, kind=e.kind, text=e.text, thread_id=e.thread_id,
+                         direct=e.is_direct, from_bot=False, sent_at=e.sent_at or now))
+    new = insert_many_ignore(s, ArchivedMessage, rows, ("platform", "chat_id", "message_id"))
+    out, taken = {}, set()
+    for e in messages:
+        key = (e.platform, e.chat_id, e.message_id)
+        out[id(e)] = _Seen(*seen[id(e)], archived=key in new and key not in taken)
+        taken.add(key)
+    return out
+
+
+def _message(ctx: CoreContext, s: Session, e: MessagePosted, seen: _Seen) -> None:
+    """The hot path: every message Steward sees, once archived. Note the membership, then act."""
+    now = ctx.clock.now()
+    group_id, account_id, person_id = seen.group_id, seen.account_id, seen.person_id
+    if not seen.archived:
         if not e.edited:
             return   # the same message under another event id (Slack's app_mention beside message)
         s.execute(update(ArchivedMessage).where(
@@ -134,7 +176,6 @@ def _changed(ctx: CoreContext, s: Session, e: UserChanged) -> None:
 
 
 HANDLERS: dict[type, Callable[[CoreContext, Session, Event], None]] = {
-    MessagePosted: _message,
     CommandInvoked: _command,
     CardActed: _card,
     MemberJoined: _joined,

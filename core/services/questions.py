@@ -24,7 +24,7 @@ from core.services.announcements import Refused
 from core.services.context import CoreContext
 from core.services.directory import roles_of
 from core.services.outbox import enqueue
-from core.services.scheduler import schedule
+from core.services.scheduler import schedule, schedule_later
 from core.services.similarity import reads_as_question, similarity
 from core.services.training_audience import STAFF, name_of, staff_accounts
 from core.services.working_hours import add_working_hours
@@ -168,7 +168,7 @@ def observe(ctx: CoreContext, s: Session, group_id: int, account_id: int, person
     if not (e.thread_id or e.mentions or asks):
         return   # the hot path: most messages stop here without a query
     now = ctx.clock.now()
-    schedule(s, key=f"training.watch:{e.platform}:{e.chat_id}:{e.message_id}", kind="training.watch_message",
+    schedule_later(s, key=f"training.watch:{e.platform}:{e.chat_id}:{e.message_id}", kind="training.watch_message",
              due_at=now, now=now, payload={"group": group_id, "account": account_id, "text": e.text[:4000],
                                            "mentions": list(e.mentions[:50]), "thread": e.thread_id,
                                            "asks": bool(asks), "message": e.message_id})

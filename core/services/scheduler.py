@@ -12,7 +12,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from core.db.models import ScheduledJob
-from core.db.upsert import insert_ignore
+from core.db.upsert import insert_ignore, insert_many_ignore
 from core.services.context import CoreContext
 
 log = logging.getLogger("steward.scheduler")
@@ -28,6 +28,24 @@ def schedule(session: Session, *, key: str, kind: str, due_at: datetime, now: da
     return insert_ignore(session, ScheduledJob, dict(
         key=key[:200], kind=kind, payload=payload or {}, due_at=due_at, status="pending", attempts=0,
         locked_until=None, last_error=None, created_at=now))
+
+
+_LATER = "steward.scheduled_later"
+
+
+def schedule_later(session: Session, *, key: str, kind: str, due_at: datetime, now: datetime,
+                   payload: dict[str, Any] | None = None) -> None:
+    """`schedule`, written with the other jobs of this transaction in one statement by
+    `write_scheduled` (inbound.ingest_many calls it before it commits: the message path's jobs)."""
+    session.info.setdefault(_LATER, []).append(dict(
+        key=key[:200], kind=kind, payload=payload or {}, due_at=due_at, status="pending", attempts=0,
+        locked_until=None, last_error=None, created_at=now))
+
+
+def write_scheduled(session: Session) -> None:
+    rows = session.info.pop(_LATER, None)
+    if rows:
+        insert_many_ignore(session, ScheduledJob, rows, ("key",))
 
 
 def run_due(ctx: CoreContext, handlers: Mapping[str, JobHandler], limit: int = 20,

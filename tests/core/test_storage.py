@@ -38,20 +38,20 @@ def test_inbound_event_unique(container, clock):
                        InboundEvent(platform="slack", event_id="Ev1", kind="x", received_at=clock.now())])
 
 
-def test_a_failing_use_case_writes_nothing(container, clock, monkeypatch):
-    """A handler that fails after the de-duplication row was written: the transaction rolls back as a
-    whole (the handler table is the extension point, so the test registers a failing handler there)."""
-    from core.services import inbound
+def test_a_failing_use_case_writes_nothing(container, clock):
+    """A decision that fails after the de-duplication and archive rows were written: the transaction rolls
+    back as a whole (the content detectors are a port of the core context: a failing one stands in)."""
+    working = container.ctx.detectors
 
-    def boom(ctx, s, event):
+    def boom(ctx, s, group_id, account_id, event):
         s.flush()
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setitem(inbound.HANDLERS, MessagePosted, boom)
+    container.ctx.detectors = boom
     with pytest.raises(OSError):
         ingest(container.ctx, MessagePosted(platform="sandbox", event_id="e1", chat_id="new-hires",
                                             user_id="zed", message_id="m1", text="hi"))
-    monkeypatch.undo()
+    container.ctx.detectors = working
     with container.sessions() as s:
         assert s.scalar(select(func.count()).select_from(InboundEvent)) == 0
     # ... and the retried delivery is processed normally afterwards.

@@ -1,0 +1,48 @@
+"""Several events in one transaction (inbound.ingest_many, used by the spool): the same answers as one by one."""
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from core.db.models import Account, ArchivedMessage, AuditEntry, InboundEvent, Membership
+from core.db.training import Question
+from core.events import MemberJoined, MessagePosted
+from core.services.inbound import ingest_many
+from steward.worker import drain
+
+
+def msg(event_id, message_id, text="hello", user="alice", **kw):
+    return MessagePosted(platform="sandbox", event_id=event_id, chat_id="new-hires", user_id=user,
+                         message_id=message_id, text=text, **kw)
+
+
+def count(container, model, *where):
+    with container.sessions() as s:
+        return s.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def test_repeats_inside_one_batch_count_once(container):
+    firsts = ingest_many(container.ctx, [msg("e1", "m1"), msg("e1", "m1"), msg("e2", "m1"), msg("e3", "m2")])
+    assert firsts == [True, False, True, True]      # e2: a new delivery (of a message already archived)
+    assert count(container, InboundEvent) == 3
+    assert count(container, ArchivedMessage) == 2
+
+
+def test_an_edit_in_the_same_batch_updates_the_archive(container):
+    ingest_many(container.ctx, [msg("e1", "m1", "原文"), msg("e2", "m1", "改过的", edited=True)])
+    with container.sessions() as s:
+        assert s.scalar(select(ArchivedMessage.text)) == "改过的"
+    assert count(container, AuditEntry, AuditEntry.action == "message.edited") == 1
+
+
+def test_a_batch_mixes_events_and_first_sight_accounts(container):
+    """A newcomer who joins and speaks in the same batch: one account, one stay, the question tracked (R4.3.1)."""
+    ingest_many(container.ctx, [MemberJoined(platform="sandbox", event_id="j1", chat_id="new-hires", user_id="nina"),
+                                msg("e1", "m1", "作业什么时候交？", user="nina"),
+                                msg("e2", "m2", "thanks", user="nina")])
+    drain(container)
+    with container.sessions() as s:
+        nina = s.scalar(select(Account.person_id).where(Account.user_id == "nina"))
+        assert s.scalar(select(func.count()).select_from(Account).where(Account.user_id == "nina")) == 1
+        assert s.scalar(select(func.count()).select_from(Membership).where(
+            Membership.person_id == nina, Membership.left_at.is_(None))) == 1
+        assert s.scalar(select(func.count()).select_from(Question)) == 1

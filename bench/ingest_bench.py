@@ -13,7 +13,10 @@ correctly signed requests (bench/slack_load.py) from this process:
 Keep-alive connections stay on the worker that accepted them, so both modes spread theirs evenly
 over the workers (Balancer) before the clock starts.
 Steward runs on a temporary SQLite file and, when STEWARD_TEST_POSTGRES_URL is reachable, on
-PostgreSQL in a schema of its own (dropped afterwards), so tests using that database are not disturbed.
+PostgreSQL in a schema of its own (dropped afterwards), so tests using that database are not disturbed;
+each both ways: answering after the commit (the default) and with a spool (STEWARD_SPOOL_DIR: answered
+once written, committed in batches). A spool's rate is what was also committed in the burst, counted in
+the archive, so answering faster than the database keeps up does not count.
 Targets print PASS or MISS; nothing fails on them.
 """
 from __future__ import annotations
@@ -47,6 +50,36 @@ class Figures:
     paced: Result
     cpu_ms: float            # server CPU (all workers) per answered request, closed loop
     split: str               # how that CPU fell on the workers: uneven means uneven connections
+    stored_rate: float | None = None   # fast acknowledgement: messages committed per second in the burst
+    drain_s: float | None = None       # ... and how long the backlog took to commit after the paced run
+
+    @property
+    def rate(self) -> float:
+        """What the deployment sustains: answered, and (with a spool) also committed."""
+        return self.burst.rate if self.stored_rate is None else min(self.burst.rate, self.stored_rate)
+
+
+class StoredMessages:
+    """Counts the archive's rows from outside the server: what the spool's threads have committed."""
+
+    def __init__(self, url: str) -> None:
+        from core.db.session import make_engine
+        self.engine = make_engine(url)
+
+    def __call__(self) -> int:
+        from sqlalchemy import text
+        with self.engine.connect() as conn:
+            return conn.execute(text("SELECT count(*) FROM messages")).scalar()
+
+    def settle(self, timeout: float = 60.0) -> float:
+        """Wait until the count stops growing; returns the seconds waited."""
+        started, last, still = time.monotonic(), -1, 0
+        while time.monotonic() - started < timeout and still < 3:
+            now = self()
+            still = still + 1 if now == last else 0
+            last = now
+            time.sleep(0.1)
+        return max(0.0, time.monotonic() - started - 0.3)
 
 
 class Gunicorn:
@@ -161,22 +194,37 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def measure(label: str, factory: str, env: dict[str, str] | None = None) -> Figures:
+def measure(label: str, factory: str, env: dict[str, str] | None = None,
+            stored: StoredMessages | None = None) -> Figures:
+    """With `stored` (a spool), the burst starts with nothing queued and its rate counts as committed only
+    what the archive holds when it ends; what the paced run left queued is timed until committed."""
     with Gunicorn(factory, env) as server:
         events = SignedEvents()
         closed_loop(server.port, events, connections=CONNECTIONS, seconds=WARMUP_S)
-        before = server.worker_cpu()
+        if stored is not None:
+            stored.settle()
+        marks: dict[str, float] = {}
+
+        def start() -> None:
+            marks["cpu"] = server.worker_cpu()
+            marks["stored"] = stored() if stored is not None else 0
+
         burst = closed_loop(server.port, events, connections=CONNECTIONS, seconds=BURST_S,
-                            keep=Balancer(server, CONNECTIONS))
-        used = {pid: cpu - before.get(pid, 0.0) for pid, cpu in server.worker_cpu().items()}
+                            keep=Balancer(server, CONNECTIONS), on_start=start)
+        committed = stored() - marks["stored"] if stored is not None else None
+        used = {pid: cpu - marks["cpu"].get(pid, 0.0) for pid, cpu in server.worker_cpu().items()}
+        if stored is not None:
+            stored.settle()
         steady = paced(server.port, events, rate=PACED_RATE, seconds=PACED_S, connections=PACED_CONNECTIONS,
                        keep=Balancer(server, PACED_CONNECTIONS))
+        drain_s = stored.settle() if stored is not None else None
         if burst.errors or steady.errors:
             print(f"  {label}: non-200 answers {burst.statuses | steady.statuses}\n{server.log_tail()}")
     total = sum(used.values())
     split = "/".join(f"{100 * c / total:.0f}" for c in sorted(used.values(), reverse=True)) if total else "?"
     cpu_ms = 1000 * total / len(burst.latencies) if burst.latencies and total else float("nan")
-    return Figures(label, burst, steady, cpu_ms, split)
+    return Figures(label, burst, steady, cpu_ms, split,
+                   committed / burst.seconds if committed is not None else None, drain_s)
 
 
 def postgres_url() -> str | None:
@@ -232,9 +280,12 @@ def stored_rows(url: str) -> str:
 
 def report(fig: Figures) -> None:
     b, p = fig.burst, fig.paced
-    print(f"{fig.label:<22}{b.rate:>8.0f}{b.pct(50):>8.1f}{b.pct(99):>8.1f}{fig.cpu_ms:>11.2f}{fig.split:>9}"
+    print(f"{fig.label:<26}{b.rate:>8.0f}{b.pct(50):>8.1f}{b.pct(99):>8.1f}{fig.cpu_ms:>11.2f}{fig.split:>9}"
           f" |{p.rate:>8.0f}{p.pct(50):>8.1f}{p.pct(99):>8.1f}{p.pct(100):>8.1f}{b.errors + p.errors:>7}",
           flush=True)
+    if fig.stored_rate is not None:
+        print(f"{'':<26}committed during the burst: {fig.stored_rate:.0f}/s; after the paced run the last "
+              f"committed {fig.drain_s:.1f} s later", flush=True)
 
 
 def verdicts(figs: dict[str, Figures]) -> None:
@@ -242,17 +293,16 @@ def verdicts(figs: dict[str, Figures]) -> None:
     if bare and bolt:
         print(f"slack-bolt / bare Flask: {bolt.burst.rate / bare.burst.rate:.2f}x requests/s "
               f"(issue: about 0.6x), {bare.cpu_ms / bolt.cpu_ms:.2f}x by CPU per request")
-    for key in ("sqlite", "postgres"):
-        fig = figs.get(key)
-        if fig is None:
+    for key, fig in figs.items():
+        if key in ("bare", "bolt"):
             continue
-        name = f"Steward ({'SQLite' if key == 'sqlite' else 'PostgreSQL'})"
+        name = f"Steward ({fig.label.removeprefix('Steward, ')})"
         if bare:
-            ratio = fig.burst.rate / bare.burst.rate
+            ratio = fig.rate / bare.burst.rate
             print(f"{name} / bare Flask: {ratio:.2f}x requests/s, {bare.cpu_ms / fig.cpu_ms:.2f}x by CPU per "
                   f"request   target >= {TARGET_RATIO}x: {'PASS' if ratio >= TARGET_RATIO else 'MISS'}")
         if bolt:
-            print(f"{name} / slack-bolt: {fig.burst.rate / bolt.burst.rate:.2f}x requests/s, "
+            print(f"{name} / slack-bolt: {fig.rate / bolt.burst.rate:.2f}x requests/s, "
                   f"{bolt.cpu_ms / fig.cpu_ms:.2f}x by CPU per request")
         p99 = fig.paced.pct(99)
         ok = p99 < TARGET_P99_MS and not fig.paced.errors and fig.paced.rate >= 0.95 * PACED_RATE
@@ -271,31 +321,44 @@ def main() -> None:
           f"closed loop: {CONNECTIONS} connections for {BURST_S:.0f} s after {WARMUP_S:.0f} s warm-up; "
           f"paced: {PACED_RATE}/s for {PACED_S:.0f} s on {PACED_CONNECTIONS} connections; "
           f"load average before: {_load()}\n")
-    print(f"{'':<22}{'closed loop':-^44} | {f'paced {PACED_RATE}/s':-^39}")
-    print(f"{'app':<22}{'req/s':>8}{'p50 ms':>8}{'p99 ms':>8}{'CPU ms/req':>11}{'split %':>9}"
+    print(f"{'':<26}{'closed loop':-^44} | {f'paced {PACED_RATE}/s':-^39}")
+    print(f"{'app':<26}{'req/s':>8}{'p50 ms':>8}{'p99 ms':>8}{'CPU ms/req':>11}{'split %':>9}"
           f" |{'req/s':>8}{'p50 ms':>8}{'p99 ms':>8}{'max ms':>8}{'errors':>7}")
     figs: dict[str, Figures] = {}
     stored: dict[str, str] = {}
     failed: list[str] = []
 
-    def run(key: str, label: str, factory: str, database_url: str | None = None) -> None:
+    def run(key: str, label: str, factory: str, database_url: str | None = None, spool: str | None = None) -> None:
+        env = {"DATABASE_URL": database_url} if database_url else {}
+        counter = None
+        if spool:
+            env["STEWARD_SPOOL_DIR"] = spool
+            counter = StoredMessages(database_url)
         try:
-            figs[key] = measure(label, factory, {"DATABASE_URL": database_url} if database_url else None)
+            figs[key] = measure(label, factory, env or None, counter)
             report(figs[key])
             if database_url:
                 stored[key] = stored_rows(database_url)
         except RuntimeError as exc:
             failed.append(label)
             print(f"{label}: {exc}")
+        finally:
+            if counter is not None:
+                counter.engine.dispose()
 
     run("bare", "bare Flask", "bare")
     run("bolt", "slack-bolt no-op", "bolt")
     with tempfile.TemporaryDirectory(prefix="steward-bench-") as tmp:
         run("sqlite", "Steward, SQLite", "steward", f"sqlite:///{tmp}/steward.db")
-    pg_url = postgres_url()
-    if pg_url:
+        run("sqlite-spool", "Steward, SQLite, spool", "steward", f"sqlite:///{tmp}/spooled.db", f"{tmp}/spool")
+    for key, label, spool in (("postgres", "Steward, PostgreSQL", False),
+                              ("postgres-spool", "Steward, PostgreSQL, spool", True)):
+        pg_url = postgres_url()
+        if not pg_url:
+            break
         try:
-            run("postgres", "Steward, PostgreSQL", "steward", pg_url)
+            with tempfile.TemporaryDirectory(prefix="steward-bench-") as tmp:
+                run(key, label, "steward", pg_url, f"{tmp}/spool" if spool else None)
         finally:
             drop_postgres_schema(pg_url)
     print()
@@ -304,6 +367,8 @@ def main() -> None:
         print(f"Steward {key} stored: {rows} (answered 200: {len(f.burst.latencies) + len(f.paced.latencies)}"
               f" measured, plus warm-up and connection set-up)")
     verdicts(figs)
+    print("spool: STEWARD_SPOOL_DIR set (fast acknowledgement: answered once written to the spool file, committed "
+          "in batches by a thread of each worker); its rate is the lower of answered and committed per second")
     print(f"CPU ms/req: the workers' CPU per answered request; split: its share per worker. Load average after: "
           f"{_load()} on {os.cpu_count()} CPUs (other processes on the machine make every figure noisier)")
     if failed:

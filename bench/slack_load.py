@@ -115,12 +115,18 @@ class _Client:
 Keep = Callable[[int], bool]   # given a fresh connection's local port: keep it (True) or open another
 
 
-def _run(port: int, events: "SignedEvents", threads: int, loop, keep: Keep | None) -> float:
+def _run(port: int, events: "SignedEvents", threads: int, loop, keep: Keep | None,
+         on_start: Callable[[], None] | None = None) -> float:
     """Open `threads` connections, each answering one untimed request (`keep` may refuse a connection,
     which is then reopened, up to 50 times), then run loop(client, lock, t0) on all of them at once.
     Returns t0, the moment the timed part started."""
     lock, started = threading.Lock(), []
-    barrier = threading.Barrier(threads, action=lambda: started.append(time.perf_counter()))
+    def start() -> None:
+        if on_start is not None:
+            on_start()
+        started.append(time.perf_counter())
+
+    barrier = threading.Barrier(threads, action=start)
 
     def worker() -> None:
         client = _Client(port)
@@ -161,7 +167,8 @@ def _send(client: _Client, events: SignedEvents) -> int | None:
 
 
 def closed_loop(port: int, events: SignedEvents, *, connections: int, seconds: float,
-                keep: Keep | None = None) -> Result:
+                keep: Keep | None = None, on_start: Callable[[], None] | None = None) -> Result:
+    """`on_start` runs once every connection is open, just before the clock starts."""
     result = Result()
 
     def loop(client: _Client, lock: threading.Lock, t0: float) -> None:
@@ -169,7 +176,7 @@ def closed_loop(port: int, events: SignedEvents, *, connections: int, seconds: f
             status = _send(client, events)
             _record(result, lock, status, time.perf_counter() - start)
 
-    t0 = _run(port, events, connections, loop, keep)
+    t0 = _run(port, events, connections, loop, keep, on_start)
     result.seconds = time.perf_counter() - t0
     return result
 

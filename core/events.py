@@ -96,12 +96,17 @@ EVENT_TYPES: dict[str, type[Event]] = {cls.__name__: cls for cls in (
 
 
 def event_to_dict(event: Event) -> dict[str, Any]:
-    """A JSON-ready form (the spool writes it; `event_from_dict` reads it back equal)."""
-    data = asdict(event)
-    for name, value in data.items():
+    """A JSON-ready form (the spool writes it; `event_from_dict` reads it back equal). Shallow on purpose:
+    it runs on every request the spool answers, and `dataclasses.asdict` deep-copies."""
+    data: dict[str, Any] = {"type": type(event).__name__}
+    for f in fields(event):
+        value = getattr(event, f.name)
         if isinstance(value, datetime):
-            data[name] = {"at": value.isoformat()}
-    return {"type": type(event).__name__, **data}
+            value = {"at": value.isoformat()}
+        elif f.name == "files":
+            value = [asdict(ref) for ref in value]
+        data[f.name] = value
+    return data
 
 
 def event_from_dict(data: dict[str, Any]) -> Event:

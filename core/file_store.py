@@ -50,9 +50,14 @@ class LocalFileStore:
 
     def check(self) -> str | None:
         """None when files can be written under the root (it need not exist yet); else what is wrong."""
-        existing = next((p for p in (self.root.absolute(), *self.root.absolute().parents) if p.exists()), None)
-        if existing is None or not existing.is_dir():
-            return f"{self.root}: not a directory"
-        if not os.access(existing, os.W_OK | os.X_OK):
-            return f"{self.root}: not writable"
-        return None
+        return directory_problem(self.root)
+
+
+def directory_problem(root: Path) -> str | None:
+    """None when files can be written under `root` (it need not exist yet); else what is wrong."""
+    existing = next((p for p in (root.absolute(), *root.absolute().parents) if p.exists()), None)
+    if existing is None or not existing.is_dir():
+        return f"{root}: not a directory"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"{root}: not writable"
+    return None

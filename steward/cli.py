@@ -86,7 +86,11 @@ def serve(host: str, port: int, no_worker: bool) -> None:
     if "sandbox" in container.connectors:
         click.echo(f"  playground: {base}/sandbox/")
     click.echo(f"  worker:     {'embedded' if not no_worker else 'off (run `steward worker`)'}")
-    run_simple(host, port, app, threaded=True, use_reloader=False)
+    try:
+        run_simple(host, port, app, threaded=True, use_reloader=False)
+    finally:
+        if container.spool is not None:
+            container.spool.stop()     # commit what the webhooks accepted before exiting
 
 
 @main.command()

@@ -1,6 +1,7 @@
 """`steward config check`: validate steward.yaml and the environment, say what is set and missing."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Callable, Mapping
 
 from connectors.base import is_configured
@@ -55,12 +56,18 @@ def check(env: Mapping[str, str], say: Callable[[str], None]) -> bool:
     for var in process_settings.ENV:
         value = (env.get(var.name) or "").strip()
         say(f"  {'✓' if value else '-'} {var.name} {('set' if var.secret else value) if value else f'default {var.default}'}")
-    from core.file_store import LocalFileStore
+    from core.file_store import LocalFileStore, directory_problem
     files_problem = LocalFileStore(cfg_settings.files_dir).check()
     if files_problem:
         problems.append(f"STEWARD_FILES_DIR: cannot write files there ({files_problem})")
     else:
         say(f"files: {cfg_settings.files_dir} writable")
+    if cfg_settings.spool_dir:
+        spool_problem = directory_problem(Path(cfg_settings.spool_dir))
+        if spool_problem:
+            problems.append(f"STEWARD_SPOOL_DIR: cannot write the spool there ({spool_problem})")
+        else:
+            say(f"spool: {cfg_settings.spool_dir} writable (webhooks answer once events are written there)")
     try:
         container = build(env, config=config)
     except ConfigError as exc:

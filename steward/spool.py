@@ -21,6 +21,7 @@ and diskcache's Deque (a SQLite transaction per append, the very cost avoided he
 """
 from __future__ import annotations
 
+import atexit
 import fcntl
 import json
 import logging
@@ -96,6 +97,8 @@ class Spool:
         return False
 
     def stop(self, timeout: float = 10.0) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            return
         self.wait_empty(timeout)
         self._stop.set()
         with self._cond:
@@ -118,6 +121,7 @@ class Spool:
         self._stop.clear()
         self._thread = threading.Thread(target=self._consume, name="steward-spool", daemon=True)
         self._thread.start()
+        atexit.register(self.stop)     # a graceful exit commits what is queued (a hard one leaves it for adoption)
 
     # --- the consumer thread -------------------------------------------------------------------
 

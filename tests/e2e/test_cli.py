@@ -50,6 +50,16 @@ def test_config_check_names_a_files_dir_it_cannot_write(env, tmp_path):
     assert result.exit_code == 1 and "STEWARD_FILES_DIR" in result.output
 
 
+def test_config_check_names_a_spool_dir_it_cannot_write(env, tmp_path):
+    env["STEWARD_SPOOL_DIR"] = str(tmp_path / "spool")
+    result = run(env, "config", "check")
+    assert result.exit_code == 0 and f"spool: {tmp_path / 'spool'} writable" in result.output
+    (tmp_path / "blocker").write_text("a file, not a folder")
+    env["STEWARD_SPOOL_DIR"] = str(tmp_path / "blocker" / "spool")
+    result = run(env, "config", "check")
+    assert result.exit_code == 1 and "STEWARD_SPOOL_DIR: cannot write the spool there" in result.output
+
+
 def test_config_check_names_the_bad_key(env, tmp_path):
     Path(env["STEWARD_CONFIG"]).write_text("locale: fr\n", encoding="utf-8")
     result = run(env, "config", "check")

@@ -54,10 +54,11 @@ def _database_away(exc: BaseException) -> bool:
 
 class Spool:
     def __init__(self, directory: str | Path, handle_batch: Callable[[Sequence[Event]], object],
-                 handle_one: Callable[[Event], object], *, max_batch: int = 256, max_backlog: int = 2000) -> None:
+                 handle_one: Callable[[Event], object], *, max_batch: int = 256, max_backlog: int = 2000,
+                 linger: float = 0.005) -> None:
         self.directory = Path(directory)
         self._batch, self._one = handle_batch, handle_one
-        self._max_batch, self._max_backlog = max_batch, max_backlog
+        self._max_batch, self._max_backlog, self._linger = max_batch, max_backlog, linger
         self._cond = threading.Condition()
         self._queue: list[tuple[Event, int]] = []     # (event, file offset just after its record)
         self._fd: int | None = None
@@ -133,6 +134,10 @@ class Spool:
                 while not self._queue and not self._stop.is_set():
                     if not self._cond.wait(timeout=max(0.1, self._next_adopt - time.monotonic())):
                         break
+                short = 0 < len(self._queue) < self._max_batch
+            if short and self._linger:
+                time.sleep(self._linger)    # let a batch gather: the answers went out already, only commits wait
+            with self._cond:
                 batch = self._queue[:self._max_batch]
             if time.monotonic() >= self._next_adopt:
                 adopt_orphans(self.directory, self._batch, self._one, stop=self._stop)

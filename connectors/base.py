@@ -114,6 +114,12 @@ class Connector(ABC):
         than `max_bytes` arrived (core.errors.FileTooLarge). Platform errors map like deliver()'s."""
         raise UnsupportedAction(f"{self.platform} cannot fetch files")
 
+    def group_members(self, chat_id: str) -> list[str]:
+        """The user ids of the group's current members, the bot itself left out, every page read
+        (optional: a connector that implements it declares `capabilities.list_members`). Paced through
+        the connector's limiter; platform errors map like deliver()'s (Retryable- or PermanentDeliveryError)."""
+        raise UnsupportedAction(f"{self.platform} cannot list a group's members")
+
 
 @dataclass(frozen=True)
 class EnvVar:

@@ -18,6 +18,7 @@ class Capabilities:
     departure_events: bool
     transport_without_public_url: str | None = None  # "Socket Mode", "Stream mode" or None
     max_file_bytes: int = 20 * 1024 * 1024            # the platform's per-file limit (download and upload)
+    list_members: bool = False                        # the connector's group_members(chat_id) works
 
     def with_(self, **changes: object) -> "Capabilities":
         return replace(self, **changes)
@@ -29,6 +30,7 @@ SLACK = Capabilities(
     sees_all_messages=True, manages_any_group=True, remove_member=True, invite_member=True,
     delete_others_messages=True, pin=True, ephemeral=True, cards=True, private_messages=True,
     departure_events=True, transport_without_public_url="Socket Mode",
+    list_members=True,                                # conversations.members (channels:read / groups:read)
     # "Files up to 1 GB" (Slack help, "Upload files to Slack"; files.getUploadURLExternal takes the length).
     max_file_bytes=1024 * 1024 * 1024,
 )
@@ -36,6 +38,7 @@ WECOM = Capabilities(
     sees_all_messages=False, manages_any_group=False, remove_member=True, invite_member=True,
     delete_others_messages=False, pin=False, ephemeral=False, cards=True, private_messages=True,
     departure_events=True, transport_without_public_url=None,
+    list_members=True,                                # appchat/get: groups this app created
     # media/upload: a file ≤ 20 MB (doc 90253); media/get needs Range requests above 20 MB (doc 90254).
     max_file_bytes=20 * 1024 * 1024,
 )
@@ -43,6 +46,7 @@ DINGTALK = Capabilities(
     sees_all_messages=False, manages_any_group=False, remove_member=True, invite_member=True,
     delete_others_messages=False, pin=True, ephemeral=False, cards=True, private_messages=True,
     departure_events=True, transport_without_public_url="Stream mode",
+    list_members=True,                                # sceneGroups/members/batchQuery: scene groups only
     # oapi media/upload: image and file ≤ 20 MB (doc 0646); the same bound for what members send the robot.
     max_file_bytes=20 * 1024 * 1024,
 )

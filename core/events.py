@@ -91,8 +91,24 @@ class UserChanged(Event):
     changes: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class UserJoinedOrg(Event):
+    """A person joined the organisation's directory (WeCom change_contact create_user, DingTalk
+    user_add_org): the onboarding rules may put them into a new-hire group (R2.1.2).
+
+    `departments` are what the platform sent (WeCom: department ids; DingTalk sends none); names
+    come from the directory when the connector has one."""
+    user_id: str
+    name: str | None = None
+    departments: tuple[str, ...] = ()
+    position: str | None = None
+    email: str | None = None
+    mobile: str | None = None
+
+
 EVENT_TYPES: dict[str, type[Event]] = {cls.__name__: cls for cls in (
-    MessagePosted, CommandInvoked, CardActed, MemberJoined, MemberLeft, UserDeparted, UserChanged)}
+    MessagePosted, CommandInvoked, CardActed, MemberJoined, MemberLeft, UserDeparted, UserChanged,
+    UserJoinedOrg)}
 
 
 def event_to_dict(event: Event) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """CLI commands of the membership feature; `register` is called once by steward/cli.py.
 
-`steward onboard` (R2.1.2), `steward person link|show|import` (one identity across messengers) and
-`steward group add` (an owned group that survives the steward.yaml sync).
+`steward onboard` (R2.1.2), `steward person link|show|import` (one identity across messengers),
+`steward reconcile` (steward/reconcile_run.py) and `steward group create|add` (owned groups that survive
+the steward.yaml sync).
 """
 from __future__ import annotations
 
@@ -154,39 +155,37 @@ def register(main: click.Group) -> None:
     @main.command()
     @click.option("--platform", type=click.Choice(["slack", "wecom", "dingtalk", "sandbox"]),
                   help="Only this platform's groups.")
-    @click.option("--dry-run", is_flag=True, help="Show what would be recorded and flagged; write nothing.")
+    @click.option("--group", "refs", multiple=True, metavar="PLATFORM:CHAT_ID",
+                  help="Only this group (repeatable).")
+    @click.option("--fix", is_flag=True, help="Act on what is found (default: a dry run that changes nothing).")
+    @click.option("--dry-run", is_flag=True, help="Only report (the default).")
     @friendly
-    def reconcile(platform: str | None, dry_run: bool) -> None:
-        """Compare each group's real member list with the records: people added by hand are flagged to the
-        admins, people who left by themselves are recorded."""
-        from sqlalchemy import select
+    def reconcile(platform: str | None, refs: tuple[str, ...], fix: bool, dry_run: bool) -> None:
+        """Compare each governed group's real member list with the records, group by group.
 
-        from core.db.models import Group
-        from core.services.membership_reconcile import reconcile_group
+        People nobody admitted are reported (with --fix: flagged to the admins or removed, as
+        membership.reconcile_unadmitted says; R2.1.1, R7.1.1), recorded members who are gone get their
+        stay closed, people who left the organisation are removed (R2.4.1). Exit 1 when a group could not
+        be listed (a platform error, or a platform asked for by name that cannot list members)."""
+        from steward.reconcile_run import describe, run, select_groups
 
+        if fix and dry_run:
+            raise StewardError("--fix and --dry-run exclude each other")
         container = _ready_container()
-        with container.sessions() as s:
-            groups = [(g.id, g.platform, g.chat_id) for g in s.scalars(
-                select(Group).where(Group.active.is_(True)).order_by(Group.id)) if platform in (None, g.platform)]
-        skipped = 0
-        for group_id, group_platform, chat_id in groups:
-            lister = getattr(container.connectors.get(group_platform), "group_members", None)
-            if lister is None:
-                click.echo(f"{group_platform}:{chat_id}: skipped — this platform's connector cannot list members")
-                skipped += 1
-                continue
-            present = set(lister(chat_id))            # the platform call, outside any transaction
-            session = container.sessions()
-            try:
-                with session.begin():
-                    report = reconcile_group(container.ctx, session, session.get(Group, group_id), present)
-                    if dry_run:
-                        session.rollback()
-            finally:
-                session.close()
-            click.echo(f"{report.group}: added by hand {', '.join(report.unrecorded) or '-'}; "
-                       f"left by themselves {', '.join(report.departed) or '-'}")
-        click.echo(f"{'dry run: ' if dry_run else ''}{len(groups) - skipped} group(s) reconciled, {skipped} skipped")
+        groups = select_groups(container, platform, refs)
+        result = run(container, groups, fix)
+        for outcome in result.outcomes:
+            for line in describe(outcome, fix):
+                (click.secho(line, fg="red", err=True) if outcome.error else click.echo(line))
+        done = sum(1 for o in result.outcomes if o.report is not None)
+        skipped = [o for o in result.outcomes if o.skipped]
+        click.echo(f"{'' if fix else 'dry run: '}{done} group(s) reconciled, {len(skipped)} skipped, "
+                   f"{sum(1 for o in result.outcomes if o.error)} failed"
+                   f"{'' if fix else ' — nothing was changed (use --fix to act)'}")
+        if skipped and (platform or refs):
+            raise StewardError(f"{', '.join(o.ref for o in skipped)}: {skipped[0].skipped}; nothing to compare")
+        if result.failed:
+            raise SystemExit(1)
 
     @main.group()
     def group() -> None:

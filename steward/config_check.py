@@ -32,6 +32,11 @@ def check(env: Mapping[str, str], say: Callable[[str], None]) -> bool:
         f"templates {', '.join(sorted(config.all_templates()))}")
     if not config.groups:
         say("  ! no groups yet: Steward will answer but govern nothing")
+    hire_trainings = {g.training for g in config.groups if g.kind == "new-hire" and g.training}
+    for n, rule in enumerate(config.membership.onboarding_rules):
+        if rule.training not in hire_trainings:
+            say(f"  ! membership.onboarding_rules[{n}]: training {rule.training} has no new-hire group in this file "
+                "(fine if it was registered with `steward group create|add`; otherwise matches are only audited)")
 
     wanted = platforms_wanted(config, env)
     for platform in CONNECTORS:

@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 
 PROFILE_TTL = timedelta(hours=24)      # the standard edition allows 5,000 calls a month
 CHATID_TTL = timedelta(days=3650)      # openConversationId -> chatid of groups Steward created
+MEMBER_PAGE = 1000                     # batchQuery answers up to 1,000 members at once, then pages
+NOT_A_SCENE_GROUP = {"groupPermissionDenied", "groupTemplatePermissionDenied"}
 PROFILE_FIELDS = ("userid", "unionid", "name", "title", "dept_id_list", "job_number", "email",
                   "org_email", "manager_userid", "active")
 UNSUPPORTED = {
@@ -202,6 +204,28 @@ class DingTalkConnector(Connector):
             log.warning("dingtalk: adding the robot to %s failed (%s)", chat_id, exc.code)
             robot_added = False
         return {"chat_id": chat_id, "chatid": chatid, "robot_added": robot_added}
+
+    def group_members(self, chat_id: str) -> list[str]:
+        """The members of a scene group (场景群, created from a group template), every page of
+        sceneGroups/members/batchQuery (permission qyapi_chat_manage). DingTalk offers new apps no
+        member list of a group made with group/create (the old chat/get is closed to them): that
+        group's answer is refused with a message that says so."""
+        members: list[str] = []
+        token: str | None = None
+        while True:
+            request = render.scene_members(chat_id, token, MEMBER_PAGE)
+            try:
+                data = self.client.api(request.path, request.body)
+            except PermanentDeliveryError as exc:
+                if exc.code in NOT_A_SCENE_GROUP:
+                    raise PermanentDeliveryError(
+                        f"dingtalk lists the members of scene groups (场景群) only, and {chat_id} is none "
+                        f"or belongs to another app's template ({exc.code})", code=exc.code) from None
+                raise
+            members.extend(u for u in data.get("memberUserIds") or [] if isinstance(u, str) and u)
+            token = data.get("nextToken") if data.get("hasMore") else None
+            if not token:
+                return list(dict.fromkeys(members))
 
     def user_profile(self, user_id: str) -> dict[str, Any]:
         """name, title, departments, ... from oapi topapi/v2/user/get, cached for a day."""

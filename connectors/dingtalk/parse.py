@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 from connectors.dingtalk import cards
 from core.events import (CardActed, Event, FileRef, MemberJoined, MemberLeft, MessagePosted, UserChanged,
-                         UserDeparted)
+                         UserDeparted, UserJoinedOrg)
 
 PLATFORM = "dingtalk"
 log = logging.getLogger(__name__)
@@ -201,6 +201,12 @@ def _user_modify_org(payload: dict, event_id: str) -> list[Event]:
             for u in _user_ids(payload)]
 
 
+def _user_add_org(payload: dict, event_id: str) -> list[Event]:
+    # The push names only the users; department and title are read with user_profile() (R2.1.2).
+    return [UserJoinedOrg(platform=PLATFORM, event_id=f"{event_id}:{u}", user_id=u)
+            for u in _user_ids(payload)]
+
+
 def _chat_add_member(payload: dict, event_id: str) -> list[Event]:
     chat_id = _chat_id(payload)
     if not chat_id:
@@ -230,6 +236,7 @@ def _chat_quit(payload: dict, event_id: str) -> list[Event]:
 EVENT_HANDLERS: dict[str, Callable[[dict, str], list[Event]]] = {
     "user_leave_org": _user_leave_org,
     "user_modify_org": _user_modify_org,
+    "user_add_org": _user_add_org,
     "chat_add_member": _chat_add_member,
     "chat_remove_member": _chat_remove_member,
     "chat_quit": _chat_quit,
@@ -240,7 +247,6 @@ IGNORED_EVENTS: dict[str, str] = {
     "chat_disband": "group disbanded; Steward only governs groups it created",
     "chat_update_owner": "owner change is not governed",
     "chat_update_title": "title change is not governed",
-    "user_add_org": "joining the company does not join a training group (R2.1.2 is HR's import)",
     "user_active_org": "activation is not governed",
     "org_dept_create": "departments are read on demand",
     "org_dept_modify": "departments are read on demand",

@@ -19,6 +19,7 @@ GROUP_CREATE = "/v1.0/im/group/create"
 GROUP_UPDATE = "/v1.0/im/group/update"            # groups created by GROUP_CREATE, by chatid
 SCENE_MEMBER_ADD = "/v1.0/im/sceneGroup/member/add"        # scene groups, by openConversationId
 SCENE_MEMBER_DELETE = "/v1.0/im/sceneGroup/member/delete"
+SCENE_MEMBERS = "/v1.0/im/sceneGroups/members/batchQuery"  # scene groups' members, by openConversationId
 ADD_ROBOT = "/v1.0/im/conversations/robots"
 USER_GET = "/topapi/v2/user/get"                    # oapi host
 MSG_PARAM_LIMIT = 15000
@@ -77,6 +78,13 @@ def membership(chat_id: str, user_id: str, add: bool, chatid: str | None) -> Req
         return Request(GROUP_UPDATE, {"chatid": chatid, key: [user_id]})
     return Request(SCENE_MEMBER_ADD if add else SCENE_MEMBER_DELETE,
                    {"open_conversation_id": chat_id, "user_ids": [user_id]})
+
+
+def scene_members(chat_id: str, next_token: str | None, page: int) -> Request:
+    body: dict[str, Any] = {"openConversationId": chat_id, "maxResults": page}
+    if next_token:
+        body["nextToken"] = next_token
+    return Request(SCENE_MEMBERS, body)
 
 
 def create_group(name: str, owner: str, user_ids: list[str]) -> Request:

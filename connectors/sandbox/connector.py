@@ -59,7 +59,7 @@ class SandboxConnector(Connector):
             raise ValueError(f"cannot emulate {emulate!r}")
         self.deps = deps
         self.emulate = emulate
-        self._caps = BY_PLATFORM[emulate] if emulate else FULL
+        self._caps = (BY_PLATFORM[emulate] if emulate else FULL).with_(list_members=False)   # no member list
         self._lock = threading.Lock()
         self._seq = itertools.count(1)
         self.transcript: list[Entry] = []

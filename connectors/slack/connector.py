@@ -8,7 +8,7 @@ import requests
 
 from connectors.base import Connector, ConnectorDeps, Delivery, EnvVar, Health, InboundRequest, InboundResult
 from connectors.files import stored_bytes
-from connectors.slack import files as slack_files, settings as slack_settings
+from connectors.slack import files as slack_files, members as slack_members, settings as slack_settings
 from connectors.slack.client import SlackApi, make_web_client
 from connectors.slack.parse import SlackParser
 from connectors.slack.profiles import DEFAULT_TTL, ProfileCache, UserProfile
@@ -42,6 +42,7 @@ class SlackConnector(Connector):
         self._profiles = ProfileCache(self.api, deps.clock, DEFAULT_TTL)
         self.parser = SlackParser(on_user_changed=self._profiles.forget)
         self._downloads = requests.Session()
+        self._bot_user_id: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], deps: ConnectorDeps) -> "SlackConnector":
@@ -78,6 +79,12 @@ class SlackConnector(Connector):
     def fetch_file(self, ref: FileRef, max_bytes: int) -> bytes:
         """files.info, then the private download URL with the bot token (files:read)."""
         return slack_files.fetch(self.api, self._downloads, self.settings.bot_token, ref, max_bytes)
+
+    def group_members(self, chat_id: str) -> list[str]:
+        """conversations.members, every page; the bot's own user (auth.test, asked once) left out."""
+        if self._bot_user_id is None:
+            self._bot_user_id = str(self.api.call("auth.test").get("user_id") or "") or None
+        return slack_members.list_members(self.api, chat_id, self._bot_user_id)
 
     def user_profile(self, user_id: str) -> UserProfile | None:
         """Name, title and email from users.info, cached; None for an unknown user."""

@@ -185,6 +185,13 @@ class WeComConnector(Connector):
         """Name, department names and position from user/get + department/get (cached)."""
         return self.directory.user_profile(user_id)
 
+    def group_members(self, chat_id: str) -> list[str]:
+        """appchat/get's userlist (doc 90247): only groups this app created; one call, no pages
+        (a group holds at most 2000 members)."""
+        self._api.pace((self._key("api", "appchat/get"), API_RATE))
+        info = self._api.call("appchat/get", lambda c: c.appchat.get(chat_id))
+        return [u for u in dict.fromkeys(info.get("userlist") or []) if isinstance(u, str) and u]
+
     def create_group(self, name: str, owner: str, user_ids: list[str] | tuple[str, ...],
                      chat_id: str | None = None) -> str:
         """appchat/create; returns the chat id. Pass a fixed chat_id to make retries idempotent."""

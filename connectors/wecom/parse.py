@@ -12,6 +12,9 @@ is part of the event id, or two people changed in the same second would collide)
 - `change_contact` `delete_user` -> UserDeparted, event_id "sys:<CreateTime>:delete_user:<UserID>";
 - `update_user` carrying Department or Position -> UserChanged(changes={"department": "1,2",
   "position": ...}) (department ids as WeCom sends them, comma separated);
+- `create_user` -> UserJoinedOrg with the name, department ids, position, e-mail and mobile it carries
+  (contact-sync callbacks configured after 2022-08-15 carry little more than UserID and Department),
+  event_id "sys:<CreateTime>:create_user:<UserID>";
 - the change types in IGNORED_CONTACT_CHANGES are answered 200 with nothing to do.
 
 wechatpy 1.8's parser knows neither `file`, `template_card_event` nor `change_contact`
@@ -25,7 +28,7 @@ from datetime import datetime, timezone
 from typing import Callable
 
 from core.errors import BadRequest
-from core.events import CardActed, Event, FileRef, MessagePosted, UserChanged, UserDeparted
+from core.events import CardActed, Event, FileRef, MessagePosted, UserChanged, UserDeparted, UserJoinedOrg
 
 from connectors.wecom.render import decode_button_key
 from connectors.wecom.xmlparse import Fields, text
@@ -145,12 +148,22 @@ def _changed(fields: Fields) -> Parsed:
         user_id=user_id, changes=changes)])
 
 
+def _created(fields: Fields) -> Parsed:
+    """A new member of the directory: the onboarding rules may put them into a new-hire group (R2.1.2)."""
+    (user_id,) = _required(fields, "UserID")
+    departments = tuple(d.strip() for d in text(fields, "Department").split(",") if d.strip())
+    return Parsed([UserJoinedOrg(
+        platform=PLATFORM, event_id=_contact_event_id(fields, "create_user", user_id), user_id=user_id,
+        name=text(fields, "Name") or None, departments=departments, position=text(fields, "Position") or None,
+        email=text(fields, "Email") or text(fields, "BizMail") or None, mobile=text(fields, "Mobile") or None)])
+
+
 CONTACT_CHANGES: dict[str, Callable[[Fields], Parsed]] = {
+    "create_user": _created,
     "delete_user": _departed,
     "update_user": _changed,
 }
-# create_user: a new hire is onboarded by HR's feed (R2.1.2), not by this event (for now).
-IGNORED_CONTACT_CHANGES = frozenset({"create_user", "create_party", "update_party", "delete_party", "update_tag"})
+IGNORED_CONTACT_CHANGES = frozenset({"create_party", "update_party", "delete_party", "update_tag"})
 
 
 def _change_contact(fields: Fields) -> Parsed:

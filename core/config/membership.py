@@ -1,11 +1,46 @@
-"""steward.yaml `membership:` — new-hire groups (R2.1.2), acknowledgement reminders (R3.3), HR file limits."""
+"""steward.yaml `membership:` — new-hire groups (R2.1.2), onboarding rules for directory events,
+acknowledgement reminders (R3.3), HR file limits, and what reconciliation does with people nobody admitted."""
 from __future__ import annotations
 
 import re
+from typing import Iterable, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 _GROUP_REF = re.compile(r"^(slack|wecom|dingtalk|sandbox):[^\s]{1,128}$")
+
+
+def _folded(values: Iterable[str | None]) -> set[str]:
+    return {v.strip().casefold() for v in values if v and v.strip()}
+
+
+class OnboardingRule(BaseModel):
+    """A new member of the directory whose department or position matches joins the training's new-hire
+    group(s) on their platform (R2.1.2). Departments match by name or by the platform's department id."""
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    departments: tuple[str, ...] = ()
+    positions: tuple[str, ...] = ()
+    training: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+
+    @field_validator("departments", "positions")
+    @classmethod
+    def _no_empty(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        if any(not item.strip() for item in v):
+            raise ValueError("empty entry")
+        return v
+
+    @model_validator(mode="after")
+    def _something(self) -> "OnboardingRule":
+        if not self.departments and not self.positions:
+            raise ValueError("a rule needs departments, positions or both (otherwise it would take everyone)")
+        return self
+
+    def matches(self, departments: Iterable[str | None], position: str | None) -> bool:
+        """Every list the rule has must match: one of its departments and one of its positions."""
+        if self.departments and not _folded(self.departments) & _folded(departments):
+            return False
+        return not self.positions or bool(_folded(self.positions) & _folded([position]))
 
 
 class MembershipSettings(BaseModel):
@@ -13,6 +48,11 @@ class MembershipSettings(BaseModel):
 
     # platform:chat_id of the groups HR's new hires go to; empty: every governed new-hire group.
     new_hire_groups: tuple[str, ...] = ()
+    # Directory events (WeCom create_user, DingTalk user_add_org): rules in order, every match applies.
+    onboarding_rules: tuple[OnboardingRule, ...] = ()
+    # `steward reconcile --fix` with people in a group nobody admitted: flag (record, tell the admins)
+    # or remove (through the outbox, R2.1.1).
+    reconcile_unadmitted: Literal["flag", "remove"] = "flag"
     ack_reminder_hours: int = Field(48, ge=1, le=24 * 60)
     import_max_rows: int = Field(5000, ge=1, le=100_000)
     import_max_bytes: int = Field(5 * 1024 * 1024, ge=1024, le=100 * 1024 * 1024)

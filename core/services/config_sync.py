@@ -44,7 +44,9 @@ def sync_config(session: Session, config: StewardConfig, now: datetime) -> dict[
                 join(session, account, group, now, reason=f"config:{role}")
         for ref in cfg.members:
             platform, user_id = ref.split(":", 1)
-            join(session, account_for(session, platform, user_id, now), group, now, reason="config")
+            account = account_for(session, platform, user_id, now)
+            if account.person.status != "departed":    # R2.4.1: who left the organisation is not put back
+                join(session, account, group, now, reason="config")
     for role, refs in config.roles.items():
         for ref in refs:
             platform, user_id = ref.split(":", 1)

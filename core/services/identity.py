@@ -46,6 +46,7 @@ class Profile:
     department: str | None = None
     position: str | None = None
     deleted: bool = False
+    departments: tuple[str, ...] = ()        # every department, by name and by the platform's id
 
 
 def directories(ctx) -> Mapping[str, ProfileSource]:
@@ -89,11 +90,15 @@ def normalise_profile(raw: Any) -> Profile:
     departments = get("departments") or get("dept_names") or ()
     department = get("department") or (departments[0] if isinstance(departments, (list, tuple)) and departments
                                        else None)
+    ids = get("department_ids") or get("dept_id_list") or ()
+    every = [*(departments if isinstance(departments, (list, tuple)) else ()), *(ids if isinstance(ids, (list, tuple))
+                                                                                else ())]
     return Profile(
         name=_clean(get("name")), email=_clean(get("email") or get("org_email")), mobile=_clean(get("mobile")),
         employee_id=_clean(get("job_number") or get("employee_id")), department=_clean(department),
         position=_clean(get("position") or get("title")),
-        deleted=bool(get("deleted", False)) or get("active", True) is False)
+        deleted=bool(get("deleted", False)) or get("active", True) is False,
+        departments=tuple(dict.fromkeys(d for d in map(_clean, every) if d)))
 
 
 def _clean(value: Any) -> str | None:

@@ -14,13 +14,14 @@ from sqlalchemy.orm import Session
 from core.db.models import Account, ArchivedMessage, Group, InboundEvent
 from core.db.upsert import insert_many_ignore
 from core.events import (CardActed, CommandInvoked, Event, MemberJoined, MemberLeft, MessagePosted,
-                         UserChanged, UserDeparted)
+                         UserChanged, UserDeparted, UserJoinedOrg)
 from core.services import audit, received_files
 from core.services.commands import CommandRunner, Invocation, looks_like_command
 from core.services.context import CoreContext
 from core.services.directory import account_for, account_ids_many, find_account, group_for, join, leave
 from core.services.membership_moves import on_user_changed
 from core.services.offboarding import offboard
+from core.services.onboarding_directory import on_user_joined_org
 from core.services.scheduler import write_scheduled
 from core.services.training_watch import observe as observe_training
 from core.services.welcome import on_member_joined
@@ -182,4 +183,5 @@ HANDLERS: dict[type, Callable[[CoreContext, Session, Event], None]] = {
     MemberLeft: _left,
     UserDeparted: _departed,
     UserChanged: _changed,
+    UserJoinedOrg: on_user_joined_org,    # R2.1.2: the onboarding rules (core/services/onboarding_directory.py)
 }

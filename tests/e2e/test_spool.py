@@ -18,7 +18,7 @@ from sqlalchemy.exc import OperationalError
 
 from core.db.models import ArchivedMessage, Case
 from core.events import (CardActed, CommandInvoked, FileRef, MemberJoined, MemberLeft, MessagePosted, UserChanged,
-                         UserDeparted, event_from_dict, event_to_dict)
+                         UserDeparted, UserJoinedOrg, event_from_dict, event_to_dict)
 from core.services.inbound import ingest, ingest_many
 from steward.spool import DONE, SUFFIX, Spool, adopt_orphans, encode
 from steward.worker import drain
@@ -58,6 +58,7 @@ def test_every_event_type_survives_the_spool_record():
         MemberLeft(platform="dingtalk", event_id="Ev5", chat_id="cid", user_id="u"),
         UserDeparted(platform="wecom", event_id="Ev6", user_id="u"),
         UserChanged(platform="wecom", event_id="Ev7", user_id="u", changes={"department": "销售部"}),
+        UserJoinedOrg(platform="wecom", event_id="Ev8", user_id="u", name="马小", departments=("7", "12")),
     ]
     for event in events:
         assert event_from_dict(json.loads(encode(event))) == event

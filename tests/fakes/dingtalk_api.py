@@ -5,7 +5,8 @@
 - oapi.dingtalk.com style: `?access_token=`, errors as HTTP 200 with `{"errcode", "errmsg"}`.
 
 One server answers both (point DINGTALK_API_URL and DINGTALK_OAPI_URL at `fake.url`). It records
-every call, keeps a little state (groups, members, sent messages, users) and can be told to fail:
+every call, keeps a little state (groups, members: listed by sceneGroups/members/batchQuery for scene
+groups, sent messages, users) and can be told to fail:
 `throttle()` (429 + Retry-After), `qps_limit()`, `server_error()`, `error()` (any code),
 `oapi_error()` (any errcode), `expire_tokens()` and `flow_control()`.
 
@@ -81,6 +82,7 @@ class FakeDingTalk:
         self.files: dict[str, tuple[bytes, bool]] = {}       # downloadCode -> (bytes, chunked)
         self.uploads: dict[str, tuple[str, bytes]] = {}      # media/upload: media_id -> (filename, bytes)
         self._injected: dict[str, deque[Injected]] = defaultdict(deque)
+        self.member_page_threshold = 1000                 # batchQuery pages only above this many members
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
@@ -326,6 +328,29 @@ class FakeDingTalk:
             group.members = [m for m in group.members if m not in users]
         return 200, {"success": True}
 
+    def _scene_members(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """sceneGroups/members/batchQuery: only scene groups (others: groupPermissionDenied); pages of
+        maxResults once a group holds more than `member_page_threshold` members (DingTalk: 1,000)."""
+        group = self.groups.get(body.get("openConversationId", ""))
+        if group is None:
+            return self._bad("群ID解析错误", "cidEncryptError")
+        if not group.scene:
+            return self._bad("无权限，该群没有安装群模板", "groupPermissionDenied")
+        size = body.get("maxResults")
+        if not isinstance(size, int) or size < 1:
+            return self._bad("请求参数非法", "paramIllegal")
+        token = body.get("nextToken") or "0"
+        if not str(token).isdigit():
+            return self._bad("请求参数非法", "paramIllegal")
+        start = int(token)
+        if len(group.members) <= self.member_page_threshold:
+            page, more = group.members[start:], False
+        else:
+            page, more = group.members[start:start + size], start + size < len(group.members)
+        return 200, {"success": True, "memberUserIds": page, "hasMore": more,
+                     "nextToken": str(start + len(page)) if more else "",
+                     "staffIdNickMap": {u: self.users.get(u, {}).get("name", u) for u in page}}
+
     def _add_robot(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         group = self.groups.get(body.get("openConversationId", ""))
         if group is None:
@@ -363,6 +388,7 @@ class FakeDingTalk:
         "/v1.0/im/group/update": _group_update,
         "/v1.0/im/sceneGroup/member/add": lambda self, body: self._scene_member(body, add=True),
         "/v1.0/im/sceneGroup/member/delete": lambda self, body: self._scene_member(body, add=False),
+        "/v1.0/im/sceneGroups/members/batchQuery": _scene_members,
         "/v1.0/im/conversations/robots": _add_robot,
         "/v1.0/robot/messageFiles/download": _file_download,
     }

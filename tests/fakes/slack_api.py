@@ -3,7 +3,8 @@
 - `POST /api/<method>` with a form or JSON body and `Authorization: Bearer <token>`;
   answers `{"ok": true, ...}` or `{"ok": false, "error": "..."}` (HTTP 200), 429 with `Retry-After`,
   or a 5xx, as Slack does.
-- Keeps just enough state to answer like Slack: channel members (kick/invite), posted messages and
+- Keeps just enough state to answer like Slack: channel members (kick/invite, conversations.members in
+  cursor pages of `limit`), posted messages and
   their authors (chat.delete with a bot token only deletes the bot's own), pins, users (users.info).
 - Records every call (`calls`: method, args, token, content type) and can be told to fail the next
   call of a method (`fail_next`).
@@ -18,6 +19,7 @@ Use the `fake_slack` fixture (import it into a conftest.py), or `with FakeSlack(
 """
 from __future__ import annotations
 
+import base64
 import itertools
 import json
 import queue
@@ -307,6 +309,24 @@ class FakeSlack:
                 return {"ok": False, "error": "already_in_channel"}
             members.update(users.split(","))
         return {"ok": True, "channel": {"id": channel}}
+
+    def _m_conversations_members(self, args: dict, actor: str) -> dict:
+        """Pages of `limit` (default 100, at most 1000) user ids; `next_cursor` is "" on the last page."""
+        members = self.state.members.get(args.get("channel"))  # type: ignore[arg-type]
+        if members is None:
+            return {"ok": False, "error": "channel_not_found"}
+        try:
+            limit = int(args.get("limit") or 100)
+            start = int(base64.b64decode(str(args["cursor"])).decode().removeprefix("offset:")) \
+                if args.get("cursor") else 0
+        except (ValueError, UnicodeDecodeError):
+            return {"ok": False, "error": "invalid_cursor"}
+        if not 1 <= limit <= 1000:
+            return {"ok": False, "error": "invalid_limit"}
+        page = sorted(members)[start:start + limit]
+        more = start + limit < len(members)
+        cursor = base64.b64encode(f"offset:{start + limit}".encode()).decode() if more else ""
+        return {"ok": True, "members": page, "response_metadata": {"next_cursor": cursor}}
 
     def _m_pins_add(self, args: dict, actor: str) -> dict:
         key = (args.get("channel"), args.get("timestamp"))

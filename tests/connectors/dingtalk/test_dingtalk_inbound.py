@@ -10,7 +10,7 @@ from connectors.dingtalk.connector import DingTalkConnector
 from connectors.dingtalk.parse import delivery_id
 from core.errors import BadRequest, ConfigError, Forbidden, VerificationFailed
 from core.events import (CardActed, FileRef, MemberJoined, MemberLeft, MessagePosted, UserChanged,
-                         UserDeparted)
+                         UserDeparted, UserJoinedOrg)
 from tests.connectors.dingtalk.dingtalk_support import (FIXTURES, base_env, encrypt_event,
                                                           event_request, fixture_bytes, ms,
                                                           robot_request)
@@ -62,6 +62,10 @@ EVENT_CASES = {
         platform="dingtalk", event_id=None, user_id="u_wangwu")], None),        # id checked below
     "events__user_modify_org.json": ([UserChanged(
         platform="dingtalk", event_id="d1e2f3a4b5c6scrubbed0002:u_lisi", user_id="u_lisi")], None),
+    "events__user_add_org.json": ([                    # R2.1.2: names only the users
+        UserJoinedOrg(platform="dingtalk", event_id="b3c4d5e6scrubbed0006:u_newhire1", user_id="u_newhire1"),
+        UserJoinedOrg(platform="dingtalk", event_id="b3c4d5e6scrubbed0006:u_newhire2", user_id="u_newhire2")],
+        None),
     "events__chat_add_member.json": ([
         MemberJoined(platform="dingtalk", event_id="e5f6scrubbed0003:u_new1", chat_id=GROUP, user_id="u_new1",
                      inviter_id="u_hr"),

@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from core.events import CardActed, FileRef, MessagePosted, UserChanged, UserDeparted
+from core.events import CardActed, FileRef, MessagePosted, UserChanged, UserDeparted, UserJoinedOrg
 
 from tests.connectors.wecom.wecom_helpers import FIXTURES, fixture_text, signed_post
 
@@ -56,7 +56,12 @@ CASES = {
         platform="wecom", event_id="sys:1764044120:update_user:lisi", user_id="lisi",
         changes={"position": "高级工程师"})], None),
     "change_contact_update_user__mobile_only.xml": ("contacts", [], "change_contact:update_user:no_role_change"),
-    "change_contact_create_user__new_hire.xml": ("contacts", [], "change_contact:create_user"),
+    # a new member of the directory (R2.1.2): what newer contact-sync callbacks carry, and the full form
+    "change_contact_create_user__new_hire.xml": ("contacts", [UserJoinedOrg(
+        platform="wecom", event_id="sys:1764044240:create_user:sunqi", user_id="sunqi", departments=("1",))], None),
+    "change_contact_create_user__full_profile.xml": ("contacts", [UserJoinedOrg(
+        platform="wecom", event_id="sys:1764044300:create_user:zhouba", user_id="zhouba", name="周八",
+        departments=("7", "12"), position="销售专员", email="zhouba@example.com", mobile="13800000000")], None),
     "change_contact_update_tag__members.xml": ("contacts", [], "change_contact:update_tag"),
     "change_contact_unknown__future.xml": ("contacts", [], "unknown:change_contact:transfer_user"),
     "batch_job_result__sync_user.xml": ("contacts", [], "event:batch_job_result"),

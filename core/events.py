@@ -94,7 +94,7 @@ class UserChanged(Event):
 @dataclass(frozen=True)
 class UserJoinedOrg(Event):
     """A person joined the organisation's directory (WeCom change_contact create_user, DingTalk
-    user_add_org): the onboarding rules may put them into a new-hire group (R2.1.2).
+    user_add_org, Slack team_join): the onboarding rules may put them into a new-hire group (R2.1.2).
 
     `departments` are what the platform sent (WeCom: department ids; DingTalk sends none); names
     come from the directory when the connector has one."""

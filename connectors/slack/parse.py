@@ -21,7 +21,7 @@ from connectors.base import InboundRequest, InboundResult
 from connectors.slack.mrkdwn import to_neutral
 from core.errors import BadRequest
 from core.events import (CardActed, CommandInvoked, Event, FileRef, MemberJoined, MemberLeft, MessagePosted,
-                         UserDeparted)
+                         UserDeparted, UserJoinedOrg)
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,6 @@ IGNORED_ENVELOPES = {
 IGNORED_EVENTS = {
     "file_shared": "the message with subtype file_share carries the file",
     "file_created": "the message with subtype file_share carries the file",
-    "team_join": "joining the workspace is not joining a training group",
     "channel_created": "not a governed group yet",
     "channel_rename": "group names live in steward.yaml",
     "channel_archive": "not a membership change",
@@ -151,6 +150,7 @@ class SlackParser:
             "member_joined_channel": self._member_joined,
             "member_left_channel": self._member_left,
             "user_change": self._user_change,
+            "team_join": self._team_join,
         }
         self._interactions = {"block_actions": self._block_actions}
 
@@ -252,6 +252,19 @@ class SlackParser:
             return _ignored("user_change without deactivation")
         # R2.4.1: a deactivated account is a departure from the organisation.
         return InboundResult(events=[UserDeparted(platform=PLATFORM, event_id=event_id, user_id=user_id)])
+
+    def _team_join(self, event_id: str, event: dict, bot: str | None) -> InboundResult:
+        """A new workspace member (R2.1.2): the onboarding rules match on the profile's title (Slack has no
+        standard department field; custom profile fields come from users.info in the core's lookup)."""
+        user = _obj(event, "user", "team_join")
+        user_id = _req_str(user, "id", "team_join")
+        if user.get("is_bot") or user.get("is_app_user"):
+            return _ignored("team_join of a bot")
+        profile = user.get("profile") if isinstance(user.get("profile"), dict) else {}
+        return InboundResult(events=[UserJoinedOrg(
+            platform=PLATFORM, event_id=event_id, user_id=user_id,
+            name=_opt_str(profile, "real_name") or _opt_str(user, "real_name"),
+            position=_opt_str(profile, "title"), email=_opt_str(profile, "email"))])
 
     # --- slash commands ---------------------------------------------------------------------------
     def parse_command(self, form: Mapping[str, str]) -> InboundResult:

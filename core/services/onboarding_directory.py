@@ -1,5 +1,5 @@
 """Onboarding from the directory (R2.1.2): a person who joins the organisation (WeCom create_user,
-DingTalk user_add_org) and matches a `membership.onboarding_rules` entry joins that training's new-hire
+DingTalk user_add_org, Slack team_join) and matches a `membership.onboarding_rules` entry joins that training's new-hire
 group(s) on their platform, through the same admission as `steward onboard` (the invite, the audit, the
 welcome with the confidentiality terms, R3.3). No rule matching: nothing happens but an audit record.
 

@@ -1,4 +1,4 @@
-"""Onboarding from the directory (R2.1.2, R3.3) through the webhooks and the fakes' Web APIs.
+"""Onboarding from the directory (R2.1.2, R3.3) through the webhooks and the fakes' Web APIs (and Slack's team_join).
 
 A WeCom contact-sync `create_user` and a DingTalk `user_add_org` push reach Steward; the person's profile
 is read from the directory (WeCom user/get + department/get, DingTalk topapi/v2/user/get) after the
@@ -17,8 +17,9 @@ from core.config import parse_config
 from core.db.models import AuditEntry, Membership
 from core.services.directory import find_account
 from tests.conftest import build_container
-from tests.e2e.platform_support import (DingTalkSide, WeComSide, counts, deliver_all, group_yaml)
+from tests.e2e.platform_support import (DingTalkSide, SlackSide, WeComSide, counts, deliver_all, group_yaml)
 from tests.fakes.dingtalk_api import FakeDingTalk
+from tests.fakes.slack_api import FakeSlack
 from tests.fakes.wecom_api import FakeWeCom
 from webhooks import create_app
 
@@ -35,8 +36,9 @@ RULES = """membership:
 
 @pytest.fixture
 def d(db_url, clock):
-    with FakeWeCom() as wecom, FakeDingTalk() as dingtalk:
-        sides = {"wecom": WeComSide(clock, wecom), "dingtalk": DingTalkSide(clock, dingtalk)}
+    with FakeWeCom() as wecom, FakeDingTalk() as dingtalk, FakeSlack() as slack:
+        sides = {"wecom": WeComSide(clock, wecom), "dingtalk": DingTalkSide(clock, dingtalk),
+                 "slack": SlackSide(clock, slack)}
         text = ("locale: en\ngroups:\n" + "\n".join(group_yaml(s, "onboarding") for s in sides.values())
                 + "\n" + RULES)
         env = {k: v for side in sides.values() for k, v in side.env().items()}
@@ -152,3 +154,21 @@ def test_a_broken_push_writes_nothing(d):
     broken = create_user_xml(wecom, "", "7")                                # no UserID
     assert wecom.encrypted(broken, endpoint="contacts").send(client).status_code == 400
     assert counts(container) == before
+
+
+def test_slack_team_join_joins_by_the_profile_title(d, clock):
+    """R2.1.2: a new workspace member whose title matches a rule is invited into the new-hire channel."""
+    container, client, sides = d
+    slack = sides["slack"]
+    slack.fake.add_user("U0NEWDEV1", name="new.dev", real_name="New Dev", title="Engineer")
+    mark = len(slack.fake.calls)
+    joined = slack.event({"type": "team_join", "user": {
+        "id": "U0NEWDEV1", "team_id": "T0STEWARD", "name": "new.dev", "deleted": False, "is_bot": False,
+        "profile": {"real_name": "New Dev", "title": "Engineer"}, "updated": 1764073000},
+        "event_ts": "1764073000.001600"})
+    assert joined.send(client).status_code == 200
+    deliver_all(container, clock)
+    assert "U0NEWDEV1" in slack.members_now()                                 # conversations.invite
+    welcome = [c for c in slack.sent(mark) if c.user == "U0NEWDEV1" and c.api == "chat.postMessage"]
+    assert welcome and "R3.3.2" in welcome[0].text
+    assert stays(container, "slack", "U0NEWDEV1") == ["directory:onboarding:R2.1.2"]

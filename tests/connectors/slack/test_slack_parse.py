@@ -10,7 +10,8 @@ from urllib.parse import urlencode
 import pytest
 
 from core.errors import BadRequest, VerificationFailed
-from core.events import (CardActed, CommandInvoked, FileRef, MemberJoined, MemberLeft, MessagePosted, UserDeparted)
+from core.events import (CardActed, CommandInvoked, FileRef, MemberJoined, MemberLeft, MessagePosted, UserDeparted,
+                         UserJoinedOrg)
 from tests.connectors.slack.slack_helpers import FIXTURES, signed
 
 
@@ -59,6 +60,10 @@ EXPECTED = {
     "member_left_channel__left.json": [MemberLeft(
         platform="slack", event_id="Ev0LEFT00001", chat_id="C0TRAIN01", user_id="U0MEMBER2")],
     "user_change__deleted.json": [UserDeparted(platform="slack", event_id="Ev0DEPART001", user_id="U0MEMBER2")],
+    # a new workspace member: the onboarding rules may admit them (R2.1.2)
+    "team_join__new_hire.json": [UserJoinedOrg(platform="slack", event_id="Ev0TEAMJOIN1", user_id="U0NEWHIRE1",
+                                               name="赵敏", position="Sales Associate",
+                                               email="zhao.min@example.com")],
     # Slash commands (form bodies) and interactivity (a `payload` field holding JSON).
     "command__steward_in_channel.txt": [CommandInvoked(
         platform="slack", event_id="cmd:1764073200.1234567890.fd7c1c3a2b1e4f5d6c7b8a9f0e1d2c3b",

@@ -55,8 +55,9 @@ def _database_away(exc: BaseException) -> bool:
 class Spool:
     def __init__(self, directory: str | Path, handle_batch: Callable[[Sequence[Event]], object],
                  handle_one: Callable[[Event], object], *, max_batch: int = 256, max_backlog: int = 2000,
-                 linger: float = 0.005) -> None:
+                 linger: float = 0.005, rotate_bytes: int = ROTATE_BYTES) -> None:
         self.directory = Path(directory)
+        self._rotate_bytes = rotate_bytes
         self._batch, self._one = handle_batch, handle_one
         self._max_batch, self._max_backlog, self._linger = max_batch, max_backlog, linger
         self._cond = threading.Condition()
@@ -74,14 +75,27 @@ class Spool:
     def __call__(self, event: Event) -> None:
         record = encode(event)
         with self._cond:
-            if len(self._queue) < self._max_backlog:
-                self._open()
-                os.write(self._fd, record)
-                self._written += len(record)
+            if len(self._queue) < self._max_backlog and self._append(record):
                 self._queue.append((event, self._written))
                 self._cond.notify()
                 return
-        self._one(event)    # the spool is full: this request waits for its own commit
+        self._one(event)    # the spool is full or cannot be written: this request waits for its own commit
+
+    def _append(self, record: bytes) -> bool:
+        try:
+            self._open()
+            if os.write(self._fd, record) == len(record):
+                self._written += len(record)
+                return True
+            os.ftruncate(self._fd, self._written)     # a short write: no half record may stay behind
+        except OSError as exc:                          # disk full, directory gone: the database still works
+            log.error("cannot write the spool in %s (%s); answering after the commit", self.directory, exc)
+            if self._fd is not None and self._pid == os.getpid():
+                try:
+                    os.ftruncate(self._fd, self._written)
+                except OSError:
+                    pass
+        return False
 
     def backlog(self) -> int:
         with self._cond:
@@ -127,6 +141,20 @@ class Spool:
     # --- the consumer thread -------------------------------------------------------------------
 
     def _consume(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._consume_until_stopped()
+                break
+            except Exception:       # a bug must not leave accepted events unstored: log, pause, go on
+                log.exception("the spool's thread failed; it starts again in a second")
+                self._stop.wait(1.0)
+        with self._cond:          # let go of the file: what it still holds is adopted by another process
+            for fd in (self._fd, self._done_fd):
+                if fd is not None:
+                    os.close(fd)
+            self._fd = self._done_fd = self._pid = None
+
+    def _consume_until_stopped(self) -> None:
         adopt_orphans(self.directory, self._batch, self._one, stop=self._stop)
         self._next_adopt = time.monotonic() + ADOPT_EVERY_S
         while not self._stop.is_set():
@@ -145,19 +173,14 @@ class Spool:
             if not batch:
                 continue
             if not run([event for event, _ in batch], self._batch, self._one, self.directory, self._stop):
-                break     # stopped half-way: the file keeps what is not committed, for adoption
+                return    # stopped half-way: the file keeps what is not committed, for adoption
             with self._cond:
                 del self._queue[:len(batch)]
                 committed = batch[-1][1]
-                if not self._queue and committed >= ROTATE_BYTES:
+                if not self._queue and committed >= self._rotate_bytes:
                     os.ftruncate(self._fd, 0)          # everything in it is committed: start the file afresh
                     self._written = committed = 0
                 os.pwrite(self._done_fd, f"{committed:020d}".encode(), 0)
-        with self._cond:          # let go of the file: what it still holds is adopted by another process
-            for fd in (self._fd, self._done_fd):
-                if fd is not None:
-                    os.close(fd)
-            self._fd = self._done_fd = self._pid = None
 
 
 def run(batch: Sequence[Event], handle_batch, handle_one, directory: Path,

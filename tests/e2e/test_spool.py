@@ -195,3 +195,24 @@ def test_a_stopped_spool_keeps_what_it_did_not_store_for_adoption(container, tmp
     assert archived(container) == 0
     assert adopt_orphans(tmp_path, lambda events: ingest_many(ctx, events), lambda e: ingest(ctx, e)) == 1
     assert archived(container) == 1
+
+
+def test_a_spool_that_cannot_be_written_answers_after_the_commit(container, tmp_path):
+    """Disk full, a directory gone: the event is stored directly, never dropped."""
+    (tmp_path / "blocker").write_text("a file where the directory should be")
+    ctx = container.ctx
+    spool = Spool(tmp_path / "blocker" / "spool", lambda events: ingest_many(ctx, events), lambda e: ingest(ctx, e))
+    spool(message(1))
+    assert archived(container) == 1 and spool.backlog() == 0
+
+
+def test_a_file_whose_records_are_all_committed_starts_afresh(container, tmp_path):
+    ctx = container.ctx
+    spool = Spool(tmp_path, lambda events: ingest_many(ctx, events), lambda e: ingest(ctx, e), rotate_bytes=1)
+    for n in (1, 2, 3):
+        spool(message(n))
+    assert spool.wait_empty(10)
+    spool.stop()
+    spool_file = next(tmp_path.glob(f"*{SUFFIX}"))
+    assert spool_file.stat().st_size == 0 and int(spool_file.with_suffix(DONE).read_text()) == 0
+    assert archived(container) == 3

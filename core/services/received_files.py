@@ -84,18 +84,22 @@ def _job_key(platform: str, message_id: str, attempt: int) -> str:
 
 def fetch_job(ctx: CoreContext, s: Session, payload: dict[str, Any]) -> None:
     """Job `files.fetch`. The next attempt is scheduled first (it is also the watchdog should this worker
-    die mid-download); the download itself runs once this transaction has committed, so the connector's
-    token writes never wait for our own lock."""
+    die mid-download; after the last attempt it only marks a fetch that never finished as failed); the
+    download itself runs once this transaction has committed, so the connector's token writes never wait
+    for our own lock."""
     row = s.scalar(select(ReceivedFile).where(ReceivedFile.platform == payload["platform"],
                                               ReceivedFile.message_id == payload["message_id"]))
     if row is None or row.status != "pending":
         return
+    if row.attempts >= MAX_ATTEMPTS:     # the watchdog after the last attempt: that one never finished
+        row_id = row.id
+        after_commit(s, lambda: _finish(ctx, row_id, "failed", error=f"not fetched after {MAX_ATTEMPTS} attempts"))
+        return
     now = ctx.clock.now()
     row.attempts += 1
     last = row.attempts >= MAX_ATTEMPTS
-    if not last:
-        schedule(s, key=_job_key(row.platform, row.message_id, row.attempts + 1), kind=FETCH_JOB,
-                 due_at=now + _backoff(row.attempts), now=now, payload=dict(payload))
+    schedule(s, key=_job_key(row.platform, row.message_id, row.attempts + 1), kind=FETCH_JOB,
+             due_at=now + _backoff(row.attempts), now=now, payload=dict(payload))
     ref = FileRef(row.handle, row.name, row.size, row.mime)
     row_id, platform, attempt = row.id, row.platform, row.attempts
     after_commit(s, lambda: _fetch(ctx, row_id, platform, ref, attempt, last))

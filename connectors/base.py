@@ -109,6 +109,10 @@ class Connector(ABC):
     def health(self) -> Health:
         """A cheap check that credentials and the API are usable (used by `/healthz?deep=1`)."""
 
+    def use_chat_aliases(self, aliases: Mapping[str, str]) -> None:
+        """Other chat ids the platform reports for governed groups (alias -> chat_id, from steward.yaml).
+        Only WeCom's AI bot has them (`aibot_chat_id`); other connectors ignore them."""
+
     def fetch_file(self, ref: FileRef, max_bytes: int) -> bytes:
         """Download a file a member sent (`MessagePosted.files`), streaming, and stop as soon as more
         than `max_bytes` arrived (core.errors.FileTooLarge). Platform errors map like deliver()'s."""

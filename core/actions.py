@@ -26,6 +26,9 @@ class PostMessage(Action):
     chat_id: str
     text: str
     thread_id: str | None = None
+    # The event id of the message this answers: a connector may answer through the platform's own
+    # reply channel for it (WeCom's AI bot response_url), and falls back to an ordinary post.
+    reply_to: str | None = None
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,11 @@ class Forbidden(InboundError):
     status = 403
 
 
+class NotFound(InboundError):
+    """An optional endpoint that is not configured (its capability stays off)."""
+    status = 404
+
+
 # --- outbound (decide retry / give up / fall back in the delivery service) ---
 class DeliveryError(StewardError):
     pass

@@ -101,6 +101,7 @@ def build(env: Mapping[str, str] | None = None, *, clock: Clock | None = None,
         for platform in platforms_wanted(config, env):
             try:
                 container.connectors[platform] = connector_class(platform).from_env(env, deps)
+                container.connectors[platform].use_chat_aliases(config.chat_aliases(platform))
             except ConfigError as exc:
                 problems.extend(exc.problems)
         if problems:

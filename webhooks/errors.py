@@ -11,7 +11,7 @@ from core.errors import InboundError
 
 log = logging.getLogger("steward.webhooks")
 
-MESSAGES = {400: "bad request", 401: "signature check failed", 403: "forbidden",
+MESSAGES = {400: "bad request", 401: "signature check failed", 403: "forbidden", 404: "not found",
             413: "payload too large", 503: "temporarily unavailable"}
 
 

@@ -1,20 +1,25 @@
 """WeComConnector: the self-built app callback, the contact-sync callback, and delivery through wechatpy."""
 from __future__ import annotations
 
+import json
 import re
+from datetime import timedelta
 from typing import Callable, ClassVar, Mapping
+from urllib.parse import urlsplit
 
 import requests
 
 from core.actions import (Action, DeleteMessage, InviteMember, PinMessage, PostCard, PostFile, PostMessage,
                           RemoveMember, SendEphemeral, SendPrivate)
 from core.capabilities import WECOM, Capabilities
-from core.errors import BadRequest, Forbidden, PermanentDeliveryError, DeliveryError, UnsupportedAction
+from core.errors import (BadRequest, DeliveryError, Forbidden, NotFound, PermanentDeliveryError,
+                         RetryableDeliveryError, UnsupportedAction)
 from core.events import FileRef
 
 from connectors.base import Connector, ConnectorDeps, Delivery, Health, InboundRequest, InboundResult
 from connectors.files import stored_bytes
 from connectors.wecom import files as wecom_files, render
+from connectors.wecom.aibot import parse_aibot
 from connectors.wecom.client import StewardWeChatClient, TokenStoreSession, WeComApi
 from connectors.wecom.directory import Directory, UserProfile
 from connectors.wecom.parse import DM_PREFIX, Parsed, parse_app, parse_contacts
@@ -30,11 +35,14 @@ API_RATE = "9000/minute"                            # any API: 10000/min per cor
 UPDATE_RATE = "900/hour"                            # appchat/update: 1000 group changes per corp per hour
 CREATE_RATE = "900/day"                             # appchat/create: 1000 groups per corp per day
 CHAT_ID = re.compile(r"[0-9A-Za-z]{1,32}")
+# An AI bot response_url may be POSTed once within 1 hour (doc 101138); Steward keeps it a little less.
+RESPONSE_URL_TTL = timedelta(minutes=55)
 
 
 class WeComConnector(Connector):
     platform: ClassVar[str] = "wecom"
-    endpoints: ClassVar[dict[str, tuple[str, ...]]] = {"callback": ("GET", "POST"), "contacts": ("GET", "POST")}
+    endpoints: ClassVar[dict[str, tuple[str, ...]]] = {"callback": ("GET", "POST"), "contacts": ("GET", "POST"),
+                                                       "aibot": ("GET", "POST")}
     ENV = ENV
 
     def __init__(self, settings: WeComSettings, deps: ConnectorDeps, *, replay_window_seconds: int = 300,
@@ -51,6 +59,10 @@ class WeComConnector(Connector):
             self._crypto["contacts"] = CallbackCrypto(
                 settings.contact_token or "", settings.contact_aes_key or "", settings.corp_id,
                 deps.clock, replay_window_seconds)
+        if settings.aibot_configured:   # the AI bot's ReceiveId is "" (doc 101033)
+            self._crypto["aibot"] = CallbackCrypto(
+                settings.aibot_token or "", settings.aibot_aes_key or "", "", deps.clock, replay_window_seconds)
+        self._chat_aliases: dict[str, str] = {}
         client = StewardWeChatClient(settings.corp_id, settings.secret, settings.agent_id, settings.api_url,
                                      TokenStoreSession(deps.tokens, deps.clock), timeout_seconds)
         self._api = WeComApi(client, deps.limiter)
@@ -75,8 +87,14 @@ class WeComConnector(Connector):
 
     # --- inbound ----------------------------------------------------------------------------
 
+    def use_chat_aliases(self, aliases: Mapping[str, str]) -> None:
+        """steward.yaml `aibot_chat_id`: the AI bot's chatid of a governed group -> its chat_id."""
+        self._chat_aliases = dict(aliases)
+
     def _crypto_for(self, request: InboundRequest) -> CallbackCrypto:
         crypto = self._crypto.get(request.endpoint)
+        if crypto is None and request.endpoint == "aibot":
+            raise NotFound("the WeCom AI bot callback is not configured (WECOM_AIBOT_TOKEN)")
         if crypto is None:
             raise Forbidden(f"wecom endpoint {request.endpoint!r} is not configured")
         return crypto
@@ -85,6 +103,8 @@ class WeComConnector(Connector):
     def _encrypted(request: InboundRequest) -> str:
         if request.method == "GET":
             return normalise_echostr(request.query.get("echostr") or "")
+        if request.method == "POST" and request.endpoint == "aibot":
+            return _json_encrypt(request.body)
         if request.method == "POST":
             return text(parse_xml(request.body), "Encrypt")
         raise BadRequest(f"method {request.method} is not used by WeCom")
@@ -99,10 +119,28 @@ class WeComConnector(Connector):
             # URL verification: answer the plaintext exactly (no quotes, BOM or newline).
             plaintext = crypto.decrypt_echostr(request.query, encrypted)
             return InboundResult(body=plaintext, ignored="url_verification")
+        if request.endpoint == "aibot":
+            return self._parse_aibot(crypto.decrypt_message(request.query, encrypted))
         fields = parse_xml(crypto.decrypt_message(request.query, encrypted))
         parsed: Parsed = (parse_contacts if request.endpoint == "contacts" else parse_app)(fields)
         # 200 with an empty body: WeCom stops retrying; replies go out later through message/send.
         return InboundResult(events=parsed.events, body=b"", ignored=parsed.ignored)
+
+    def _parse_aibot(self, plaintext: str) -> InboundResult:
+        """The AI bot's JSON; its response_url is kept for the reply (an empty answer is allowed, doc 101033)."""
+        message = parse_aibot(plaintext, self.settings.aibot_name, self._chat_aliases)
+        if message.event_id and message.response_url and self._is_api_url(message.response_url):
+            self._deps.tokens.set(self._response_url_key(message.event_id), message.response_url,
+                                  self._deps.clock.now() + RESPONSE_URL_TTL)
+        return InboundResult(events=message.parsed.events, body=b"", ignored=message.parsed.ignored)
+
+    def _is_api_url(self, url: str) -> bool:
+        """Only a URL on WeCom's API host is ever POSTed to (the doc's is .../cgi-bin/aibot/response)."""
+        ours, theirs = urlsplit(self.settings.api_url), urlsplit(url)
+        return (theirs.scheme, theirs.netloc) == (ours.scheme, ours.netloc)
+
+    def _response_url_key(self, event_id: str) -> str:
+        return self._key("aibot", "response_url", event_id)
 
     # --- outbound ---------------------------------------------------------------------------
 
@@ -139,7 +177,39 @@ class WeComConnector(Connector):
     def _post_message(self, action: PostMessage, key: str) -> Delivery:
         if action.chat_id.startswith(DM_PREFIX):          # a member's 1:1 chat with the app
             return self._message_send(action.chat_id[len(DM_PREFIX):], render.text_message(action.text))
+        if action.reply_to:
+            answered = self._aibot_reply(action)
+            if answered is not None:
+                return answered
         return self._appchat_send(action.chat_id, "text", content=render.clip(action.text))
+
+    def _aibot_reply(self, action: PostMessage) -> Delivery | None:
+        """Answer an @-mention of the AI bot through its response_url: once (the URL is taken from the
+        store before the POST, so a second delivery of any reply to it posts with appchat/send), within
+        the hour. None when there is no URL, or WeCom refused it: then appchat/send answers."""
+        key = self._response_url_key(action.reply_to or "")
+        url = self._deps.tokens.get(key)
+        if not url:
+            return None
+        self._deps.tokens.delete(key)
+        body = {"msgtype": "markdown", "markdown": {"content": render.clip(action.text, 20480)}}
+        try:
+            response = self._downloads.post(url, data=json.dumps(body, ensure_ascii=False).encode("utf-8"),
+                                            headers={"Content-Type": "application/json"}, timeout=10)
+        except requests.ConnectionError:
+            # Nothing reached WeCom: put the URL back for the retry (55 + 5 minutes stay within WeCom's hour).
+            self._deps.tokens.set(key, url, self._deps.clock.now() + timedelta(minutes=5))
+            raise RetryableDeliveryError("wecom aibot/response: connection failed") from None
+        except requests.RequestException:
+            # It may have been posted: the retry answers with appchat/send rather than post twice here.
+            raise RetryableDeliveryError("wecom aibot/response: no answer") from None
+        try:
+            result = response.json()
+        except ValueError:
+            result = {}
+        if response.status_code == 200 and result.get("errcode") == 0:
+            return Delivery(detail={"via": "aibot/response"})
+        return None
 
     def _send_private(self, action: SendPrivate, key: str) -> Delivery:
         return self._message_send(action.user_id, render.text_message(action.text))
@@ -216,6 +286,19 @@ class WeComConnector(Connector):
         except DeliveryError as exc:
             return Health(False, str(exc))
         return Health(True, "gettoken ok")
+
+
+def _json_encrypt(body: bytes) -> str:
+    """The `encrypt` field of the AI bot's JSON envelope (doc 101033), read before the signature check
+    (it is what is signed); nothing else in the body is trusted."""
+    try:
+        envelope = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise BadRequest("the WeCom AI bot body is not JSON") from None
+    encrypted = envelope.get("encrypt") if isinstance(envelope, dict) else None
+    if not isinstance(encrypted, str):
+        raise BadRequest("the WeCom AI bot body has no encrypt field")
+    return encrypted
 
 
 _UNSUPPORTED: dict[type[Action], str] = {

@@ -20,6 +20,10 @@ ENV: tuple[EnvVar, ...] = (
     EnvVar("WECOM_ENCODING_AES_KEY", True, True, "the app's API receive-message EncodingAESKey (43 characters)"),
     EnvVar("WECOM_CONTACT_TOKEN", False, True, "the 通讯录同步 callback Token (departures)"),
     EnvVar("WECOM_CONTACT_ENCODING_AES_KEY", False, True, "the 通讯录同步 callback EncodingAESKey (43 characters)"),
+    EnvVar("WECOM_AIBOT_TOKEN", False, True, "the AI bot (智能机器人) API-mode callback Token (group @-mentions)"),
+    EnvVar("WECOM_AIBOT_ENCODING_AES_KEY", False, True,
+           "the AI bot (智能机器人) API-mode callback EncodingAESKey (43 characters)"),
+    EnvVar("WECOM_AIBOT_NAME", False, False, "the AI bot's name as members @-mention it (stripped from commands)"),
     EnvVar("WECOM_API_URL", False, False, "the API base URL (私有化 deployments and tests)", DEFAULT_API_URL),
 )
 
@@ -36,10 +40,17 @@ class WeComSettings:
     contact_token: str | None
     contact_aes_key: str | None
     api_url: str
+    aibot_token: str | None = None
+    aibot_aes_key: str | None = None
+    aibot_name: str | None = None
 
     @property
     def contacts_configured(self) -> bool:
         return bool(self.contact_token and self.contact_aes_key)
+
+    @property
+    def aibot_configured(self) -> bool:
+        return bool(self.aibot_token and self.aibot_aes_key)
 
 
 def _aes_key_problem(name: str, value: str) -> str | None:
@@ -64,16 +75,18 @@ def load_settings(env: Mapping[str, str]) -> WeComSettings:
     if not agent_id:
         problems.append("wecom: WECOM_AGENT_ID must be the app's numeric AgentId")
 
-    for name in ("WECOM_ENCODING_AES_KEY", "WECOM_CONTACT_ENCODING_AES_KEY"):
+    for name in ("WECOM_ENCODING_AES_KEY", "WECOM_CONTACT_ENCODING_AES_KEY", "WECOM_AIBOT_ENCODING_AES_KEY"):
         if values[name]:
             problem = _aes_key_problem(name, values[name] or "")
             if problem:
                 problems.append(problem)
 
+    for prefix, what in (("WECOM_CONTACT", "the contact-sync callback"), ("WECOM_AIBOT", "the AI bot callback")):
+        token, key = values[f"{prefix}_TOKEN"], values[f"{prefix}_ENCODING_AES_KEY"]
+        if bool(token) != bool(key):
+            missing = f"{prefix}_ENCODING_AES_KEY" if token else f"{prefix}_TOKEN"
+            problems.append(f"wecom: {missing} is not set; {what} needs both its token and key")
     contact_token, contact_key = values["WECOM_CONTACT_TOKEN"], values["WECOM_CONTACT_ENCODING_AES_KEY"]
-    if bool(contact_token) != bool(contact_key):
-        missing = "WECOM_CONTACT_ENCODING_AES_KEY" if contact_token else "WECOM_CONTACT_TOKEN"
-        problems.append(f"wecom: {missing} is not set; the contact-sync callback needs both its token and key")
 
     api_url = values["WECOM_API_URL"] or DEFAULT_API_URL
     if not api_url.startswith(("https://", "http://")):
@@ -92,4 +105,7 @@ def load_settings(env: Mapping[str, str]) -> WeComSettings:
         contact_token=contact_token,
         contact_aes_key=contact_key,
         api_url=api_url,
+        aibot_token=values["WECOM_AIBOT_TOKEN"],
+        aibot_aes_key=values["WECOM_AIBOT_ENCODING_AES_KEY"],
+        aibot_name=(values["WECOM_AIBOT_NAME"] or "").lstrip("@") or None,
     )

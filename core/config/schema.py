@@ -110,6 +110,9 @@ class GroupConfig(Strict):
     instructors: tuple[str, ...] = ()
     reviewers: tuple[str, ...] = ()
     members: tuple[str, ...] = ()     # known members (the sandbox seeds these)
+    # WeCom only: the chatid WeCom's AI bot (智能机器人) reports for this group, when it differs from
+    # chat_id (the appchat id Steward created); its @-mentions are then read as this group's.
+    aibot_chat_id: str | None = Field(None, pattern=r"^[0-9A-Za-z_\-@.]{1,128}$")
 
     _tz = field_validator("timezone")(_check_timezone)
 
@@ -137,6 +140,8 @@ class GroupConfig(Strict):
         for ref in (self.lead, *self.admins, *self.instructors, *self.reviewers, *self.members):
             if ref.split(":", 1)[0] != self.platform:
                 raise ValueError(f"{ref} is on another platform than the group ({self.platform})")
+        if self.aibot_chat_id is not None and self.platform != "wecom":
+            raise ValueError("aibot_chat_id is only for WeCom groups (the chatid of WeCom's AI bot)")
         return self
 
 
@@ -177,6 +182,7 @@ class StewardConfig(Strict):
     def _groups(self) -> "StewardConfig":
         kinds = self.all_templates()
         seen: set[tuple[str, str]] = set()
+        aliases: set[str] = set()
         for group in self.groups:
             if group.kind not in kinds:
                 raise ValueError(f"group {group.name!r}: unknown group kind {group.kind!r} "
@@ -187,7 +193,22 @@ class StewardConfig(Strict):
             if key in seen:
                 raise ValueError(f"group {group.platform}:{group.chat_id} is listed twice")
             seen.add(key)
+            if group.aibot_chat_id is not None:
+                if group.aibot_chat_id in aliases or (group.aibot_chat_id != group.chat_id and
+                                                      ("wecom", group.aibot_chat_id) in self._chat_keys):
+                    raise ValueError(f"group {group.name!r}: aibot_chat_id {group.aibot_chat_id} names "
+                                     "another group too")
+                aliases.add(group.aibot_chat_id)
         return self
+
+    @cached_property
+    def _chat_keys(self) -> set[tuple[str, str]]:
+        return {(g.platform, g.chat_id) for g in self.groups}
+
+    def chat_aliases(self, platform: str) -> dict[str, str]:
+        """Another chat id a platform reports for a governed group -> the group's chat_id (WeCom's AI bot)."""
+        return {g.aibot_chat_id: g.chat_id for g in self.groups
+                if g.platform == platform and g.aibot_chat_id and g.aibot_chat_id != g.chat_id}
 
     def all_templates(self) -> dict[str, Template]:
         """The built-in kinds of R1.2, overridden and extended by `templates:` (built once: hot path)."""

@@ -118,7 +118,7 @@ class CommandRunner:
         key = f"reply:{inv.platform}:{inv.event_id}:{self._replies}"
         caps = self.ctx.caps(inv.platform)
         if group is not None and not private:
-            action = PostMessage(inv.platform, group.chat_id, text)
+            action = PostMessage(inv.platform, group.chat_id, text, reply_to=inv.event_id)
         elif group is not None and caps.ephemeral and not inv.is_direct:
             action = SendEphemeral(inv.platform, group.chat_id, inv.user_id, text)
         else:

@@ -190,3 +190,55 @@ def test_a_database_failure_mid_command_is_a_clear_error_not_a_traceback(env):
     result = run(env, "audit", "export")
     assert result.exit_code == 1
     assert "database error: no such table: audit_log" in result.output and "Traceback" not in result.output
+
+
+WECOM_AIBOT = """
+groups:
+  - platform: wecom
+    chat_id: wrTRAIN01
+    aibot_chat_id: wrkAIBOTCHAT01
+    name: WeCom group
+    kind: new-hire
+    lead: wecom:lilylead
+    admins: [wecom:wangadmin]
+  - platform: wecom
+    chat_id: wrTRAIN02
+    name: WeCom group without a mapping
+    kind: new-hire
+    lead: wecom:lilylead
+    admins: [wecom:wangadmin]
+"""
+
+
+def test_config_check_shows_the_wecom_ai_bot_and_its_chat_mapping(env):
+    from tests.fakes.wecom_api import FakeWeCom
+    Path(env["STEWARD_CONFIG"]).write_text(WECOM_AIBOT, encoding="utf-8")
+    fake = FakeWeCom()
+    env.update({"WECOM_CORP_ID": fake.corp_id, "WECOM_AGENT_ID": "1000002", "WECOM_SECRET": "s",
+                "WECOM_TOKEN": fake.CALLBACK_TOKEN, "WECOM_ENCODING_AES_KEY": fake.CALLBACK_AES_KEY,
+                "WECOM_AIBOT_TOKEN": fake.AIBOT_TOKEN, "WECOM_AIBOT_ENCODING_AES_KEY": fake.AIBOT_AES_KEY})
+    result = run(env, "config", "check")
+    assert result.exit_code == 0, result.output
+    assert "✓ WECOM_AIBOT_TOKEN set" in result.output and "- WECOM_AIBOT_NAME not set" in result.output
+    assert "wecom wrTRAIN01: AI bot @-mentions arrive from chatid wrkAIBOTCHAT01" in result.output
+    assert "! wecom wrTRAIN02: no aibot_chat_id" in result.output
+    del env["WECOM_AIBOT_ENCODING_AES_KEY"]
+    result = run(env, "config", "check")
+    assert result.exit_code == 1 and "WECOM_AIBOT_ENCODING_AES_KEY is not set" in result.output
+
+
+@pytest.mark.parametrize("line, problem", [
+    ("    aibot_chat_id: has space", "aibot_chat_id"),
+    ("    aibot_chat_id: wrTRAIN02", "names another group too"),
+])
+def test_config_check_refuses_a_bad_aibot_chat_id(env, line, problem):
+    text = WECOM_AIBOT.replace("    aibot_chat_id: wrkAIBOTCHAT01", line)
+    Path(env["STEWARD_CONFIG"]).write_text(text, encoding="utf-8")
+    result = run(env, "config", "check")
+    assert result.exit_code == 1 and problem in result.output, result.output
+
+
+def test_config_check_refuses_an_aibot_chat_id_off_wecom(env):
+    Path(env["STEWARD_CONFIG"]).write_text(SLACK_ONLY + "    aibot_chat_id: wrkX\n", encoding="utf-8")
+    result = run(env, "config", "check")
+    assert result.exit_code == 1 and "aibot_chat_id is only for WeCom groups" in result.output

@@ -14,6 +14,11 @@ Files: `add_media(media_id, content)` is a file a member sent the app (served by
 or as JSON with an errcode when unknown); media/upload (multipart field `media`) keeps what was
 uploaded in `uploads`, and appchat/send of msgtype file needs one of those media ids.
 
+AI bot (智能机器人): `aibot_callback(payload, timestamp)` builds the signed `{"encrypt": ...}` POST of
+/wecom/aibot (ReceiveId ""), and `response_url(chat)` issues a URL on this server
+(`aibot/response?response_code=...`, no access token) that takes one markdown or template_card POST
+within an hour; what it took is in `aibot_replies`, refused second uses in `aibot_refused`.
+
 Use the `fake_wecom` fixture, or `with FakeWeCom() as fake:`; `fake.env()` is a complete
 WECOM_* environment pointing at `fake.api_url`, and `fake.callback(xml, timestamp)` builds the
 encrypted, signed (query, body) WeCom would POST to /wecom/callback or /wecom/contacts.
@@ -80,6 +85,9 @@ class FakeWeCom:
     CALLBACK_AES_KEY = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
     CONTACT_TOKEN = "fakeContactToken456"
     CONTACT_AES_KEY = "6qkdMrq68nTKduznJYO1A37W2oEgpkMUvkttRToqhUt"
+    AIBOT_TOKEN = "fakeAibotToken789"
+    AIBOT_AES_KEY = "Zq8Xw2Ev4Rt6Yu8Io0Pa2Sd4Fg6Hj8Kl0Zx2Cv4Bn6M"
+    RESPONSE_URL_SECONDS = 3600
 
     def __init__(self, corp_id: str = "wwfakecorp0001", secret: str = "fake-secret-for-tests",
                  agent_id: int = 1000002, now: Callable[[], float] = time.time) -> None:
@@ -99,6 +107,9 @@ class FakeWeCom:
         self._faults: list[Fault] = []
         self.media: dict[str, Media] = {}             # what members sent the app, by MediaId
         self.uploads: dict[str, tuple[str, bytes]] = {}   # media/upload: media_id -> (filename, bytes)
+        self.response_codes: dict[str, tuple[str, float]] = {}   # response_code -> (chat, issued at)
+        self.aibot_replies: list[tuple[str, dict]] = []          # (chat, body) answered via response_url
+        self.aibot_refused: list[str] = []                       # response codes used twice or expired
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -151,6 +162,10 @@ class FakeWeCom:
         env.update(extra)
         return env
 
+    def aibot_env(self, **extra: str) -> dict[str, str]:
+        """env() with the AI bot callback configured too."""
+        return self.env(WECOM_AIBOT_TOKEN=self.AIBOT_TOKEN, WECOM_AIBOT_ENCODING_AES_KEY=self.AIBOT_AES_KEY, **extra)
+
     def callback(self, plaintext_xml: str, timestamp: int, endpoint: str = "callback",
                  nonce: str = "1372623149") -> tuple[dict[str, str], bytes]:
         """(query, body) of a POST to /wecom/<endpoint> as WeCom sends it: encrypted and signed."""
@@ -162,6 +177,25 @@ class FakeWeCom:
         body = (f"<xml><ToUserName><![CDATA[{self.corp_id}]]></ToUserName><Encrypt><![CDATA[{encrypted}]]>"
                 f"</Encrypt><AgentID><![CDATA[{self.agent_id}]]></AgentID></xml>").encode()
         return {"msg_signature": signature, "timestamp": str(timestamp), "nonce": nonce}, body
+
+    def aibot_callback(self, payload: dict, timestamp: int, nonce: str = "1372623149",
+                       token: str | None = None) -> tuple[dict[str, str], bytes]:
+        """(query, body) of a POST to /wecom/aibot: the JSON plaintext encrypted with ReceiveId "" and
+        signed (doc 101033); `token` signs with another token (a forged request)."""
+        plaintext = json.dumps(payload, ensure_ascii=False)
+        reply = WeChatCrypto(self.AIBOT_TOKEN, self.AIBOT_AES_KEY, "").encrypt_message(plaintext, nonce,
+                                                                                      str(timestamp))
+        encrypted = reply.split("<Encrypt><![CDATA[", 1)[1].split("]]>", 1)[0]
+        signature = hashlib.sha1("".join(sorted([token or self.AIBOT_TOKEN, str(timestamp), nonce,
+                                                 encrypted])).encode()).hexdigest()
+        body = json.dumps({"encrypt": encrypted}).encode()
+        return {"msg_signature": signature, "timestamp": str(timestamp), "nonce": nonce}, body
+
+    def response_url(self, chat: str) -> str:
+        """A fresh response_url for one callback in `chat` (a chatid, or "single")."""
+        code = f"fakeresponse{next(self._ids):06d}"
+        self.response_codes[code] = (chat, self._now())
+        return f"{self.api_url}aibot/response?response_code={code}"
 
     # --- arranging state and faults --------------------------------------------------------
     def add_department(self, dept_id: int, name: str, parent: int = 1) -> None:
@@ -226,7 +260,7 @@ class FakeWeCom:
         req.wfile.write(data)
 
     def _route(self, method: str, path: str, params: dict, body: Any, token: str | None):
-        if path != "gettoken":
+        if path not in ("gettoken", "aibot/response"):
             if not token:
                 return 200, _err(41001, "access_token missing"), {}
             if token not in self.tokens:
@@ -311,6 +345,19 @@ class FakeWeCom:
         self.uploads[media_id] = (part[0], part[1])
         return {"errcode": 0, "errmsg": "ok", "type": params["type"], "media_id": media_id,
                 "created_at": str(int(self._now()))}
+
+    def _api_aibot_response(self, params: dict, body: Any) -> dict:
+        """One POST per response_code, within the hour (doc 101138)."""
+        code = params.get("response_code") or ""
+        issued = self.response_codes.pop(code, None)
+        if issued is None or self._now() - issued[1] > self.RESPONSE_URL_SECONDS:
+            self.aibot_refused.append(code)
+            return _err(40008 if issued is None else 42001, "response_code used or expired")
+        msgtype = body.get("msgtype") if isinstance(body, dict) else None
+        if msgtype not in ("markdown", "template_card") or not isinstance(body.get(msgtype), dict):
+            return _err(40008, "invalid message type")
+        self.aibot_replies.append((issued[0], body))
+        return {"errcode": 0, "errmsg": "ok"}
 
     def _api_appchat_send(self, params: dict, body: dict) -> dict:
         chat = self.chats.get(body.get("chatid") or "")

@@ -81,7 +81,7 @@ def test_fixture_parses_into_its_event(name, connector, clock):
 
 def test_no_orphan_fixtures():
     archive = {"archive__group_day.jsonl"}        # test_wecom_archive.py
-    assert sorted(p.name for p in FIXTURES.iterdir()) == sorted({*CASES, *archive})
+    assert sorted(p.name for p in FIXTURES.iterdir() if p.is_file()) == sorted({*CASES, *archive})   # aibot/: its own
 
 
 def test_a_replayed_delivery_carries_the_same_event_id(connector, clock):

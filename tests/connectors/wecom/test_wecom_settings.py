@@ -13,7 +13,8 @@ from tests.connectors.wecom.wecom_helpers import BASE_ENV
 def test_env_names_are_the_design_names():
     assert [v.name for v in ENV] == [
         "WECOM_CORP_ID", "WECOM_AGENT_ID", "WECOM_SECRET", "WECOM_TOKEN", "WECOM_ENCODING_AES_KEY",
-        "WECOM_CONTACT_TOKEN", "WECOM_CONTACT_ENCODING_AES_KEY", "WECOM_API_URL"]
+        "WECOM_CONTACT_TOKEN", "WECOM_CONTACT_ENCODING_AES_KEY",
+        "WECOM_AIBOT_TOKEN", "WECOM_AIBOT_ENCODING_AES_KEY", "WECOM_AIBOT_NAME", "WECOM_API_URL"]
     assert {v.name for v in ENV if v.required} == {
         "WECOM_CORP_ID", "WECOM_AGENT_ID", "WECOM_SECRET", "WECOM_TOKEN", "WECOM_ENCODING_AES_KEY"}
     assert WeComConnector.ENV == ENV
@@ -75,4 +76,4 @@ def test_every_problem_is_reported_at_once():
 def test_secrets_are_marked_secret():
     assert {v.name for v in ENV if v.secret} == {
         "WECOM_SECRET", "WECOM_TOKEN", "WECOM_ENCODING_AES_KEY", "WECOM_CONTACT_TOKEN",
-        "WECOM_CONTACT_ENCODING_AES_KEY"}
+        "WECOM_CONTACT_ENCODING_AES_KEY", "WECOM_AIBOT_TOKEN", "WECOM_AIBOT_ENCODING_AES_KEY"}

@@ -27,6 +27,22 @@ def test_db_token_store_shares_and_expires(container, clock):
     assert b.get("k") is None
 
 
+def test_expired_entries_do_not_pile_up(container, clock):
+    """Short-lived entries (a WeCom AI bot's reply URL per @-mention) are deleted once expired."""
+    from sqlalchemy import func, select
+
+    from core.db.models import CachedToken
+
+    store = DbTokenStore(container.sessions, clock)
+    for n in range(5):
+        store.set(f"reply:{n}", "https://example.invalid/r", clock.now() + timedelta(minutes=55))
+    clock.advance(seconds=3600)
+    fresh = DbTokenStore(container.sessions, clock)      # a process that has not purged yet
+    fresh.set("wecom:token", "t", clock.now() + timedelta(seconds=7200))
+    with container.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(CachedToken)) == 1
+
+
 @pytest.fixture
 def redis_url() -> str:
     if not REDIS_URL:

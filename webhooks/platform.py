@@ -15,6 +15,10 @@ from core.events import Event
 REMOTE_ADDR_HEADER = "X-Steward-Remote-Addr"
 
 
+_REMOTE = REMOTE_ADDR_HEADER.lower()
+_CONTENT = {"CONTENT_TYPE": "content-type", "CONTENT_LENGTH": "content-length"}
+
+
 def read_body() -> bytes:
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
         raise PayloadTooLarge("body over 1 MiB")
@@ -24,12 +28,27 @@ def read_body() -> bytes:
     return body
 
 
+def headers_of(environ: dict) -> Headers:
+    """The request's headers, lower-cased, read straight from the WSGI environ (this runs on every
+    webhook request); a client's own X-Steward-Remote-Addr is dropped, the socket's address put there."""
+    headers = Headers()
+    for key, value in environ.items():
+        if key.startswith("HTTP_"):
+            name = key[5:].replace("_", "-").lower()
+        elif key in _CONTENT:
+            name = _CONTENT[key]
+        else:
+            continue
+        if name != _REMOTE:
+            dict.__setitem__(headers, name, value)
+    dict.__setitem__(headers, _REMOTE, environ.get("REMOTE_ADDR") or "")
+    return headers
+
+
 def inbound_request(endpoint: str) -> InboundRequest:
     body = read_body()
-    headers = Headers({k: v for k, v in request.headers.items() if k.lower() != REMOTE_ADDR_HEADER.lower()})
-    headers[REMOTE_ADDR_HEADER.lower()] = request.remote_addr or ""
-    return InboundRequest(method=request.method, path=request.path, endpoint=endpoint, headers=headers,
-                          query=request.args.to_dict(flat=True), body=body)
+    return InboundRequest(method=request.method, path=request.path, endpoint=endpoint,
+                          headers=headers_of(request.environ), query=request.args.to_dict(flat=True), body=body)
 
 
 def blueprint(connector: Connector, ingest: Callable[[Event], object]) -> Blueprint:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 
@@ -115,14 +116,19 @@ def event_to_dict(event: Event) -> dict[str, Any]:
     """A JSON-ready form (the spool writes it; `event_from_dict` reads it back equal). Shallow on purpose:
     it runs on every request the spool answers, and `dataclasses.asdict` deep-copies."""
     data: dict[str, Any] = {"type": type(event).__name__}
-    for f in fields(event):
-        value = getattr(event, f.name)
+    for name in _field_names(type(event)):
+        value = getattr(event, name)
         if isinstance(value, datetime):
             value = {"at": value.isoformat()}
-        elif f.name == "files":
+        elif name == "files":
             value = [asdict(ref) for ref in value]
-        data[f.name] = value
+        data[name] = value
     return data
+
+
+@lru_cache(maxsize=None)
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls))
 
 
 def event_from_dict(data: dict[str, Any]) -> Event:

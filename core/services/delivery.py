@@ -19,7 +19,7 @@ from core.db.models import Group, OutboxItem
 from core.errors import PermanentDeliveryError, RetryableDeliveryError, UnsupportedAction
 from core.i18n import t
 from core.ports import Messenger
-from core.services import audit
+from core.services import audit, own_posts
 from core.services.context import CoreContext
 from core.services.directory import account_on, people_with_role
 from core.services.outbox import enqueue
@@ -108,6 +108,7 @@ class Deliverer:
             item.status, item.delivered_at, item.remote_id = "done", now, remote_id
             item.attempts += 1
             item.locked_by = item.locked_until = None
+            own_posts.archive(s, action_from_dict(item.action), item.id, remote_id, now)
 
     def _retry(self, item_id: int, error: str, retry_after: float | None) -> None:
         now = self.ctx.clock.now()

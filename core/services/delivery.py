@@ -22,7 +22,7 @@ from core.ports import Messenger
 from core.services import audit, own_posts
 from core.services.context import CoreContext
 from core.services.directory import account_on, people_with_role
-from core.services.outbox import enqueue
+from core.services.outbox import FORGET, enqueue, forgotten
 
 log = logging.getLogger("steward.delivery")
 
@@ -109,6 +109,8 @@ class Deliverer:
             item.attempts += 1
             item.locked_by = item.locked_until = None
             own_posts.archive(s, action_from_dict(item.action), item.id, remote_id, now)
+            if item.idempotency_key.startswith(FORGET):
+                item.action = forgotten(item.action)
 
     def _retry(self, item_id: int, error: str, retry_after: float | None) -> None:
         now = self.ctx.clock.now()

@@ -2,7 +2,8 @@
 
 Anonymous means nobody can learn who, not even from the database: the row stores no person and only
 the day; the audit entry names no actor; the command's own message is dropped from the archive. The
-thank-you reply is the same for named and anonymous feedback.
+thank-you reply is the same for named and anonymous feedback; for anonymous feedback its outbox row
+forgets the recipient once delivered (outbox.FORGET).
 """
 from __future__ import annotations
 

@@ -254,7 +254,7 @@ def _feedback(r, inv, cmd, group, actor, locale) -> None:
         r.reply(inv, group, t(locale, "command.missing", command=cmd.word, usage=_usage("feedback")), private=True)
         return
     feedback.give(r.ctx, r.s, group, actor.person_id, text, anonymous, inv.platform, inv.user_id, inv.text)
-    r.reply(inv, group, t(locale, "training.feedback.thanks"), private=True)
+    r.reply(inv, group, t(locale, "training.feedback.thanks"), private=True, forget=anonymous)
 
 
 def _feedback_note(r, inv, cmd, group, actor, locale) -> None:

@@ -10,11 +10,13 @@ changes nothing.
 """
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import func, select
 
 from core.config import parse_config
-from core.db.models import ArchivedMessage, AuditEntry
+from core.db.models import ArchivedMessage, AuditEntry, OutboxItem
 from core.db.training import Acknowledgement, Announcement, Feedback, Material, Question
 from tests.conftest import build_container
 from tests.e2e.platform_support import DingTalkSide, SlackSide, WeComSide, group_yaml
@@ -51,6 +53,11 @@ def private_to(side, person, mark):
         texts += [c.args.get("text", "") for c in side.fake.calls[mark:]
                   if c.method == "chat.postEphemeral" and c.args.get("user") == user]
     return texts
+
+
+def max_id(container, model) -> int:
+    with container.sessions() as s:
+        return s.scalar(select(func.max(model.id))) or 0
 
 
 def count(container, model, *where) -> int:
@@ -148,8 +155,13 @@ def test_a_week_of_a_training_from_the_chat(side, deployment, clock):
     assert count(container, Question, Question.status == "open") == 0
 
     # --- anonymous feedback (R2.3.3): nobody learns who, not from the database either
+    mark, since = side.mark(), max_id(container, OutboxItem)
     go(member_dm(side, "carol", "feedback anonymous 节奏太快"))
-    with container.sessions() as s:
+    assert "Thank" in private_to(side, "carol", mark)[-1]      # she hears it was received ...
+    with container.sessions() as s:                             # ... and the delivered row forgets her
+        rows = s.scalars(select(OutboxItem).where(OutboxItem.id > since)).all()
+        assert [r.status for r in rows] == ["done"]
+        assert side.users["carol"] not in json.dumps(rows[0].action) and "Thank" not in json.dumps(rows[0].action)
         [fb] = s.scalars(select(Feedback)).all()
         assert fb.anonymous and fb.person_id is None
         assert not s.scalar(select(func.count()).select_from(ArchivedMessage)

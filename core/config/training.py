@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -17,6 +18,9 @@ class TrainingSettings(BaseModel):
     lead_after_hours: float = Field(4, gt=0, le=200)
     working_days: tuple[int, ...] = (0, 1, 2, 3, 4)      # Monday is 0
     working_hours: tuple[str, str] = ("09:00", "18:00")  # in the group's time zone
+    # The working calendar's exceptions: public holidays off, and working days moved onto a weekend (调休).
+    holidays: tuple[date, ...] = ()
+    extra_workdays: tuple[date, ...] = ()
     # R4.3.2: questions at least this similar (character bigram/trigram Jaccard) are grouped.
     similar_questions: float = Field(0.5, gt=0, le=1)
     # R3.2.1: members who have not acknowledged a change are reminded this long before the session.
@@ -55,4 +59,7 @@ class TrainingSettings(BaseModel):
     def _order(self) -> "TrainingSettings":
         if self.working_hours[0] >= self.working_hours[1]:
             raise ValueError("working_hours: the day must start before it ends")
+        both = sorted(set(self.holidays) & set(self.extra_workdays))
+        if both:
+            raise ValueError(f"holidays and extra_workdays both name {both[0].isoformat()}")
         return self

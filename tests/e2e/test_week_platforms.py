@@ -155,15 +155,18 @@ def test_a_week_of_a_training_from_the_chat(side, deployment, clock):
     assert count(container, Question, Question.status == "open") == 0
 
     # --- anonymous feedback (R2.3.3): nobody learns who, not from the database either
+    mark = side.mark()
+    go(member_dm(side, "carol", "feedback anonymous #99 节奏太快"))     # no such session: nothing kept
+    assert "No announcement #99" in private_to(side, "carol", mark)[-1] and count(container, Feedback) == 0
     mark, since = side.mark(), max_id(container, OutboxItem)
-    go(member_dm(side, "carol", "feedback anonymous 节奏太快"))
+    go(member_dm(side, "carol", "feedback anonymous #1 节奏太快"))       # on the session (R2.3.3)
     assert "Thank" in private_to(side, "carol", mark)[-1]      # she hears it was received ...
     with container.sessions() as s:                             # ... and the delivered row forgets her
         rows = s.scalars(select(OutboxItem).where(OutboxItem.id > since)).all()
         assert [r.status for r in rows] == ["done"]
         assert side.users["carol"] not in json.dumps(rows[0].action) and "Thank" not in json.dumps(rows[0].action)
         [fb] = s.scalars(select(Feedback)).all()
-        assert fb.anonymous and fb.person_id is None
+        assert fb.anonymous and fb.person_id is None and fb.announcement_id == 1
         assert not s.scalar(select(func.count()).select_from(ArchivedMessage)
                             .where(ArchivedMessage.text.like("%节奏太快%")))
         assert s.scalars(select(AuditEntry.actor).where(AuditEntry.action == "training.feedback")).all() \
@@ -176,7 +179,7 @@ def test_a_week_of_a_training_from_the_chat(side, deployment, clock):
     digests = [p for p in side.posts(mark) if "R3.2.2" in p.text]
     assert len(digests) == 1 and "入职培训第一天" in digests[0].text and "1 question(s) answered" in digests[0].text
     feedback = [t for t in private_to(side, "lead", mark) if "R7.3.1" in t]
-    assert feedback and "节奏太快" in feedback[0] and names["carol"] not in feedback[0]
+    assert feedback and "on #1 入职培训第一天: 节奏太快" in feedback[0] and names["carol"] not in feedback[0]
 
     # --- the archive, searched from the chat in the other script (R3.2.2)
     mark = side.mark()

@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from core.config.training import TrainingSettings
 from core.services.announcement_format import BadTime, missing, parse_fields, parse_time
-from core.services.feedback import split_anonymous
+from core.services.feedback import split_anonymous, split_session
 from core.services.materials import valid_link
 from core.services.similarity import reads_as_question, similarity
 from core.services.working_hours import add_working_hours
@@ -75,6 +75,14 @@ def test_r4_3_2_similarity_is_chinese_aware():
     ("anonymously fine", (False, "anonymously fine")), ("good", (False, "good"))])
 def test_r2_3_3_anonymous_words(text, expected):
     assert split_anonymous(text) == expected
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("#3 too fast", (3, "too fast")), ("#12：节奏太快", (12, "节奏太快")), ("#3", (None, "#3")),
+    ("#x fast", (None, "#x fast")), ("too fast #3", (None, "too fast #3")),
+])
+def test_r2_3_3_feedback_on_a_session(text, expected):
+    assert split_session(text) == expected
 
 
 @pytest.mark.parametrize("link,ok", [("https://learn.example.com/a", True), ("http://localhost:8000/x", True),

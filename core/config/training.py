@@ -31,7 +31,8 @@ class TrainingSettings(BaseModel):
     # R3.1.3, R7.2.2: a member's link posted in the group is taken down and queued for the lead's approval
     # (only where Steward sees every message and may delete it: Slack with the admin token).
     hold_links: bool = False
-    # R3.2.2: `steward archive prune` deletes messages older than this; None keeps everything.
+    # R3.2.2: messages older than this are deleted weekly (with the group's digest) and by
+    # `steward archive prune`; None keeps everything.
     archive_retention_days: int | None = Field(None, ge=30, le=36500)
 
     @field_validator("working_days")

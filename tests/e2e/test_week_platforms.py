@@ -188,3 +188,34 @@ def test_a_week_of_a_training_from_the_chat(side, deployment, clock):
     assert "入职培训第一天" in found
     go(member_dm(side, "bob", "搜索 门户网站"))
     assert "门户网站" in private_to(side, "bob", mark)[-1]
+
+
+def test_slack_a_members_link_in_the_channel_is_held_for_the_lead(db_url, clock):
+    """R3.1.3, R7.2.2: with `hold_links`, Slack (where Steward sees every message and, with the admin
+    token, may delete it) takes a member's link down at once and queues it; approved, Steward posts it."""
+    from tests.fakes.slack_api import ADMIN_TOKEN, FakeSlack
+    with FakeSlack() as fake:
+        side = SlackSide(clock, fake)
+        text = ("locale: en\ntemplates:\n  new-hire:\n    training: {hold_links: true}\ngroups:\n"
+                + group_yaml(side, training="onboarding") + "\n")
+        container = build_container(db_url, clock, parse_config(text), side.env())
+        app = create_app(container)
+        app.testing = True
+        client = app.test_client()
+        try:
+            ts = f"{int(clock.now().timestamp())}.000042"
+            fake.add_message(side.chat, ts, side.users["bob"], "great intro https://learn.example.com/git")
+            send(client, container, clock, side.event({
+                "type": "message", "user": side.users["bob"], "text": "great intro https://learn.example.com/git",
+                "ts": ts, "team": "T0STEWARD", "channel": side.chat, "event_ts": ts, "channel_type": "channel"}))
+            [delete] = fake.calls_to("chat.delete")
+            assert (delete.args["channel"], delete.args["ts"], delete.token) == (side.chat, ts, ADMIN_TOKEN)
+            assert any("R3.1.3" in t for t in private_to(side, "bob", 0))
+            with container.sessions() as s:
+                assert s.scalars(select(Material.status)).all() == ["pending"]
+            mark = side.mark()
+            send(client, container, clock, click(side, "lead", "training.material_approve", "1"))
+            [post] = side.posts(mark)
+            assert "learn.example.com/git" in post.text and side.users["bob"] in post.text
+        finally:
+            container.engine.dispose()

@@ -103,6 +103,7 @@ def test_set_collect_review_grade_and_export(side, deployment, clock, tmp_path):
     lead(f"assign title: Week 1 report due: {when(clock, days=2)} cutoff: {when(clock, days=3)} method: text "
          "rubric: Summary* 40, Analysis 60 requirements: Summarise the week and analyse one case.")
     [assignment] = side.posts(mark)
+    assert "not published" not in private_to(side, "lead", mark)[-1]      # the scheme came first (R6.2.2)
     assert "Week 1 report" in assignment.text and "R5.1.1" in assignment.text and "Summary* 40" in assignment.text
 
     # --- bob on time; carol's first try lacks a required part and writes nothing (R5.2.1, R5.2.2)

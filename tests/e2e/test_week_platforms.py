@@ -238,3 +238,16 @@ def test_slack_a_message_that_reads_as_a_question_is_tracked(db_url, clock):
         with container.sessions() as s:
             assert [(q.source, q.text) for q in s.scalars(select(Question))] == [("question", "请问作业怎么提交？")]
 
+
+
+def test_slack_a_heated_exchange_alerts_the_admins_privately(db_url, clock):
+    """R4.2.3, R7.3.2: insults flying both ways between the same two people within minutes."""
+    with slack_only(db_url, clock) as (side, container, client):
+        bob, carol = side.users["bob"], side.users["carol"]
+        send(client, container, clock, side.channel_message(bob, f"<@{carol}> 你是白痴吗，讲几次了还不懂"))
+        clock.advance(minutes=2)
+        mark = side.mark()
+        send(client, container, clock, side.channel_message(carol, f"<@{bob}> 你才是白痴"))
+        [alert] = [t for t in private_to(side, "admin", mark) if "R7.3.2" in t]
+        assert bob in alert and carol in alert
+        assert count(container, AuditEntry, AuditEntry.action == "training.conflict") == 1

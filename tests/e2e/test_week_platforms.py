@@ -109,6 +109,8 @@ def test_a_week_of_a_training_from_the_chat(side, deployment, clock):
     assert "R3.2.1" in notice.text
     go(member_dm(side, "carol", "seen 2"))
     mark = side.mark()
+    go(member_dm(side, "dave", "notices"))                  # the notice board, again, where nothing is pinned
+    assert "2026-11-06 15:00" in private_to(side, "dave", mark)[-1]
     go(lead_says(side, "unseen 2"))
     [who] = private_to(side, "lead", mark)
     names = side.users             # no directory profile in this test: people appear as their ids

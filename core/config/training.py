@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -17,6 +18,9 @@ class TrainingSettings(BaseModel):
     lead_after_hours: float = Field(4, gt=0, le=200)
     working_days: tuple[int, ...] = (0, 1, 2, 3, 4)      # Monday is 0
     working_hours: tuple[str, str] = ("09:00", "18:00")  # in the group's time zone
+    # The working calendar's exceptions: public holidays off, and working days moved onto a weekend (调休).
+    holidays: tuple[date, ...] = ()
+    extra_workdays: tuple[date, ...] = ()
     # R4.3.2: questions at least this similar (character bigram/trigram Jaccard) are grouped.
     similar_questions: float = Field(0.5, gt=0, le=1)
     # R3.2.1: members who have not acknowledged a change are reminded this long before the session.
@@ -27,7 +31,8 @@ class TrainingSettings(BaseModel):
     # R3.1.3, R7.2.2: a member's link posted in the group is taken down and queued for the lead's approval
     # (only where Steward sees every message and may delete it: Slack with the admin token).
     hold_links: bool = False
-    # R3.2.2: `steward archive prune` deletes messages older than this; None keeps everything.
+    # R3.2.2: messages older than this are deleted weekly (with the group's digest) and by
+    # `steward archive prune`; None keeps everything.
     archive_retention_days: int | None = Field(None, ge=30, le=36500)
 
     @field_validator("working_days")
@@ -55,4 +60,7 @@ class TrainingSettings(BaseModel):
     def _order(self) -> "TrainingSettings":
         if self.working_hours[0] >= self.working_hours[1]:
             raise ValueError("working_hours: the day must start before it ends")
+        both = sorted(set(self.holidays) & set(self.extra_workdays))
+        if both:
+            raise ValueError(f"holidays and extra_workdays both name {both[0].isoformat()}")
         return self

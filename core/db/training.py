@@ -84,6 +84,8 @@ class Feedback(Base):
     group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"), index=True)
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     anonymous: Mapped[bool] = mapped_column(Boolean)
+    # the session (or notice) it is about; None: about the group (R2.3.3)
+    announcement_id: Mapped[int | None] = mapped_column(ForeignKey("training_announcements.id"))
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime]
     note: Mapped[str | None] = mapped_column(Text)           # an admin's note for the lead (R7.3.1)

@@ -80,6 +80,12 @@ def _reviewers(r, inv, cmd, text: str) -> list[Account]:
     return out
 
 
+def _unpublished(s: Session, training_id: int, locale: str) -> str:
+    """R6.2.2: the scheme is published when the training starts; graded work set before it is, reminds the lead."""
+    scheme = scheme_of(s, training_id)
+    return "" if scheme is not None and scheme.status == "published" else "\n" + t(locale, "scheme.unpublished")
+
+
 # --- assignments ------------------------------------------------------------------------------
 
 @refusals
@@ -88,7 +94,8 @@ def _assign(r, inv, cmd, group, actor, locale) -> None:
     brief = parse_brief(r.ctx, r.s, training_id, cmd.rest, r.now)
     reviewers = _reviewers(r, inv, cmd, cmd.rest)
     a = Assignments(r.ctx, r.s).create(training_id, brief, reviewers, by=actor.person_id)
-    r.reply(inv, group, t(locale, "assign.created", n=a.id, title=a.title), private=True)
+    r.reply(inv, group, t(locale, "assign.created", n=a.id, title=a.title) + _unpublished(r.s, training_id, locale),
+            private=True)
 
 
 @refusals
@@ -190,7 +197,8 @@ def _scheme(r, inv, cmd, group, actor, locale) -> None:
 def _quiz(r, inv, cmd, group, actor, locale) -> None:
     quiz = Quizzes(r.ctx, r.s).create(_training_of(group), cmd.rest, by=actor.person_id)
     r.reply(inv, group, t(locale, "quiz.created", n=quiz.id, title=quiz.title,
-                          questions=len(quiz.questions["items"])), private=True)
+                          questions=len(quiz.questions["items"])) + _unpublished(r.s, quiz.training_id, locale),
+            private=True)
 
 
 def _answer_reply(r, inv, account, quiz_id, question, token, locale) -> None:

@@ -19,7 +19,7 @@ from core.services import audit
 from core.services.command_registry import card_actions, grammar
 from core.services.context import CoreContext
 from core.services.directory import account_for, find_account, group_for, open_membership, roles_of
-from core.services.outbox import enqueue
+from core.services.outbox import FORGET, enqueue
 
 STAFF = frozenset({"admin", "lead", "instructor"})
 
@@ -112,10 +112,11 @@ class CommandRunner:
         return None
 
     # --- helpers for handlers -------------------------------------------------------------------
-    def reply(self, inv: Invocation, group: Group | None, text: str, private: bool) -> None:
-        """Answer in the group (public), or privately: ephemeral where the platform has it, else a DM."""
+    def reply(self, inv: Invocation, group: Group | None, text: str, private: bool, forget: bool = False) -> None:
+        """Answer in the group (public), or privately: ephemeral where the platform has it, else a DM.
+        `forget`: the stored row loses its recipient once delivered (outbox.FORGET)."""
         self._replies += 1
-        key = f"reply:{inv.platform}:{inv.event_id}:{self._replies}"
+        key = f"{FORGET if forget else ''}reply:{inv.platform}:{inv.event_id}:{self._replies}"
         caps = self.ctx.caps(inv.platform)
         if group is not None and not private:
             action = PostMessage(inv.platform, group.chat_id, text, reply_to=inv.event_id)

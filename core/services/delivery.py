@@ -19,10 +19,10 @@ from core.db.models import Group, OutboxItem
 from core.errors import PermanentDeliveryError, RetryableDeliveryError, UnsupportedAction
 from core.i18n import t
 from core.ports import Messenger
-from core.services import audit
+from core.services import audit, own_posts
 from core.services.context import CoreContext
 from core.services.directory import account_on, people_with_role
-from core.services.outbox import enqueue
+from core.services.outbox import FORGET, enqueue, forgotten
 
 log = logging.getLogger("steward.delivery")
 
@@ -108,6 +108,9 @@ class Deliverer:
             item.status, item.delivered_at, item.remote_id = "done", now, remote_id
             item.attempts += 1
             item.locked_by = item.locked_until = None
+            own_posts.archive(s, action_from_dict(item.action), item.id, remote_id, now)
+            if item.idempotency_key.startswith(FORGET):
+                item.action = forgotten(item.action)
 
     def _retry(self, item_id: int, error: str, retry_after: float | None) -> None:
         now = self.ctx.clock.now()

@@ -1,4 +1,9 @@
-"""Writing actions to the outbox, in the caller's transaction."""
+"""Writing actions to the outbox, in the caller's transaction.
+
+A row whose key starts with FORGET is delivered like any other, then loses its recipient and text
+(`forgotten`): the thank-you for anonymous feedback must not tell a later reader of the database who
+gave feedback that day (R2.3.3).
+"""
 from __future__ import annotations
 
 from datetime import datetime
@@ -22,3 +27,11 @@ def enqueue(session: Session, action: Action, *, key: str, now: datetime,
     session.add(item)
     session.flush()
     return item
+
+
+FORGET = "forget:"
+
+
+def forgotten(action: dict) -> dict:
+    """The stored action once delivered, with nothing left that names a person or repeats what was said."""
+    return {k: ("" if k in ("user_id", "text", "title") and v else v) for k, v in action.items()}

@@ -50,7 +50,8 @@ class Questions:
 
     def _later(self, group: Group, hours: float):
         cfg = self.settings(group)
-        return add_working_hours(self.now, hours, group.timezone, cfg.working_days, *cfg.working_hours)
+        return add_working_hours(self.now, hours, group.timezone, cfg.working_days, *cfg.working_hours,
+                                 holidays=frozenset(cfg.holidays), extra_workdays=frozenset(cfg.extra_workdays))
 
     def track(self, group: Group, account: Account, text: str, source: str,
               message_id: str | None = None) -> Question:

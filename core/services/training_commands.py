@@ -250,11 +250,16 @@ def _feedback(r, inv, cmd, group, actor, locale) -> None:
     if group is None:
         return
     anonymous, text = feedback.split_anonymous(cmd.rest)
-    if not text:
-        r.reply(inv, group, t(locale, "command.missing", command=cmd.word, usage=_usage("feedback")), private=True)
+    number, text = feedback.split_session(text)
+    session = feedback.about(r.s, group, number) if number is not None else None
+    if not text or (number is not None and session is None):
+        if anonymous:
+            feedback.drop_command(r.s, inv.platform, inv.user_id, inv.text)
+        r.reply(inv, group, t(locale, "command.missing", command=cmd.word, usage=_usage("feedback")) if not text
+                else t(locale, "training.announcement.unknown", number=f"#{number}"), private=True, forget=anonymous)
         return
-    feedback.give(r.ctx, r.s, group, actor.person_id, text, anonymous, inv.platform, inv.user_id, inv.text)
-    r.reply(inv, group, t(locale, "training.feedback.thanks"), private=True)
+    feedback.give(r.ctx, r.s, group, actor.person_id, text, anonymous, inv.platform, inv.user_id, inv.text, session)
+    r.reply(inv, group, t(locale, "training.feedback.thanks"), private=True, forget=anonymous)
 
 
 def _feedback_note(r, inv, cmd, group, actor, locale) -> None:
@@ -308,7 +313,7 @@ COMMANDS = (
                 usage="reject-material N reason · 退回 编号 理由", needs_text=True),
     CommandSpec("materials", ("资料", "資料"), _materials, usage="materials [words] · 资料 [关键词]"),
     CommandSpec("feedback", ("反馈", "反饋", "意见", "意見"), _feedback,
-                usage="feedback [anonymous] text · 反馈 [匿名] 内容", needs_text=True),
+                usage="feedback [anonymous] [#N] text · 反馈 [匿名] [#N] 内容", needs_text=True),
     CommandSpec("feedback-note", ("反馈备注", "反饋備註"), _feedback_note,
                 usage="feedback-note F12 note · 反馈备注 F12 备注", needs_text=True),
     CommandSpec("search", ("搜索", "搜尋", "查找"), _search, usage="search words · 搜索 关键词", needs_text=True),

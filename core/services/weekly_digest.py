@@ -1,6 +1,7 @@
 """The periodic digest of a group (R3.2.2), posted in the group weekly: sessions, materials, answered
 and open questions, decisions. The first training activity in a group schedules it; each digest
-schedules the next, so it is never kept only in memory."""
+schedules the next, so it is never kept only in memory. Each run also applies the group's archive
+retention."""
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
@@ -14,7 +15,7 @@ from core.actions import PostMessage
 from core.db.models import Case, Group
 from core.db.training import Announcement, Material, Question
 from core.i18n import t
-from core.services import audit
+from core.services import archive_search, audit
 from core.services.context import CoreContext
 from core.services.outbox import enqueue
 from core.services.scheduler import schedule
@@ -63,4 +64,16 @@ def digest_job(ctx: CoreContext, s: Session, payload: dict[str, Any]) -> None:
         materials=len(materials), answered=answered, open=still_open, decisions=decisions)),
         key=f"{KIND}:{group.id}:{now.date().isoformat()}", now=now, group_id=group.id)
     audit.record(s, at=now, actor="system", action="training.weekly_digest", clause="R3.2.2", group_id=group.id)
+    _apply_retention(ctx, s, group, now)
     ensure_scheduled(ctx, s, group)
+
+
+def _apply_retention(ctx: CoreContext, s: Session, group: Group, now: datetime) -> None:
+    """R3.2.2: the archive keeps `archive_retention_days`; older messages go once a week, with the digest
+    (`steward archive prune` does the same on demand)."""
+    days = ctx.config.all_templates()[group.template].training.archive_retention_days
+    n = archive_search.count_expired(s, group, days, now) if days is not None else 0
+    if n:
+        s.execute(archive_search.expired(s, group, days, now))
+        audit.record(s, at=now, actor="system", action="archive.pruned", clause="R3.2.2", group_id=group.id,
+                     messages=n, retention_days=days)

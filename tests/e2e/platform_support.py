@@ -87,7 +87,7 @@ def deliver_all(container, clock: FrozenClock) -> None:
         rows = pending_rows(container)
         if not rows:
             return
-        assert all("pacing" in (r.last_error or "") for r in rows), \
+        assert all("pacing" in (r.last_error or "") or "paced" in (r.last_error or "") for r in rows), \
             [(r.idempotency_key, r.last_error) for r in rows]
         latest = max(r.next_attempt_at for r in rows)
         clock.advance(seconds=max(0.0, (latest - clock.now()).total_seconds()))

@@ -169,3 +169,17 @@ def test_a_make_up_exam_in_the_chat_counts_as_the_make_up_attempt(chat, clock):
     assert rows == {bob: ("passed", 1), carol: ("open", 1)}
     out = chat.say("lily", "@steward grades")
     assert "bob: 40.0 [practical=40.0] pass" in out[-1]["text"]
+
+
+def test_work_set_before_the_scheme_is_published_reminds_the_lead(chat, clock):
+    """R6.2.2: the scheme is published when the training starts; an assignment or quiz set before it is
+    still set, and the lead is told the scheme is missing; once published, no more reminder."""
+    out = chat.say("lily", ASSIGN.format(due=when(clock, days=1), cutoff=when(clock, days=2)))
+    [created] = to(out, "lily")
+    assert "Assignment 1" in created["text"] and "not published yet" in created["text"] and "R6.2.2" in created["text"]
+    chat.say("lily", "@steward scheme set exam=30 assignment=70")
+    out = chat.say("lily", "@steward quiz title: Safety Q: Exits are green | true*")
+    assert "not published yet" in to(out, "lily")[-1]["text"]
+    chat.say("lily", "@steward scheme publish")
+    out = chat.say("lily", "@steward quiz title: Safety 2 Q: Exits are green | true*")
+    assert "not published" not in to(out, "lily")[-1]["text"]

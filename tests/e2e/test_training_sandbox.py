@@ -3,6 +3,7 @@ change notices (R3.2.1), questions (R4.3.1, R4.3.2), shared materials (R3.1.3, R
 (R2.3.3, R7.3.1) and archive search (R3.2.2)."""
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -55,6 +56,19 @@ def client(container):
     app = create_app(container)
     app.testing = True
     return app.test_client()
+
+
+@contextmanager
+def training_settings(db_url, clock, settings: str):
+    """A deployment of CONFIG whose new-hire template has these `training` settings."""
+    config = parse_config(CONFIG.replace("groups:", f"templates:\n  new-hire:\n    training: {settings}\ngroups:"))
+    c = build_container(db_url, clock, config)
+    app = create_app(c)
+    app.testing = True
+    try:
+        yield app.test_client(), c
+    finally:
+        c.engine.dispose()
 
 
 def say(client, container, user, text, chat="cohort-a"):
@@ -346,12 +360,7 @@ def test_the_weekly_digest_is_posted_in_every_group_and_schedules_the_next(clien
 
 def test_a_link_posted_in_the_group_is_held_for_approval_where_enabled(db_url, clock):
     """R3.1.3, R7.2.2: with `hold_links`, a member's link is taken down and queued; staff links stay."""
-    config = parse_config(CONFIG.replace("groups:", "templates:\n  new-hire:\n    training: {hold_links: true}\ngroups:"))
-    c = build_container(db_url, clock, config)
-    app = create_app(c)
-    app.testing = True
-    client = app.test_client()
-    try:
+    with training_settings(db_url, clock, "{hold_links: true}") as (client, c):
         say(client, c, "alice", "great intro https://learn.example.com/git")
         said = out(c)
         assert [e["kind"] for e in said if e["kind"] == "deleted"] == ["deleted"]
@@ -359,8 +368,6 @@ def test_a_link_posted_in_the_group_is_held_for_approval_where_enabled(db_url, c
         assert any(e["to_user"] == "lily" and e["kind"] == "card" for e in said)
         say(client, c, "lily", "slides: https://learn.example.com/slides")
         assert count(c, Material) == 1
-    finally:
-        c.engine.dispose()
 
 
 def test_links_stay_where_holding_is_off(client, container):
@@ -388,3 +395,21 @@ def test_a_topic_session_for_an_unknown_question_is_refused(client, container):
     say(client, container, "lily", "@steward announce session topic: Dev setup time: 2026-11-04 10:00 "
                                    "place: Room 2 points: laptops questions: Q42")
     assert "Q42" in out(container)[0]["text"] and count(container, Announcement) == 0
+
+
+def test_the_retention_setting_is_applied_weekly(db_url, clock):
+    """R3.2.2 "with a retention setting": the weekly digest run deletes what is older, on record."""
+    with training_settings(db_url, clock, "{archive_retention_days: 30}") as (client, c):
+        say(client, c, "alice", "新员工入职培训安排在周三")
+        say(client, c, "alice", "@steward ask where are the slides?")      # training activity: the digest runs
+        clock.advance(days=25)
+        say(client, c, "bob", "recent enough")
+        for _ in range(3):
+            clock.advance(days=7)
+            drain(c)
+        with c.sessions() as s:
+            texts = set(s.scalars(select(ArchivedMessage.text).where(ArchivedMessage.from_bot.is_(False))))
+            pruned = s.scalars(select(AuditEntry).where(AuditEntry.action == "archive.pruned")).all()
+        assert texts == {"recent enough"}
+        assert pruned and all(a.clause == "R3.2.2" and a.actor == "system" for a in pruned)
+

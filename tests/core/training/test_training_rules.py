@@ -2,14 +2,14 @@
 (R4.3.1), Chinese-aware similarity (R4.3.2), anonymous feedback words (R2.3.3), steward.yaml keys."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 import pytest
 from pydantic import ValidationError
 
 from core.config.training import TrainingSettings
 from core.services.announcement_format import BadTime, missing, parse_fields, parse_time
-from core.services.feedback import split_anonymous
+from core.services.feedback import split_anonymous, split_session
 from core.services.materials import valid_link
 from core.services.similarity import reads_as_question, similarity
 from core.services.working_hours import add_working_hours
@@ -50,6 +50,18 @@ def test_r4_3_1_deadlines_count_working_hours_only(hours, expected_utc):
     assert add_working_hours(NOW, hours, "Asia/Shanghai", (0, 1, 2, 3, 4), "09:00", "18:00") == expected_utc
 
 
+def test_r4_3_1_the_working_calendar_skips_holidays_and_counts_moved_workdays():
+    """R4.3.1 "working hours in the group's working calendar": a public holiday is off, a weekend day
+    worked instead (调休) counts."""
+    week = (0, 1, 2, 3, 4)
+    tuesday_off = add_working_hours(NOW, 4, "Asia/Shanghai", week, "09:00", "18:00", holidays={date(2026, 11, 3)})
+    assert tuesday_off == datetime(2026, 11, 4, 4, 0, tzinfo=timezone.utc)       # Wednesday 12:00 local
+    friday = datetime(2026, 11, 6, 9, 0, tzinfo=timezone.utc)                       # Friday 17:00 local
+    saturday_worked = add_working_hours(friday, 4, "Asia/Shanghai", week, "09:00", "18:00",
+                                        extra_workdays={date(2026, 11, 7)})
+    assert saturday_worked == datetime(2026, 11, 7, 4, 0, tzinfo=timezone.utc)    # Saturday 12:00 local
+
+
 def test_r4_3_2_similarity_is_chinese_aware():
     assert similarity("请问作业怎么提交？", "作業怎麼提交呢") > 0.8          # Traditional = Simplified
     assert similarity("作业怎么提交", "午饭在哪里吃") == 0
@@ -65,6 +77,14 @@ def test_r2_3_3_anonymous_words(text, expected):
     assert split_anonymous(text) == expected
 
 
+@pytest.mark.parametrize("text,expected", [
+    ("#3 too fast", (3, "too fast")), ("#12：节奏太快", (12, "节奏太快")), ("#3", (None, "#3")),
+    ("#x fast", (None, "#x fast")), ("too fast #3", (None, "too fast #3")),
+])
+def test_r2_3_3_feedback_on_a_session(text, expected):
+    assert split_session(text) == expected
+
+
 @pytest.mark.parametrize("link,ok", [("https://learn.example.com/a", True), ("http://localhost:8000/x", True),
                                      ("not-a-link", False), ("ftp://files.example.com", False),
                                      ("https://", False), ("https://nodot", False)])
@@ -74,7 +94,9 @@ def test_r3_1_3_links(link, ok):
 
 @pytest.mark.parametrize("bad", [{"working_days": [7]}, {"working_hours": ["18:00", "09:00"]},
                                  {"working_hours": ["9am", "6pm"]}, {"question_deadline_hours": 0},
-                                 {"digest_time": "25:00"}, {"archive_retention_days": 1}, {"colour": "red"}])
+                                 {"digest_time": "25:00"}, {"archive_retention_days": 1}, {"colour": "red"},
+                                 {"holidays": ["2026-02-30"]},
+                                 {"holidays": ["2026-10-01"], "extra_workdays": ["2026-10-01"]}])
 def test_bad_training_settings_are_refused(bad):
     with pytest.raises(ValidationError):
         TrainingSettings(**bad)
@@ -84,3 +106,6 @@ def test_training_settings_in_steward_yaml():
     from core.config import parse_config
     cfg = parse_config("templates:\n  new-hire:\n    training: {question_deadline_hours: 2, working_days: [0, 1, 2]}\n")
     assert cfg.all_templates()["new-hire"].training.question_deadline_hours == 2
+    cfg = parse_config("templates:\n  new-hire:\n    training: {holidays: [2026-10-01, 2026-10-02], "
+                       "extra_workdays: [2026-10-10]}\n")
+    assert cfg.all_templates()["new-hire"].training.holidays == (date(2026, 10, 1), date(2026, 10, 2))

@@ -10,7 +10,7 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.errors import ConfigError, StewardError
-from steward import cli_assessment, cli_membership, cli_training, cli_wecom
+from steward import cli_assessment, cli_membership, cli_spool, cli_training, cli_wecom
 from steward.cli_moderate import moderate
 
 
@@ -240,3 +240,4 @@ cli_membership.register(main)
 cli_training.register(main)
 cli_assessment.register(main)
 cli_wecom.register(main)
+cli_spool.register(main)

@@ -29,8 +29,9 @@ import os
 import threading
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 
@@ -245,20 +246,10 @@ def adopt_orphans(directory: str | Path, handle_batch, handle_one, max_batch: in
                   stop: threading.Event | None = None) -> int:
     """Replay the files of processes that died, from their last committed offset; returns events replayed."""
     directory, replayed = Path(directory), 0
-    if not directory.is_dir():
-        return 0
-    for path in sorted(directory.glob(f"*{SUFFIX}")):
-        try:
-            fd = os.open(path, os.O_RDWR)
-        except FileNotFoundError:
-            continue
-        try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                continue          # its owner is alive
-            if not path.exists():
-                continue          # adopted and removed by another process meanwhile
+    for path in sorted(directory.glob(f"*{SUFFIX}")) if directory.is_dir() else []:
+        with _unowned(path) as fd:
+            if fd is None or not path.exists():
+                continue          # its owner is alive, or another process adopted it meanwhile
             events = _unfinished(path, fd)
             if not all(run(events[start:start + max_batch], handle_batch, handle_one, directory, stop)
                        for start in range(0, len(events), max_batch)):
@@ -268,17 +259,37 @@ def adopt_orphans(directory: str | Path, handle_batch, handle_one, max_batch: in
                 log.warning("adopted %s: %d event(s) its process had accepted were stored", path.name, len(events))
             path.with_suffix(DONE).unlink(missing_ok=True)
             path.unlink(missing_ok=True)
-        finally:
-            os.close(fd)
     return replayed
 
 
-def _unfinished(path: Path, fd: int) -> list[Event]:
+@contextmanager
+def _unowned(path: Path) -> Iterator[int | None]:
+    """The file, opened and locked, when no live process owns it; None when one does (or it is gone)."""
     try:
-        committed = int(path.with_suffix(DONE).read_text(encoding="ascii").strip() or 0)
+        fd = os.open(path, os.O_RDWR)
+    except FileNotFoundError:
+        yield None
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield None
+            return
+        yield fd
+    finally:
+        os.close(fd)
+
+
+def _committed(path: Path) -> int:
+    try:
+        return int(path.with_suffix(DONE).read_text(encoding="ascii").strip() or 0)
     except (FileNotFoundError, ValueError):
-        committed = 0     # no or unreadable marker: replay all (de-duplication makes it harmless)
-    data = os.pread(fd, os.fstat(fd).st_size, 0)[committed:]
+        return 0     # no or unreadable marker: replay all (de-duplication makes it harmless)
+
+
+def _unfinished(path: Path, fd: int) -> list[Event]:
+    data = os.pread(fd, os.fstat(fd).st_size, 0)[_committed(path):]
     events = []
     for line in data.split(b"\n")[:-1]:          # a last line without "\n" was never acknowledged
         try:
@@ -286,3 +297,44 @@ def _unfinished(path: Path, fd: int) -> list[Event]:
         except (ValueError, KeyError, TypeError) as exc:
             log.error("unreadable record in %s skipped: %s", path.name, type(exc).__name__)
     return events
+
+
+# --- for operators: `steward spool status|replay-dead` ----------------------------------------------
+
+def status(directory: str | Path) -> dict:
+    """Files in the spool (whether a live process owns each, bytes not yet committed) and dead letters."""
+    directory, files = Path(directory), []
+    for path in sorted(directory.glob(f"*{SUFFIX}")) if directory.is_dir() else []:
+        with _unowned(path) as fd:
+            owned = fd is None
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError:
+            continue
+        files.append({"file": path.name, "owned": owned, "pending_bytes": max(0, size - _committed(path))})
+    dead = sum(len(f.read_text(encoding="utf-8").splitlines()) for f in (directory / "dead").glob("*.jsonl")) \
+        if (directory / "dead").is_dir() else 0
+    return {"files": files, "dead_letters": dead}
+
+
+def replay_dead(directory: str | Path, handle_one) -> tuple[int, int]:
+    """Hand every set-aside event to `handle_one` again (after the cause was fixed); what fails again stays
+    set aside. Returns (stored, still failing). Replays are harmless: ingest de-duplicates."""
+    dead_dir, stored, failing = Path(directory) / "dead", 0, 0
+    for path in sorted(dead_dir.glob("*.jsonl")) if dead_dir.is_dir() else []:
+        keep = []
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                handle_one(event_from_dict(json.loads(line)["event"]))
+                stored += 1
+            except Exception as exc:
+                log.error("set-aside event still fails: %s", type(exc).__name__)
+                keep.append(line)
+                failing += 1
+        if keep:
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text("\n".join(keep) + "\n", encoding="utf-8")
+            os.replace(tmp, path)
+        else:
+            path.unlink()
+    return stored, failing

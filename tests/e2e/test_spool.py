@@ -216,3 +216,45 @@ def test_a_file_whose_records_are_all_committed_starts_afresh(container, tmp_pat
     spool_file = next(tmp_path.glob(f"*{SUFFIX}"))
     assert spool_file.stat().st_size == 0 and int(spool_file.with_suffix(DONE).read_text()) == 0
     assert archived(container) == 3
+
+
+def test_operators_see_the_spool_and_replay_what_was_set_aside(tmp_path, sqlite_template):
+    """`steward spool status` names files and set-aside events; `replay-dead` stores them once the cause is
+    fixed (here: the event was set aside, the database works), and a second replay has nothing left."""
+    import shutil
+
+    from click.testing import CliRunner
+
+    from steward.cli import main
+    from steward.spool import _dead_letter
+
+    db = tmp_path / "steward.db"
+    shutil.copy(sqlite_template, db)
+    spool_dir = tmp_path / "spool"
+    env = {"DATABASE_URL": f"sqlite:///{db}", "STEWARD_CONFIG": str(ROOT / "steward.yaml"),
+           "STEWARD_LOG_LEVEL": "ERROR", "STEWARD_SPOOL_DIR": str(spool_dir),
+           "STEWARD_FILES_DIR": str(tmp_path / "files")}
+    orphan = spool_dir / f"4242-orphan{SUFFIX}"
+    spool_dir.mkdir()
+    orphan.write_bytes(encode(message(7)))
+    _dead_letter(spool_dir, message(8, "set aside"), ValueError("a bug, since fixed"))
+
+    runner = CliRunner()
+    shown = runner.invoke(main, ["spool", "status"], env=env, catch_exceptions=False)
+    assert shown.exit_code == 0
+    assert f"{orphan.name}: {orphan.stat().st_size} bytes not yet committed; owned by nobody" in shown.output
+    assert "set aside: 1 event(s)" in shown.output
+
+    replayed = runner.invoke(main, ["spool", "replay-dead"], env=env, catch_exceptions=False)
+    assert replayed.exit_code == 0 and "stored 1, still failing 0" in replayed.output
+    again = runner.invoke(main, ["spool", "replay-dead"], env=env, catch_exceptions=False)
+    assert "stored 0, still failing 0" in again.output
+    from core.db.session import make_engine
+    engine = make_engine(env["DATABASE_URL"])
+    with engine.connect() as conn:
+        assert conn.execute(select(ArchivedMessage.text).where(ArchivedMessage.message_id == "m8")).scalar() \
+            == "set aside"
+    engine.dispose()
+    del env["STEWARD_SPOOL_DIR"]
+    unset = runner.invoke(main, ["spool", "status"], env=env)
+    assert unset.exit_code == 1 and "STEWARD_SPOOL_DIR is not set" in unset.output

@@ -1,0 +1,51 @@
+"""`steward spool status|replay-dead`: what the fast-acknowledgement spool (STEWARD_SPOOL_DIR) holds."""
+from __future__ import annotations
+
+import click
+
+
+def register(main: click.Group) -> None:
+    from steward.cli import _fail, friendly
+
+    @main.group()
+    def spool() -> None:
+        """The spool of STEWARD_SPOOL_DIR (fast acknowledgement)."""
+
+    def _directory(container) -> str:
+        if not container.settings.spool_dir:
+            _fail("STEWARD_SPOOL_DIR is not set: webhooks answer after the commit and nothing is spooled")
+        return container.settings.spool_dir
+
+    @spool.command("status")
+    @friendly
+    def spool_status() -> None:
+        """Each spool file (owned by a live process, or left for adoption) and the set-aside events."""
+        from steward.container import build
+        from steward.spool import status
+
+        found = status(_directory(build(with_connectors=False)))
+        for f in found["files"]:
+            owner = "a live process" if f["owned"] else "nobody (adopted by the next web process or worker)"
+            click.echo(f"{f['file']}: {f['pending_bytes']} bytes not yet committed; owned by {owner}")
+        if not found["files"]:
+            click.echo("no spool files")
+        click.echo(f"set aside: {found['dead_letters']} event(s)"
+                   + (" — fix the cause, then `steward spool replay-dead`" if found["dead_letters"] else ""))
+
+    @spool.command("replay-dead")
+    @friendly
+    def spool_replay_dead() -> None:
+        """Store the set-aside events again (once their cause is fixed); those that still fail stay set aside."""
+        from core.services.config_sync import sync_config
+        from core.services.inbound import ingest
+        from steward.container import build
+        from steward.spool import replay_dead
+
+        container = build()
+        container.check_migrated()
+        with container.sessions.begin() as s:
+            sync_config(s, container.config, container.clock.now())
+        stored, failing = replay_dead(_directory(container), lambda event: ingest(container.ctx, event))
+        click.echo(f"stored {stored}, still failing {failing}")
+        if failing:
+            raise SystemExit(1)

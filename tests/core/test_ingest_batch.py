@@ -46,3 +46,33 @@ def test_a_batch_mixes_events_and_first_sight_accounts(container):
         assert s.scalar(select(func.count()).select_from(Membership).where(
             Membership.person_id == nina, Membership.left_at.is_(None))) == 1
         assert s.scalar(select(func.count()).select_from(Question)) == 1
+
+
+def test_rows_written_for_a_batch_read_back_as_given(container, clock):
+    """One statement for many rows (on PostgreSQL a JSON recordset) keeps every value: text with quotes,
+    emoji and Chinese, missing values, booleans, UTC times, and the jobs' JSON payloads."""
+    from datetime import timedelta
+
+    from core.db.models import ScheduledJob
+    from core.db.upsert import insert_many_ignore
+    from core.services.scheduler import schedule_later, write_scheduled
+
+    when = clock.now() - timedelta(minutes=3)
+    texts = ['他说"你好"\\n第二行 😀', "plain", "作业怎么交？"]
+    ingest_many(container.ctx, [msg(f"e{n}", f"m{n}", t, sent_at=when, thread_id="m0" if n == 2 else None)
+                                for n, t in enumerate(texts)])
+    with container.sessions() as s:
+        rows = s.execute(select(ArchivedMessage.message_id, ArchivedMessage.text, ArchivedMessage.thread_id,
+                                ArchivedMessage.direct, ArchivedMessage.sent_at).order_by(ArchivedMessage.id)).all()
+    assert [tuple(r) for r in rows] == [("m0", texts[0], None, False, when), ("m1", texts[1], None, False, when),
+                                        ("m2", texts[2], "m0", False, when)]
+    with container.sessions.begin() as s:
+        for n in range(3):
+            schedule_later(s, key=f"k{n}", kind="test", due_at=when, now=when, payload={"n": n, "名": ["a", None]})
+        write_scheduled(s)
+        assert insert_many_ignore(s, InboundEvent, [dict(platform="x", event_id="same", kind="k", received_at=when)] * 2,
+                                  ("platform", "event_id")) == {("x", "same")}
+    with container.sessions() as s:
+        jobs = s.execute(select(ScheduledJob.key, ScheduledJob.payload, ScheduledJob.due_at, ScheduledJob.locked_until)
+                         .where(ScheduledJob.kind == "test").order_by(ScheduledJob.key)).all()
+    assert [tuple(j) for j in jobs] == [(f"k{n}", {"n": n, "名": ["a", None]}, when, None) for n in range(3)]

@@ -56,7 +56,7 @@ def _database_away(exc: BaseException) -> bool:
 class Spool:
     def __init__(self, directory: str | Path, handle_batch: Callable[[Sequence[Event]], object],
                  handle_one: Callable[[Event], object], *, max_batch: int = 256, max_backlog: int = 2000,
-                 linger: float = 0.005, rotate_bytes: int = ROTATE_BYTES) -> None:
+                 linger: float = 0.02, rotate_bytes: int = ROTATE_BYTES) -> None:
         self.directory = Path(directory)
         self._rotate_bytes = rotate_bytes
         self._batch, self._one = handle_batch, handle_one

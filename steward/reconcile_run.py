@@ -112,3 +112,48 @@ def describe(outcome: Outcome, fix: bool) -> list[str]:
         if people:
             lines.append(f"  {', '.join(people)}: {what}")
     return lines
+
+
+# --- the worker's scheduled reconciliation (membership.reconcile_every_hours) ------------------------
+
+JOB = "membership.reconcile"
+
+
+def _slot_key(now, hours: int) -> str:
+    return f"{JOB}:{int(now.timestamp() // (hours * 3600))}"
+
+
+def ensure_scheduled(container) -> None:
+    """The next reconciliation, unless one is pending (every worker asks at start, each run for the next
+    period): a chain that broke is mended by the next worker that starts; two workers starting together
+    write the same key, so one job stands."""
+    from datetime import timedelta
+
+    from core.db.models import ScheduledJob
+    from core.services.scheduler import schedule
+
+    hours = container.config.membership.reconcile_every_hours
+    if not hours:
+        return
+    now = container.clock.now()
+    with container.sessions.begin() as s:
+        if s.scalar(select(ScheduledJob.id).where(ScheduledJob.kind == JOB, ScheduledJob.status == "pending")
+                    .limit(1)) is None:
+            schedule(s, key=_slot_key(now + timedelta(hours=hours), hours), kind=JOB,
+                     due_at=now + timedelta(hours=hours), now=now)
+
+
+def job(container):
+    """The job handler, bound to the container: the listing is a platform call, made after the job's
+    transaction has committed (the connectors keep their tokens in the database), and a platform that
+    asks to wait longer than a few seconds is reported for its group and tried again next period."""
+    from core.services.identity import after_commit
+
+    def handler(ctx, s, payload) -> None:
+        def reconcile_all() -> None:
+            ensure_scheduled(container)
+            run(container, select_groups(container, None, ()), fix=True,
+                sleep=lambda seconds: time.sleep(min(seconds, 5.0)))
+        after_commit(s, reconcile_all)
+
+    return handler

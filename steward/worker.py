@@ -12,6 +12,7 @@ from core.services.assessment_jobs import ASSESSMENT_JOBS
 from core.services.inbound import ingest, ingest_many
 from core.services.scheduler import JobHandler, run_due
 from core.services.training_jobs import TRAINING_JOBS
+from steward import reconcile_run
 from steward.spool import ADOPT_EVERY_S, adopt_orphans
 
 log = logging.getLogger("steward.worker")
@@ -25,8 +26,15 @@ JOB_HANDLERS: dict[str, JobHandler] = {
 }
 
 
+def handlers_for(container) -> dict[str, JobHandler]:
+    """JOB_HANDLERS plus the jobs that call platforms through this container's connectors."""
+    return {**JOB_HANDLERS, reconcile_run.JOB: reconcile_run.job(container)}
+
+
 def run_worker(container, stop: threading.Event, idle_seconds: float = 0.5) -> None:
     deliverer = container.deliverer()
+    handlers = handlers_for(container)
+    reconcile_run.ensure_scheduled(container)     # R7.1.1: a reconciliation per period (membership settings)
     log.info("worker %s started", deliverer.worker_id)
     next_adopt = 0.0
     while not stop.is_set():
@@ -34,7 +42,7 @@ def run_worker(container, stop: threading.Event, idle_seconds: float = 0.5) -> N
             if container.settings.spool_dir and time.monotonic() >= next_adopt:
                 adopt_spooled(container, stop)   # events a web process accepted before it died
                 next_adopt = time.monotonic() + ADOPT_EVERY_S
-            busy = deliverer.run_once() + run_due(container.ctx, JOB_HANDLERS)
+            busy = deliverer.run_once() + run_due(container.ctx, handlers)
         except SQLAlchemyError as exc:   # database away: wait and try again, nothing is lost
             log.error("worker cannot reach the database: %s", type(exc).__name__)
             stop.wait(5)
@@ -62,9 +70,9 @@ def drain(container, rounds: int = 20) -> int:
     if container.spool is not None:
         container.spool.wait_empty()      # what the webhooks accepted is stored first
     deliverer = container.deliverer("drain")
-    total = 0
+    handlers, total = handlers_for(container), 0
     for _ in range(rounds):
-        n = deliverer.run_once() + run_due(container.ctx, JOB_HANDLERS)
+        n = deliverer.run_once() + run_due(container.ctx, handlers)
         total += n
         if not n:
             break

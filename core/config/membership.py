@@ -53,6 +53,8 @@ class MembershipSettings(BaseModel):
     # `steward reconcile --fix` with people in a group nobody admitted: flag (record, tell the admins)
     # or remove (through the outbox, R2.1.1).
     reconcile_unadmitted: Literal["flag", "remove"] = "flag"
+    # The worker reconciles every group whose platform can list members this often (0: only by hand).
+    reconcile_every_hours: int = Field(24, ge=0, le=24 * 31)
     ack_reminder_hours: int = Field(48, ge=1, le=24 * 60)
     import_max_rows: int = Field(5000, ge=1, le=100_000)
     import_max_bytes: int = Field(5 * 1024 * 1024, ge=1024, le=100 * 1024 * 1024)

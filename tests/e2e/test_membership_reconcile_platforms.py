@@ -215,3 +215,33 @@ def test_a_rate_limit_is_waited_out(d):
     assert result.exit_code == 0, result.output
     assert "waited 2 s for the platform's rate limit" in result.output
     assert len(side.fake.calls_to("conversations.members")) == 2
+
+
+def test_the_worker_reconciles_every_period_without_anyone_asking(d, clock):
+    """Issue 5's scheduled job: the worker reconciles each group whose platform lists members once per
+    `membership.reconcile_every_hours` (24): a stranger added by hand on Slack is recorded and flagged to
+    the admins (R7.1.1), and the next period's run is scheduled."""
+    from core.db.models import ScheduledJob
+    from steward import reconcile_run
+    from steward.worker import drain
+
+    side = d.sides["slack"]
+    put(side, STRANGER["slack"])
+    reconcile_run.ensure_scheduled(d.container)
+    reconcile_run.ensure_scheduled(d.container)            # a second worker starting: still one job
+    with d.container.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(ScheduledJob).where(
+            ScheduledJob.kind == reconcile_run.JOB)) == 1
+    mark = side.mark()
+    drain(d.container)
+    assert d.clauses("member.unrecorded") == []              # not due yet
+    clock.advance(hours=24, seconds=1)
+    drain(d.container)                                        # runs the job; the reconciliation follows its commit
+    deliver_all(d.container, clock)
+    assert d.clauses("member.unrecorded") == ["R7.1.1"]
+    told = [p for p in side.privates(mark) if p.user == side.users["admin"]]
+    assert told and STRANGER["slack"] in told[0].text
+    with d.container.sessions() as s:
+        pending = s.scalars(select(ScheduledJob.due_at).where(ScheduledJob.kind == reconcile_run.JOB,
+                                                              ScheduledJob.status == "pending")).all()
+    assert pending == [clock.now() + timedelta(hours=24)]

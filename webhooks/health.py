@@ -28,6 +28,9 @@ def blueprint(container) -> Blueprint:
                     ok, checks[platform] = False, f"{type(exc).__name__}"
         else:
             checks["connectors"] = sorted(container.connectors)
+        if container.spool is not None:
+            # queued here and not yet committed; growing means the database cannot keep up (IT watches it)
+            checks["spool"] = {"queued": container.spool.backlog()}
         return jsonify(status="ok" if ok else "unavailable", checks=checks), 200 if ok else 503
 
     return bp

@@ -258,3 +258,9 @@ def test_operators_see_the_spool_and_replay_what_was_set_aside(tmp_path, sqlite_
     del env["STEWARD_SPOOL_DIR"]
     unset = runner.invoke(main, ["spool", "status"], env=env)
     assert unset.exit_code == 1 and "STEWARD_SPOOL_DIR is not set" in unset.output
+
+
+def test_healthz_shows_what_the_spool_holds(spooled):
+    client = create_app(spooled).test_client()
+    body = client.get("/healthz").get_json()
+    assert body["status"] == "ok" and body["checks"]["spool"] == {"queued": 0}

@@ -19,6 +19,8 @@ class Capabilities:
     transport_without_public_url: str | None = None  # "Socket Mode", "Stream mode" or None
     max_file_bytes: int = 20 * 1024 * 1024            # the platform's per-file limit (download and upload)
     list_members: bool = False                        # the connector's group_members(chat_id) works
+    group_buttons: bool = True                        # buttons on messages posted in a group (not 1:1)
+    chat_aliases: bool = False                        # a group may be known under a second chat id
 
     def with_(self, **changes: object) -> "Capabilities":
         return replace(self, **changes)

@@ -85,7 +85,7 @@ def steward():
     second worker finds the schema at head instead of racing the first.
     """
     from core.db.migrate import upgrade
-    from core.services.config_sync import sync_config
+    from core.kernel.config_sync import sync_config
     from steward.container import build
     from webhooks import create_app
 

@@ -66,7 +66,7 @@ def serve(host: str, port: int, no_worker: bool) -> None:
     """Run the web app (webhooks, /healthz, the sandbox playground) with an embedded worker."""
     from werkzeug.serving import run_simple
 
-    from core.services.config_sync import sync_config
+    from core.kernel.config_sync import sync_config
     from steward.worker import start_embedded
     from webhooks import create_app
 
@@ -124,7 +124,7 @@ def stream(platforms: tuple[str, ...], no_worker: bool) -> None:
     import signal
     import threading
 
-    from core.services.config_sync import sync_config
+    from core.kernel.config_sync import sync_config
     from steward.streams import start_streams
     from steward.worker import start_embedded
 

@@ -14,7 +14,7 @@ from steward.grade_charts import COMPLETION as COMPLETION_PNG, SCORES as SCORES_
 
 
 def _training(s, code: str):
-    from core.services.cohort import training_by_code
+    from core.assessment.cohort import training_by_code
     training = training_by_code(s, code)
     if training is None:
         raise click.ClickException(f"no training {code!r} (trainings come from `training:` in steward.yaml)")
@@ -60,8 +60,8 @@ def register(main: click.Group) -> None:
         honours: top, threshold). Weights must sum to 100."""
         import yaml
 
-        from core.services.refusals import Refusal
-        from core.services.schemes import Schemes, describe, validate
+        from core.kernel.refusals import Refusal
+        from core.assessment.schemes import Schemes, describe, validate
         try:
             data = yaml.safe_load(Path(file).read_text("utf-8"))
         except (yaml.YAMLError, UnicodeDecodeError) as exc:
@@ -91,7 +91,7 @@ def register(main: click.Group) -> None:
     @friendly
     def scheme_show(training: str) -> None:
         """Print TRAINING's scheme."""
-        from core.services.schemes import describe, scheme_of
+        from core.assessment.schemes import describe, scheme_of
         container = _container(with_connectors=False)
         container.check_migrated()
         with container.sessions() as s:
@@ -106,8 +106,8 @@ def register(main: click.Group) -> None:
     @friendly
     def scheme_publish(training: str) -> None:
         """Publish TRAINING's scheme to every group of the training and lock it (R6.2.2)."""
-        from core.services.refusals import Refusal
-        from core.services.schemes import Schemes
+        from core.kernel.refusals import Refusal
+        from core.assessment.schemes import Schemes
         container = _container(with_connectors=False)
         container.check_migrated()
         with container.sessions.begin() as s:
@@ -135,10 +135,10 @@ def register(main: click.Group) -> None:
         `opens` (or now): each member gets the questions privately."""
         import yaml
 
-        from core.services.cohort import LEADS, is_staff
-        from core.services.directory import find_account
-        from core.services.quizzes import Quizzes, questions_from_file
-        from core.services.refusals import Refusal
+        from core.assessment.cohort import LEADS, is_staff
+        from core.kernel.directory import find_account
+        from core.assessment.quizzes import Quizzes, questions_from_file
+        from core.kernel.refusals import Refusal
         try:
             data = yaml.safe_load(Path(file).read_text("utf-8"))
         except (yaml.YAMLError, UnicodeDecodeError) as exc:
@@ -188,8 +188,8 @@ def register(main: click.Group) -> None:
         """Export TRAINING's grades for HR: per-component breakdown, weighted total, result, honours,
         make-up, and a transcript per member; with --charts, the score distribution and completion per
         group as PNG."""
-        from core.services.grades import Gradebook
-        from core.services.grades_export import build, write_csv, write_transcripts_csv, write_xlsx
+        from core.assessment.grades import Gradebook
+        from core.assessment.grades_export import build, write_csv, write_transcripts_csv, write_xlsx
         if fmt == "xlsx" and not output:
             raise click.UsageError("--format xlsx needs --output FILE")
         container = _container(with_connectors=False)
@@ -199,7 +199,7 @@ def register(main: click.Group) -> None:
             book = Gradebook(container.ctx, s, t_)
             export = build(book)
             if charts:
-                from core.services.grade_stats import from_lines
+                from core.assessment.grade_stats import from_lines
                 _charts_ready(Path(charts))
                 bins, groups = from_lines(book.lines())
                 name, code, pass_mark = t_.name, t_.code, book.pass_mark

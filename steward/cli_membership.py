@@ -14,7 +14,7 @@ from core.errors import StewardError
 
 
 def _ready_container():
-    from core.services.config_sync import sync_config
+    from core.kernel.config_sync import sync_config
     from steward.cli import _container
 
     container = _container()
@@ -25,7 +25,7 @@ def _ready_container():
 
 
 def _read(container, path: str):
-    from core.services.onboarding_file import read_hr_file
+    from core.membership.onboarding_file import read_hr_file
 
     settings = container.config.membership
     file = Path(path)
@@ -41,7 +41,7 @@ def _run_file(path: str, dry_run: bool, join_groups: bool) -> None:
     from rich.console import Console
     from rich.progress import Progress
 
-    from core.services.onboarding import onboard, prefetch_profiles
+    from core.membership.onboarding import onboard, prefetch_profiles
 
     console = Console(stderr=False, highlight=False)
     container = _ready_container()
@@ -115,8 +115,8 @@ def register(main: click.Group) -> None:
         """Link ACCOUNT (platform:user_id) with KEY: another platform:user_id, an employee id or an e-mail.
 
         Two known people are never merged: a conflict is reported (exit 1) and audited."""
-        from core.services.directory import account_for
-        from core.services.identity import link_by_key, parse_account
+        from core.kernel.directory import account_for
+        from core.kernel.identity import link_by_key, parse_account
 
         ref = parse_account(account)
         if ref is None:
@@ -138,8 +138,8 @@ def register(main: click.Group) -> None:
     def person_show(key: str) -> None:
         """Show a person (by platform:user_id, employee id, e-mail, mobile or person:N): accounts, roles,
         groups, acknowledgements."""
-        from core.services.identity import find_person
-        from core.services.identity_report import describe
+        from core.kernel.identity import find_person
+        from core.membership.identity_report import describe
 
         container = _ready_container()
         with container.sessions() as s:
@@ -203,7 +203,7 @@ def register(main: click.Group) -> None:
     @friendly
     def group_create(platform, name, kind, lead, admins, members, training, chat_id) -> None:
         """Create a training group through the platform's API and register it (owned by Steward)."""
-        from core.services.membership_groups import check_group, register_group
+        from core.membership.groups import check_group, register_group
 
         container = _ready_container()
         admins = admins or (lead,)
@@ -226,7 +226,7 @@ def register(main: click.Group) -> None:
     @friendly
     def group_add(platform, chat_id, name, kind, lead, admins, training) -> None:
         """Register an existing group (owned: it survives the steward.yaml sync) with its lead (R1.3.4)."""
-        from core.services.membership_groups import register_group
+        from core.membership.groups import register_group
 
         container = _ready_container()
         with container.sessions.begin() as s:

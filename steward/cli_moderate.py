@@ -21,7 +21,7 @@ import click
 
 from core.moderation import LEXICON_CATEGORIES, ModerationSettings, Moderator, NoRecentMessages
 from core.moderation.lexicon import parse
-from core.policy.ladder import LadderSettings, decide
+from core.discipline.ladder import LadderSettings, decide
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
@@ -127,7 +127,7 @@ def read_messages(stream) -> Iterator[tuple[int, dict[str, Any] | BadLine]]:
 
 
 def first_offence(verdicts) -> str:
-    """What the ladder (core.policy.ladder, R8.2.1/R8.2.2) does to a member with a clean record."""
+    """What the ladder (core.discipline.ladder, R8.2.1/R8.2.2) does to a member with a clean record."""
     counted = [v for v in verdicts if not v.nudge]
     if not counted:
         return "nudge" if verdicts else "none"

@@ -36,8 +36,8 @@ def register(main: click.Group) -> None:
     @friendly
     def spool_replay_dead() -> None:
         """Store the set-aside events again (once their cause is fixed); those that still fail stay set aside."""
-        from core.services.config_sync import sync_config
-        from core.services.inbound import ingest
+        from core.kernel.config_sync import sync_config
+        from core.kernel.inbound import ingest
         from steward.container import build
         from steward.spool import replay_dead
 

@@ -49,7 +49,7 @@ def register(main: click.Group) -> None:
     @friendly
     def archive_search(words, group_ref, since, until, limit) -> None:
         """Messages of a group containing every word (Chinese works without spaces)."""
-        from core.services import archive_search as search
+        from core.training import archive_search as search
         container = _container(with_connectors=False)
         container.check_migrated()
         with container.sessions() as s:
@@ -68,7 +68,7 @@ def register(main: click.Group) -> None:
     @friendly
     def archive_export(group_ref, since, until, fmt, output) -> None:
         """Export one group's messages for a period as Markdown, HTML or JSON."""
-        from core.services import archive_search as search
+        from core.training import archive_search as search
         since, until = _utc(since), _utc(until)
         if since and until and since >= until:
             raise click.UsageError("--since must be before --until")
@@ -93,8 +93,8 @@ def register(main: click.Group) -> None:
         from sqlalchemy import select
 
         from core.db.models import Group
-        from core.services import archive_search as search
-        from core.services import audit
+        from core.training import archive_search as search
+        from core.kernel import audit
         container = _container(with_connectors=False)
         container.check_migrated()
         now = container.ctx.clock.now()

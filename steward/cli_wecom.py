@@ -24,8 +24,8 @@ def register(main: click.Group) -> None:
         Malformed lines are reported with their line number and skipped; the exit code is then 1.
         """
         from connectors.wecom.archive import ArchiveProblem, archive_events
-        from core.services.config_sync import sync_config
-        from core.services.inbound import ingest
+        from core.kernel.config_sync import sync_config
+        from core.kernel.inbound import ingest
         from steward.container import build
 
         container = build(with_connectors=False)

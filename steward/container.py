@@ -20,10 +20,10 @@ from core.db.session import make_engine, make_sessionmaker
 from core.errors import ConfigError, StewardError
 from core.events import Event
 from core.file_store import LocalFileStore
-from core.services.context import CoreContext
-from core.services.delivery import Deliverer
-from core.services.inbound import ingest, ingest_many
-from core.services.moderation import ModerationService
+from core.kernel.context import CoreContext
+from core.kernel.delivery import Deliverer
+from core.kernel.inbound import ingest, ingest_many
+from core.discipline.moderation import ModerationService
 from steward.ratelimit import LimitsRateLimiter
 from steward.settings import Settings
 from steward.spool import Spool
@@ -112,7 +112,7 @@ def build(env: Mapping[str, str] | None = None, *, clock: Clock | None = None,
                                 directories={p: c for p, c in container.connectors.items()
                                              if hasattr(c, "user_profile")},
                                 files=files, file_sources=dict(container.connectors))
-    # the directory port of core/services/identity.py: connectors that can look a user up
+    # the directory port of core/kernel/identity.py: connectors that can look a user up
     ctx = container.ctx
     if settings.spool_dir:
         container.spool = Spool(settings.spool_dir, lambda events: ingest_many(ctx, events),

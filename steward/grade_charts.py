@@ -1,6 +1,6 @@
 """PNG charts of a training's grades for HR (R6.3.1): the score distribution and completion per group.
 
-The data comes from core/services/grade_stats.py; this module only draws. matplotlib is imported when a
+The data comes from core/assessment/grade_stats.py; this module only draws. matplotlib is imported when a
 chart is drawn (never at import time) with the non-interactive Agg backend. Labels are English plus the
 training's name; a name a default font cannot draw (CJK without a CJK font) is shown with its code, so
 nothing depends on a CJK font being installed.
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.services.grade_stats import Bin, GroupCompletion
+from core.assessment.grade_stats import Bin, GroupCompletion
 
 SCORES = "score-distribution.png"
 COMPLETION = "completion-per-group.png"

@@ -1,5 +1,5 @@
 """`steward reconcile`: list each governed group's members on its platform, then compare them with the
-records (core/services/membership_reconcile.py), group by group.
+records (core/membership/reconcile.py), group by group.
 
 The listing runs outside any transaction (the connectors keep their tokens in the database). A wait the
 platform or Steward's own limiter asks for (Retry-After, pacing) is honoured by sleeping, up to
@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from core.db.models import Group
 from core.errors import DeliveryError, RetryableDeliveryError, StewardError
-from core.services.membership_reconcile import Reconciliation, apply, plan
+from core.membership.reconcile import Reconciliation, apply, plan
 
 MAX_WAIT = 60.0
 RETRIES = 3
@@ -130,7 +130,7 @@ def ensure_scheduled(container) -> None:
     from datetime import timedelta
 
     from core.db.models import ScheduledJob
-    from core.services.scheduler import schedule
+    from core.kernel.scheduler import schedule
 
     hours = container.config.membership.reconcile_every_hours
     if not hours:
@@ -147,7 +147,7 @@ def job(container):
     """The job handler, bound to the container: the listing is a platform call, made after the job's
     transaction has committed (the connectors keep their tokens in the database), and a platform that
     asks to wait longer than a few seconds is reported for its group and tried again next period."""
-    from core.services.identity import after_commit
+    from core.kernel.identity import after_commit
 
     def handler(ctx, s, payload) -> None:
         def reconcile_all() -> None:

@@ -7,8 +7,8 @@ from sqlalchemy import select
 from core.db.migrate import upgrade
 from core.db.models import Account, AuditEntry, Group, Role
 from core.errors import ConfigError
-from core.services.config_sync import sync_config
-from core.services.inbound import ingest
+from core.kernel.config_sync import sync_config
+from core.kernel.inbound import ingest
 from steward.worker import drain
 
 HELP = """Type a message and press Enter; Steward answers as it would in a group.

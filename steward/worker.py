@@ -7,11 +7,12 @@ import time
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from core.services import received_files, welcome
-from core.services.assessment_jobs import ASSESSMENT_JOBS
-from core.services.inbound import ingest, ingest_many
-from core.services.scheduler import JobHandler, run_due
-from core.services.training_jobs import TRAINING_JOBS
+from core.files import received as received_files
+from core.membership import welcome
+from core.assessment.jobs import ASSESSMENT_JOBS
+from core.kernel.inbound import ingest, ingest_many
+from core.kernel.scheduler import JobHandler, run_due
+from core.training.jobs import TRAINING_JOBS
 from steward import reconcile_run
 from steward.spool import ADOPT_EVERY_S, adopt_orphans
 

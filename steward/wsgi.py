@@ -5,7 +5,7 @@ from flask import Flask
 
 
 def create() -> Flask:
-    from core.services.config_sync import sync_config
+    from core.kernel.config_sync import sync_config
     from steward.container import build
     from webhooks import create_app
 

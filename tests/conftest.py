@@ -133,7 +133,7 @@ def sandbox_config():
 
 
 def build_container(db_url: str, clock, config, extra_env: dict[str, str] | None = None):
-    from core.services.config_sync import sync_config
+    from core.kernel.config_sync import sync_config
     from steward.container import build
 
     env = {"DATABASE_URL": db_url, **(extra_env or {})}

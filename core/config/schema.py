@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from core.config.assessment import Assessment
-from core.config.membership import MembershipSettings
-from core.config.training import TrainingSettings
+from core.assessment.config import Assessment
+from core.membership.config import MembershipSettings
+from core.training.config import TrainingSettings
 
 PLATFORMS = ("slack", "wecom", "dingtalk", "sandbox")
 LOCALES = ("zh-Hans", "zh-Hant", "en")
@@ -153,7 +153,7 @@ class StewardConfig(Strict):
     roles: dict[Literal["admin", "hr"], tuple[str, ...]] = {}   # organisation-wide roles
     company: Company = Company()
     lexicon: dict[str, tuple[str, ...]] = {}
-    assessment: Assessment = Assessment()   # R5, R6: core/config/assessment.py
+    assessment: Assessment = Assessment()   # R5, R6: core/assessment/config.py
     membership: MembershipSettings = MembershipSettings()
 
     _tz = field_validator("timezone")(_check_timezone)

@@ -234,4 +234,8 @@ class CachedToken(Base):
 
 
 # Each feature keeps its tables in a module of its own; importing them here registers them.
-from core.db import assessment, files, membership, moderation, training  # noqa: E402,F401
+from core.assessment import models as assessment
+from core.files import models as files
+from core.membership import models as membership
+from core.discipline import models as moderation
+from core.training import models as training  # noqa: E402,F401

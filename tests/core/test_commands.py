@@ -1,8 +1,8 @@
 """The command parser: one grammar for every messenger, English and Chinese aliases."""
 import pytest
 
-from core.commands.parser import CommandError, normalise_case
-from core.services.command_registry import grammar
+from core.kernel.parser import CommandError, normalise_case
+from core.kernel.registry import grammar
 
 
 def parse(text):

@@ -10,8 +10,8 @@ from connectors.base import Delivery
 from core.actions import PostMessage, RemoveMember, SendPrivate
 from core.db.models import AuditEntry, Group, OutboxItem
 from core.errors import PermanentDeliveryError, RetryableDeliveryError, UnsupportedAction
-from core.services.delivery import Deliverer, RetryPolicy
-from core.services.outbox import enqueue
+from core.kernel.delivery import Deliverer, RetryPolicy
+from core.kernel.outbox import enqueue
 
 
 class FakeMessenger:

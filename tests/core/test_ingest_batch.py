@@ -4,9 +4,9 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from core.db.models import Account, ArchivedMessage, AuditEntry, InboundEvent, Membership
-from core.db.training import Question
+from core.training.models import Question
 from core.events import MemberJoined, MessagePosted
-from core.services.inbound import ingest_many
+from core.kernel.inbound import ingest_many
 from steward.worker import drain
 
 
@@ -55,7 +55,7 @@ def test_rows_written_for_a_batch_read_back_as_given(container, clock):
 
     from core.db.models import ScheduledJob
     from core.db.upsert import insert_many_ignore
-    from core.services.scheduler import schedule_later, write_scheduled
+    from core.kernel.scheduler import schedule_later, write_scheduled
 
     when = clock.now() - timedelta(minutes=3)
     texts = ['他说"你好"\\n第二行 😀', "plain", "作业怎么交？"]

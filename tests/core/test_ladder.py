@@ -3,7 +3,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from core.policy.ladder import LadderSettings, PriorCase, decide, live_warnings
+from core.discipline.ladder import LadderSettings, PriorCase, decide, live_warnings
 
 NOW = datetime(2026, 11, 25, tzinfo=timezone.utc)
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from core.actions import action_from_dict
-from core.db.files import ReceivedFile
+from core.files.models import ReceivedFile
 from core.db.models import OutboxItem, ScheduledJob
 from core.events import FileRef, MessagePosted
-from core.services.inbound import ingest
-from core.services.received_files import MAX_ATTEMPTS, _job_key
-from core.services.scheduler import schedule
+from core.kernel.inbound import ingest
+from core.files.received import MAX_ATTEMPTS, _job_key
+from core.kernel.scheduler import schedule
 from steward.worker import drain
 
 

@@ -4,7 +4,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from core.db.models import ScheduledJob
-from core.services.scheduler import run_due, schedule
+from core.kernel.scheduler import run_due, schedule
 
 
 def test_job_runs_once_when_due(container, clock):

@@ -8,8 +8,8 @@ from sqlalchemy.exc import DatabaseError, IntegrityError
 
 from core.db.models import AuditEntry, Base, Case, InboundEvent, Person
 from core.events import MessagePosted
-from core.services import audit
-from core.services.inbound import ingest
+from core.kernel import audit
+from core.kernel.inbound import ingest
 
 
 def test_migrations_match_the_models(container):
@@ -61,8 +61,8 @@ def test_a_failing_use_case_writes_nothing(container, clock):
 
 def test_cross_platform_count_follows_the_person(container, clock):
     """One person, a Slack account and a sandbox account: a warning on one counts on the other."""
-    from core.services.directory import account_for, group_for, link_account
-    from core.services.discipline import Discipline, Violation
+    from core.kernel.directory import account_for, group_for, link_account
+    from core.discipline.cases import Discipline, Violation
 
     with container.sessions.begin() as s:
         group = group_for(s, "sandbox", "new-hires")
@@ -78,7 +78,7 @@ def test_cross_platform_count_follows_the_person(container, clock):
 
 
 def test_person_rows_are_not_duplicated_by_config_sync(container, clock):
-    from core.services.config_sync import sync_config
+    from core.kernel.config_sync import sync_config
 
     with container.sessions() as s:
         before = s.scalar(select(func.count()).select_from(Person))

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from core.db.assessment import AssessmentScheme
+from core.assessment.models import AssessmentScheme
 from core.config import parse_config
 from core.db.models import AuditEntry, OutboxItem
 from core.db.session import make_engine, make_sessionmaker
@@ -121,7 +121,7 @@ questions:
 
 
 def test_quiz_add_from_a_file(env, tmp_path):
-    from core.db.assessment import Quiz
+    from core.assessment.models import Quiz
     path = tmp_path / "quiz.yaml"
     path.write_text(QUIZ, encoding="utf-8")
     result = run(env, "quiz", "add", "onboarding", str(path), "--author", "sandbox:lily", "--dry-run")
@@ -141,7 +141,7 @@ def test_quiz_add_from_a_file(env, tmp_path):
     ("title: X\nfoo: 1\n", "sandbox:lily", "expected the keys"),
 ])
 def test_bad_quiz_files_change_nothing(env, tmp_path, text, author, expected):
-    from core.db.assessment import Quiz
+    from core.assessment.models import Quiz
     path = tmp_path / "quiz.yaml"
     path.write_text(text, encoding="utf-8")
     result = run(env, "quiz", "add", "onboarding", str(path), "--author", author)

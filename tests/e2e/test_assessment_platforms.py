@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from core.db.assessment import QuizAnswer, Submission
+from core.assessment.models import QuizAnswer, Submission
 from tests.conftest import build_container
 from tests.e2e.platform_support import (DingTalkSide, SlackSide, WeComSide, deliver_all, steward_config)
 from tests.fakes.dingtalk_api import FakeDingTalk

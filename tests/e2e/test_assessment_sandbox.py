@@ -14,12 +14,12 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from core.config import parse_config
-from core.db.assessment import AssessmentScheme, Assignment, QuizAnswer, Remediation, Submission
+from core.assessment.models import AssessmentScheme, Assignment, QuizAnswer, Remediation, Submission
 from core.db.models import AuditEntry, ScheduledJob
-from core.services.cohort import training_by_code
-from core.services.directory import find_account
-from core.services.grades import Gradebook
-from core.services.grades_export import build, write_xlsx
+from core.assessment.cohort import training_by_code
+from core.kernel.directory import find_account
+from core.assessment.grades import Gradebook
+from core.assessment.grades_export import build, write_xlsx
 from steward.worker import drain
 from tests.conftest import build_container
 from webhooks import create_app

@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy import select
 
 from core.config import parse_config
-from core.db.assessment import Submission
-from core.db.files import ReceivedFile
-from core.db.training import Material
+from core.assessment.models import Submission
+from core.files.models import ReceivedFile
+from core.training.models import Material
 from tests.conftest import build_container
 from tests.e2e.platform_support import SlackSide, WeComSide, deliver_all, group_yaml
 from tests.e2e.test_assessment_platforms import click, lead_says, member_dm, side, when  # noqa: F401 (side: fixture)

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from core.config import parse_config
 from core.db.models import AuditEntry, Membership
-from core.services.directory import find_account
+from core.kernel.directory import find_account
 from tests.conftest import build_container
 from tests.e2e.platform_support import (DingTalkSide, SlackSide, WeComSide, counts, deliver_all, group_yaml)
 from tests.fakes.dingtalk_api import FakeDingTalk

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from core.db.membership import Acknowledgement, MembershipRequest
+from core.membership.models import Acknowledgement, MembershipRequest
 from core.db.models import Account, AuditEntry, Group, Membership, OutboxItem, Person
 from core.events import MemberJoined, UserChanged, UserDeparted
-from core.services.directory import find_account
-from core.services.inbound import ingest
-from core.services.membership_groups import register_group
+from core.kernel.directory import find_account
+from core.kernel.inbound import ingest
+from core.membership.groups import register_group
 from steward.worker import drain
 from tests.conftest import build_container
 from webhooks import create_app
@@ -250,7 +250,7 @@ def test_a_departure_on_wecom_empties_the_person_out_of_every_platform(db_url, c
         assert say_link.post("/sandbox/messages", json={"user_id": "hannah", "text": "link alice wecom:zhangsan"},
                              environ_base=LOCAL).status_code == 200
         with container.sessions.begin() as s:
-            from core.services.membership_admission import admit
+            from core.membership.admission import admit
             group = s.scalar(select(Group).where(Group.chat_id == "wrwNEW"))
             admit(container.ctx, s, group, find_account(s, "wecom", "zhangsan"), reason="test", clause="R2.1.2",
                   actor="test")

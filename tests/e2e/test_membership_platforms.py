@@ -10,11 +10,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from core.db.membership import Acknowledgement
+from core.membership.models import Acknowledgement
 from core.db.models import AuditEntry, Membership
-from core.services.directory import find_account
-from core.services.onboarding import onboard, prefetch_profiles
-from core.services.onboarding_file import read_hr_file
+from core.kernel.directory import find_account
+from core.membership.onboarding import onboard, prefetch_profiles
+from core.membership.onboarding_file import read_hr_file
 from tests.conftest import build_container
 from tests.e2e.platform_support import (Deployment, DingTalkSide, SlackSide, WeComSide, deliver_all,
                                         steward_config)

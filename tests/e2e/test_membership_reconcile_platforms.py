@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from core.config import parse_config
 from core.db.models import AuditEntry, Membership, OutboxItem
-from core.services.directory import account_for, find_account, group_for, join
+from core.kernel.directory import account_for, find_account, group_for, join
 from steward.cli import main
 from tests.conftest import build_container
 from tests.e2e.platform_support import DingTalkSide, SlackSide, WeComSide, deliver_all, group_yaml

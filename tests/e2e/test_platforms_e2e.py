@@ -11,7 +11,7 @@ How an admin reports a member on each platform (what the connectors support):
 - WeCom gives a self-built app only what members send it in their 1:1 app chat (no group messages,
   no mention markup). So the admin writes to Steward privately: `warn bobzhang R8.1.2 …` with the
   member's bare user id; the group is the one governed WeCom group the admin looks after that bob is
-  in, or is named explicitly with `in:wrTRAIN01` (core/services/commands.py, `_group_for_direct`).
+  in, or is named explicitly with `in:wrTRAIN01` (core/kernel/runner.py, `_group_for_direct`).
 - DingTalk delivers group messages that @-mention the robot: `@Steward warn @Bob …`, with the
   mentioned people's staff ids in `atUsers` (DingTalk strips the robot's own @ from the text).
 
@@ -28,7 +28,7 @@ import pytest
 from sqlalchemy import select
 
 from core.db.models import Case, Group, Membership, OutboxItem
-from core.services.directory import find_account, group_for, link_account
+from core.kernel.directory import find_account, group_for, link_account
 from steward.worker import drain
 from tests.conftest import build_container
 from tests.e2e.platform_support import (Deployment, DingTalkSide, SlackSide, WeComSide, Wire, counts,

@@ -195,8 +195,8 @@ def test_healthz(client):
 def test_departure_removes_the_person_from_every_group_on_every_platform(client, container):
     """R2.4.1: a departure on one platform removes the person everywhere and tells the leads."""
     from core.events import UserDeparted
-    from core.services.directory import account_for, group_for, join, link_account
-    from core.services.inbound import ingest
+    from core.kernel.directory import account_for, group_for, join, link_account
+    from core.kernel.inbound import ingest
 
     with container.sessions.begin() as s:
         now = container.clock.now()

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from core.db.models import ArchivedMessage, AuditEntry, Group
 from core.db.session import make_engine
-from core.services.config_sync import sync_config
+from core.kernel.config_sync import sync_config
 from core.config import parse_config
 from steward.cli import main
 

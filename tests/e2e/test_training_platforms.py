@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from core.db.training import Acknowledgement, Announcement
+from core.training.models import Acknowledgement, Announcement
 from tests.conftest import build_container
 from tests.e2e.platform_support import Deployment, SlackSide, WeComSide, deliver_all, steward_config
 from tests.fakes.slack_api import FakeSlack

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from core.config import parse_config
 from core.db.models import ArchivedMessage, AuditEntry, OutboxItem
-from core.db.training import Acknowledgement, Announcement, Feedback, Material, Question
+from core.training.models import Acknowledgement, Announcement, Feedback, Material, Question
 from steward.worker import drain
 from tests.conftest import build_container
 from webhooks import create_app

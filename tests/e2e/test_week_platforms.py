@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from core.config import parse_config
 from core.db.models import ArchivedMessage, AuditEntry, OutboxItem
-from core.db.training import Acknowledgement, Announcement, Feedback, Material, Question
+from core.training.models import Acknowledgement, Announcement, Feedback, Material, Question
 from tests.conftest import build_container
 from tests.e2e.platform_support import SlackSide, WeComSide, group_yaml
 from tests.e2e.test_assessment_platforms import click, lead_says, member_dm, send, side  # noqa: F401 (side: fixture)

@@ -6,13 +6,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from core.services.assignments import number, parse_method, parse_rubric, split_fields
-from core.services.cohort import parse_when
-from core.services.quizzes import parse_answer, parse_option, parse_questions
-from core.services.refusals import Refusal
-from core.services.reviews import parse_marks
-from core.services.schemes import parse_chat, validate
-from core.services.submissions import check_link, has_part
+from core.assessment.assignments import number, parse_method, parse_rubric, split_fields
+from core.assessment.cohort import parse_when
+from core.assessment.quizzes import parse_answer, parse_option, parse_questions
+from core.kernel.refusals import Refusal
+from core.assessment.reviews import parse_marks
+from core.assessment.schemes import parse_chat, validate
+from core.assessment.submissions import check_link, has_part
 
 
 def test_fields_in_english_or_chinese_on_one_line_or_many():

@@ -5,7 +5,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from core.services.grade_stats import Bin, GroupCompletion, completion_per_group, from_lines, score_histogram
+from core.assessment.grade_stats import Bin, GroupCompletion, completion_per_group, from_lines, score_histogram
 
 
 def test_score_histogram_bands_of_ten_with_100_in_the_last():

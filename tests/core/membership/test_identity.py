@@ -6,11 +6,11 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import select
 
-from core.db.membership import MembershipRequest
+from core.membership.models import MembershipRequest
 from core.db.models import AuditEntry, Person
-from core.services.applications import parse_fields
-from core.services.directory import account_for
-from core.services.identity import find_person, link, link_by_key, normalise_profile, profile_of
+from core.membership.applications import parse_fields
+from core.kernel.directory import account_for
+from core.kernel.identity import find_person, link, link_by_key, normalise_profile, profile_of
 
 
 @dataclass
@@ -62,7 +62,7 @@ def test_a_directory_that_fails_does_not_stop_anyone(container):
 
 def test_the_application_is_prefilled_from_the_directory(container):
     from core.db.models import Group
-    from core.services.applications import Applications
+    from core.membership.applications import Applications
 
     container.ctx.directories = {"sandbox": FakeDirectory({"carol": WeComLike("carol", "Carol Wu", ("Sales",),
                                                                               "Associate")})}
@@ -79,7 +79,7 @@ def test_the_application_is_prefilled_from_the_directory(container):
 def test_a_change_without_details_is_compared_with_the_directory(container):
     """DingTalk's user_modify_org names nobody's fields: the directory is read after the event commits."""
     from core.events import UserChanged
-    from core.services.inbound import ingest
+    from core.kernel.inbound import ingest
 
     with container.sessions.begin() as s:
         bob = account_for(s, "sandbox", "bob", container.clock.now())
@@ -162,7 +162,7 @@ def test_people_table_is_untouched_by_a_conflict(container):
 
 def test_a_merged_persons_other_records_follow_them(container):
     """Acknowledgements (and every other feature's rows keyed by person) move with the link."""
-    from core.db.membership import Acknowledgement
+    from core.membership.models import Acknowledgement
     from core.db.models import Group
 
     now = container.clock.now()

@@ -27,7 +27,7 @@ def test_bad_settings_are_named(text, named):
 
 
 def test_configured_new_hire_groups_choose_where_hr_files_go(container):
-    from core.services.onboarding import new_hire_groups
+    from core.membership.onboarding import new_hire_groups
 
     with container.sessions() as s:
         assert [g.chat_id for g in new_hire_groups(container.ctx, s)] == ["new-hires"]

@@ -5,7 +5,7 @@ from datetime import date
 
 import pytest
 
-from core.services.onboarding_file import HrFileError, read_hr_file
+from core.membership.onboarding_file import HrFileError, read_hr_file
 
 LIMITS = dict(max_rows=100, max_bytes=100_000)
 HEADER = "name,employee id,department,position,hire date,e-mail,wecom\n"

@@ -7,10 +7,10 @@ from dataclasses import replace
 
 from sqlalchemy import func, select
 
-from core.config.membership import MembershipSettings
+from core.membership.config import MembershipSettings
 from core.db.models import AuditEntry, Group, Membership, OutboxItem
-from core.services.directory import account_for, find_account, leave
-from core.services.membership_reconcile import apply, plan
+from core.kernel.directory import account_for, find_account, leave
+from core.membership.reconcile import apply, plan
 
 PRESENT = {"lily", "adam", "ian", "alice", "zoe"}      # on record: lily, adam, ian, alice, bob
 

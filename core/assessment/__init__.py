@@ -1,0 +1,2 @@
+"""Assessment (R5, R6): schemes, assignments and submissions, reviews, quizzes, grades, honours and
+make-ups, and a member's standing (`my`). Its declaration is `core/assessment/feature.py`."""

@@ -1,1 +1,0 @@
-"""Platform-neutral commands: parsed once here, used by every connector."""

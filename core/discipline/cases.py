@@ -1,0 +1,248 @@
+"""The discipline use cases: report a violation, remove, approve/reject, revoke, appeal, record.
+
+Each runs in the caller's transaction; every step writes the case, the audit entry and the
+actions it causes (to the outbox) together, so nothing is half-done (R8.2.1, R8.2.2, R2.4.2).
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.actions import (Action, Button, DeleteMessage, InviteMember, PostCard, PostMessage,
+                          RemoveMember, SendPrivate)
+from core.db.models import Account, Case, Group, Person
+from core.i18n import t
+from core.discipline.ladder import (ADMIN_REMOVE_CLAUSE, REMOVE_CLAUSE, LadderSettings, PriorCase,
+                                decide, live_warnings)
+from core.moderation.redact import redact
+from core.kernel import audit
+from core.kernel.context import CoreContext
+from core.kernel.directory import account_on, display, leave, people_with_role, roles_of
+from core.kernel.outbox import enqueue
+
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@dataclass(frozen=True)
+class Violation:
+    group: Group
+    account: Account          # the offender's account in this group's platform
+    clause: str               # the rule broken, e.g. "R8.1.2"
+    rule: str                 # what exactly, e.g. "ads: contact offer"
+    category: str             # manual | ads | insult | ...
+    reported_by: str          # "person:12" or "detector:ads"
+    automated: bool
+    severe: bool = False
+    evidence: str = ""
+    message_id: str | None = None
+    detector: str | None = None
+    delete_message: bool = False
+
+
+class Discipline:
+    def __init__(self, ctx: CoreContext, session: Session) -> None:
+        self.ctx = ctx
+        self.s = session
+        self.now = ctx.clock.now()
+
+    # --- helpers -------------------------------------------------------------------------
+    def settings(self, group: Group) -> LadderSettings:
+        d = self.ctx.config.all_templates()[group.template].discipline
+        return LadderSettings(warnings_before_removal=d.warnings_before_removal, removal=d.removal,
+                              warning_expiry_days=d.warning_expiry_days, severe_removes=d.severe_removes)
+
+    def history(self, person_id: int) -> list[PriorCase]:
+        """Every earlier case of the person, in every group, on every platform."""
+        cases = self.s.scalars(select(Case).where(Case.person_id == person_id))
+        return [PriorCase(at=c.created_at, outcome=c.outcome, revoked=c.status == "revoked") for c in cases]
+
+    def _emit(self, action: Action, key: str, case: Case | None, group: Group | None) -> None:
+        enqueue(self.s, action, key=key, now=self.now, group_id=group.id if group else None,
+                case_number=case.number if case else None)
+
+    def _admins_accounts(self, group: Group) -> list[Account]:
+        out = []
+        for person in people_with_role(self.s, group.id, "admin"):
+            account = account_on(person, group.platform)
+            if account is not None:
+                out.append(account)
+        return out
+
+    def _new_case(self, v: Violation, outcome: str, outcome_clause: str) -> Case:
+        case = Case(number=f"tmp-{uuid.uuid4().hex[:24]}", person_id=v.account.person_id, group_id=v.group.id,
+                    account_id=v.account.id, clause=v.clause, rule=v.rule[:200], category=v.category,
+                    severe=v.severe, evidence=_clip(redact(v.evidence), 300), message_id=v.message_id,
+                    detector=v.detector, decided_by=v.reported_by, outcome=outcome,
+                    outcome_clause=outcome_clause, status="open", created_at=self.now)
+        self.s.add(case)
+        self.s.flush()
+        case.number = f"C{case.id:06d}"
+        return case
+
+    def _texts(self, case: Case, group: Group, account: Account) -> dict[str, object]:
+        return dict(member=display(account), group=group.name, case=case.number, reason=case.rule,
+                    violated=case.clause, clause=case.outcome_clause)
+
+    # --- use cases ---------------------------------------------------------------------------
+    def report(self, v: Violation) -> Case:
+        """A violation from a detector or an admin's `warn` command climbs the ladder."""
+        group, settings = v.group, self.settings(v.group)
+        tpl = self.ctx.config.all_templates()[group.template].discipline
+        exempt = bool(roles_of(self.s, v.account.person_id, group.id) & set(tpl.exempt_roles))
+        history = self.history(v.account.person_id)
+        decision = decide(severe=v.severe, automated=v.automated, exempt=exempt, history=history,
+                          settings=settings, now=self.now)
+        case = self._new_case(v, decision.outcome, decision.clause)
+        audit.record(self.s, at=self.now, actor=v.reported_by, action=f"case.{decision.outcome}",
+                     clause=decision.clause, group_id=group.id, person_id=v.account.person_id,
+                     case_number=case.number, violated=v.clause, rule=case.rule, category=v.category,
+                     detector=v.detector, severe=v.severe, evidence=case.evidence,
+                     live_warnings=decision.live_warnings, why=decision.reason)
+        if v.delete_message and v.message_id:
+            self._delete_or_tell(case, group)
+        texts = self._texts(case, group, v.account)
+        if decision.outcome == "warning":
+            self._emit(PostMessage(group.platform, group.chat_id, t(group.locale, "warn.group", **texts)),
+                       f"case:{case.number}:group", case, group)
+            self._emit(SendPrivate(group.platform, v.account.user_id, t(
+                group.locale, "warn.private", live=decision.live_warnings + 1,
+                limit=settings.warnings_before_removal, remove_clause=REMOVE_CLAUSE, **texts)),
+                f"case:{case.number}:private", case, group)
+        elif decision.outcome == "removal":
+            self._remove(case, group, v.account)
+        elif decision.outcome == "removal_pending":
+            self._ask_admins(case, group, v.account, decision.live_warnings)
+        return case
+
+    def remove(self, group: Group, account: Account, reason: str, by: str) -> Case:
+        """An admin's explicit removal (R2.4.2, R7.1.2): no ladder, but a case on record."""
+        v = Violation(group=group, account=account, clause=ADMIN_REMOVE_CLAUSE, rule=reason,
+                      category="manual", reported_by=by, automated=False)
+        case = self._new_case(v, "removal_manual", ADMIN_REMOVE_CLAUSE)
+        audit.record(self.s, at=self.now, actor=by, action="case.removal_manual", clause=ADMIN_REMOVE_CLAUSE,
+                     group_id=group.id, person_id=account.person_id, case_number=case.number, rule=reason)
+        self._remove(case, group, account)
+        return case
+
+    def _remove(self, case: Case, group: Group, account: Account) -> None:
+        texts = self._texts(case, group, account)
+        self._emit(PostMessage(group.platform, group.chat_id, t(group.locale, "remove.group", **texts)),
+                   f"case:{case.number}:group", case, group)
+        self._emit(SendPrivate(group.platform, account.user_id, t(group.locale, "remove.private", **texts)),
+                   f"case:{case.number}:private", case, group)
+        self._emit(RemoveMember(group.platform, group.chat_id, account.user_id),
+                   f"case:{case.number}:remove", case, group)
+        leave(self.s, account.person_id, group.id, self.now, reason=f"removed:{case.number}",
+              clause=case.outcome_clause)
+        self.ctx.lookups.forget_member(account.person_id, group.id)
+
+    def _ask_admins(self, case: Case, group: Group, account: Account, warnings: int) -> None:
+        texts = self._texts(case, group, account)
+        title = t(group.locale, "remove.pending.card_title", **texts)
+        body = t(group.locale, "remove.pending.card_text", warnings=warnings, **texts)
+        buttons = (Button(t(group.locale, "button.approve"), "case.approve", case.number, "danger"),
+                   Button(t(group.locale, "button.reject"), "case.reject", case.number))
+        for admin in self._admins_accounts(group):
+            if self.ctx.caps(group.platform).cards:
+                action: Action = PostCard(group.platform, title, body, buttons, user_id=admin.user_id)
+            else:
+                action = SendPrivate(group.platform, admin.user_id,
+                                     f"{title}\n{body}\napprove {case.number} / reject {case.number}")
+            self._emit(action, f"case:{case.number}:confirm:{admin.user_id}", case, group)
+
+    def _delete_or_tell(self, case: Case, group: Group) -> None:
+        """Delete the offending message where the platform allows it, else tell the admins at once."""
+        if self.ctx.caps(group.platform).delete_others_messages:
+            self._emit(DeleteMessage(group.platform, group.chat_id, case.message_id or ""),
+                       f"case:{case.number}:delete", case, group)
+            return
+        text = t(group.locale, "fallback.admins", platform=group.platform,
+                 action=t(group.locale, "action.delete"), why=t(group.locale, "why.unsupported"),
+                 target=f"{group.name} / {case.evidence}", case=case.number)
+        for admin in self._admins_accounts(group):
+            self._emit(SendPrivate(group.platform, admin.user_id, text),
+                       f"case:{case.number}:delete-fallback:{admin.user_id}", case, group)
+
+    def resolve(self, case: Case, approve: bool, by: str) -> str:
+        """An admin approves or rejects a pending removal (confirm mode)."""
+        group = self.s.get(Group, case.group_id)
+        account = self.s.get(Account, case.account_id)
+        assert group is not None and account is not None
+        texts = self._texts(case, group, account)
+        if case.outcome != "removal_pending" or case.status != "open":
+            return t(group.locale, "case.not_pending", **texts)
+        case.resolved_by = by
+        if approve:
+            case.outcome = "removal"
+            self._remove(case, group, account)
+        else:
+            case.outcome = "removal_rejected"
+        audit.record(self.s, at=self.now, actor=by, action="case.approved" if approve else "case.rejected",
+                     clause=REMOVE_CLAUSE, group_id=group.id, person_id=case.person_id,
+                     case_number=case.number)
+        return t(group.locale, "approve.done" if approve else "reject.done", **texts)
+
+    def revoke(self, case: Case, reason: str, by: str) -> str:
+        """Revoke a case (an accepted appeal): it stops counting; a removal is undone where possible."""
+        group = self.s.get(Group, case.group_id)
+        account = self.s.get(Account, case.account_id)
+        assert group is not None and account is not None
+        texts = self._texts(case, group, account)
+        if case.status == "revoked":
+            return t(group.locale, "revoke.already", **texts)
+        case.status, case.revoked_at, case.revoked_by, case.revoke_reason = "revoked", self.now, by, reason
+        audit.record(self.s, at=self.now, actor=by, action="case.revoked", clause="R2.3.3",
+                     group_id=group.id, person_id=case.person_id, case_number=case.number, reason=reason,
+                     outcome=case.outcome)
+        self._emit(SendPrivate(group.platform, account.user_id,
+                               t(group.locale, "revoke.private", case=case.number, reason=reason)),
+                   f"case:{case.number}:revoked:private", case, group)
+        reply = t(group.locale, "revoke.done", reason=reason, case=case.number)
+        if case.outcome in ("removal", "removal_manual") and group.active:
+            self._emit(InviteMember(group.platform, group.chat_id, account.user_id),
+                       f"case:{case.number}:revoked:invite", case, group)
+            reply += "\n" + t(group.locale, "revoke.readded", **texts)
+        return reply
+
+    def appeal(self, case: Case, person: Person, text: str) -> str:
+        """A member appeals against their own case (R2.3.3); the admins get it privately."""
+        group = self.s.get(Group, case.group_id)
+        account = self.s.get(Account, case.account_id)
+        assert group is not None and account is not None
+        texts = self._texts(case, group, account)
+        if case.person_id != person.id:
+            return t(group.locale, "appeal.not_yours")
+        case.appeal_text, case.appealed_at = text[:2000], self.now
+        audit.record(self.s, at=self.now, actor=f"person:{person.id}", action="case.appealed",
+                     clause="R2.3.3", group_id=group.id, person_id=person.id, case_number=case.number)
+        title = t(group.locale, "appeal.card_title", **texts)
+        body = t(group.locale, "appeal.card_text", text=_clip(redact(text), 1000), **texts)
+        for admin in self._admins_accounts(group):
+            self._emit(SendPrivate(group.platform, admin.user_id, f"{title}\n{body}"),
+                       f"case:{case.number}:appeal:{self.now.isoformat()}:{admin.user_id}", case, group)
+        return t(group.locale, "appeal.ack", **texts)
+
+    def record_text(self, person: Person, label: str, locale: str) -> str:
+        """A person's record, for themselves or for staff (R2.3.3)."""
+        cases = list(self.s.scalars(select(Case).where(Case.person_id == person.id).order_by(Case.id)))
+        if not cases:
+            return t(locale, "record.empty", member=label)
+        group_settings = [self.settings(g) for g in self.s.scalars(select(Group).where(
+            Group.id.in_({c.group_id for c in cases})))]
+        expiry = max(s.warning_expiry_days for s in group_settings)
+        live = live_warnings([PriorCase(c.created_at, c.outcome, c.status == "revoked") for c in cases],
+                             LadderSettings(warning_expiry_days=expiry), self.now)
+        lines = [t(locale, "record.header", member=label, live=live)]
+        for c in cases[-20:]:
+            lines.append(t(locale, "record.line", case=c.number, date=c.created_at.date().isoformat(),
+                           outcome=t(locale, f"outcome.{c.outcome}"), clause=c.outcome_clause,
+                           reason=f"{c.clause} {c.rule}",
+                           revoked=t(locale, "record.revoked") if c.status == "revoked" else ""))
+        return "\n".join(lines)

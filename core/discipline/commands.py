@@ -1,0 +1,130 @@
+"""The discipline commands (R8.2.1, R8.2.2, R2.4.2, R2.3.3) and the removal card's buttons."""
+from __future__ import annotations
+
+import re
+
+from core.kernel.spec import CommandSpec
+from core.i18n import t
+from core.kernel import audit
+from core.kernel.directory import display, roles_of
+from core.discipline.cases import Discipline, Violation
+
+CLAUSE = re.compile(r"^R\d{1,2}\.\d{1,2}\.\d{1,2}$", re.IGNORECASE)
+ADMIN = frozenset({"admin"})
+REPORTERS = frozenset({"admin", "lead", "instructor"})
+RECORD_READERS = frozenset({"admin", "lead", "hr"})
+
+
+def _help(r, inv, cmd, group, actor, locale) -> None:
+    """The discipline commands, then every other feature's commands this person may use."""
+    from core.kernel.registry import grammar
+
+    mine = {spec.name for spec in COMMANDS}
+    roles = roles_of(r.s, actor.person_id, group.id if group else None)
+    more = [spec.usage or spec.name for spec in grammar().specs.values()
+            if spec.name not in mine and (spec.roles is None or spec.roles & roles)]
+    text = t(locale, "help") + (f"\n{t(locale, 'help.more')}\n" + "\n".join(more) if more else "")
+    r.reply(inv, group, text, private=group is None)
+
+
+def _rules(r, inv, cmd, group, actor, locale) -> None:
+    d = r.ctx.config.all_templates()[group.template].discipline
+    r.reply(inv, group, t(locale, "rules", group=group.name, limit=d.warnings_before_removal,
+                          days=d.warning_expiry_days), private=False)
+
+
+def _record(r, inv, cmd, group, actor, locale) -> None:
+    target = actor
+    if cmd.members and cmd.members[0] != inv.user_id:
+        gid = group.id if group else None
+        if not roles_of(r.s, actor.person_id, gid) & RECORD_READERS:
+            audit.record(r.s, at=r.now, actor=f"person:{actor.person_id}", action="command.refused",
+                         clause="R7.1.2", group_id=gid, person_id=actor.person_id, command="record")
+            r.reply(inv, group, t(locale, "record.only_own"), private=True)
+            return
+        target = r.member(inv, group, cmd.members[0], locale)
+        if target is None:
+            return
+    r.reply(inv, group, Discipline(r.ctx, r.s).record_text(target.person, display(target), locale), private=True)
+
+
+def _offender(r, inv, cmd, group, actor, locale):
+    offender = r.member(inv, group, cmd.members[0], locale)
+    if offender is not None and offender.person_id == actor.person_id:
+        r.reply(inv, group, t(locale, "command.self", command=cmd.word), private=True)
+        return None
+    return offender
+
+
+def _warn(r, inv, cmd, group, actor, locale) -> None:
+    offender = _offender(r, inv, cmd, group, actor, locale)
+    if offender is None:
+        return
+    # "warn @bob R8.1.2 spam" names the clause broken; otherwise R7.1.2 (admins keep order).
+    clause, reason = "R7.1.2", cmd.rest
+    head, _, tail = cmd.rest.partition(" ")
+    if CLAUSE.match(head) and tail.strip():
+        clause, reason = head.upper(), tail.strip()
+    case = Discipline(r.ctx, r.s).report(Violation(
+        group=group, account=offender, clause=clause, rule=reason, category="manual",
+        reported_by=f"person:{actor.person_id}", automated=False, evidence=cmd.rest))
+    if case.outcome == "removal_pending":
+        r.reply(inv, group, t(locale, "remove.pending.ack", member=display(offender), case=case.number,
+                              clause=case.outcome_clause), private=True)
+
+
+def _remove(r, inv, cmd, group, actor, locale) -> None:
+    offender = _offender(r, inv, cmd, group, actor, locale)
+    if offender is not None:
+        Discipline(r.ctx, r.s).remove(group, offender, cmd.rest, by=f"person:{actor.person_id}")
+
+
+def _revoke(r, inv, cmd, group, actor, locale) -> None:
+    case = r.case(inv, group, cmd.case, locale)
+    if case is not None and r.allowed(inv, cmd, group, actor, locale, ADMIN, group_id=case.group_id):
+        r.reply(inv, group, Discipline(r.ctx, r.s).revoke(case, cmd.rest, by=f"person:{actor.person_id}"),
+                private=True)
+
+
+def _resolve(approve: bool):
+    def handler(r, inv, cmd, group, actor, locale) -> None:
+        case = r.case(inv, group, cmd.case, locale)
+        if case is not None and r.allowed(inv, cmd, group, actor, locale, ADMIN, group_id=case.group_id):
+            r.reply(inv, group, Discipline(r.ctx, r.s).resolve(case, approve, by=f"person:{actor.person_id}"),
+                    private=True)
+    return handler
+
+
+def _appeal(r, inv, cmd, group, actor, locale) -> None:
+    case = r.case(inv, group, cmd.case, locale)
+    if case is not None:
+        r.reply(inv, group, Discipline(r.ctx, r.s).appeal(case, actor.person, cmd.rest), private=True)
+
+
+COMMANDS = (
+    CommandSpec("help", ("帮助", "幫助", "?", "？"), _help),
+    CommandSpec("rules", ("群规", "群規"), _rules, needs_group=True),
+    CommandSpec("record", ("记录", "記錄"), _record, usage="record [@member] · 记录 [@成员]"),
+    CommandSpec("warn", ("警告",), _warn, usage="warn @member reason [in:GROUP] · 警告 @成员 理由 [in:群]",
+                needs_member=True, needs_text=True, needs_group=True, roles=REPORTERS),
+    CommandSpec("remove", ("kick", "移出", "踢出"), _remove,
+                usage="remove @member reason [in:GROUP] · 移出 @成员 理由 [in:群]",
+                needs_member=True, needs_text=True, needs_group=True, roles=ADMIN),
+    CommandSpec("revoke", ("撤销", "撤銷"), _revoke, usage="revoke CASE reason · 撤销 案件号 理由",
+                needs_case=True, needs_text=True),
+    CommandSpec("appeal", ("申诉", "申訴"), _appeal, usage="appeal CASE reason · 申诉 案件号 理由",
+                needs_case=True, needs_text=True),
+    CommandSpec("approve", ("批准",), _resolve(True), usage="approve CASE · 批准 案件号", needs_case=True),
+    CommandSpec("reject", ("驳回", "駁回"), _resolve(False), usage="reject CASE · 驳回 案件号", needs_case=True),
+)
+
+
+def _card(command: str):
+    def handler(r, inv, value: str) -> None:
+        from core.kernel.runner import Invocation
+        r.run(Invocation(inv.platform, inv.event_id, inv.user_id, f"{command} {value}", None, True,
+                         inv.display_name))
+    return handler
+
+
+CARD_ACTIONS = {"case.approve": _card("approve"), "case.reject": _card("reject")}

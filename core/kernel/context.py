@@ -1,0 +1,33 @@
+"""What every use case needs, handed over by the composition root."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Mapping
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.capabilities import BY_PLATFORM, FULL, Capabilities
+from core.clock import Clock
+from core.config.schema import StewardConfig
+from core.ports import FileSource, FileStore
+from core.kernel.lookups import Lookups
+
+
+@dataclass
+class CoreContext:
+    sessions: sessionmaker[Session]
+    config: StewardConfig
+    clock: Clock
+    capabilities: Mapping[str, Capabilities] = field(default_factory=dict)
+    # Content detectors (moderation): called for every message in a governed group that is not a command.
+    detectors: Callable | None = None
+    lookups: Lookups = field(default_factory=Lookups)
+    # Connectors that can read their platform's directory (`user_profile(user_id)`), by platform.
+    directories: Mapping[str, object] = field(default_factory=dict)
+    # Where fetched files are kept, and the connectors that can fetch them (`fetch_file`), by platform.
+    files: FileStore | None = None
+    file_sources: Mapping[str, FileSource] = field(default_factory=dict)
+
+    def caps(self, platform: str) -> Capabilities:
+        """The connector's declared capabilities; without a connector, the platform's table row."""
+        return self.capabilities.get(platform) or BY_PLATFORM.get(platform, FULL)

@@ -1,0 +1,188 @@
+"""Ingesting inbound events: de-duplicate, archive, decide, queue actions — one transaction per call.
+
+A redelivered event hits the unique (platform, event_id) constraint and changes nothing.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from core.db.models import Account, ArchivedMessage, Group, InboundEvent
+from core.db.upsert import insert_many_ignore
+from core.events import (CardActed, CommandInvoked, Event, MemberJoined, MemberLeft, MessagePosted,
+                         UserChanged, UserDeparted, UserJoinedOrg)
+from core.kernel import audit
+from core.files import received as received_files
+from core.kernel.runner import CommandRunner, Invocation, looks_like_command
+from core.kernel.context import CoreContext
+from core.kernel.directory import account_for, account_ids_many, find_account, group_for, join, leave
+from core.membership.moves import on_user_changed
+from core.membership.offboarding import offboard
+from core.membership.directory_onboarding import on_user_joined_org
+from core.kernel.scheduler import write_scheduled
+from core.training.watch import observe as observe_training
+from core.membership.welcome import on_member_joined
+
+log = logging.getLogger("steward.inbound")
+
+
+def ingest(ctx: CoreContext, event: Event) -> bool:
+    """Handle one event; returns False when it was a duplicate delivery."""
+    return ingest_many(ctx, [event])[0]
+
+
+def ingest_many(ctx: CoreContext, events: Sequence[Event]) -> list[bool]:
+    """Handle events in order in one transaction; for each, False when it was a duplicate delivery.
+
+    The statements every message needs (de-duplication, the sender's account, the archive, the jobs it
+    schedules) are written once for all of them; the rest runs event by event. Any failure rolls back
+    all of them (the spool then retries each on its own)."""
+    with ctx.sessions() as s, s.begin():
+        firsts = _first_deliveries(ctx, s, events)
+        messages = [e for e, first in zip(events, firsts) if first and isinstance(e, MessagePosted)]
+        seen = _archive(ctx, s, messages) if messages else {}
+        for event, first in zip(events, firsts):
+            if not first:
+                log.info("duplicate delivery %s %s ignored", event.platform, event.event_id)
+            elif isinstance(event, MessagePosted):
+                _message(ctx, s, event, seen[id(event)])
+            else:
+                HANDLERS[type(event)](ctx, s, event)
+        write_scheduled(s)
+    return firsts
+
+
+def _first_deliveries(ctx: CoreContext, s: Session, events: Sequence[Event]) -> list[bool]:
+    """One INSERT ... ON CONFLICT DO NOTHING for all: an event is first if its row is new (and it is not
+    repeated earlier in this batch)."""
+    now, keys = ctx.clock.now(), [(e.platform, e.event_id[:200]) for e in events]
+    new = insert_many_ignore(s, InboundEvent, [dict(platform=p, event_id=i, kind=type(e).__name__, received_at=now)
+                                               for (p, i), e in zip(keys, events)], ("platform", "event_id"))
+    firsts, taken = [], set()
+    for key in keys:
+        firsts.append(key in new and key not in taken)
+        taken.add(key)
+    return firsts
+
+
+@dataclass(frozen=True)
+class _Seen:
+    group_id: int | None
+    account_id: int
+    person_id: int
+    archived: bool          # False: the message was archived before (an edit, or another event id)
+
+
+def _archive(ctx: CoreContext, s: Session, messages: list[MessagePosted]) -> dict[int, _Seen]:
+    """Archive every message (R3.2.2, R4.1.1) with its sender's account, in two statements for all."""
+    now = ctx.clock.now()
+    accounts = account_ids_many(s, [(e.platform, e.user_id, e.display_name) for e in messages], now)
+    rows, seen = [], {}
+    for e in messages:
+        group_id = None if e.is_direct else ctx.lookups.group_id(s, e.platform, e.chat_id)
+        account_id, person_id = accounts[(e.platform, e.user_id)]
+        seen[id(e)] = (group_id, account_id, person_id)
+        rows.append(dict(platform=e.platform, chat_id=e.chat_id, message_id=e.message_id, group_id=group_id,
+                         person_id=person_id, user_id=e.user_id, kind=e.kind, text=e.text, thread_id=e.thread_id,
+                         direct=e.is_direct, from_bot=False, sent_at=e.sent_at or now))
+    new = insert_many_ignore(s, ArchivedMessage, rows, ("platform", "chat_id", "message_id"))
+    out, taken = {}, set()
+    for e in messages:
+        key = (e.platform, e.chat_id, e.message_id)
+        out[id(e)] = _Seen(*seen[id(e)], archived=key in new and key not in taken)
+        taken.add(key)
+    return out
+
+
+def _message(ctx: CoreContext, s: Session, e: MessagePosted, seen: _Seen) -> None:
+    """The hot path: every message Steward sees, once archived. Note the membership, then act."""
+    now = ctx.clock.now()
+    group_id, account_id, person_id = seen.group_id, seen.account_id, seen.person_id
+    if not seen.archived:
+        if not e.edited:
+            return   # the same message under another event id (Slack's app_mention beside message)
+        s.execute(update(ArchivedMessage).where(
+            ArchivedMessage.platform == e.platform, ArchivedMessage.chat_id == e.chat_id,
+            ArchivedMessage.message_id == e.message_id).values(text=e.text))
+        audit.record(s, at=now, actor=f"person:{person_id}", action="message.edited", group_id=group_id,
+                     person_id=person_id, message_id=e.message_id)
+    if group_id is not None and not ctx.lookups.known_member(person_id, group_id):
+        join(s, s.get(Account, account_id), s.get(Group, group_id), now, reason="seen")
+        ctx.lookups.remember_member(person_id, group_id)
+    if e.files and received_files.receive(ctx, s, e, person_id):
+        return   # the worker fetches the file, then answers (R5.2.1, R3.1.3)
+    # A command addressed to Steward runs; a 1:1 message that is no command gets the command list
+    # hint; anything else in a group is only archived and checked (the bot stays quiet).
+    if e.is_direct or (e.addressed and looks_like_command(e.text)):
+        CommandRunner(ctx, s).run(Invocation(e.platform, e.event_id, e.user_id, e.text,
+                                             None if e.is_direct else e.chat_id, e.is_direct, e.display_name))
+        return
+    if group_id is not None and ctx.detectors is not None:
+        ctx.detectors(ctx, s, group_id, account_id, e)
+    if group_id is not None:
+        observe_training(ctx, s, group_id, account_id, person_id, e)   # R4.3.1 questions, R7.3.2 conflicts
+
+
+def _command(ctx: CoreContext, s: Session, e: CommandInvoked) -> None:
+    CommandRunner(ctx, s).run(Invocation(e.platform, e.event_id, e.user_id, e.text, e.chat_id,
+                                         e.is_direct, e.display_name))
+
+
+def _card(ctx: CoreContext, s: Session, e: CardActed) -> None:
+    CommandRunner(ctx, s).card(Invocation(e.platform, e.event_id, e.user_id, "", e.chat_id, True),
+                               e.action, e.value)
+
+
+def _joined(ctx: CoreContext, s: Session, e: MemberJoined) -> None:
+    group = group_for(s, e.platform, e.chat_id)
+    if group is None:
+        return
+    now = ctx.clock.now()
+    account = account_for(s, e.platform, e.user_id, now)
+    join(s, account, group, now, reason=f"joined:{e.inviter_id}" if e.inviter_id else "joined")
+    audit.record(s, at=now, actor=f"person:{account.person_id}", action="member.joined",
+                 group_id=group.id, person_id=account.person_id)
+    on_member_joined(ctx, s, group, account)   # R3.3: rules and confidentiality acknowledgement
+
+
+def _left(ctx: CoreContext, s: Session, e: MemberLeft) -> None:
+    group = group_for(s, e.platform, e.chat_id)
+    account = find_account(s, e.platform, e.user_id)
+    if group is None or account is None:
+        return
+    now = ctx.clock.now()
+    ctx.lookups.forget_member(account.person_id, group.id)
+    if leave(s, account.person_id, group.id, now, reason="left") is not None:
+        audit.record(s, at=now, actor=f"person:{account.person_id}", action="member.left",
+                     group_id=group.id, person_id=account.person_id)
+
+
+def _departed(ctx: CoreContext, s: Session, e: UserDeparted) -> None:
+    """R2.4.1: a person who left the company leaves every governed group, on every platform."""
+    account = find_account(s, e.platform, e.user_id)
+    if account is None:
+        return
+    offboard(ctx, s, account.person, reason=f"departed:{e.platform}", actor=f"{e.platform}:directory")
+
+
+def _changed(ctx: CoreContext, s: Session, e: UserChanged) -> None:
+    account = find_account(s, e.platform, e.user_id)
+    if account is not None:
+        audit.record(s, at=ctx.clock.now(), actor=f"{e.platform}:directory", action="person.changed",
+                     clause="R2.4.1", person_id=account.person_id, changes=dict(e.changes))
+        on_user_changed(ctx, s, account, e.changes)   # R2.4.1: the lead decides whether they stay
+
+
+HANDLERS: dict[type, Callable[[CoreContext, Session, Event], None]] = {
+    CommandInvoked: _command,
+    CardActed: _card,
+    MemberJoined: _joined,
+    MemberLeft: _left,
+    UserDeparted: _departed,
+    UserChanged: _changed,
+    UserJoinedOrg: on_user_joined_org,    # R2.1.2: the onboarding rules (core/membership/directory_onboarding.py)
+}

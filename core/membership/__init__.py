@@ -1,0 +1,3 @@
+"""Membership (R2.1, R2.4.1, R3.3, R7.1.1): admission, applications and recommendations, onboarding from
+HR files and directory events, welcome and confidentiality acknowledgement, moves, leaving, offboarding
+and reconciliation. Its declaration is `core/membership/feature.py`."""

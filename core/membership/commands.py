@@ -1,0 +1,202 @@
+"""Commands and card actions of the membership feature (registered in core/kernel/registry.py):
+join applications (R2.1.3), recommendations (R2.1.1), linking identities, acknowledgements (R3.3),
+and the lead's answers about moves (R2.4.1)."""
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+
+from core.kernel.spec import CommandSpec
+from core.membership.models import MembershipRequest
+from core.db.models import Group, Role
+from core.i18n import t
+from core.kernel import audit
+from core.membership.applications import Applications
+from core.kernel.directory import account_for, display, find_account, group_for, open_membership
+from core.kernel.identity import LinkResult, link_by_key
+from core.membership.leave import leave_voluntarily
+from core.membership.moves import decide_move
+from core.membership.welcome import acknowledge, unacknowledged
+
+MAILTO = re.compile(r"<mailto:([^|>\s]+)(?:\|[^>]*)?>")
+RECOMMENDERS = frozenset({"lead", "admin", "hr"})
+LINKERS = frozenset({"admin", "hr"})
+ACK_READERS = frozenset({"lead", "admin"})
+
+
+def _target_group(r, inv, cmd, group, locale) -> Group | None:
+    """The group named in:GROUP, the group the command was typed in, or the one group on this platform."""
+    if cmd.group:
+        found = group_for(r.s, inv.platform, cmd.group)
+        if found is None:
+            r.reply(inv, None, t(locale, "command.unknown_group", group=cmd.group), private=True)
+        return found
+    if group is not None:
+        return group
+    groups = list(r.s.scalars(select(Group).where(Group.platform == inv.platform, Group.active.is_(True))
+                              .order_by(Group.id)))
+    if len(groups) == 1:
+        return groups[0]
+    r.reply(inv, None, t(locale, "membership.which_group", command=cmd.word,
+                         groups=", ".join(f"in:{g.chat_id} ({g.name})" for g in groups) or "-"), private=True)
+    return None
+
+
+def _join(r, inv, cmd, group, actor, locale) -> None:
+    target = None
+    if not cmd.group and group is None:   # the answer to a question: the application being filled in
+        target = r.s.scalar(select(Group).join(MembershipRequest, MembershipRequest.group_id == Group.id).where(
+            MembershipRequest.person_id == actor.person_id, MembershipRequest.status == "collecting",
+            Group.platform == inv.platform).order_by(MembershipRequest.id.desc()).limit(1))
+    target = target or _target_group(r, inv, cmd, group, locale)
+    if target is None:
+        return
+    outcome = Applications(r.ctx, r.s).apply(target, actor, cmd.rest)
+    if outcome is not None:   # None: the directory is read first and the answer follows
+        # privately, never ephemeral in the channel: an applicant is usually not in it yet
+        r.reply(inv, None, t(target.locale, outcome.message, **outcome.values), private=True)
+
+
+def _recommend(r, inv, cmd, group, actor, locale) -> None:
+    user_ids, reason = list(cmd.members), cmd.rest
+    # In a 1:1 chat (WeCom, DingTalk) there is no mention markup: "recommend zhangsan lisi reason" names
+    # every known account at the front of the text.
+    words = reason.split(" ")
+    while words and find_account(r.s, inv.platform, words[0].lstrip("@")) is not None:
+        user_ids.append(words.pop(0).lstrip("@"))
+    reason = " ".join(words).strip()
+    accounts = [account_for(r.s, inv.platform, user_id, r.now) for user_id in dict.fromkeys(user_ids)]
+    invited = Applications(r.ctx, r.s).recommend(group, actor, accounts, reason)
+    skipped = len(accounts) - len(invited)
+    r.reply(inv, group, t(locale, "membership.recommend.done", count=len(invited),
+                          names=", ".join(invited) or "-", skipped=skipped, clause="R2.1.1"), private=True)
+
+
+def _has_role_anywhere(r, person_id: int, roles) -> bool:
+    return r.s.scalar(select(Role.id).where(Role.person_id == person_id, Role.role.in_(tuple(roles))).limit(1)) \
+        is not None
+
+
+def _link(r, inv, cmd, group, actor, locale) -> None:
+    if not _has_role_anywhere(r, actor.person_id, LINKERS):
+        audit.record(r.s, at=r.now, actor=f"person:{actor.person_id}", action="command.refused", clause="R7.1.1",
+                     person_id=actor.person_id, command="link")
+        r.reply(inv, group, t(locale, "command.refused", command=cmd.word, clause="R7.1.1"), private=True)
+        return
+    account = account_for(r.s, inv.platform, cmd.members[0], r.now)
+    words = MAILTO.sub(r"\1", cmd.rest).split()   # Slack writes e-mails as <mailto:a@b.cn|a@b.cn>
+    key = words[0]
+    result = (link_by_key(r.s, account, key, r.now, f"person:{actor.person_id}") if len(words) == 1
+              else LinkResult("conflict", "bad_key"))
+    if result.status == "conflict":
+        r.reply(inv, group, t(locale, "membership.link.conflict", member=display(account), target=key,
+                              reason=t(locale, f"membership.conflict.{result.reason}"),
+                              other=result.other_person_id or "-"), private=True)
+    else:
+        r.reply(inv, group, t(locale, f"membership.link.{result.status}", member=display(account), target=key,
+                              person=account.person_id), private=True)
+
+
+def _leave(r, inv, cmd, group, actor, locale) -> None:
+    target = group_for(r.s, inv.platform, cmd.group) if cmd.group else group
+    if target is None:
+        mine = [g for g in r.s.scalars(select(Group).where(Group.platform == inv.platform, Group.active.is_(True))
+                                      .order_by(Group.id)) if open_membership(r.s, actor.person_id, g.id)]
+        if len(mine) != 1:
+            r.reply(inv, None, t(locale, "membership.which_group", command=cmd.word,
+                                 groups=", ".join(f"in:{g.chat_id} ({g.name})" for g in mine) or "-"), private=True)
+            return
+        target = mine[0]
+    if leave_voluntarily(r.ctx, r.s, target, actor, cmd.rest):
+        r.reply(inv, None, t(target.locale, "membership.leave.done", group=target.name, clause="R7.1.1"),
+                private=True)
+    else:
+        r.reply(inv, None, t(target.locale, "membership.leave.not_member", group=target.name), private=True)
+
+
+def _ack(r, inv, cmd, group, actor, locale) -> None:
+    target = group_for(r.s, inv.platform, cmd.group) if cmd.group else group
+    done = acknowledge(r.ctx, r.s, actor.person, target.id if target else None)
+    if done:
+        r.reply(inv, group, t(locale, "membership.ack.done", groups=", ".join(g.name for g in done),
+                              clause="R3.3.2"), private=True)
+    else:
+        r.reply(inv, group, t(locale, "membership.ack.nothing"), private=True)
+
+
+def _acks(r, inv, cmd, group, actor, locale) -> None:
+    missing = unacknowledged(r.s, group)
+    if not missing:
+        r.reply(inv, group, t(locale, "membership.acks.none", group=group.name), private=True)
+        return
+    lines = "\n".join(f"- {p.name}" for p, _ in missing)
+    r.reply(inv, group, t(locale, "membership.acks.list", group=group.name, count=len(missing), people=lines,
+                          clause="R3.3.2"), private=True)
+
+
+COMMANDS = (
+    CommandSpec("join", ("apply", "申请加入", "申請加入"), _join,
+                usage="join [in:GROUP] [name: …] [department: …] [position: …] · 申请加入 [in:群] 姓名: … 部门: … 职位: …"),
+    CommandSpec("recommend", ("推荐", "推薦"), _recommend, usage="recommend @a @b [reason] · 推荐 @成员 [理由]",
+                needs_member=True, needs_group=True, roles=RECOMMENDERS),
+    CommandSpec("link", ("关联", "關聯"), _link,
+                usage="link @member platform:user_id | employee id | e-mail · 关联 @成员 平台:账号",
+                needs_member=True, needs_text=True),
+    CommandSpec("leave", ("退群", "退出培训群", "退出培訓群"), _leave,
+                usage="leave [in:GROUP] reason · 退群 [in:群] 理由", needs_text=True),
+    CommandSpec("ack", ("保密确认", "保密確認"), _ack, usage="ack [in:GROUP] · 保密确认"),
+    CommandSpec("acks", ("未确认", "未確認"), _acks, usage="acks [in:GROUP] · 未确认 [in:群]",
+                needs_group=True, roles=ACK_READERS),
+)
+
+
+def _request(r, inv, value: str, kind: str):
+    if not value.isdigit():
+        return None
+    request = r.s.get(MembershipRequest, int(value))
+    return request if request is not None and request.kind == kind else None
+
+
+def _decide_application(approve: bool):
+    def handler(r, inv, value: str) -> None:
+        request = _request(r, inv, value, "application")
+        if request is None:
+            return
+        decider = account_for(r.s, inv.platform, inv.user_id, r.now)
+        key, values = Applications(r.ctx, r.s).decide(request, approve, decider)
+        r.reply(inv, None, t(r.s.get(Group, request.group_id).locale, key, **values), private=True)
+    return handler
+
+
+def _decide_move(keep: bool):
+    def handler(r, inv, value: str) -> None:
+        request = _request(r, inv, value, "move")
+        if request is None:
+            return
+        decider = account_for(r.s, inv.platform, inv.user_id, r.now)
+        key, values = decide_move(r.ctx, r.s, request, keep, decider)
+        r.reply(inv, None, t(r.s.get(Group, request.group_id).locale, key, **values), private=True)
+    return handler
+
+
+def _ack_card(r, inv, value: str) -> None:
+    if not value.isdigit():
+        return
+    actor = account_for(r.s, inv.platform, inv.user_id, r.now)
+    group = r.s.get(Group, int(value))
+    if group is None:
+        return
+    done = acknowledge(r.ctx, r.s, actor.person, group.id)
+    r.reply(inv, None, t(group.locale, "membership.ack.done" if done else "membership.ack.nothing",
+                         groups=group.name, clause="R3.3.2"), private=True)
+
+
+CARD_ACTIONS = {
+    "membership.approve": _decide_application(True),
+    "membership.reject": _decide_application(False),
+    "membership.keep": _decide_move(True),
+    "membership.remove": _decide_move(False),
+    "membership.ack": _ack_card,
+}
+

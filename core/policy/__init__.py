@@ -1,1 +1,0 @@
-"""Pure policy: functions that take facts and return decisions, never side effects."""

@@ -79,7 +79,7 @@ class Connector(ABC):
     @property
     @abstractmethod
     def capabilities(self) -> Capabilities:
-        """What this platform lets Steward do, as configured (DESIGN.md capability table)."""
+        """What this platform lets Steward do, as configured (docs/design.md capability table)."""
 
     @abstractmethod
     def verify(self, request: InboundRequest) -> None:
@@ -163,5 +163,5 @@ def is_configured(spec: tuple[EnvVar, ...], env: Mapping[str, str]) -> bool:
 
 
 # Every connector module defines a class with:
-#   ENV: tuple[EnvVar, ...]                        the environment variables it reads (DESIGN.md names)
+#   ENV: tuple[EnvVar, ...]                        the environment variables it reads (docs/design.md names)
 #   from_env(env, deps) -> Connector (classmethod) raises ConfigError naming what is missing

@@ -1,4 +1,4 @@
-"""What a messenger lets Steward do. Connectors declare these; the core plans with them (DESIGN.md)."""
+"""What a messenger lets Steward do. Connectors declare these; the core plans with them (docs/design.md)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -26,7 +26,7 @@ class Capabilities:
         return replace(self, **changes)
 
 
-# The capability table of DESIGN.md, as data. Connectors may narrow these at run time
+# The capability table of docs/design.md, as data. Connectors may narrow these at run time
 # (e.g. Slack without SLACK_ADMIN_USER_TOKEN cannot delete other people's messages).
 SLACK = Capabilities(
     sees_all_messages=True, manages_any_group=True, remove_member=True, invite_member=True,

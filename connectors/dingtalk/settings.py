@@ -1,4 +1,4 @@
-"""The environment DingTalk reads (DESIGN.md names), and the validated settings built from it."""
+"""The environment DingTalk reads (docs/design.md names), and the validated settings built from it."""
 from __future__ import annotations
 
 import ipaddress

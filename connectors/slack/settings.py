@@ -1,4 +1,4 @@
-"""The environment variables the Slack connector reads (DESIGN.md names), checked at start-up."""
+"""The environment variables the Slack connector reads (docs/design.md names), checked at start-up."""
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,4 +1,4 @@
-"""The environment WeCom reads (DESIGN.md names) and its validation at start-up."""
+"""The environment WeCom reads (docs/design.md names) and its validation at start-up."""
 from __future__ import annotations
 
 import base64

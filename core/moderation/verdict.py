@@ -1,6 +1,6 @@
 """What a detector decides about one message: a `Verdict`, carrying its clause id.
 
-Every verdict names the regulation clause that allows Steward to act on it (regulation/README.md):
+Every verdict names the regulation clause that allows Steward to act on it (docs/regulation/README.md):
 
 | category        | clause  | also covered by | what                                              |
 |-----------------|---------|-----------------|---------------------------------------------------|

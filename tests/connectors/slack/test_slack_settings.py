@@ -1,4 +1,4 @@
-"""Start-up configuration: DESIGN.md's variable names, fail-closed checks, the declared surface."""
+"""Start-up configuration: docs/design.md's variable names, fail-closed checks, the declared surface."""
 from __future__ import annotations
 
 import pytest

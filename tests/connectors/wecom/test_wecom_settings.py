@@ -1,4 +1,4 @@
-"""Start-up fails closed, naming the variable that is wrong (DESIGN.md names)."""
+"""Start-up fails closed, naming the variable that is wrong (docs/design.md names)."""
 from __future__ import annotations
 
 import pytest

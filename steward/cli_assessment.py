@@ -14,7 +14,7 @@ from steward.grade_charts import COMPLETION as COMPLETION_PNG, SCORES as SCORES_
 
 
 def _training(s, code: str):
-    from core.assessment.cohort import training_by_code
+    from core.kernel.roster import training_by_code
     training = training_by_code(s, code)
     if training is None:
         raise click.ClickException(f"no training {code!r} (trainings come from `training:` in steward.yaml)")
@@ -135,7 +135,8 @@ def register(main: click.Group) -> None:
         `opens` (or now): each member gets the questions privately."""
         import yaml
 
-        from core.assessment.cohort import LEADS, is_staff
+        from core.kernel.roster import is_staff
+        from core.kernel.roles import TEACHING as LEADS
         from core.kernel.directory import find_account
         from core.assessment.quizzes import Quizzes, questions_from_file
         from core.kernel.refusals import Refusal

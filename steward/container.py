@@ -24,6 +24,7 @@ from core.kernel.context import CoreContext
 from core.kernel.delivery import Deliverer
 from core.kernel.inbound import ingest, ingest_many
 from core.discipline.moderation import ModerationService
+from steward.features import all_features
 from steward.ratelimit import LimitsRateLimiter
 from steward.settings import Settings
 from steward.spool import Spool
@@ -111,7 +112,8 @@ def build(env: Mapping[str, str] | None = None, *, clock: Clock | None = None,
                                 detectors=ModerationService(recent_messages(settings.redis_url)),
                                 directories={p: c for p, c in container.connectors.items()
                                              if hasattr(c, "user_profile")},
-                                files=files, file_sources=dict(container.connectors))
+                                files=files, file_sources=dict(container.connectors),
+                                features=all_features())
     # the directory port of core/kernel/identity.py: connectors that can look a user up
     ctx = container.ctx
     if settings.spool_dir:

@@ -7,29 +7,16 @@ import time
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from core.files import received as received_files
-from core.membership import welcome
-from core.assessment.jobs import ASSESSMENT_JOBS
 from core.kernel.inbound import ingest, ingest_many
 from core.kernel.scheduler import JobHandler, run_due
-from core.training.jobs import TRAINING_JOBS
 from steward import reconcile_run
 from steward.spool import ADOPT_EVERY_S, adopt_orphans
 
 log = logging.getLogger("steward.worker")
 
-# Job kinds and their handlers: later features (reminders, digests) register theirs here.
-JOB_HANDLERS: dict[str, JobHandler] = {
-    "membership.ack_reminder": welcome.remind,
-    **TRAINING_JOBS,   # announcements, pins, change reminders, question deadlines, digests
-    **ASSESSMENT_JOBS,   # assignment and review reminders, quizzes, make-up deadlines
-    received_files.FETCH_JOB: received_files.fetch_job,   # files members send Steward (R5.2.1, R3.1.3)
-}
-
-
 def handlers_for(container) -> dict[str, JobHandler]:
-    """JOB_HANDLERS plus the jobs that call platforms through this container's connectors."""
-    return {**JOB_HANDLERS, reconcile_run.JOB: reconcile_run.job(container)}
+    """The features' scheduled jobs plus those that call platforms through this container's connectors."""
+    return {**container.ctx.features.jobs, reconcile_run.JOB: reconcile_run.job(container)}
 
 
 def run_worker(container, stop: threading.Event, idle_seconds: float = 0.5) -> None:

@@ -16,8 +16,8 @@ from core.assessment.models import AssessmentScheme, Assignment, Extension, Subm
 from core.db.models import Account, Person
 from core.i18n import t
 from core.kernel import audit
-from core.assessment.cohort import (Contact, contact, groups_of, hours, parse_when, roster, show_when, tell,
-                                  zone)
+from core.assessment.cohort import hours, parse_when, show_when, zone
+from core.kernel.roster import Contact, contact, groups_of, roster, tell
 from core.kernel.context import CoreContext
 from core.kernel.outbox import enqueue
 from core.kernel.refusals import Refusal

@@ -1,5 +1,5 @@
-"""Commands and card actions of the assessment feature (R5, R6); registered in
-core/kernel/registry.py. The use cases live in assignments.py, submissions.py, reviews.py,
+"""Commands and card actions of the assessment feature (R5, R6); declared in
+core/assessment/feature.py. The use cases live in assignments.py, submissions.py, reviews.py,
 schemes.py, quizzes.py, grades.py and standing.py; these handlers parse, check who asks, and answer."""
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ from core.db.models import Account, Training
 from core.i18n import t
 from core.kernel import audit
 from core.assessment.assignments import Assignments, number, parse_brief, split_fields
-from core.assessment.cohort import LEADS, STAFF_ROLES, is_staff, locale_of, parse_when, zone
+from core.assessment.cohort import parse_when, zone
+from core.kernel.roster import is_staff, locale_of
+from core.kernel.roles import TEACHING as LEADS, STAFF as STAFF_ROLES
 from core.kernel.directory import account_for, find_account
 from core.assessment.grades import Gradebook, set_consent
 from core.assessment.quizzes import Quizzes, parse_answer
@@ -24,8 +26,7 @@ from core.assessment.schemes import Schemes, describe, parse_chat, scheme_of
 from core.assessment.standing import standing_text
 from core.assessment.submissions import Submissions
 
-LEAD_ROLES = frozenset(LEADS)
-GRADES_READERS = frozenset(LEADS | {"hr"})
+from core.kernel.roles import GRADES_READERS, TEACHING as LEAD_ROLES
 _ATTEMPTS = re.compile(r"(?:^|\s)attempts\s*=\s*(\d{1,2})(?=\s|$)", re.IGNORECASE)
 
 

@@ -20,7 +20,8 @@ from core.db.models import Person, Training
 from core.i18n import t
 from core.kernel import audit
 from core.assessment.assignments import deadlines, max_score
-from core.assessment.cohort import Contact, groups_of, roster, show_when, tell, zone
+from core.assessment.cohort import show_when, zone
+from core.kernel.roster import Contact, groups_of, roster, tell
 from core.kernel.context import CoreContext
 from core.kernel.outbox import enqueue
 from core.assessment.quizzes import answered, candidates, close_job, is_makeup, score_of

@@ -1,4 +1,4 @@
-"""Tables of the assessment feature (R5, R6). Imported at the end of core/db/models.py, so Base.metadata knows them.
+"""Tables of the assessment feature (R5, R6). On Base.metadata once the feature is imported (steward/features.py lists them).
 
 Moodle's semantics are the bar: an assignment has a due date and an optional cut-off date, per-member
 extensions, numbered attempts that a reviewer can reopen; a gradebook computes a weighted total from

@@ -16,7 +16,8 @@ from core.db.models import Account
 from core.db.upsert import insert_ignore
 from core.i18n import t
 from core.kernel import audit
-from core.assessment.cohort import Contact, groups_of, parse_when, roster, show_when, tell, trainee, zone
+from core.assessment.cohort import parse_when, show_when, zone
+from core.kernel.roster import Contact, groups_of, roster, tell, trainee
 from core.kernel.context import CoreContext
 from core.kernel.outbox import enqueue
 from core.kernel.refusals import Refusal

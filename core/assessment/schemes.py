@@ -14,7 +14,7 @@ from core.assessment.models import AssessmentScheme
 from core.db.models import Training
 from core.i18n import t
 from core.kernel import audit
-from core.assessment.cohort import groups_of
+from core.kernel.roster import groups_of
 from core.kernel.context import CoreContext
 from core.kernel.outbox import enqueue
 from core.kernel.refusals import Refusal

@@ -1,5 +1,6 @@
 """`my`: where a member stands — their assignments and deadlines, what they submitted and when, the
-feedback and scores, quizzes, the weighted total, any make-up, and their discipline record."""
+feedback and scores, quizzes, the weighted total, any make-up, then what the other features declare
+for a member's record (`Feature.record`: the discipline record)."""
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -9,9 +10,9 @@ from core.assessment.models import Assignment, Quiz
 from core.db.models import Account
 from core.i18n import t
 from core.assessment.assignments import deadlines, max_score
-from core.assessment.cohort import show_when, trainings_of, zone
+from core.assessment.cohort import show_when, zone
+from core.kernel.roster import trainings_of
 from core.kernel.context import CoreContext
-from core.discipline.cases import Discipline
 from core.kernel.directory import display
 from core.assessment.grades import Gradebook
 from core.assessment.quizzes import answered, score_of
@@ -62,5 +63,6 @@ def standing_text(ctx: CoreContext, s: Session, account: Account, locale: str) -
                              status=t(locale, f"remediation.status.{r.status}")))
     if not out:
         out.append(t(locale, "my.nothing"))
-    out.append(Discipline(ctx, s).record_text(account.person, display(account), locale))
+    for section in ctx.features.record:          # the other features' part: the discipline record
+        out.extend(section(ctx, s, account, locale))
     return "\n".join(out)

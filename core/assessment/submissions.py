@@ -1,10 +1,14 @@
 """Submissions (R5.2.1, R5.2.2): on time, the prescribed way, well formatted and complete.
 
 A text or a link comes with the `submit` command; a file is the member's latest file sent to Steward
-in the 1:1 chat, once the worker has fetched and stored it (received_files.py): its type and size are
+in the 1:1 chat, once the worker has fetched and stored it (core/files/received.py): its type and size are
 checked, and its SHA-256 is the checksum. Every attempt is kept with a SHA-256 checksum.
 """
 from __future__ import annotations
+
+from core.kernel.roster import trainings_of
+
+from datetime import datetime
 
 import hashlib
 import re
@@ -19,9 +23,10 @@ from core.assessment.models import Assignment, Extension, Submission
 from core.db.models import Account
 from core.i18n import t
 from core.kernel import audit
-from core.files import received as received_files
+from core.kernel import files
 from core.assessment.assignments import deadlines, rubric_of
-from core.assessment.cohort import Contact, roster, show_when, tell, trainee, zone
+from core.assessment.cohort import show_when, zone
+from core.kernel.roster import Contact, roster, tell, trainee
 from core.kernel.context import CoreContext
 from core.kernel.refusals import Refusal
 
@@ -115,10 +120,10 @@ class Submissions:
     def _file(self, a: Assignment, account: Account) -> tuple[str, str, str | None, str]:
         """The member's latest file sent to Steward within the last day, stored (R5.2.2: type and size
         checked); its SHA-256 is the checksum, and (platform, message id) finds it in received_files."""
-        f = received_files.latest(self.s, account.platform, account.user_id, self.now)
+        f = files.latest(self.s, account.platform, account.user_id, self.now)
         if f is None:
             raise Refusal("submit.no_file", n=a.id)
-        why = received_files.not_usable(f)
+        why = files.not_usable(f)
         if why is not None:
             raise Refusal(why[0], **why[1])
         types = [x for x in a.file_types.split(",") if x]
@@ -126,7 +131,7 @@ class Submissions:
         if types and ext not in types:
             raise Refusal("submit.bad_type", n=a.id, name=f.name, types=", ".join(types))
         if a.max_size_mb and (f.size or 0) > a.max_size_mb * MIB:
-            raise Refusal("submit.too_big", n=a.id, name=f.name, size=received_files.human_size(f.size or 0),
+            raise Refusal("submit.too_big", n=a.id, name=f.name, size=files.human_size(f.size or 0),
                           max=a.max_size_mb)
         kind = "image" if (f.mime or "").startswith("image/") else "file"
         return kind, f.name, f.message_id, f.sha256 or ""
@@ -162,3 +167,14 @@ class Submissions:
                               due=show_when(new_due, zone(self.s, a.training_id))),
                  f"assessment:reopen:{a.id}:{person_id}:{sub.attempt}", self.now)
         return sub
+
+
+def file_uses(s: Session, person_id: int, now: datetime, locale: str) -> list[str]:
+    """`submit N` for each open file assignment of the member's trainings (R5.2.1)."""
+    ids = [tr.id for tr in trainings_of(s, person_id)]
+    if not ids:
+        return []
+    open_ = s.scalars(select(Assignment).where(
+        Assignment.training_id.in_(ids), Assignment.method == "file",
+        Assignment.cutoff_at.is_(None) | (Assignment.cutoff_at > now)).order_by(Assignment.id))
+    return [t(locale, "files.how_submit", n=a.id, title=a.title) for a in open_]

@@ -231,11 +231,3 @@ class CachedToken(Base):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
     expires_at: Mapped[datetime]
-
-
-# Each feature keeps its tables in a module of its own; importing them here registers them.
-from core.assessment import models as assessment
-from core.files import models as files
-from core.membership import models as membership
-from core.discipline import models as moderation
-from core.training import models as training  # noqa: E402,F401

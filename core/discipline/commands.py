@@ -10,18 +10,14 @@ from core.kernel.directory import display, roles_of
 from core.discipline.cases import Discipline, Violation
 
 CLAUSE = re.compile(r"^R\d{1,2}\.\d{1,2}\.\d{1,2}$", re.IGNORECASE)
-ADMIN = frozenset({"admin"})
-REPORTERS = frozenset({"admin", "lead", "instructor"})
-RECORD_READERS = frozenset({"admin", "lead", "hr"})
+from core.kernel.roles import ADMINS as ADMIN, RECORD_READERS, TEACHING as REPORTERS
 
 
 def _help(r, inv, cmd, group, actor, locale) -> None:
     """The discipline commands, then every other feature's commands this person may use."""
-    from core.kernel.registry import grammar
-
     mine = {spec.name for spec in COMMANDS}
     roles = roles_of(r.s, actor.person_id, group.id if group else None)
-    more = [spec.usage or spec.name for spec in grammar().specs.values()
+    more = [spec.usage or spec.name for spec in r.ctx.features.grammar.specs.values()
             if spec.name not in mine and (spec.roles is None or spec.roles & roles)]
     text = t(locale, "help") + (f"\n{t(locale, 'help.more')}\n" + "\n".join(more) if more else "")
     r.reply(inv, group, text, private=group is None)

@@ -6,6 +6,7 @@ from core.i18n import t
 from core.moderation import CLAUSES, LEXICON_CATEGORIES, ModerationSettings
 from core.moderation.lexicon import listing
 from core.discipline import lexicon
+from core.kernel.roles import ADMINS
 
 VERBS = {"add": "add", "添加": "add", "加入": "add", "remove": "remove", "删除": "remove", "刪除": "remove",
          "list": "list", "列出": "list"}
@@ -42,7 +43,7 @@ def _lexicon(r, inv, cmd, group, actor, locale) -> None:
 
 
 COMMANDS = (
-    CommandSpec("lexicon", ("词库", "詞庫"), _lexicon, needs_text=True, roles=frozenset({"admin"}),
+    CommandSpec("lexicon", ("词库", "詞庫"), _lexicon, needs_text=True, roles=ADMINS,
                 usage="lexicon add|remove|list CATEGORY [TERM] · 词库 添加|删除|列出 类别 [词]"),
 )
 CARD_ACTIONS: dict = {}

@@ -17,16 +17,14 @@ from sqlalchemy.orm import Session
 
 from core.actions import SendPrivate
 from core.kernel.parser import CommandError
-from core.assessment.models import Assignment
-from core.files.models import ReceivedFile
+from core.kernel.files import MIB, ReceivedFile, human_size
 from core.db.models import ScheduledJob
 from core.db.upsert import insert_ignore
 from core.errors import (FileTooLarge, PermanentDeliveryError, RetryableDeliveryError, UnsupportedAction)
 from core.events import FileRef, MessagePosted
 from core.i18n import t
 from core.kernel import audit
-from core.assessment.cohort import locale_of, trainings_of
-from core.kernel.registry import grammar
+from core.kernel.roster import locale_of
 from core.kernel.context import CoreContext
 from core.kernel.directory import group_for
 from core.kernel.identity import after_commit
@@ -37,20 +35,18 @@ log = logging.getLogger("steward.files")
 
 FETCH_JOB = "files.fetch"
 MAX_ATTEMPTS = 5
-RECENT = timedelta(hours=24)            # `submit N` and `share` take a file sent within the last day
 INTENTS = frozenset({"submit", "share"})
-MIB = 1024 * 1024
 
 
 # --- the hot path: record, schedule -------------------------------------------------------------------
 
-def _intent(e: MessagePosted) -> str | None:
+def _intent(ctx: CoreContext, e: MessagePosted) -> str | None:
     """A `submit N` or `share …` typed with the file (never the file name WeCom and DingTalk put in text)."""
     text = e.text.strip()
     if not text or text in {f.name for f in e.files}:
         return None
     try:
-        name = grammar().parse(text).name
+        name = ctx.features.grammar.parse(text).name
     except CommandError:
         return None
     return text if name in INTENTS and (e.is_direct or name == "share") else None
@@ -59,7 +55,7 @@ def _intent(e: MessagePosted) -> str | None:
 def receive(ctx: CoreContext, s: Session, e: MessagePosted, person_id: int) -> bool:
     """Record the message's files and schedule their fetch; True when Steward took them (a 1:1 chat, or a
     `share` addressed to Steward in a group), so the message needs no other answer now."""
-    intent = _intent(e)
+    intent = _intent(ctx, e)
     if not e.is_direct and not (e.addressed and intent):
         return False
     now = ctx.clock.now()
@@ -177,14 +173,14 @@ def _finish(ctx: CoreContext, row_id: int, status: str, *, sha256: str | None = 
 
 def _answer(ctx: CoreContext, s: Session, row: ReceivedFile, now: datetime) -> None:
     locale = locale_of(s, row.person_id, ctx.config.locale)
-    share = bool(row.intent) and grammar().parse(row.intent).name == "share"
+    share = bool(row.intent) and ctx.features.grammar.parse(row.intent).name == "share"
     if row.status == "stored":
         audit.record(s, at=now, actor=f"person:{row.person_id}", action="file.stored",
                      clause="R3.1.3" if share else "R5.2.1", person_id=row.person_id, file=row.id,
                      name=row.name, size=row.size, sha256=row.sha256)
         text = t(locale, "files.stored", name=row.name, size=human_size(row.size or 0), sha=row.sha256[:12])
         if not row.intent:
-            text += "\n" + how_to_hand_in(s, row.person_id, now, locale)
+            text += "\n" + how_to_hand_in(ctx, s, row.person_id, now, locale)
     else:
         key = "files.too_large" if row.status == "too_large" else "files.failed"
         audit.record(s, at=now, actor=f"{row.platform}:files", action=f"file.{row.status}",
@@ -204,37 +200,6 @@ def _run_intent(ctx: CoreContext, s: Session, row: ReceivedFile) -> None:
                                          row.chat_id if group else None, is_direct=group is None))
 
 
-def how_to_hand_in(s: Session, person_id: int, now: datetime, locale: str) -> str:
-    """`submit N` for each open file assignment of the member's trainings (R5.2.1), and `share` (R3.1.3)."""
-    ids = [tr.id for tr in trainings_of(s, person_id)]
-    open_ = list(s.scalars(select(Assignment).where(
-        Assignment.training_id.in_(ids), Assignment.method == "file",
-        Assignment.cutoff_at.is_(None) | (Assignment.cutoff_at > now)).order_by(Assignment.id))) if ids else []
-    lines = [t(locale, "files.how_submit", n=a.id, title=a.title) for a in open_]
-    return "\n".join(lines + [t(locale, "files.how_share")])
-
-
-def human_size(n: int) -> str:
-    if n >= MIB:
-        return f"{n / MIB:.1f} MB"
-    if n >= 1024:
-        return f"{n / 1024:.0f} KB"
-    return f"{n} B"
-
-
-# --- what `submit N` and `share` use ------------------------------------------------------------------
-
-def latest(s: Session, platform: str, user_id: str, now: datetime) -> ReceivedFile | None:
-    """The member's latest file sent to Steward within the last day, whatever became of it."""
-    return s.scalars(select(ReceivedFile).where(
-        ReceivedFile.platform == platform, ReceivedFile.user_id == user_id,
-        ReceivedFile.received_at >= now - RECENT).order_by(ReceivedFile.id.desc()).limit(1)).first()
-
-
-def not_usable(f: ReceivedFile) -> tuple[str, dict[str, object]] | None:
-    """Why the file cannot be handed in (a message key and its values), or None when it is stored."""
-    if f.status == "stored":
-        return None
-    if f.status == "pending":
-        return "files.pending", {"name": f.name}
-    return f"files.not_{f.status}", {"name": f.name, "reason": (f.error or "-")[:200]}
+def how_to_hand_in(ctx: CoreContext, s: Session, person_id: int, now: datetime, locale: str) -> str:
+    """What the features can do with a file (`submit N` for an open assignment R5.2.1, `share` R3.1.3)."""
+    return "\n".join(line for use in ctx.features.file_uses for line in use(s, person_id, now, locale))

@@ -1,16 +1,38 @@
 """Bot messages in zh-Hans, zh-Hant and en.
 
-Each locale is a folder of JSON catalogs, one per feature (`catalog/<locale>/<feature>.json`),
-merged on first use; a key defined twice is an error, so features cannot overwrite each other.
+The kernel's messages are `core/i18n/catalog/<locale>/core.json`; each feature keeps its own in
+`core/<feature>/messages/<locale>.json` and adds them with `add_catalog` when its package is imported.
+Catalogs are merged on first use; a key defined twice is an error, so features cannot overwrite each other.
 """
 from __future__ import annotations
 
 import json
+import threading
 from functools import lru_cache
 from importlib import resources
 
 LOCALES = ("zh-Hans", "zh-Hant", "en")
 DEFAULT_LOCALE = "zh-Hans"
+
+_lock = threading.Lock()
+_packages: list[str] = []      # feature packages with a messages/ folder, in the order they were added
+
+
+def add_catalog(package: str) -> None:
+    """Add `package`/messages/<locale>.json to every locale (idempotent)."""
+    with _lock:
+        if package not in _packages:
+            _packages.append(package)
+            catalog.cache_clear()
+
+
+def _files(locale: str):
+    folder = resources.files("core.i18n").joinpath("catalog", locale)
+    yield from sorted((e for e in folder.iterdir() if e.name.endswith(".json")), key=lambda e: e.name)
+    for package in list(_packages):
+        entry = resources.files(package).joinpath("messages", f"{locale}.json")
+        if entry.is_file():
+            yield entry
 
 
 @lru_cache(maxsize=None)
@@ -18,13 +40,10 @@ def catalog(locale: str) -> dict[str, str]:
     if locale not in LOCALES:
         raise KeyError(f"unknown locale {locale!r}")
     merged: dict[str, str] = {}
-    folder = resources.files("core.i18n").joinpath("catalog", locale)
-    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-        if not entry.name.endswith(".json"):
-            continue
+    for entry in _files(locale):
         for key, text in json.loads(entry.read_text("utf-8")).items():
             if key in merged:
-                raise ValueError(f"message {key!r} is defined twice ({locale}/{entry.name})")
+                raise ValueError(f"message {key!r} is defined twice ({locale}: {entry})")
             merged[key] = text
     return merged
 

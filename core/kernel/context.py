@@ -6,10 +6,12 @@ from typing import Callable, Mapping
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.capabilities import BY_PLATFORM, FULL, Capabilities
+from core import platforms
+from core.capabilities import Capabilities
 from core.clock import Clock
 from core.config.schema import StewardConfig
 from core.ports import FileSource, FileStore
+from core.kernel.features import NONE, Features
 from core.kernel.lookups import Lookups
 
 
@@ -27,7 +29,9 @@ class CoreContext:
     # Where fetched files are kept, and the connectors that can fetch them (`fetch_file`), by platform.
     files: FileStore | None = None
     file_sources: Mapping[str, FileSource] = field(default_factory=dict)
+    # What the features add (commands, card actions, event handlers, jobs), from the composition root.
+    features: Features = NONE
 
     def caps(self, platform: str) -> Capabilities:
-        """The connector's declared capabilities; without a connector, the platform's table row."""
-        return self.capabilities.get(platform) or BY_PLATFORM.get(platform, FULL)
+        """The connector's declared capabilities; without a connector, the platform's registered row."""
+        return self.capabilities.get(platform) or platforms.capabilities(platform)

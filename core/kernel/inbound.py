@@ -1,6 +1,8 @@
 """Ingesting inbound events: de-duplicate, archive, decide, queue actions — one transaction per call.
 
-A redelivered event hits the unique (platform, event_id) constraint and changes nothing.
+A redelivered event hits the unique (platform, event_id) constraint and changes nothing. What happens
+next is what the features declared (core/kernel/features.py): the commands, the message observers and
+intakes, the handlers of each event type.
 """
 from __future__ import annotations
 
@@ -13,19 +15,12 @@ from sqlalchemy.orm import Session
 
 from core.db.models import Account, ArchivedMessage, Group, InboundEvent
 from core.db.upsert import insert_many_ignore
-from core.events import (CardActed, CommandInvoked, Event, MemberJoined, MemberLeft, MessagePosted,
-                         UserChanged, UserDeparted, UserJoinedOrg)
+from core.events import CardActed, CommandInvoked, Event, MemberJoined, MemberLeft, MessagePosted
 from core.kernel import audit
-from core.files import received as received_files
-from core.kernel.runner import CommandRunner, Invocation, looks_like_command
+from core.kernel.runner import CommandRunner, Invocation
 from core.kernel.context import CoreContext
 from core.kernel.directory import account_for, account_ids_many, find_account, group_for, join, leave
-from core.membership.moves import on_user_changed
-from core.membership.offboarding import offboard
-from core.membership.directory_onboarding import on_user_joined_org
 from core.kernel.scheduler import write_scheduled
-from core.training.watch import observe as observe_training
-from core.membership.welcome import on_member_joined
 
 log = logging.getLogger("steward.inbound")
 
@@ -51,7 +46,11 @@ def ingest_many(ctx: CoreContext, events: Sequence[Event]) -> list[bool]:
             elif isinstance(event, MessagePosted):
                 _message(ctx, s, event, seen[id(event)])
             else:
-                HANDLERS[type(event)](ctx, s, event)
+                kernel = KERNEL_HANDLERS.get(type(event))
+                if kernel is not None:
+                    kernel(ctx, s, event)
+                for handler in ctx.features.events(type(event)):
+                    handler(ctx, s, event)
         write_scheduled(s)
     return firsts
 
@@ -113,18 +112,19 @@ def _message(ctx: CoreContext, s: Session, e: MessagePosted, seen: _Seen) -> Non
     if group_id is not None and not ctx.lookups.known_member(person_id, group_id):
         join(s, s.get(Account, account_id), s.get(Group, group_id), now, reason="seen")
         ctx.lookups.remember_member(person_id, group_id)
-    if e.files and received_files.receive(ctx, s, e, person_id):
-        return   # the worker fetches the file, then answers (R5.2.1, R3.1.3)
+    if e.files and any(intake(ctx, s, e, person_id) for intake in ctx.features.intake):
+        return   # e.g. the worker fetches the file, then answers (R5.2.1, R3.1.3)
     # A command addressed to Steward runs; a 1:1 message that is no command gets the command list
     # hint; anything else in a group is only archived and checked (the bot stays quiet).
-    if e.is_direct or (e.addressed and looks_like_command(e.text)):
+    if e.is_direct or (e.addressed and ctx.features.grammar.looks_like_command(e.text)):
         CommandRunner(ctx, s).run(Invocation(e.platform, e.event_id, e.user_id, e.text,
                                              None if e.is_direct else e.chat_id, e.is_direct, e.display_name))
         return
     if group_id is not None and ctx.detectors is not None:
         ctx.detectors(ctx, s, group_id, account_id, e)
     if group_id is not None:
-        observe_training(ctx, s, group_id, account_id, person_id, e)   # R4.3.1 questions, R7.3.2 conflicts
+        for observe in ctx.features.observers:    # R4.3.1 questions, R7.3.2 heated exchanges, held links
+            observe(ctx, s, group_id, account_id, person_id, e)
 
 
 def _command(ctx: CoreContext, s: Session, e: CommandInvoked) -> None:
@@ -146,7 +146,8 @@ def _joined(ctx: CoreContext, s: Session, e: MemberJoined) -> None:
     join(s, account, group, now, reason=f"joined:{e.inviter_id}" if e.inviter_id else "joined")
     audit.record(s, at=now, actor=f"person:{account.person_id}", action="member.joined",
                  group_id=group.id, person_id=account.person_id)
-    on_member_joined(ctx, s, group, account)   # R3.3: rules and confidentiality acknowledgement
+    for handler in ctx.features.on_join:       # R3.3.2: rules and confidentiality acknowledgement
+        handler(ctx, s, group, account)
 
 
 def _left(ctx: CoreContext, s: Session, e: MemberLeft) -> None:
@@ -161,28 +162,11 @@ def _left(ctx: CoreContext, s: Session, e: MemberLeft) -> None:
                      group_id=group.id, person_id=account.person_id)
 
 
-def _departed(ctx: CoreContext, s: Session, e: UserDeparted) -> None:
-    """R2.4.1: a person who left the company leaves every governed group, on every platform."""
-    account = find_account(s, e.platform, e.user_id)
-    if account is None:
-        return
-    offboard(ctx, s, account.person, reason=f"departed:{e.platform}", actor=f"{e.platform}:directory")
-
-
-def _changed(ctx: CoreContext, s: Session, e: UserChanged) -> None:
-    account = find_account(s, e.platform, e.user_id)
-    if account is not None:
-        audit.record(s, at=ctx.clock.now(), actor=f"{e.platform}:directory", action="person.changed",
-                     clause="R2.4.1", person_id=account.person_id, changes=dict(e.changes))
-        on_user_changed(ctx, s, account, e.changes)   # R2.4.1: the lead decides whether they stay
-
-
-HANDLERS: dict[type, Callable[[CoreContext, Session, Event], None]] = {
+# What the kernel itself does with an event; the features' handlers run after it (directory events:
+# departures R2.4.1, changes, new hires R2.1.2 are the membership feature's).
+KERNEL_HANDLERS: dict[type, Callable[[CoreContext, Session, Event], None]] = {
     CommandInvoked: _command,
     CardActed: _card,
     MemberJoined: _joined,
     MemberLeft: _left,
-    UserDeparted: _departed,
-    UserChanged: _changed,
-    UserJoinedOrg: on_user_joined_org,    # R2.1.2: the onboarding rules (core/membership/directory_onboarding.py)
 }

@@ -16,12 +16,11 @@ from core.kernel.parser import CommandError, ParsedCommand
 from core.db.models import Account, Case, Group
 from core.i18n import t
 from core.kernel import audit
-from core.kernel.registry import card_actions, grammar
 from core.kernel.context import CoreContext
 from core.kernel.directory import account_for, find_account, group_for, open_membership, roles_of
 from core.kernel.outbox import FORGET, enqueue
+from core.kernel.roles import STAFF
 
-STAFF = frozenset({"admin", "lead", "instructor"})
 
 
 @dataclass(frozen=True)
@@ -35,10 +34,6 @@ class Invocation:
     display_name: str | None = None
 
 
-def looks_like_command(text: str) -> bool:
-    return grammar().looks_like_command(text)
-
-
 class CommandRunner:
     def __init__(self, ctx: CoreContext, session: Session) -> None:
         self.ctx, self.s = ctx, session
@@ -50,11 +45,11 @@ class CommandRunner:
         locale = group.locale if group else self.ctx.config.locale
         actor = account_for(self.s, inv.platform, inv.user_id, self.now, inv.display_name)
         try:
-            cmd = grammar().parse(inv.text)
+            cmd = self.ctx.features.grammar.parse(inv.text)
         except CommandError as err:
             self.reply(inv, group, t(locale, err.key, **err.values), private=True)
             return
-        spec = grammar().specs[cmd.name]
+        spec = self.ctx.features.grammar.specs[cmd.name]
         if spec.needs_group and group is None:
             if inv.chat_id and not inv.is_direct:
                 self.reply(inv, group, t(locale, "command.group_not_governed"), private=True)
@@ -70,7 +65,7 @@ class CommandRunner:
 
     def card(self, inv: Invocation, action: str, value: str) -> None:
         """A card button; unknown actions are ignored (an old card, or a forged click)."""
-        handler = card_actions().get(action)
+        handler = self.ctx.features.card_actions.get(action)
         if handler is not None:
             handler(self, inv, value)
 

@@ -1,7 +1,7 @@
 """What a command is: its name, aliases, the arguments it needs, who may run it, its handler.
 
 Each feature declares its commands in one module (`core/<feature>/commands.py`); the registry
-(`core/kernel/registry.py`) lists those modules explicitly.
+is what the features declare (`core/kernel/features.py`), handed over by the composition root.
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Commands and card actions of the membership feature (registered in core/kernel/registry.py):
+"""Commands and card actions of the membership feature (declared in core/membership/feature.py):
 join applications (R2.1.3), recommendations (R2.1.1), linking identities, acknowledgements (R3.3),
 and the lead's answers about moves (R2.4.1)."""
 from __future__ import annotations
@@ -21,7 +21,7 @@ from core.membership.welcome import acknowledge, unacknowledged
 
 MAILTO = re.compile(r"<mailto:([^|>\s]+)(?:\|[^>]*)?>")
 RECOMMENDERS = frozenset({"lead", "admin", "hr"})
-LINKERS = frozenset({"admin", "hr"})
+from core.kernel.roles import LINKERS
 ACK_READERS = frozenset({"lead", "admin"})
 
 

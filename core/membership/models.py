@@ -1,4 +1,4 @@
-"""Tables of the membership feature. Imported at the end of core/db/models.py, so Base.metadata knows them."""
+"""Tables of the membership feature. On Base.metadata once the feature is imported (steward/features.py lists them)."""
 from __future__ import annotations
 
 from datetime import datetime

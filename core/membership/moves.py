@@ -2,6 +2,10 @@
 person stays; `remove` takes them out through the outbox, recorded with the clause."""
 from __future__ import annotations
 
+from core.kernel.directory import find_account
+
+from core.events import UserChanged
+
 from typing import Mapping
 
 from sqlalchemy import select
@@ -127,3 +131,12 @@ def decide_move(ctx: CoreContext, s: Session, request: MembershipRequest, keep: 
     audit.record(s, at=now, actor=f"person:{decider.person_id}", action=f"member.move_{request.status}",
                  clause=CLAUSE, group_id=group.id, person_id=person.id, request=request.id)
     return f"membership.decide.{request.status}", {"name": person.name, "group": group.name, "clause": CLAUSE}
+
+
+def on_changed(ctx: CoreContext, s: Session, e: UserChanged) -> None:
+    """A directory change: audited; a new department or position asks each group's lead (R2.4.1)."""
+    account = find_account(s, e.platform, e.user_id)
+    if account is not None:
+        audit.record(s, at=ctx.clock.now(), actor=f"{e.platform}:directory", action="person.changed",
+                     clause="R2.4.1", person_id=account.person_id, changes=dict(e.changes))
+        on_user_changed(ctx, s, account, e.changes)   # R2.4.1: the lead decides whether they stay

@@ -1,6 +1,10 @@
 """Departures (R2.4.1): remove the person from every governed group on every platform, tell the leads."""
 from __future__ import annotations
 
+from core.kernel.directory import find_account
+
+from core.events import UserDeparted
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -47,3 +51,11 @@ def offboard(ctx: CoreContext, s: Session, person: Person, reason: str, actor: s
         audit.record(s, at=now, actor=actor, action="member.offboarded", clause=CLAUSE, group_id=group.id,
                      person_id=person.id, reason=reason)
     return removed
+
+
+def on_departed(ctx: CoreContext, s: Session, e: UserDeparted) -> None:
+    """R2.4.1: a person who left the company leaves every governed group, on every platform."""
+    account = find_account(s, e.platform, e.user_id)
+    if account is None:
+        return
+    offboard(ctx, s, account.person, reason=f"departed:{e.platform}", actor=f"{e.platform}:directory")

@@ -1,4 +1,4 @@
-"""Commands and card actions of the training feature (registered in core/kernel/registry.py).
+"""Commands and card actions of the training feature (declared in core/training/feature.py).
 
 The use cases live in announcements.py, questions.py, materials.py, feedback.py and archive_search.py.
 Members' commands also work in a 1:1 chat (how WeCom members talk to the app): the group is the one
@@ -22,7 +22,7 @@ from core.training.materials import REVIEWERS, Materials, shown
 from core.training.questions import ANSWERERS, Questions
 from core.kernel.roster import name_of, training_groups
 
-PUBLISHERS = frozenset({"lead", "admin"})    # R3.1.1 the lead, R7.1.1 / R7.2.1 admins on the lead's behalf
+from core.kernel.roles import ADMINS, PUBLISHERS
 NUMBER = re.compile(r"^[#QqMm]?(\d{1,9})$")
 SESSION_WORDS = ("session", "课程", "課程")
 CHANGE_FIELDS = {"time": "time", "时间": "time", "時間": "time", "content": "content", "内容": "content",
@@ -36,8 +36,7 @@ def _number(text: str) -> tuple[int | None, str]:
 
 
 def _usage(name: str) -> str:
-    from core.kernel.registry import grammar
-    return grammar().specs[name].usage
+    return next(spec.usage for spec in COMMANDS if spec.name == name)
 
 
 def _member_group(r, inv, cmd, group, actor, locale) -> Group | None:
@@ -270,7 +269,7 @@ def _feedback_note(r, inv, cmd, group, actor, locale) -> None:
     if fb is None:
         r.reply(inv, group, t(locale, "training.feedback.unknown", number=head[:20]), private=True)
         return
-    if not r.allowed(inv, cmd, group, actor, locale, frozenset({"admin"}), group_id=fb.group_id, clause="R7.3.1"):
+    if not r.allowed(inv, cmd, group, actor, locale, ADMINS, group_id=fb.group_id, clause="R7.3.1"):
         return
     if not note.strip():
         r.reply(inv, group, t(locale, "command.missing", command=cmd.word, usage=_usage("feedback-note")),

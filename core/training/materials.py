@@ -6,25 +6,27 @@ upload API, with the sharer's name.
 """
 from __future__ import annotations
 
+from datetime import datetime
+
 from urllib.parse import urlparse
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from core.actions import Button, PostCard, PostFile, PostMessage, SendPrivate
-from core.files.models import ReceivedFile
+from core.kernel.files import ReceivedFile
 from core.db.models import Account, Group, Person
 from core.training.models import Material
 from core.i18n import t
 from core.kernel import audit
-from core.files import received as received_files
+from core.kernel import files
 from core.training import digest as weekly_digest
 from core.training.announcements import Refused
 from core.kernel.context import CoreContext
 from core.kernel.outbox import enqueue
 from core.kernel.roster import name_of, staff_accounts, training_groups
 
-REVIEWERS = frozenset({"lead", "admin"})
+from core.kernel.roles import PUBLISHERS as REVIEWERS  # R3.1.3 the lead reviews shared material
 
 
 def valid_link(text: str) -> bool:
@@ -47,7 +49,7 @@ class Materials:
         link = link.strip("<>")
         if not valid_link(link):
             f = None if link.lower().startswith(("http:", "https:", "www.")) else \
-                received_files.latest(self.s, sharer.platform, sharer.user_id, self.now)
+                files.latest(self.s, sharer.platform, sharer.user_id, self.now)
             if f is not None:
                 return self._share_file(group, sharer, f, text.strip(), locale)
             if not link:
@@ -58,7 +60,7 @@ class Materials:
                                                    created_at=self.now))
 
     def _share_file(self, group: Group, sharer: Account, f: ReceivedFile, title: str, locale: str) -> Material:
-        why = received_files.not_usable(f)
+        why = files.not_usable(f)
         if why is not None:
             raise Refused(t(locale, why[0], **why[1]))
         return self._queue(group, sharer, Material(group_id=group.id, sharer_id=sharer.person_id, url=f.name,
@@ -137,3 +139,8 @@ class Materials:
 def shown(m: Material) -> str:
     """A material as listed: its link, or 📎 and the file's name."""
     return f"📎 {m.url}" if m.file_id is not None else m.url
+
+
+def file_uses(s: Session, person_id: int, now: datetime, locale: str) -> list[str]:
+    """`share` proposes a file for the group's material library (R3.1.3)."""
+    return [t(locale, "files.how_share")]

@@ -1,4 +1,4 @@
-"""Tables of the training feature. Imported at the end of core/db/models.py, so Base.metadata knows them.
+"""Tables of the training feature. On Base.metadata once the feature is imported (steward/features.py lists them).
 
 Announcements (R3.1.1, R3.1.2) and their change notices (R3.2.1), acknowledgements, tracked questions
 (R4.3.1, R4.3.2), shared materials waiting for approval (R3.1.3) and feedback (R2.3.3).

@@ -1,6 +1,6 @@
-"""What the training feature looks at in every group message that is no command (called from inbound):
-questions and their answers (R4.3.1), heated exchanges (R4.2.3, R7.3.2), links to hold for approval
-(R3.1.3, R7.2.2)."""
+"""What the training feature looks at in every group message that is no command (an observer declared in
+core/training/feature.py): questions and their answers (R4.3.1), links to hold for approval (R3.1.3,
+R7.2.2). Heated exchanges (R4.2.3, R7.3.2) are the discipline feature's (core/discipline/conflicts.py)."""
 from __future__ import annotations
 
 import re
@@ -12,7 +12,6 @@ from core.actions import DeleteMessage, SendPrivate
 from core.db.models import Account, Case, Group
 from core.events import MessagePosted
 from core.i18n import t
-from core.discipline import conflicts
 from core.training import questions
 from core.training.announcements import Refused
 from core.kernel.context import CoreContext
@@ -26,7 +25,6 @@ LINK = re.compile(r"https?://[^\s<>|]+")
 
 def observe(ctx: CoreContext, s: Session, group_id: int, account_id: int, person_id: int, e: MessagePosted) -> None:
     questions.observe(ctx, s, group_id, account_id, person_id, e)
-    conflicts.check(ctx, s, group_id, person_id, e)
     if "http" in e.text:
         hold_link(ctx, s, group_id, account_id, person_id, e)
 

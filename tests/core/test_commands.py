@@ -2,15 +2,15 @@
 import pytest
 
 from core.kernel.parser import CommandError, normalise_case
-from core.kernel.registry import grammar
+from steward.features import all_features
 
 
 def parse(text):
-    return grammar().parse(text)
+    return all_features().grammar.parse(text)
 
 
 def looks_like_command(text):
-    return grammar().looks_like_command(text)
+    return all_features().grammar.looks_like_command(text)
 
 
 @pytest.mark.parametrize("text,name,members,case,rest", [

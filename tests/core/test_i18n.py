@@ -5,6 +5,7 @@ import string
 import pytest
 
 from core.i18n import LOCALES, catalog, t
+from steward.features import FEATURES  # noqa: F401  (their catalogs)
 
 
 def placeholders(text: str) -> set[str]:

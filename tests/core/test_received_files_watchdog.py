@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from core.actions import action_from_dict
-from core.files.models import ReceivedFile
+from core.kernel.files import ReceivedFile
 from core.db.models import OutboxItem, ScheduledJob
 from core.events import FileRef, MessagePosted
 from core.kernel.inbound import ingest

@@ -7,6 +7,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import DatabaseError, IntegrityError
 
 from core.db.models import AuditEntry, Base, Case, InboundEvent, Person
+from steward.features import FEATURES  # noqa: F401  (every feature's tables on Base.metadata)
 from core.events import MessagePosted
 from core.kernel import audit
 from core.kernel.inbound import ingest

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from core.config import parse_config
 from core.assessment.models import Remediation, Submission
 from core.db.models import AuditEntry
-from core.assessment.cohort import training_by_code
+from core.kernel.roster import training_by_code
 from core.kernel.directory import find_account
 from tests.conftest import build_container
 from tests.e2e.test_assessment_sandbox import ASSIGN, CONFIG, GOOD, Chat, count, in_group, to, when

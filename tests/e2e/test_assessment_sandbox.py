@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from core.config import parse_config
 from core.assessment.models import AssessmentScheme, Assignment, QuizAnswer, Remediation, Submission
 from core.db.models import AuditEntry, ScheduledJob
-from core.assessment.cohort import training_by_code
+from core.kernel.roster import training_by_code
 from core.kernel.directory import find_account
 from core.assessment.grades import Gradebook
 from core.assessment.grades_export import build, write_xlsx

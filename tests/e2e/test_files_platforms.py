@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from core.config import parse_config
 from core.assessment.models import Submission
-from core.files.models import ReceivedFile
+from core.kernel.files import ReceivedFile
 from core.training.models import Material
 from tests.conftest import build_container
 from tests.e2e.platform_support import SlackSide, WeComSide, deliver_all, group_yaml

@@ -1,5 +1,6 @@
-"""Files members send Steward (R5.2.1 submissions, R3.1.3 shared materials). Imported at the end of
-core/db/models.py, so Base.metadata knows it.
+"""Files members send Steward (R5.2.1 submissions, R3.1.3 shared materials): the kernel's port to them.
+The files feature (core/files/) fetches and stores them; assessment and training use what was stored
+through this module, so they need not know the feature.
 
 One row per file message: the platform's handle to download it, what the platform claimed (name, size,
 type), then what Steward found (size, SHA-256) and where it stands. The bytes live in the file store,
@@ -7,10 +8,11 @@ addressed by their SHA-256.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.db.models import Base
 
@@ -35,3 +37,33 @@ class ReceivedFile(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     received_at: Mapped[datetime]
     stored_at: Mapped[datetime | None]
+
+
+RECENT = timedelta(hours=24)            # `submit N` and `share` take a file sent within the last day
+MIB = 1024 * 1024
+
+
+def human_size(n: int) -> str:
+    if n >= MIB:
+        return f"{n / MIB:.1f} MB"
+    if n >= 1024:
+        return f"{n / 1024:.0f} KB"
+    return f"{n} B"
+
+
+# --- what `submit N` and `share` use ------------------------------------------------------------------
+
+def latest(s: Session, platform: str, user_id: str, now: datetime) -> ReceivedFile | None:
+    """The member's latest file sent to Steward within the last day, whatever became of it."""
+    return s.scalars(select(ReceivedFile).where(
+        ReceivedFile.platform == platform, ReceivedFile.user_id == user_id,
+        ReceivedFile.received_at >= now - RECENT).order_by(ReceivedFile.id.desc()).limit(1)).first()
+
+
+def not_usable(f: ReceivedFile) -> tuple[str, dict[str, object]] | None:
+    """Why the file cannot be handed in (a message key and its values), or None when it is stored."""
+    if f.status == "stored":
+        return None
+    if f.status == "pending":
+        return "files.pending", {"name": f.name}
+    return f"files.not_{f.status}", {"name": f.name, "reason": (f.error or "-")[:200]}

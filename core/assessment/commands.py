@@ -37,7 +37,7 @@ def refusals(handler):
         try:
             handler(r, inv, cmd, group, actor, locale)
         except Refusal as refusal:
-            r.reply(inv, group, t(locale, refusal.key, **refusal.values), private=True)
+            r.reply(inv, group, refusal.text(locale), private=True)
     return run
 
 
@@ -206,7 +206,7 @@ def _answer_reply(r, inv, account, quiz_id, question, token, locale) -> None:
     try:
         text, _ = Quizzes(r.ctx, r.s).answer(account, quiz_id, question, token)
     except Refusal as refusal:
-        text = t(locale, refusal.key, **refusal.values)
+        text = refusal.text(locale)
     r.reply(inv, None, text, private=True)
 
 

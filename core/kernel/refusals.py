@@ -1,6 +1,9 @@
-"""A use case of the assessment feature refuses with a message key; the command answers it localized
-and nothing is written (the command's transaction still commits only the refusal's audit, if any)."""
+"""The one way a use case refuses: a message key and its values. The command answers it privately in the
+asker's locale, and nothing else is written (the command's transaction still commits the refusal's audit
+entry, if any)."""
 from __future__ import annotations
+
+from core.i18n import t
 
 
 class Refusal(Exception):
@@ -8,3 +11,6 @@ class Refusal(Exception):
         super().__init__(key)
         self.key = key
         self.values = values
+
+    def text(self, locale: str) -> str:
+        return t(locale, self.key, **self.values)

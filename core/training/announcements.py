@@ -20,6 +20,7 @@ from core.training.models import Acknowledgement, Announcement
 from core.db.upsert import insert_ignore
 from core.i18n import t
 from core.kernel import audit
+from core.kernel.refusals import Refusal
 from core.training import digest as weekly_digest
 from core.training.announcement_format import BadTime, local_text, missing, parse_fields, parse_time
 from core.kernel.context import CoreContext
@@ -33,14 +34,6 @@ PIN_TRIES = 20
 NO_GROUP_BUTTONS = frozenset({"wecom"})
 
 
-class Refused(Exception):
-    """A use case refused its input; `text` is the localized reply."""
-
-    def __init__(self, text: str) -> None:
-        super().__init__(text)
-        self.text = text
-
-
 class Announcements:
     def __init__(self, ctx: CoreContext, s: Session) -> None:
         self.ctx, self.s = ctx, s
@@ -51,13 +44,13 @@ class Announcements:
 
     # --- announcing ------------------------------------------------------------------------------
     def announce(self, group: Group, author: Account, text: str, session: bool, locale: str) -> Announcement:
-        """Raises Refused with the template to fill when a field of R3.1.2 is missing or wrong."""
+        """Raises Refusal with the template to fill when a field of R3.1.2 is missing or wrong."""
         draft = parse_fields(text)
         lacking = missing(draft, session)
         if lacking:
             names = ", ".join(t(locale, f"training.field.{k}") for k in lacking)
-            raise Refused(t(locale, "training.announce.missing", fields=names,
-                            template=t(locale, "training.template.session" if session else "training.template.notice")))
+            raise Refusal("training.announce.missing", fields=names,
+                            template=t(locale, "training.template.session" if session else "training.template.notice"))
         starts_at = self._time(draft.get("time"), group, locale)
         publish_at = self.now
         if draft.get("publish"):
@@ -84,9 +77,9 @@ class Announcements:
         try:
             moment = parse_time(value, group.timezone, self.now)
         except BadTime:
-            raise Refused(t(locale, "training.time.bad", value=value, timezone=group.timezone)) from None
+            raise Refusal("training.time.bad", value=value, timezone=group.timezone) from None
         if moment < self.now:
-            raise Refused(t(locale, "training.time.past", value=value, timezone=group.timezone))
+            raise Refusal("training.time.past", value=value, timezone=group.timezone)
         return moment
 
     def publish(self, a: Announcement) -> int:

@@ -17,7 +17,8 @@ from core.i18n import t
 from core.training import archive_search
 from core.training import feedback
 from core.training.announcement_format import local_text, parse_fields
-from core.training.announcements import Announcements, Refused
+from core.training.announcements import Announcements
+from core.kernel.refusals import Refusal
 from core.training.materials import REVIEWERS, Materials, shown
 from core.training.questions import ANSWERERS, Questions
 from core.kernel.roster import name_of, training_groups
@@ -52,12 +53,12 @@ def _member_group(r, inv, cmd, group, actor, locale) -> Group | None:
 
 
 def _refusing(handler):
-    """A Refused use case answers privately; use cases check their input before they write anything."""
+    """A refused use case answers privately; use cases check their input before they write anything."""
     def run(r, inv, cmd, group, actor, locale) -> None:
         try:
             handler(r, inv, cmd, group, actor, locale)
-        except Refused as refused:
-            r.reply(inv, group, refused.text, private=True)
+        except Refusal as refusal:
+            r.reply(inv, group, refusal.text(locale), private=True)
     return run
 
 
@@ -95,7 +96,7 @@ def _session_questions(r, group, listed: str, locale) -> list[Question]:
         number, _ = _number(token)
         q = r.s.get(Question, number) if number is not None else None
         if q is None or q.group_id not in groups or q.status != "open":
-            raise Refused(t(locale, "training.session.bad_question", number=token[:20]))
+            raise Refusal("training.session.bad_question", number=token[:20])
         found.append(q)
     return found
 
@@ -125,7 +126,7 @@ def _change(r, inv, cmd, group, actor, locale) -> None:
     word, _, value = rest.partition(" ")
     what = CHANGE_FIELDS.get(word.casefold())
     if what is None or not value.strip():
-        raise Refused(t(locale, "training.change.usage", number=a.id))
+        raise Refusal("training.change.usage", number=a.id)
     if not r.allowed(inv, cmd, group, actor, locale, PUBLISHERS, group_id=a.group_id, clause="R3.2.1"):
         return
     notice = Announcements(r.ctx, r.s).change(a, r.s.get(Group, a.group_id), actor, what, value.strip(), locale)
@@ -192,7 +193,7 @@ def _answer(r, inv, cmd, group, actor, locale) -> None:
     if not r.allowed(inv, cmd, group, actor, locale, ANSWERERS, group_id=q.group_id, clause="R4.3.1"):
         return
     if not text.strip():
-        raise Refused(t(locale, "command.missing", command=cmd.word, usage=_usage("answer")))
+        raise Refusal("command.missing", command=cmd.word, usage=_usage("answer"))
     answered = Questions(r.ctx, r.s).answer(q, actor, text.strip(), post=True, locale=locale)
     r.reply(inv, group, t(locale, "training.answer.done", number=q.id, count=len(answered)), private=True)
 

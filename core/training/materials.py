@@ -21,7 +21,7 @@ from core.i18n import t
 from core.kernel import audit
 from core.kernel import files
 from core.training import digest as weekly_digest
-from core.training.announcements import Refused
+from core.kernel.refusals import Refusal
 from core.kernel.context import CoreContext
 from core.kernel.outbox import enqueue
 from core.kernel.roster import name_of, staff_accounts, training_groups
@@ -53,8 +53,8 @@ class Materials:
             if f is not None:
                 return self._share_file(group, sharer, f, text.strip(), locale)
             if not link:
-                raise Refused(t(locale, "files.share_nothing"))
-            raise Refused(t(locale, "training.share.bad_link", link=link[:100]))
+                raise Refusal("files.share_nothing")
+            raise Refusal("training.share.bad_link", link=link[:100])
         return self._queue(group, sharer, Material(group_id=group.id, sharer_id=sharer.person_id, url=link[:2000],
                                                    title=(title.strip() or link)[:200], status="pending",
                                                    created_at=self.now))
@@ -62,7 +62,7 @@ class Materials:
     def _share_file(self, group: Group, sharer: Account, f: ReceivedFile, title: str, locale: str) -> Material:
         why = files.not_usable(f)
         if why is not None:
-            raise Refused(t(locale, why[0], **why[1]))
+            raise Refusal(why[0], **why[1])
         return self._queue(group, sharer, Material(group_id=group.id, sharer_id=sharer.person_id, url=f.name,
                                                    title=(title or f.name)[:200], status="pending",
                                                    file_id=f.id, created_at=self.now))
@@ -93,10 +93,10 @@ class Materials:
 
     def decide(self, m: Material, by: Account, approve: bool, reason: str, locale: str) -> None:
         if m.status != "pending":
-            raise Refused(t(locale, "training.review.decided", number=m.id,
-                            status=t(locale, f"training.status.{m.status}")))
+            raise Refusal("training.review.decided", number=m.id,
+                            status=t(locale, f"training.status.{m.status}"))
         if not approve and not reason.strip():
-            raise Refused(t(locale, "training.review.reason_needed", number=m.id))
+            raise Refusal("training.review.reason_needed", number=m.id)
         group = self.s.get(Group, m.group_id)
         m.status = "approved" if approve else "rejected"
         m.reason, m.decided_by, m.decided_at = reason.strip() or None, by.person_id, self.now

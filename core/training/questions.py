@@ -21,7 +21,7 @@ from core.i18n import t
 from core.kernel import audit
 from core.training import digest as weekly_digest
 from core.training.announcement_format import local_text
-from core.training.announcements import Refused
+from core.kernel.refusals import Refusal
 from core.kernel.context import CoreContext
 from core.kernel.directory import roles_of
 from core.kernel.outbox import enqueue
@@ -112,7 +112,7 @@ class Questions:
     def answer(self, q: Question, by: Account, text: str, post: bool, locale: str) -> list[Question]:
         """Answer `q` and, when it has similar open questions, all of them at once (R4.3.2)."""
         if q.status != "open":
-            raise Refused(t(locale, "training.answer.closed", number=q.id))
+            raise Refusal("training.answer.closed", number=q.id)
         group = self.s.get(Group, q.group_id)
         answered = self.cluster(q)
         for each in answered:

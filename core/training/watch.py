@@ -13,7 +13,7 @@ from core.db.models import Account, Case, Group
 from core.events import MessagePosted
 from core.i18n import t
 from core.training import questions
-from core.training.announcements import Refused
+from core.kernel.refusals import Refusal
 from core.kernel.context import CoreContext
 from core.kernel.directory import roles_of
 from core.training.materials import Materials
@@ -43,7 +43,7 @@ def hold_link(ctx: CoreContext, s: Session, group_id: int, account_id: int, pers
     try:
         material = Materials(ctx, s).share(group, s.get(Account, account_id), f"{found.group(0)} {title}",
                                            group.locale)
-    except Refused:
+    except Refusal:
         return
     now = ctx.clock.now()
     enqueue(s, DeleteMessage(e.platform, e.chat_id, e.message_id), key=f"training.hold:{e.platform}:{e.message_id}",

@@ -41,3 +41,22 @@ def connector_class(platform: str) -> type[Connector]:
         return CONNECTORS[platform]()
     except KeyError:
         raise KeyError(f"no connector for platform {platform!r}") from None
+
+
+def _register_platforms() -> None:
+    """What the core knows of each messenger (core/platforms.py)."""
+    from core import platforms
+    from core.capabilities import BY_PLATFORM, FULL
+    aliases = {
+        "slack": ("slack id", "slack user id"),
+        "wecom": ("wecom id", "企业微信", "企業微信", "企业微信账号", "企業微信帳號"),
+        "dingtalk": ("dingtalk id", "钉钉", "釘釘", "钉钉账号", "釘釘帳號"),
+    }
+    names = {"slack": "Slack", "wecom": "WeCom", "dingtalk": "DingTalk", "sandbox": "Sandbox"}
+    for pid in CONNECTORS:
+        caps = BY_PLATFORM.get(pid, FULL)
+        platforms.register(platforms.PlatformInfo(pid, names[pid], caps, aliases.get(pid, ()),
+                                                  real=pid in MESSENGERS))
+
+
+_register_platforms()

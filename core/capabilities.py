@@ -41,6 +41,8 @@ WECOM = Capabilities(
     delete_others_messages=False, pin=False, ephemeral=False, cards=True, private_messages=True,
     departure_events=True, transport_without_public_url=None,
     list_members=True,                                # appchat/get: groups this app created
+    group_buttons=False,                              # appchat/send carries no buttons: `seen N` instead
+    chat_aliases=True,                                # the AI bot's chatid (aibot_chat_id) beside the appchat's
     # media/upload: a file ≤ 20 MB (doc 90253); media/get needs Range requests above 20 MB (doc 90254).
     max_file_bytes=20 * 1024 * 1024,
 )

@@ -136,7 +136,7 @@ def register(main: click.Group) -> None:
         import yaml
 
         from core.kernel.roster import is_staff
-        from core.kernel.roles import TEACHING as LEADS
+        from core.roles import TEACHING as LEADS
         from core.kernel.directory import find_account
         from core.assessment.quizzes import Quizzes, questions_from_file
         from core.kernel.refusals import Refusal

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+import connectors.registry  # noqa: F401  (registers the messengers with the core: core/platforms.py)
 from core.clock import FrozenClock
 from core.config import parse_config
 from core.db.migrate import upgrade

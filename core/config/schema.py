@@ -6,18 +6,17 @@ from functools import cached_property
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from core import platforms, roles
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from core.assessment.config import Assessment
 from core.membership.config import MembershipSettings
 from core.training.config import TrainingSettings
 
-PLATFORMS = ("slack", "wecom", "dingtalk", "sandbox")
 LOCALES = ("zh-Hans", "zh-Hant", "en")
-ROLES = ("admin", "lead", "instructor", "reviewer", "hr", "member")
+ROLES = (*roles.ROLES, "member")
 # R1.2: new-hire, professional-skill, management and other training groups.
 BUILTIN_KINDS = ("new-hire", "skills", "management", "other")
-_ACCOUNT = re.compile(r"^(slack|wecom|dingtalk|sandbox):[^\s:][^\s]{0,127}$")
 _CHAT_ID = re.compile(r"^[^\s]{1,128}$")
 
 Locale = Literal["zh-Hans", "zh-Hant", "en"]
@@ -37,10 +36,19 @@ def _check_timezone(value: str | None) -> str | None:
     return value
 
 
+def _known() -> str:
+    return ", ".join(platforms.ids()) or "none registered"
+
+
+def _check_platform(value: str) -> str:
+    if not platforms.is_known(value):
+        raise ValueError(f"unknown platform {value!r} (known: {_known()})")
+    return value
+
+
 def _check_account(value: str) -> str:
-    if not _ACCOUNT.match(value):
-        raise ValueError(f"{value!r} is not an account: write platform:user_id, "
-                         f"platform one of {', '.join(PLATFORMS)}")
+    if platforms.split_account(value) is None:
+        raise ValueError(f"{value!r} is not an account: write platform:user_id, platform one of {_known()}")
     return value
 
 
@@ -50,8 +58,7 @@ class Discipline(Strict):
     removal: Literal["auto", "confirm"] = "auto"
     warning_expiry_days: int = Field(180, ge=1, le=3650)
     severe_removes: bool = True
-    exempt_roles: tuple[Literal["admin", "lead", "instructor", "reviewer", "hr"], ...] = (
-        "admin", "lead", "instructor")
+    exempt_roles: tuple[Literal[roles.ROLES], ...] = (roles.ADMIN, roles.LEAD, roles.INSTRUCTOR)  # type: ignore[valid-type]
 
 
 class Moderation(Strict):
@@ -97,7 +104,7 @@ class Company(Strict):
 
 
 class GroupConfig(Strict):
-    platform: Literal["slack", "wecom", "dingtalk", "sandbox"]
+    platform: str                     # a registered platform id (core/platforms.py)
     chat_id: str
     name: str = Field(min_length=1, max_length=200)
     kind: str
@@ -110,11 +117,13 @@ class GroupConfig(Strict):
     instructors: tuple[str, ...] = ()
     reviewers: tuple[str, ...] = ()
     members: tuple[str, ...] = ()     # known members (the sandbox seeds these)
-    # WeCom only: the chatid WeCom's AI bot (智能机器人) reports for this group, when it differs from
-    # chat_id (the appchat id Steward created); its @-mentions are then read as this group's.
+    # Platforms with chat aliases only (WeCom's AI bot, 智能机器人): the chatid the bot reports for this
+    # group, when it differs from chat_id (the appchat id Steward created); its @-mentions are then read
+    # as this group's.
     aibot_chat_id: str | None = Field(None, pattern=r"^[0-9A-Za-z_\-@.]{1,128}$")
 
     _tz = field_validator("timezone")(_check_timezone)
+    _platform = field_validator("platform")(_check_platform)
 
     @field_validator("chat_id")
     @classmethod
@@ -140,8 +149,9 @@ class GroupConfig(Strict):
         for ref in (self.lead, *self.admins, *self.instructors, *self.reviewers, *self.members):
             if ref.split(":", 1)[0] != self.platform:
                 raise ValueError(f"{ref} is on another platform than the group ({self.platform})")
-        if self.aibot_chat_id is not None and self.platform != "wecom":
-            raise ValueError("aibot_chat_id is only for WeCom groups (the chatid of WeCom's AI bot)")
+        if self.aibot_chat_id is not None and not platforms.capabilities(self.platform).chat_aliases:
+            raise ValueError(f"aibot_chat_id: {self.platform} groups have no second chat id "
+                             "(it is the chatid of WeCom's AI bot)")
         return self
 
 
@@ -195,7 +205,7 @@ class StewardConfig(Strict):
             seen.add(key)
             if group.aibot_chat_id is not None:
                 if group.aibot_chat_id in aliases or (group.aibot_chat_id != group.chat_id and
-                                                      ("wecom", group.aibot_chat_id) in self._chat_keys):
+                                                      (group.platform, group.aibot_chat_id) in self._chat_keys):
                     raise ValueError(f"group {group.name!r}: aibot_chat_id {group.aibot_chat_id} names "
                                      "another group too")
                 aliases.add(group.aibot_chat_id)

@@ -10,7 +10,7 @@ from core.kernel.directory import display, roles_of
 from core.discipline.cases import Discipline, Violation
 
 CLAUSE = re.compile(r"^R\d{1,2}\.\d{1,2}\.\d{1,2}$", re.IGNORECASE)
-from core.kernel.roles import ADMINS as ADMIN, RECORD_READERS, TEACHING as REPORTERS
+from core.roles import ADMINS as ADMIN, RECORD_READERS, TEACHING as REPORTERS
 
 
 def _help(r, inv, cmd, group, actor, locale) -> None:

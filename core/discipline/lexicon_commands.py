@@ -6,7 +6,7 @@ from core.i18n import t
 from core.moderation import CLAUSES, LEXICON_CATEGORIES, ModerationSettings
 from core.moderation.lexicon import listing
 from core.discipline import lexicon
-from core.kernel.roles import ADMINS
+from core.roles import ADMINS
 
 VERBS = {"add": "add", "添加": "add", "加入": "add", "remove": "remove", "删除": "remove", "刪除": "remove",
          "list": "list", "列出": "list"}

@@ -16,14 +16,13 @@ from typing import Any, Callable, Mapping, Protocol
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
-from core.config.schema import PLATFORMS
+from core import platforms
 from core.db.models import Account, Person
 from core.kernel import audit
 from core.kernel.directory import account_for, find_account, link_account
 
 log = logging.getLogger("steward.identity")
 
-ACCOUNT_REF = re.compile(r"^(slack|wecom|dingtalk|sandbox):([^\s:][^\s]{0,127})$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MOBILE = re.compile(r"^\+?[\d\- ()]{6,20}$")
 EMPLOYEE_ID = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
@@ -136,8 +135,7 @@ class Lookup:
 
 
 def parse_account(key: str) -> tuple[str, str] | None:
-    m = ACCOUNT_REF.match(key.strip())
-    return (m.group(1), m.group(2)) if m else None
+    return platforms.split_account(key)
 
 
 def find_person(s: Session, key: str) -> Lookup:
@@ -293,8 +291,6 @@ def link_by_key(s: Session, account: Account, key: str, now: datetime, actor: st
     (@a joins the person who has it, or it is recorded on @a's person)."""
     ref = parse_account(key)
     if ref is not None:
-        if ref[0] not in PLATFORMS:
-            return LinkResult("conflict", "bad_key")
         other = account_for(s, ref[0], ref[1], now)
         if is_established(other.person) and not is_established(account.person):
             # an explicit admin link: the bare newcomer joins the person who is known

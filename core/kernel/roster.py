@@ -1,5 +1,5 @@
 """Who a training reaches: its groups on every platform, their members (trainees) and their staff, and
-how to reach each of them. The one roster: staff are those holding any role (core/kernel/roles.py).
+how to reach each of them. The one roster: staff are those holding any role (core/roles.py).
 
 A training's groups may sit on several messengers (Group.training_id); a member is reached privately
 on the platform of the first of its groups they are in, in that group's locale."""
@@ -15,7 +15,7 @@ from core.actions import SendPrivate
 from core.db.models import Account, Group, Membership, Person, Role, Training
 from core.kernel.directory import account_on, people_with_role, roles_of
 from core.kernel.outbox import enqueue
-from core.kernel.roles import STAFF, TEACHING
+from core.roles import STAFF, TEACHING
 
 
 def training_groups(s: Session, group: Group) -> list[Group]:

@@ -21,7 +21,7 @@ from core.membership.welcome import acknowledge, unacknowledged
 
 MAILTO = re.compile(r"<mailto:([^|>\s]+)(?:\|[^>]*)?>")
 RECOMMENDERS = frozenset({"lead", "admin", "hr"})
-from core.kernel.roles import LINKERS
+from core.roles import LINKERS
 ACK_READERS = frozenset({"lead", "admin"})
 
 

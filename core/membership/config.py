@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from typing import Iterable, Literal
 
+from core import platforms
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-_GROUP_REF = re.compile(r"^(slack|wecom|dingtalk|sandbox):[^\s]{1,128}$")
+_GROUP_REF = re.compile(r"^([a-z][a-z0-9_]{1,31}):[^\s]{1,128}$")
 
 
 def _folded(values: Iterable[str | None]) -> set[str]:
@@ -63,6 +64,8 @@ class MembershipSettings(BaseModel):
     @classmethod
     def _groups(cls, v: tuple[str, ...]) -> tuple[str, ...]:
         for ref in v:
-            if not _GROUP_REF.match(ref):
-                raise ValueError(f"{ref!r} is not a group: write platform:chat_id")
+            m = _GROUP_REF.match(ref)
+            if not m or not platforms.is_known(m.group(1)):
+                raise ValueError(f"{ref!r} is not a group: write platform:chat_id "
+                                 f"(platform one of {', '.join(platforms.ids())})")
         return v

@@ -13,11 +13,11 @@ import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from core import platforms
 from core.errors import StewardError
 
 REQUIRED = ("name", "employee_id", "department", "position", "hire_date")
 OPTIONAL = ("email", "mobile")
-PLATFORM_COLUMNS = ("slack", "wecom", "dingtalk", "sandbox")
 _HEADERS = {
     "name": ("name", "full name", "姓名"),
     "employee_id": ("employee id", "employee_id", "employee no", "employee number", "工号", "工號", "员工编号",
@@ -27,12 +27,22 @@ _HEADERS = {
     "department": ("department", "dept", "部门", "部門"),
     "position": ("position", "title", "job title", "职位", "職位", "岗位", "崗位"),
     "hire_date": ("hire date", "hire_date", "start date", "入职日期", "入職日期", "到职日期", "到職日期"),
-    "slack": ("slack", "slack id", "slack user id"),
-    "wecom": ("wecom", "wecom id", "企业微信", "企業微信", "企业微信账号", "企業微信帳號"),
-    "dingtalk": ("dingtalk", "dingtalk id", "钉钉", "釘釘", "钉钉账号", "釘釘帳號"),
-    "sandbox": ("sandbox",),
 }
-_HEADER_TO_COLUMN = {alias: column for column, aliases in _HEADERS.items() for alias in aliases}
+
+
+def platform_columns() -> tuple[str, ...]:
+    """One optional column per registered platform, holding that platform's user id."""
+    return platforms.ids()
+
+
+def _header_to_column() -> dict[str, str]:
+    """Header aliases -> column: the fixed ones, then each platform's id and its manifest's aliases."""
+    out = {alias: column for column, aliases in _HEADERS.items() for alias in aliases}
+    for pid in platforms.ids():
+        info = platforms.get(pid)
+        for alias in (pid, *(info.column_aliases if info else ())):
+            out.setdefault(_header(alias), pid)
+    return out
 _FORMULA = re.compile(r"^\s*(=|@|[+\-](?![\d\s()\-]*$))")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _MOBILE = re.compile(r"^\+?[\d\s()\-]{6,20}$")
@@ -130,8 +140,9 @@ def _check(table: list[list[object]], filename: str) -> tuple[list[HrRow], list[
     if not table:
         raise HrFileError(f"{filename}: no header row")
     columns: dict[str, int] = {}
+    header_to_column = _header_to_column()
     for index, cell in enumerate(table[0]):
-        column = _HEADER_TO_COLUMN.get(_header(cell)) or _HEADER_TO_COLUMN.get(_header(cell).replace(" ", "_"))
+        column = header_to_column.get(_header(cell)) or header_to_column.get(_header(cell).replace(" ", "_"))
         if column is not None and column not in columns:
             columns[column] = index
     missing = [c for c in REQUIRED if c not in columns]
@@ -155,7 +166,7 @@ def _check(table: list[list[object]], filename: str) -> tuple[list[HrRow], list[
                     department=_text(cells["department"]), position=_text(cells["position"]),
                     hire_date=_date(cells["hire_date"]), email=_text(cells.get("email")).lower() or None,
                     mobile=_mobile(cells.get("mobile")),
-                    accounts={p: _text(cells[p]) for p in PLATFORM_COLUMNS if _text(cells.get(p))})
+                    accounts={p: _text(cells[p]) for p in platform_columns() if _text(cells.get(p))})
         duplicate = (seen_ids.get(row.employee_id) or (seen_emails.get(row.email) if row.email else None)
                      or next((seen_accounts[(p, u)] for p, u in row.accounts.items() if (p, u) in seen_accounts),
                              None))
@@ -196,7 +207,7 @@ def _row_problems(number: int, cells: dict[str, object]) -> list[RowProblem]:
     mobile = _text(cells.get("mobile"))
     if mobile and not _MOBILE.match(mobile):
         problems.append(RowProblem(number, "bad_mobile", f"mobile {mobile!r} is not a phone number"))
-    for platform in PLATFORM_COLUMNS:
+    for platform in platform_columns():
         value = _text(cells.get(platform))
         if value and not _USER_ID.match(value):
             problems.append(RowProblem(number, "bad_account", f"{platform} account {value!r} is not a user id"))

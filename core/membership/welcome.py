@@ -23,7 +23,7 @@ from core.kernel.outbox import enqueue
 from core.kernel.scheduler import schedule
 
 CLAUSE = "R3.3.2"
-from core.kernel.roles import STAFF
+from core.roles import STAFF
 REMINDER_JOB = "membership.ack_reminder"
 
 

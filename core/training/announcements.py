@@ -30,8 +30,6 @@ from core.kernel.scheduler import schedule
 from core.kernel.roster import members, name_of, training_groups
 
 PIN_TRIES = 20
-# WeCom group chats (appchat/send) cannot carry buttons: there the post is text and `seen N` acknowledges.
-NO_GROUP_BUTTONS = frozenset({"wecom"})
 
 
 class Announcements:
@@ -110,7 +108,9 @@ class Announcements:
                      now=self.now, payload={"outbox_key": key, "group": group.id, "try": 0})
 
     def _buttons(self, group: Group) -> bool:
-        return self.ctx.caps(group.platform).cards and group.platform not in NO_GROUP_BUTTONS
+        # Without buttons in groups (WeCom's appchat/send) the post is text and `seen N` acknowledges.
+        caps = self.ctx.caps(group.platform)
+        return caps.cards and caps.group_buttons
 
     def render(self, a: Announcement, group: Group) -> tuple[str, str]:
         loc, tz = group.locale, group.timezone

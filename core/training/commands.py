@@ -23,7 +23,7 @@ from core.training.materials import REVIEWERS, Materials, shown
 from core.training.questions import ANSWERERS, Questions
 from core.kernel.roster import name_of, training_groups
 
-from core.kernel.roles import ADMINS, PUBLISHERS
+from core.roles import ADMINS, PUBLISHERS
 NUMBER = re.compile(r"^[#QqMm]?(\d{1,9})$")
 SESSION_WORDS = ("session", "课程", "課程")
 CHANGE_FIELDS = {"time": "time", "时间": "time", "時間": "time", "content": "content", "内容": "content",

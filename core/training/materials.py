@@ -26,7 +26,7 @@ from core.kernel.context import CoreContext
 from core.kernel.outbox import enqueue
 from core.kernel.roster import name_of, staff_accounts, training_groups
 
-from core.kernel.roles import PUBLISHERS as REVIEWERS  # R3.1.3 the lead reviews shared material
+from core.roles import PUBLISHERS as REVIEWERS  # R3.1.3 the lead reviews shared material
 
 
 def valid_link(text: str) -> bool:

@@ -30,7 +30,7 @@ from core.training.similarity import reads_as_question, similarity
 from core.kernel.roster import STAFF, name_of, staff_accounts
 from core.kernel.working_hours import add_working_hours
 
-from core.kernel.roles import TEACHING as ANSWERERS  # R4.3.1
+from core.roles import TEACHING as ANSWERERS  # R4.3.1
 SIMILAR_WINDOW = timedelta(days=14)
 SIMILAR_CANDIDATES = 200
 SHOWN_IN_CLUSTER = 10

@@ -49,7 +49,7 @@ def test_defaults_for_builtin_kinds():
     (GROUP.replace("kind: new-hire", "kind: newhire"), "unknown group kind 'newhire'"),
     (GROUP.replace("lead: slack:U0LEAD01", "lead: U0LEAD01"), "groups[0].lead: 'U0LEAD01' is not an account"),
     (GROUP.replace("lead: slack:U0LEAD01", "lead: wecom:lily"), "wecom:lily is on another platform"),
-    (GROUP.replace("platform: slack", "platform: teams"), "groups[0].platform: Input should be"),
+    (GROUP.replace("platform: slack", "platform: teams"), "groups[0].platform: unknown platform 'teams' (known: slack, wecom, dingtalk, sandbox)"),
     (GROUP.replace("    admins: [slack:U0ADMIN1]\n", ""), "groups[0].admins: required key is missing"),
     (GROUP.replace("admins: [slack:U0ADMIN1]", "admins: []"), "groups[0].admins: "),
     (GROUP.replace("    name: 2026 Q4 new hires\n", ""), "steward.yaml:3: groups[0].name: required key is missing"),

@@ -241,4 +241,4 @@ def test_config_check_refuses_a_bad_aibot_chat_id(env, line, problem):
 def test_config_check_refuses_an_aibot_chat_id_off_wecom(env):
     Path(env["STEWARD_CONFIG"]).write_text(SLACK_ONLY + "    aibot_chat_id: wrkX\n", encoding="utf-8")
     result = run(env, "config", "check")
-    assert result.exit_code == 1 and "aibot_chat_id is only for WeCom groups" in result.output
+    assert result.exit_code == 1 and "aibot_chat_id: slack groups have no second chat id" in result.output

@@ -5,7 +5,7 @@ import json
 
 from click.testing import CliRunner
 
-from steward.cli_moderate import moderate
+from steward.cli.moderate import moderate
 
 
 def _run(input_text: str | bytes, *args: str):

@@ -1,4 +1,4 @@
-"""CLI commands of the training feature; `register` is called once by steward/cli.py.
+"""CLI commands of the training feature; `register` is called once by steward/cli/__init__.py.
 
 `steward archive search|export|prune` (R3.2.2): the group archive from a terminal.
 """
@@ -7,6 +7,8 @@ from __future__ import annotations
 import sys
 
 import click
+
+from steward.cli.common import build_container, friendly
 
 DATE = click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"])
 
@@ -34,8 +36,6 @@ def _group(s, ref: str):
 
 def register(main: click.Group) -> None:
     """Add this feature's commands to `main`."""
-    from steward.cli import _container, friendly
-
     @main.group()
     def archive() -> None:
         """The group archive (R3.2.2): search, export, retention."""
@@ -50,7 +50,7 @@ def register(main: click.Group) -> None:
     def archive_search(words, group_ref, since, until, limit) -> None:
         """Messages of a group containing every word (Chinese works without spaces)."""
         from core.training import archive_search as search
-        container = _container(with_connectors=False)
+        container = build_container(with_connectors=False)
         container.check_migrated()
         with container.sessions() as s:
             group = _group(s, group_ref)
@@ -72,7 +72,7 @@ def register(main: click.Group) -> None:
         since, until = _utc(since), _utc(until)
         if since and until and since >= until:
             raise click.UsageError("--since must be before --until")
-        container = _container(with_connectors=False)
+        container = build_container(with_connectors=False)
         container.check_migrated()
         with container.sessions() as s:
             group = _group(s, group_ref)
@@ -95,7 +95,7 @@ def register(main: click.Group) -> None:
         from core.db.models import Group
         from core.training import archive_search as search
         from core.kernel import audit
-        container = _container(with_connectors=False)
+        container = build_container(with_connectors=False)
         container.check_migrated()
         now = container.ctx.clock.now()
         total = 0

@@ -1,4 +1,4 @@
-"""CLI commands of the assessment feature; `register` is called once by steward/cli.py.
+"""CLI commands of the assessment feature; `register` is called once by steward/cli/__init__.py.
 
 `steward scheme set|show|publish` (R6.2.1, R6.2.2) and `steward grades export` (R6.3.1).
 """
@@ -10,7 +10,8 @@ from pathlib import Path
 
 import click
 
-from steward.grade_charts import COMPLETION as COMPLETION_PNG, SCORES as SCORES_PNG
+from steward.cli.common import build_container, friendly
+from steward.cli.grade_charts import COMPLETION as COMPLETION_PNG, SCORES as SCORES_PNG
 
 
 def _training(s, code: str):
@@ -43,8 +44,6 @@ def _refused(refusal) -> click.ClickException:
 
 def register(main: click.Group) -> None:
     """Add this feature's commands to `main`."""
-    from steward.cli import _container, friendly
-
     @main.group()
     def scheme() -> None:
         """A training's assessment scheme (R6.1.1, R6.2.1, R6.2.2)."""
@@ -66,7 +65,7 @@ def register(main: click.Group) -> None:
             data = yaml.safe_load(Path(file).read_text("utf-8"))
         except (yaml.YAMLError, UnicodeDecodeError) as exc:
             raise click.ClickException(f"{file}: not valid YAML ({str(exc).splitlines()[0]})")
-        container = _container(with_connectors=False)
+        container = build_container(with_connectors=False)
         container.check_migrated()
         if dry_run:
             with container.sessions() as s:
@@ -92,7 +91,7 @@ def register(main: click.Group) -> None:
     def scheme_show(training: str) -> None:
         """Print TRAINING's scheme."""
         from core.assessment.schemes import describe, scheme_of
-        container = _container(with_connectors=False)
+        container = build_container(with_connectors=False)
         container.check_migrated()
         with container.sessions() as s:
             t_ = _training(s, training)
@@ -108,7 +107,7 @@ def register(main: click.Group) -> None:
         """Publish TRAINING's scheme to every group of the training and lock it (R6.2.2)."""
         from core.kernel.refusals import Refusal
         from core.assessment.schemes import Schemes
-        container = _container(with_connectors=False)
+        container = build_container(with_connectors=False)
         container.check_migrated()
         with container.sessions.begin() as s:
             t_ = _training(s, training)
@@ -149,7 +148,7 @@ def register(main: click.Group) -> None:
             raise click.ClickException(f"{file}: expected the keys title, opens, closes, limit, component, makeup, "
                                        "questions")
         platform, _, user_id = author.partition(":")
-        container = _container(with_connectors=False)
+        container = build_container(with_connectors=False)
         container.check_migrated()
         with container.sessions() as s:   # committed only when not a dry run
             t_ = _training(s, training)
@@ -193,7 +192,7 @@ def register(main: click.Group) -> None:
         from core.assessment.grades_export import build, write_csv, write_transcripts_csv, write_xlsx
         if fmt == "xlsx" and not output:
             raise click.UsageError("--format xlsx needs --output FILE")
-        container = _container(with_connectors=False)
+        container = build_container(with_connectors=False)
         container.check_migrated()
         with container.sessions() as s:
             t_ = _training(s, training)
@@ -214,7 +213,7 @@ def register(main: click.Group) -> None:
         if transcripts and fmt == "csv":
             write_transcripts_csv(export, Path(transcripts))
         if charts:
-            from steward.grade_charts import render
+            from steward.cli.grade_charts import render
             try:
                 render(bins, groups, Path(charts), name=name, code=code, pass_mark=pass_mark)
             except OSError as exc:

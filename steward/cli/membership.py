@@ -1,4 +1,4 @@
-"""CLI commands of the membership feature; `register` is called once by steward/cli.py.
+"""CLI commands of the membership feature; `register` is called once by steward/cli/__init__.py.
 
 `steward onboard` (R2.1.2), `steward person link|show|import` (one identity across messengers),
 `steward reconcile` (steward/reconcile_run.py) and `steward group create|add` (owned groups that survive
@@ -11,17 +11,7 @@ from pathlib import Path
 import click
 
 from core.errors import StewardError
-
-
-def _ready_container():
-    from core.kernel.config_sync import sync_config
-    from steward.cli import _container
-
-    container = _container()
-    container.check_migrated()
-    with container.sessions.begin() as s:
-        sync_config(s, container.config, container.clock.now())
-    return container
+from steward.cli.common import friendly, synced_container
 
 
 def _read(container, path: str):
@@ -44,7 +34,7 @@ def _run_file(path: str, dry_run: bool, join_groups: bool) -> None:
     from core.membership.onboarding import onboard, prefetch_profiles
 
     console = Console(stderr=False, highlight=False)
-    container = _ready_container()
+    container = synced_container()
     rows, problems = _read(container, path)
     profiles = prefetch_profiles(container.ctx, rows)   # outside the transaction (see identity.after_commit)
     results = []
@@ -82,8 +72,6 @@ def _run_file(path: str, dry_run: bool, join_groups: bool) -> None:
 
 def register(main: click.Group) -> None:
     """Add this feature's commands to `main`."""
-    from steward.cli import friendly
-
     @main.command()
     @click.argument("file", type=click.Path(exists=True, dir_okay=False, readable=True))
     @click.option("--dry-run", is_flag=True, help="Show exactly what would happen; write nothing.")
@@ -121,7 +109,7 @@ def register(main: click.Group) -> None:
         ref = parse_account(account)
         if ref is None:
             raise StewardError(f"{account!r} is not an account: write platform:user_id")
-        container = _ready_container()
+        container = synced_container()
         with container.sessions.begin() as s:
             acct = account_for(s, ref[0], ref[1], container.clock.now())
             result = link_by_key(s, acct, key, container.clock.now(), "cli")
@@ -141,7 +129,7 @@ def register(main: click.Group) -> None:
         from core.kernel.identity import find_person
         from core.membership.identity_report import describe
 
-        container = _ready_container()
+        container = synced_container()
         with container.sessions() as s:
             found = find_person(s, key)
             if found.problem:
@@ -171,7 +159,7 @@ def register(main: click.Group) -> None:
 
         if fix and dry_run:
             raise StewardError("--fix and --dry-run exclude each other")
-        container = _ready_container()
+        container = synced_container()
         groups = select_groups(container, platform, refs)
         result = run(container, groups, fix)
         for outcome in result.outcomes:
@@ -205,7 +193,7 @@ def register(main: click.Group) -> None:
         """Create a training group through the platform's API and register it (owned by Steward)."""
         from core.membership.groups import check_group, register_group
 
-        container = _ready_container()
+        container = synced_container()
         admins = admins or (lead,)
         check_group(container.ctx, platform=platform, name=name, kind=kind, lead=lead, people=(*admins, *members))
         people = list(dict.fromkeys([*admins, *members]))
@@ -228,7 +216,7 @@ def register(main: click.Group) -> None:
         """Register an existing group (owned: it survives the steward.yaml sync) with its lead (R1.3.4)."""
         from core.membership.groups import register_group
 
-        container = _ready_container()
+        container = synced_container()
         with container.sessions.begin() as s:
             group_id = register_group(container.ctx, s, platform=platform, chat_id=chat_id, name=name, kind=kind,
                                       lead=lead, admins=admins or (lead,), training=training)

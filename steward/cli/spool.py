@@ -3,27 +3,26 @@ from __future__ import annotations
 
 import click
 
+from steward.cli.common import build_container, fail, friendly, synced_container
+
 
 def register(main: click.Group) -> None:
-    from steward.cli import _fail, friendly
-
     @main.group()
     def spool() -> None:
         """The spool of STEWARD_SPOOL_DIR (fast acknowledgement)."""
 
     def _directory(container) -> str:
         if not container.settings.spool_dir:
-            _fail("STEWARD_SPOOL_DIR is not set: webhooks answer after the commit and nothing is spooled")
+            fail("STEWARD_SPOOL_DIR is not set: webhooks answer after the commit and nothing is spooled")
         return container.settings.spool_dir
 
     @spool.command("status")
     @friendly
     def spool_status() -> None:
         """Each spool file (owned by a live process, or left for adoption) and the set-aside events."""
-        from steward.container import build
         from steward.spool import status
 
-        found = status(_directory(build(with_connectors=False)))
+        found = status(_directory(build_container(with_connectors=False)))
         for f in found["files"]:
             owner = "a live process" if f["owned"] else "nobody (adopted by the next web process or worker)"
             click.echo(f"{f['file']}: {f['pending_bytes']} bytes not yet committed; owned by {owner}")
@@ -36,15 +35,10 @@ def register(main: click.Group) -> None:
     @friendly
     def spool_replay_dead() -> None:
         """Store the set-aside events again (once their cause is fixed); those that still fail stay set aside."""
-        from core.kernel.config_sync import sync_config
         from core.kernel.inbound import ingest
-        from steward.container import build
         from steward.spool import replay_dead
 
-        container = build()
-        container.check_migrated()
-        with container.sessions.begin() as s:
-            sync_config(s, container.config, container.clock.now())
+        container = synced_container()
         stored, failing = replay_dead(_directory(container), lambda event: ingest(container.ctx, event))
         click.echo(f"stored {stored}, still failing {failing}")
         if failing:

@@ -1,8 +1,12 @@
 """`steward config check`: validate steward.yaml and the environment, say what is set and missing."""
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 from typing import Callable, Mapping
+
+import click
 
 from connectors.base import is_configured
 from connectors.registry import CONNECTORS, connector_class
@@ -116,3 +120,14 @@ def check(env: Mapping[str, str], say: Callable[[str], None]) -> bool:
         return False
     say("ok: Steward can start")
     return True
+
+
+def register(main: click.Group) -> None:
+    @main.group()
+    def config() -> None:
+        """Configuration commands."""
+
+    @config.command("check")
+    def config_check() -> None:
+        """Validate steward.yaml and the environment; print what is configured and what is missing."""
+        sys.exit(0 if check(os.environ, click.echo) else 1)

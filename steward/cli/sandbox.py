@@ -1,15 +1,11 @@
 """`steward sandbox`: a terminal playground over the sandbox connector and the real core."""
 from __future__ import annotations
 
-import click
-from sqlalchemy import select
+import os
 
-from core.db.migrate import upgrade
-from core.db.models import Account, AuditEntry, Group, Role
-from core.errors import ConfigError
-from core.kernel.config_sync import sync_config
-from core.kernel.inbound import ingest
-from steward.worker import drain
+import click
+
+from steward.cli.common import build_container, friendly
 
 HELP = """Type a message and press Enter; Steward answers as it would in a group.
   /as USER        become another sandbox user        /in CHAT   speak in a group
@@ -18,7 +14,30 @@ HELP = """Type a message and press Enter; Steward answers as it would in a group
 Address Steward with @steward, e.g.  @steward 警告 @bob 发广告  or  @steward help"""
 
 
+def register(main: click.Group) -> None:
+    @main.command()
+    @click.option("--as", "who", help="Start as this sandbox user id.")
+    @click.option("--emulate", type=click.Choice(["slack", "wecom", "dingtalk"]),
+                  help="Make the sandbox behave like this platform (what the bot can see and do).")
+    @friendly
+    def sandbox(who: str | None, emulate: str | None) -> None:
+        """An interactive shell: choose who you are, type into a group, see what Steward does."""
+        env = dict(os.environ)
+        if emulate:
+            env["STEWARD_SANDBOX_EMULATE"] = emulate
+        run_shell(build_container(env=env), who)
+
+
 def run_shell(container, who: str | None) -> None:
+    from sqlalchemy import select
+
+    from core.db.migrate import upgrade
+    from core.db.models import Account, AuditEntry, Group, Role
+    from core.errors import ConfigError
+    from core.kernel.config_sync import sync_config
+    from core.kernel.inbound import ingest
+    from steward.worker import drain
+
     connector = container.connectors.get("sandbox")
     if connector is None:
         raise ConfigError(["steward.yaml has no sandbox group: add one with platform: sandbox"])

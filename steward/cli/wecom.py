@@ -5,10 +5,10 @@ import sys
 
 import click
 
+from steward.cli.common import friendly, synced_container
+
 
 def register(main: click.Group) -> None:
-    from steward.cli import friendly
-
     @main.group()
     def wecom() -> None:
         """WeCom-specific commands."""
@@ -24,14 +24,9 @@ def register(main: click.Group) -> None:
         Malformed lines are reported with their line number and skipped; the exit code is then 1.
         """
         from connectors.wecom.archive import ArchiveProblem, archive_events
-        from core.kernel.config_sync import sync_config
         from core.kernel.inbound import ingest
-        from steward.container import build
 
-        container = build(with_connectors=False)
-        container.check_migrated()
-        with container.sessions.begin() as s:
-            sync_config(s, container.config, container.clock.now())
+        container = synced_container(with_connectors=False)
         problems: list[ArchiveProblem] = []
         new = duplicates = 0
         for event in archive_events(source, skip_senders=skip_sender, problems=problems):

@@ -1,0 +1,39 @@
+"""The `steward` command line. Every command prints a clear message and a non-zero exit on error.
+
+One module per area registers its commands on `main`; steward/cli/common.py holds what they share.
+"""
+from __future__ import annotations
+
+import logging
+import os
+
+import click
+
+from steward.cli import (assessment, audit, config, db, membership, sandbox, serve, spool, training, wecom,
+                         worker)
+from steward.cli.moderate import moderate
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="groupsteward")
+def main() -> None:
+    """Steward (培訓群管家): training-group governance for Slack, WeCom and DingTalk."""
+    level = os.environ.get("STEWARD_LOG_LEVEL", "INFO").upper()
+    logging.basicConfig(level=level if level in ("DEBUG", "INFO", "WARNING", "ERROR") else "INFO",
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if level != "DEBUG":
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+serve.register(main)         # serve
+worker.register(main)        # worker, stream
+db.register(main)            # db upgrade|current
+config.register(main)        # config check
+audit.register(main)         # audit export
+sandbox.register(main)       # sandbox
+main.add_command(moderate)   # moderate
+membership.register(main)    # onboard, person, reconcile, group
+training.register(main)      # archive
+assessment.register(main)    # scheme, quiz, grades
+wecom.register(main)         # wecom ingest-archive
+spool.register(main)         # spool status|replay-dead

@@ -1,0 +1,36 @@
+"""`steward audit export`: the audit log for HR, legal and auditors (R8.2.3), from steward/cli/audit_export.py."""
+from __future__ import annotations
+
+import sys
+
+import click
+
+from steward.cli.common import build_container, friendly
+
+DATE = click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"])
+
+
+def register(main: click.Group) -> None:
+    @main.group()
+    def audit() -> None:
+        """The append-only audit log."""
+
+    @audit.command("export")
+    @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
+    @click.option("--since", type=DATE, help="From this UTC date/time.")
+    @click.option("--until", type=DATE, help="Before this UTC date/time.")
+    @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), help="File (default: stdout).")
+    @friendly
+    def audit_export(fmt: str, since, until, output: str | None) -> None:
+        """Export the audit log (every decision and admin action) as JSON lines or CSV."""
+        from steward.cli.audit_export import export
+
+        container = build_container(with_connectors=False)
+        container.check_migrated()
+        stream = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout
+        try:
+            count = export(container.sessions, stream, fmt, since, until)
+        finally:
+            if output:
+                stream.close()
+        click.echo(f"exported {count} audit entries", err=True)

@@ -1,0 +1,53 @@
+"""What every command of the `steward` CLI shares: building the container, errors as messages, exits."""
+from __future__ import annotations
+
+import functools
+import sys
+
+import click
+from sqlalchemy.exc import SQLAlchemyError
+
+from core.errors import ConfigError, StewardError
+
+
+def fail(lines: list[str] | str, code: int = 1) -> None:
+    """Print each line as an error and exit with `code`."""
+    for line in [lines] if isinstance(lines, str) else lines:
+        click.secho(f"error: {line}", fg="red", err=True)
+    sys.exit(code)
+
+
+def friendly(fn):
+    """Turn Steward's own errors into a message and exit code 1, never a traceback."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except ConfigError as exc:
+            fail(exc.problems)
+        except StewardError as exc:
+            fail(str(exc))
+        except OSError as exc:   # full disk, permissions, unreadable file
+            fail(f"{exc.strerror or exc}{': ' + str(exc.filename) if exc.filename else ''}")
+        except SQLAlchemyError as exc:   # e.g. "database or disk is full", a lost connection
+            detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+            fail(f"database error: {detail[0] if detail else type(exc).__name__} (nothing was half-written: "
+                 "every change runs in one transaction)")
+    return wrapper
+
+
+def build_container(**kw):
+    """The container (steward/container.py), built when a command runs, never at import."""
+    from steward.container import build
+    return build(**kw)
+
+
+def synced_container(**kw):
+    """A container on a migrated database whose groups and roles follow steward.yaml."""
+    from core.kernel.config_sync import sync_config
+
+    container = build_container(**kw)
+    container.check_migrated()
+    with container.sessions.begin() as s:
+        sync_config(s, container.config, container.clock.now())
+    return container

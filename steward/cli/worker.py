@@ -1,0 +1,52 @@
+"""`steward worker` and `steward stream`: processes that deliver, and that receive events without a public URL."""
+from __future__ import annotations
+
+import signal
+import threading
+
+import click
+
+from core.errors import ConfigError
+from steward.cli.common import build_container, friendly, synced_container
+
+
+def _stop_on_signals() -> threading.Event:
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    return stop
+
+
+def register(main: click.Group) -> None:
+    @main.command()
+    @click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
+    @friendly
+    def worker(once: bool) -> None:
+        """Run a delivery worker on its own (several may run side by side)."""
+        from steward.worker import drain, run_worker
+
+        container = build_container()
+        container.check_migrated()
+        if once:
+            click.echo(f"delivered {drain(container)} item(s)")
+            return
+        run_worker(container, _stop_on_signals())
+
+    @main.command()
+    @click.option("--platform", "platforms", multiple=True, type=click.Choice(["slack", "dingtalk"]),
+                  help="Only this platform (repeatable). Default: every platform configured for it.")
+    @click.option("--no-worker", is_flag=True, help="Do not run the embedded delivery worker.")
+    @friendly
+    def stream(platforms: tuple[str, ...], no_worker: bool) -> None:
+        """Receive events without a public URL: Slack Socket Mode (SLACK_APP_TOKEN) and DingTalk Stream mode."""
+        from steward.streams import start_streams
+        from steward.worker import start_embedded
+
+        container = synced_container()
+        started = start_streams(container, platforms)
+        if not started:
+            raise ConfigError(["no stream to start: set SLACK_APP_TOKEN for Socket Mode, or configure DingTalk"])
+        if not no_worker:
+            start_embedded(container)
+        click.echo(f"streaming from {', '.join(started)}; worker {'embedded' if not no_worker else 'off'}")
+        _stop_on_signals().wait()

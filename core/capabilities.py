@@ -1,6 +1,7 @@
 """What a messenger lets Steward do. Connectors declare these; the core plans with them (DESIGN.md)."""
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 
 
@@ -26,32 +27,36 @@ class Capabilities:
         return replace(self, **changes)
 
 
-# The capability table of DESIGN.md, as data. Connectors may narrow these at run time
-# (e.g. Slack without SLACK_ADMIN_USER_TOKEN cannot delete other people's messages).
-SLACK = Capabilities(
+#: What the core plans with for a platform that declared nothing: everything is possible. The rows of
+#: the real messengers live in their connectors' manifests (connectors/<id>/manifest.py) and reach the
+#: core through core.platforms.
+FULL = Capabilities(
     sees_all_messages=True, manages_any_group=True, remove_member=True, invite_member=True,
     delete_others_messages=True, pin=True, ephemeral=True, cards=True, private_messages=True,
-    departure_events=True, transport_without_public_url="Socket Mode",
-    list_members=True,                                # conversations.members (channels:read / groups:read)
-    # "Files up to 1 GB" (Slack help, "Upload files to Slack"; files.getUploadURLExternal takes the length).
-    max_file_bytes=1024 * 1024 * 1024,
+    departure_events=True, list_members=True, max_file_bytes=1024 * 1024 * 1024,
 )
-WECOM = Capabilities(
-    sees_all_messages=False, manages_any_group=False, remove_member=True, invite_member=True,
-    delete_others_messages=False, pin=False, ephemeral=False, cards=True, private_messages=True,
-    departure_events=True, transport_without_public_url=None,
-    list_members=True,                                # appchat/get: groups this app created
-    # media/upload: a file ≤ 20 MB (doc 90253); media/get needs Range requests above 20 MB (doc 90254).
-    max_file_bytes=20 * 1024 * 1024,
-)
-DINGTALK = Capabilities(
-    sees_all_messages=False, manages_any_group=False, remove_member=True, invite_member=True,
-    delete_others_messages=False, pin=True, ephemeral=False, cards=True, private_messages=True,
-    departure_events=True, transport_without_public_url="Stream mode",
-    list_members=True,                                # sceneGroups/members/batchQuery: scene groups only
-    # oapi media/upload: image and file ≤ 20 MB (doc 0646); the same bound for what members send the robot.
-    max_file_bytes=20 * 1024 * 1024,
-)
-FULL = SLACK.with_(transport_without_public_url=None)
 
-BY_PLATFORM = {"slack": SLACK, "wecom": WECOM, "dingtalk": DINGTALK}
+
+class _RealRows(Mapping[str, Capabilities]):
+    """A live view of the real messengers' rows in core.platforms."""
+
+    def _rows(self) -> dict[str, Capabilities]:
+        from core import platforms
+        return {info.id: info.capabilities for info in map(platforms.get, platforms.ids()) if info and info.real}
+
+    def __getitem__(self, platform: str) -> Capabilities:
+        return self._rows()[platform]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._rows())
+
+    def __len__(self) -> int:
+        return len(self._rows())
+
+
+def __getattr__(name: str):
+    """`BY_PLATFORM`, for callers not yet moved to core.platforms.capabilities(platform): a live view of
+    the rows the connector registry registered (connectors/registry.py)."""
+    if name == "BY_PLATFORM":
+        return _RealRows()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

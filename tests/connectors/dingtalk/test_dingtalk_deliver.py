@@ -118,7 +118,7 @@ def test_card_click_round_trip(dingtalk, fake_dingtalk, clock):
     sent = parse_qs(urlsplit(link).query)["content"][0]
     payload = json.loads(fixture_bytes("robot__card_click.json"))
     payload["text"]["content"] = sent
-    event = dingtalk.parse(robot_request(json.dumps(payload).encode(), ms(clock))).events[0]
+    event = dingtalk.receive(robot_request(json.dumps(payload).encode(), ms(clock))).events[0]
     assert (event.action, event.value, event.user_id, event.chat_id) == ("case.approve", "case 42/2026", "u_admin", None)
 
 

@@ -65,7 +65,7 @@ def aibot(deps) -> WeComConnector:
 
 def handle(connector: WeComConnector, req: InboundRequest):
     connector.verify(req)
-    return connector.parse(req)
+    return connector.receive(req)
 
 
 # --- the handshake and bad input --------------------------------------------------------------------

@@ -323,4 +323,4 @@ def test_the_fake_signs_callbacks_the_connector_accepts(fake, deps, clock):
     query, body = fake.callback(xml, int(clock.now().timestamp()), "contacts")
     request = InboundRequest("POST", "/wecom/contacts", "contacts", Headers({}), query, body)
     wecom.verify(request)
-    assert [e.user_id for e in wecom.parse(request).events] == ["lisi"]
+    assert [e.user_id for e in wecom.receive(request).events] == ["lisi"]

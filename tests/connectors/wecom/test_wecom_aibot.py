@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from wechatpy.enterprise.crypto import WeChatCrypto
 
+from connectors import registry
 from connectors.base import Headers, InboundRequest
 from connectors.wecom.aibot import rewrite_mentions
 from connectors.wecom.connector import WeComConnector
@@ -122,7 +123,7 @@ def test_without_its_variables_the_endpoint_is_not_found_and_the_rest_works(conn
     req = signed(payload("text__group_command.json"), clock)
     with pytest.raises(NotFound):
         connector.verify(req)
-    assert "aibot" in WeComConnector.endpoints
+    assert "aibot" in registry.manifest("wecom").endpoints
     assert connector.capabilities.sees_all_messages is False
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from connectors.base import ConnectorDeps, Headers, InboundRequest
 from connectors.wecom.connector import WeComConnector
-from connectors.wecom.render import task_id
+from connectors.wecom.translate import task_id
 from core.actions import (Button, DeleteMessage, InviteMember, PinMessage, PostCard, PostMessage, RemoveMember,
                           SendEphemeral, SendPrivate)
 from core.errors import PermanentDeliveryError, RetryableDeliveryError, UnsupportedAction

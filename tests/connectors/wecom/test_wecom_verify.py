@@ -142,16 +142,14 @@ def test_malformed_decrypted_message_is_a_bad_request(connector, clock, plaintex
 def test_signed_garbage_ciphertext_is_a_bad_request(connector, clock):
     encrypted = "bm90IGEgcmVhbCBjaXBoZXJ0ZXh0"
     request = post(envelope(encrypted), _signed_envelope(b"", encrypted, clock))
-    connector.verify(request)
-    with pytest.raises(BadRequest):
-        connector.receive(request)
+    with pytest.raises(BadRequest):              # the signature holds; verify() decrypts, and cannot
+        connector.verify(request)
 
 
 def test_message_for_another_corp_is_forbidden(connector, clock):
     request = signed_post(fixture_text(TEXT), clock, corp_id="wwsomeoneelse01")
-    connector.verify(request)                      # same token and key, so the signature holds
-    with pytest.raises(Forbidden):
-        connector.receive(request)
+    with pytest.raises(Forbidden):               # same token and key, so the signature holds; the
+        connector.verify(request)                # decrypted receiveid names another corp
 
 
 def test_unknown_method_is_a_bad_request(connector, clock):

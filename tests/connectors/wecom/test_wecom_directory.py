@@ -86,3 +86,8 @@ def test_create_group_with_unknown_member_is_refused_by_wecom(wecom):
     with pytest.raises(PermanentDeliveryError) as caught:
         wecom.create_group("g", "adminchen", ["ghost"])
     assert caught.value.code == "86007"
+
+
+def test_make_group_is_the_group_creator_port(wecom, fake):
+    assert wecom.make_group("新员工培训", "adminchen", ["zhangsan"], chat_id="stwPort01") == CreatedGroup("stwPort01")
+    assert wecom.make_group("新员工培训", "adminchen", ["zhangsan"], chat_id="stwPort01").complete   # idempotent

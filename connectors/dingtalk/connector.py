@@ -79,7 +79,8 @@ class DingTalkConnector(Connector, Directory, GroupCreator):
         # Every answer, the check_url handshake included, is the encrypted "success".
         answer = json.dumps(cipher.reply("success", self.deps.clock.now())).encode("utf-8")
         if isinstance(payload, dict) and payload.get("EventType") == HANDSHAKE:
-            return InboundResult(status=200, body=answer, content_type="application/json")
+            return InboundResult(status=200, body=answer, content_type="application/json",
+                                 ignored="check_url: the subscription handshake, answered")
         return self._result(parse_event(payload), answer, "application/json")
 
     @staticmethod

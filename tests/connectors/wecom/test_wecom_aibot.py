@@ -175,8 +175,8 @@ def test_a_card_click_is_card_acted(aibot, clock):
 
 
 @pytest.mark.parametrize("name, ignored", [
-    ("event_enter_chat.json", "aibot:event:enter_chat"),
-    ("event_feedback.json", "aibot:event:feedback_event"),
+    ("event__enter_chat.json", "aibot:event:enter_chat"),
+    ("event__feedback.json", "aibot:event:feedback_event"),
     ("stream__refresh.json", "aibot:msgtype:stream"),
     ("event_unknown__future.json", "unknown:aibot:event:disconnected_event"),
     ("msgtype_unknown__future.json", "unknown:aibot:msgtype:video"),
@@ -189,7 +189,7 @@ def test_listed_and_unknown_payloads_are_answered_empty_with_nothing_to_do(aibot
 def test_every_fixture_is_used():
     used = {"text__group_command.json", "text__group_quote.json", "text__single.json", "mixed__group.json",
             "voice__single.json", "image__single.json", "file__single.json", "stream__refresh.json",
-            "event_enter_chat.json", "event_template_card__approve.json", "event_feedback.json",
+            "event__enter_chat.json", "event_template_card__approve.json", "event__feedback.json",
             "event_unknown__future.json", "msgtype_unknown__future.json"}
     assert sorted(p.name for p in FIXTURES.iterdir()) == sorted(used)
 

@@ -78,7 +78,7 @@ EVENT_CASES = {
         platform="dingtalk", event_id="a9b0scrubbed0005:u_lisi", chat_id=GROUP, user_id="u_lisi")], None),
     "events__chat_disband.json": ([], "group disbanded; Steward only governs groups it created"),
     "events__unknown_type.json": ([], "unknown EventType 'bpms_task_change'"),
-    "events__check_url.json": ([], None),
+    "events__check_url.json": ([], "check_url: the subscription handshake, answered"),
 }
 
 

@@ -1,18 +1,32 @@
-"""The connector contract: what every messenger connector implements.
+"""The connector contract: what every messenger connector implements, and how it is declared.
 
 A connector verifies inbound requests on their raw bytes, parses them into core events,
-delivers core actions through the platform's SDK and declares its capabilities. It never
-imports Flask or another connector: `webhooks/` turns HTTP into an `InboundRequest` and back.
+translates core actions into its platform's calls, delivers them through the platform's SDK and
+declares its capabilities. It never imports Flask or another connector: `webhooks/` turns HTTP
+into an `InboundRequest` and back.
+
+Every connector is one folder with the same modules in the same roles:
+
+    settings.py    the environment it reads (ENV) and a settings dataclass; secrets never in repr
+    verify.py      signature, freshness and decryption; returns the verified `Payload`
+    parse.py       a verified payload -> core events (explicit tables, explicit ignore lists)
+    translate.py   a core action -> a description of the platform call, or `Unsupported` (pure)
+    client.py      the only module that talks to the platform (SDK or HTTP)
+    connector.py   wires the others together (the `Connector` below)
+    manifest.py    the `Manifest`: what the registry and the core know about it, without importing the SDK
 """
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import ClassVar, Mapping
+from types import MappingProxyType
+from typing import Any, Callable, ClassVar, Mapping
 
-from core.actions import Action
+from core.actions import (Action, DeleteMessage, InviteMember, PinMessage, PostCard, PostFile, PostMessage,
+                          RemoveMember, SendEphemeral, SendPrivate)
 from core.clock import Clock
 from core.errors import ConfigError, UnsupportedAction
+from core.platforms import PlatformInfo
 from core.ports import FileStore, RateLimiter, TokenStore
 from core.capabilities import Capabilities
 from core.events import Event, FileRef
@@ -59,6 +73,56 @@ class InboundResult:
 
 
 @dataclass(frozen=True)
+class Payload:
+    """What verify() vouches for: the request's content once its origin was checked, decrypted where the
+    platform encrypts (WeCom, DingTalk events). parse() reads only this, so nothing is decrypted twice."""
+    data: bytes | str
+    #: what the verified content is, when one endpoint carries several kinds ("echostr" for a URL check)
+    kind: str = "message"
+
+    @property
+    def text(self) -> str:
+        return self.data if isinstance(self.data, str) else self.data.decode("utf-8")
+
+    @property
+    def raw(self) -> bytes:
+        return self.data.encode("utf-8") if isinstance(self.data, str) else self.data
+
+    def __repr__(self) -> str:   # payloads are members' words: logs get the size, never the content
+        return f"Payload(kind={self.kind!r}, {len(self.data)} {'chars' if isinstance(self.data, str) else 'bytes'})"
+
+
+@dataclass(frozen=True)
+class Unsupported:
+    """translate()'s answer for an action the platform cannot perform (in agreement with the capability row)."""
+    reason: str
+
+
+#: The capability flag each core action needs (PostMessage and PostFile need none). A card in a group
+#: with buttons also needs `group_buttons`. translate() answers Unsupported exactly when a flag is off.
+ACTION_CAPABILITY: Mapping[type[Action], str | None] = MappingProxyType({
+    PostMessage: None,
+    PostFile: None,
+    SendPrivate: "private_messages",
+    SendEphemeral: "ephemeral",
+    RemoveMember: "remove_member",
+    InviteMember: "invite_member",
+    DeleteMessage: "delete_others_messages",
+    PinMessage: "pin",
+    PostCard: "cards",
+})
+
+
+def required_capabilities(action: Action) -> tuple[str, ...]:
+    """The capability flags `action` needs on its platform."""
+    flag = ACTION_CAPABILITY.get(type(action))
+    flags = (flag,) if flag else ()
+    if isinstance(action, PostCard) and action.chat_id and not action.user_id and action.buttons:
+        flags += ("group_buttons",)
+    return flags
+
+
+@dataclass(frozen=True)
 class Delivery:
     """The result of one delivered action: the platform's id for what it created, if any."""
     remote_id: str | None = None
@@ -73,29 +137,37 @@ class Health:
 
 class Connector(ABC):
     platform: ClassVar[str]
-    #: HTTP endpoints this connector serves, name -> allowed methods; webhooks/ mounts them.
-    endpoints: ClassVar[dict[str, tuple[str, ...]]] = {}
 
     @property
     @abstractmethod
     def capabilities(self) -> Capabilities:
-        """What this platform lets Steward do, as configured (docs/design.md capability table)."""
+        """What this platform lets Steward do, as configured (docs/design.md, capability table)."""
 
     @abstractmethod
-    def verify(self, request: InboundRequest) -> None:
-        """Check the signature on the raw bytes, in constant time, within the replay window.
+    def verify(self, request: InboundRequest) -> Payload:
+        """Check the signature on the raw bytes, in constant time, within the replay window, and return
+        the verified content (decrypted where the platform encrypts).
 
-        Raises core.errors.VerificationFailed (401) or Forbidden (403). Must not parse the body
-        beyond what the signature scheme itself needs.
+        Raises core.errors.VerificationFailed (401) or Forbidden (403); BadRequest when a signed body
+        cannot be decrypted. Must not parse the body beyond what the signature scheme itself needs.
         """
 
     @abstractmethod
-    def parse(self, request: InboundRequest) -> InboundResult:
-        """Turn a verified request into core events and the answer for the platform.
+    def parse(self, request: InboundRequest, payload: Payload) -> InboundResult:
+        """Turn the payload verify() returned into core events and the answer for the platform.
 
         Raises core.errors.BadRequest for malformed payloads. Unknown payload types produce
         no events and a 200, so the platform stops retrying.
         """
+
+    def receive(self, request: InboundRequest) -> InboundResult:
+        """verify, then parse: the whole inbound path (webhooks/ and tests use it)."""
+        return self.parse(request, self.verify(request))
+
+    @abstractmethod
+    def translate(self, action: Action) -> Any:
+        """The platform call(s) `action` becomes, as a description (no I/O), or `Unsupported(reason)`
+        exactly when the connector's capabilities lack a flag the action needs (ACTION_CAPABILITY)."""
 
     @abstractmethod
     def deliver(self, action: Action, idempotency_key: str) -> Delivery:
@@ -162,6 +234,41 @@ def is_configured(spec: tuple[EnvVar, ...], env: Mapping[str, str]) -> bool:
     return any((env.get(var.name) or "").strip() for var in spec)
 
 
-# Every connector module defines a class with:
-#   ENV: tuple[EnvVar, ...]                        the environment variables it reads (docs/design.md names)
-#   from_env(env, deps) -> Connector (classmethod) raises ConfigError naming what is missing
+def unsupported(plan: Any) -> None:
+    """Raise UnsupportedAction when translate() said so (every deliver() starts with this)."""
+    if isinstance(plan, Unsupported):
+        raise UnsupportedAction(plan.reason)
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """Everything Steward knows about one messenger before (and without) importing its SDK.
+
+    `connectors/registry.py` lists the built-in manifests; each connector's `manifest.py` defines one.
+    The connector class itself (`factory()`) has a classmethod `from_env(env, deps)` that raises
+    ConfigError naming every variable that is missing or wrong.
+    """
+    id: str                                               # `slack`: URLs, account references, config
+    display_name: str                                     # `Slack`: what people read
+    env: tuple[EnvVar, ...]                               # the environment variables it reads
+    endpoints: Mapping[str, tuple[str, ...]]              # HTTP endpoint name -> methods: /<id>/<name>
+    capabilities: Capabilities                            # the platform's capability row (docs/design.md)
+    factory: Callable[[], type[Connector]]                # lazy: imports the connector (and its SDK)
+    column_aliases: tuple[str, ...] = ()                  # onboarding-file headers naming its user ids
+    real: bool = True                                     # False: the sandbox (a playground, not a messenger)
+    #: optional extras, each lazy: name -> a callable returning the object. Known names:
+    #: "stream" (a runner class taking (connector, sink) for a connection without a public URL),
+    #: "web" (the name of a page webhooks/ mounts next to the endpoints, e.g. "playground").
+    extras: Mapping[str, Callable[[], Any]] = field(default_factory=dict)
+
+    @property
+    def info(self) -> PlatformInfo:
+        return PlatformInfo(id=self.id, display_name=self.display_name, capabilities=self.capabilities,
+                            column_aliases=self.column_aliases, real=self.real)
+
+    def connector_class(self) -> type[Connector]:
+        return self.factory()
+
+    def extra(self, name: str) -> Any | None:
+        make = self.extras.get(name)
+        return make() if make is not None else None

@@ -1,62 +1,90 @@
-"""The explicit table of connectors. Imports happen when a platform is used, never at import time."""
+"""The explicit table of connectors: the only place that knows which messengers exist.
+
+Importing this module imports the manifests (no SDK) and registers each one's PlatformInfo into
+core.platforms, so the core can plan with the platforms' capability rows. Connector classes, and
+with them the SDKs, are imported when a platform is used (`connector_class`).
+
+A test may `register()` one more messenger (before the container and the app are built) and
+`unregister()` it again.
+"""
 from __future__ import annotations
 
-from typing import Callable
+import threading
+from typing import Callable, Iterator, Mapping
 
-from connectors.base import Connector
+from connectors.base import Connector, Manifest
+from connectors.dingtalk.manifest import MANIFEST as DINGTALK
+from connectors.sandbox.manifest import MANIFEST as SANDBOX
+from connectors.slack.manifest import MANIFEST as SLACK
+from connectors.wecom.manifest import MANIFEST as WECOM
+from core import platforms
 
+BUILT_IN: tuple[Manifest, ...] = (SLACK, WECOM, DINGTALK, SANDBOX)
 
-def _slack() -> type[Connector]:
-    from connectors.slack.connector import SlackConnector
-    return SlackConnector
-
-
-def _wecom() -> type[Connector]:
-    from connectors.wecom.connector import WeComConnector
-    return WeComConnector
-
-
-def _dingtalk() -> type[Connector]:
-    from connectors.dingtalk.connector import DingTalkConnector
-    return DingTalkConnector
+_lock = threading.Lock()
+_manifests: dict[str, Manifest] = {}
 
 
-def _sandbox() -> type[Connector]:
-    from connectors.sandbox.connector import SandboxConnector
-    return SandboxConnector
+def register(manifest: Manifest) -> None:
+    """Add (or replace) a messenger; its PlatformInfo goes into core.platforms too."""
+    platforms.register(manifest.info)        # validates the id first
+    with _lock:
+        _manifests[manifest.id] = manifest
 
 
-CONNECTORS: dict[str, Callable[[], type[Connector]]] = {
-    "slack": _slack,
-    "wecom": _wecom,
-    "dingtalk": _dingtalk,
-    "sandbox": _sandbox,
-}
-
-MESSENGERS = ("slack", "wecom", "dingtalk")
+def unregister(platform: str) -> None:
+    with _lock:
+        _manifests.pop(platform, None)
+    platforms.unregister(platform)
 
 
-def connector_class(platform: str) -> type[Connector]:
+def manifests() -> tuple[Manifest, ...]:
+    """Every registered messenger, built-in ones first, in registration order."""
+    with _lock:
+        return tuple(_manifests.values())
+
+
+def manifest(platform: str) -> Manifest:
     try:
-        return CONNECTORS[platform]()
+        return _manifests[platform]
     except KeyError:
         raise KeyError(f"no connector for platform {platform!r}") from None
 
 
-def _register_platforms() -> None:
-    """What the core knows of each messenger (core/platforms.py)."""
-    from core import platforms
-    from core.capabilities import BY_PLATFORM, FULL
-    aliases = {
-        "slack": ("slack id", "slack user id"),
-        "wecom": ("wecom id", "企业微信", "企業微信", "企业微信账号", "企業微信帳號"),
-        "dingtalk": ("dingtalk id", "钉钉", "釘釘", "钉钉账号", "釘釘帳號"),
-    }
-    names = {"slack": "Slack", "wecom": "WeCom", "dingtalk": "DingTalk", "sandbox": "Sandbox"}
-    for pid in CONNECTORS:
-        caps = BY_PLATFORM.get(pid, FULL)
-        platforms.register(platforms.PlatformInfo(pid, names[pid], caps, aliases.get(pid, ()),
-                                                  real=pid in MESSENGERS))
+def ids() -> tuple[str, ...]:
+    return tuple(m.id for m in manifests())
 
 
-_register_platforms()
+def messengers() -> tuple[str, ...]:
+    """The real messengers (the sandbox left out)."""
+    return tuple(m.id for m in manifests() if m.real)
+
+
+def connector_class(platform: str) -> type[Connector]:
+    return manifest(platform).connector_class()
+
+
+class _Factories(Mapping[str, Callable[[], type[Connector]]]):
+    """`CONNECTORS`: id -> lazy connector class, a live view of the registry (for older callers)."""
+
+    def __getitem__(self, platform: str) -> Callable[[], type[Connector]]:
+        return manifest(platform).factory
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(ids())
+
+    def __len__(self) -> int:
+        return len(manifests())
+
+
+CONNECTORS: Mapping[str, Callable[[], type[Connector]]] = _Factories()
+
+for _manifest in BUILT_IN:
+    register(_manifest)
+
+
+def __getattr__(name: str):
+    # MESSENGERS follows the registry: a messenger a test registers is one of them while it is there.
+    if name == "MESSENGERS":
+        return messengers()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -26,34 +26,11 @@ class Capabilities:
         return replace(self, **changes)
 
 
-# The capability table of docs/design.md, as data. Connectors may narrow these at run time
-# (e.g. Slack without SLACK_ADMIN_USER_TOKEN cannot delete other people's messages).
-SLACK = Capabilities(
+#: What the core plans with for a platform that declared nothing: everything is possible. The rows of
+#: the real messengers live in their connectors' manifests (connectors/<id>/manifest.py) and reach the
+#: core through core.platforms.
+FULL = Capabilities(
     sees_all_messages=True, manages_any_group=True, remove_member=True, invite_member=True,
     delete_others_messages=True, pin=True, ephemeral=True, cards=True, private_messages=True,
-    departure_events=True, transport_without_public_url="Socket Mode",
-    list_members=True,                                # conversations.members (channels:read / groups:read)
-    # "Files up to 1 GB" (Slack help, "Upload files to Slack"; files.getUploadURLExternal takes the length).
-    max_file_bytes=1024 * 1024 * 1024,
+    departure_events=True, list_members=True, max_file_bytes=1024 * 1024 * 1024,
 )
-WECOM = Capabilities(
-    sees_all_messages=False, manages_any_group=False, remove_member=True, invite_member=True,
-    delete_others_messages=False, pin=False, ephemeral=False, cards=True, private_messages=True,
-    departure_events=True, transport_without_public_url=None,
-    list_members=True,                                # appchat/get: groups this app created
-    group_buttons=False,                              # appchat/send carries no buttons: `seen N` instead
-    chat_aliases=True,                                # the AI bot's chatid (aibot_chat_id) beside the appchat's
-    # media/upload: a file ≤ 20 MB (doc 90253); media/get needs Range requests above 20 MB (doc 90254).
-    max_file_bytes=20 * 1024 * 1024,
-)
-DINGTALK = Capabilities(
-    sees_all_messages=False, manages_any_group=False, remove_member=True, invite_member=True,
-    delete_others_messages=False, pin=True, ephemeral=False, cards=True, private_messages=True,
-    departure_events=True, transport_without_public_url="Stream mode",
-    list_members=True,                                # sceneGroups/members/batchQuery: scene groups only
-    # oapi media/upload: image and file ≤ 20 MB (doc 0646); the same bound for what members send the robot.
-    max_file_bytes=20 * 1024 * 1024,
-)
-FULL = SLACK.with_(transport_without_public_url=None)
-
-BY_PLATFORM = {"slack": SLACK, "wecom": WECOM, "dingtalk": DINGTALK}

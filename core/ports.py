@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import threading
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, Sequence
 
 from core.actions import Action
 from core.clock import Clock
@@ -80,3 +82,52 @@ class FileSource(Protocol):
     def fetch_file(self, ref: FileRef, max_bytes: int) -> bytes:
         """The file's bytes; raises core.errors.FileTooLarge past `max_bytes`, and Retryable- or
         PermanentDeliveryError like deliver()."""
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What a platform's directory says about one user, in the one shape every connector returns."""
+    user_id: str
+    name: str | None = None
+    email: str | None = None
+    mobile: str | None = None
+    employee_id: str | None = None
+    department: str | None = None             # the main department's name
+    position: str | None = None               # job title / position
+    deleted: bool = False                     # deactivated or left the organisation
+    departments: tuple[str, ...] = ()         # department names, the main one first
+    department_ids: tuple[str, ...] = ()      # the same departments by the platform's ids
+
+
+class Directory(ABC):
+    """A connector that can look a user up (Slack users.info, WeCom user/get, DingTalk topapi/v2/user/get)."""
+
+    @abstractmethod
+    def user_profile(self, user_id: str) -> Profile | None:
+        """The user's profile, or None when the platform knows no such user. Other failures raise
+        core.errors delivery errors (Retryable- or PermanentDeliveryError)."""
+
+
+@dataclass(frozen=True)
+class CreatedGroup:
+    """A group a connector created on its platform."""
+    chat_id: str                              # the id Steward governs the group by
+    #: what went wrong after the group itself was created (e.g. DingTalk's robot could not be added);
+    #: empty when everything is in place
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def complete(self) -> bool:
+        return not self.warnings
+
+
+class GroupCreator(ABC):
+    """A connector that creates the groups it governs (WeCom appchat/create, DingTalk group/create)."""
+
+    @abstractmethod
+    def make_group(self, name: str, owner: str, user_ids: Sequence[str],
+                   chat_id: str | None = None) -> CreatedGroup:
+        """Create a group named `name`, owned by `owner`, with `user_ids` (the owner is always a member).
+        `chat_id` asks for a fixed id where the platform lets the caller choose one (retries are then
+        idempotent); where it does not, passing one raises ValueError. Platform refusals raise
+        PermanentDeliveryError, temporary failures RetryableDeliveryError."""

@@ -10,8 +10,8 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from connectors import registry
 from connectors.base import Connector, ConnectorDeps, is_configured
-from connectors.registry import CONNECTORS, MESSENGERS, connector_class
 from core.clock import Clock, SystemClock
 from core.config import load_config
 from core.config.schema import StewardConfig
@@ -20,10 +20,11 @@ from core.db.session import make_engine, make_sessionmaker
 from core.errors import ConfigError, StewardError
 from core.events import Event
 from core.file_store import LocalFileStore
+from core.discipline.moderation import ModerationService
 from core.kernel.context import CoreContext
 from core.kernel.delivery import Deliverer
 from core.kernel.inbound import ingest, ingest_many
-from core.discipline.moderation import ModerationService
+from core.ports import Directory
 from steward.features import all_features
 from steward.ratelimit import LimitsRateLimiter
 from steward.settings import Settings
@@ -75,10 +76,10 @@ class Container:
 def platforms_wanted(config: StewardConfig, env: Mapping[str, str]) -> list[str]:
     """Platforms that groups use or whose variables are set: their secrets must be complete."""
     wanted = set(config.platforms_in_use())
-    for platform in MESSENGERS:
-        if is_configured(connector_class(platform).ENV, env):
-            wanted.add(platform)
-    return [p for p in CONNECTORS if p in wanted]
+    for manifest in registry.manifests():
+        if manifest.real and is_configured(manifest.env, env):
+            wanted.add(manifest.id)
+    return [p for p in registry.ids() if p in wanted]
 
 
 def build(env: Mapping[str, str] | None = None, *, clock: Clock | None = None,
@@ -101,7 +102,7 @@ def build(env: Mapping[str, str] | None = None, *, clock: Clock | None = None,
         problems: list[str] = []
         for platform in platforms_wanted(config, env):
             try:
-                container.connectors[platform] = connector_class(platform).from_env(env, deps)
+                container.connectors[platform] = registry.connector_class(platform).from_env(env, deps)
                 container.connectors[platform].use_chat_aliases(config.chat_aliases(platform))
             except ConfigError as exc:
                 problems.extend(exc.problems)
@@ -111,7 +112,7 @@ def build(env: Mapping[str, str] | None = None, *, clock: Clock | None = None,
                                 capabilities={p: c.capabilities for p, c in container.connectors.items()},
                                 detectors=ModerationService(recent_messages(settings.redis_url)),
                                 directories={p: c for p, c in container.connectors.items()
-                                             if hasattr(c, "user_profile")},
+                                             if isinstance(c, Directory)},
                                 files=files, file_sources=dict(container.connectors),
                                 features=all_features())
     # the directory port of core/kernel/identity.py: connectors that can look a user up

@@ -1,10 +1,18 @@
-"""The Flask app factory. The container (steward/container.py) is built by the caller."""
+"""The Flask app factory. The container (steward/container.py) is built by the caller.
+
+Each configured connector's endpoints are mounted from its manifest in the connector registry, at
+`/<id>/<endpoint>`: a messenger registered before the app is created answers without a change here.
+"""
 from __future__ import annotations
 
 from flask import Flask
 
+from connectors import registry
 from connectors.base import MAX_BODY_BYTES
 from webhooks import errors, health, platform, sandbox
+
+#: pages a manifest may ask for next to its endpoints (its "web" extra), by name
+PAGES = {"playground": sandbox.blueprint}
 
 
 def create_app(container) -> Flask:
@@ -19,7 +27,9 @@ def create_app(container) -> Flask:
         container.accept(event)
 
     for name, connector in container.connectors.items():
-        app.register_blueprint(platform.blueprint(connector, handle))
-        if name == "sandbox":
-            app.register_blueprint(sandbox.blueprint(container, connector))
+        manifest = registry.manifest(name)
+        app.register_blueprint(platform.blueprint(manifest.id, manifest.endpoints, connector, handle))
+        page = manifest.extra("web")
+        if page is not None:
+            app.register_blueprint(PAGES[page](container, connector))
     return app

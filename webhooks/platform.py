@@ -4,7 +4,7 @@ Order at the edge: size limit -> verify on raw bytes -> parse -> hand events to 
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Mapping
 
 from flask import Blueprint, Response, request
 
@@ -51,20 +51,22 @@ def inbound_request(endpoint: str) -> InboundRequest:
                           headers=headers_of(request.environ), query=request.args.to_dict(flat=True), body=body)
 
 
-def blueprint(connector: Connector, ingest: Callable[[Event], object]) -> Blueprint:
-    bp = Blueprint(connector.platform, __name__, url_prefix=f"/{connector.platform}")
+def blueprint(platform: str, endpoints: Mapping[str, tuple[str, ...]], connector: Connector,
+              ingest: Callable[[Event], object]) -> Blueprint:
+    """`/<platform>/<endpoint>` for each of the manifest's endpoints."""
+    bp = Blueprint(platform, __name__, url_prefix=f"/{platform}")
 
     def make_view(endpoint: str):
         def view() -> Response:
             req = inbound_request(endpoint)
-            connector.verify(req)
-            result = connector.parse(req)
+            payload = connector.verify(req)        # raises before anything is parsed
+            result = connector.parse(req, payload)
             for event in result.events:
                 ingest(event)
             return Response(result.body, status=result.status, content_type=result.content_type)
-        view.__name__ = f"{connector.platform}_{endpoint.replace('/', '_')}"
+        view.__name__ = f"{platform}_{endpoint.replace('/', '_')}"
         return view
 
-    for endpoint, methods in connector.endpoints.items():
+    for endpoint, methods in endpoints.items():
         bp.add_url_rule(f"/{endpoint}", view_func=make_view(endpoint), methods=list(methods))
     return bp

@@ -1,25 +1,28 @@
-"""DingTalkConnector: the connector contract for DingTalk (钉钉) internal apps."""
+"""DingTalkConnector: the connector contract for DingTalk (钉钉) internal apps, wiring settings, verify,
+parse, translate and the HTTP client."""
 from __future__ import annotations
 
 import json
 import logging
 from datetime import timedelta
-from typing import Any, Callable, Mapping
+from typing import Any, ClassVar, Mapping, Sequence
 
 import requests
 
-from connectors.base import (Connector, ConnectorDeps, Delivery, Health, InboundRequest,
-                             InboundResult)
-from connectors.dingtalk import files as dt_files, render, settings as dt_settings, verify
+from connectors.base import (Connector, ConnectorDeps, Delivery, EnvVar, Health, InboundRequest,
+                             InboundResult, Payload, Unsupported, unsupported)
+from connectors.dingtalk import files as dt_files, settings as dt_settings, translate as dt_translate, verify
 from connectors.dingtalk.client import DingTalkClient
+from connectors.dingtalk.manifest import CAPABILITIES
 from connectors.dingtalk.parse import HANDSHAKE, Parsed, parse_event, parse_robot_message
+from connectors.dingtalk.translate import FileSend, Request
 from connectors.files import stored_bytes
-from core.actions import (Action, DeleteMessage, InviteMember, PinMessage, PostCard, PostFile, PostMessage,
-                          RemoveMember, SendEphemeral, SendPrivate)
-from core.capabilities import DINGTALK, Capabilities
+from core.actions import Action
+from core.capabilities import Capabilities
 from core.errors import (BadRequest, DeliveryError, Forbidden, PermanentDeliveryError,
-                         RetryableDeliveryError, UnsupportedAction)
+                         RetryableDeliveryError)
 from core.events import FileRef
+from core.ports import CreatedGroup, Directory, GroupCreator, Profile
 
 log = logging.getLogger(__name__)
 
@@ -29,17 +32,11 @@ MEMBER_PAGE = 1000                     # batchQuery answers up to 1,000 members 
 NOT_A_SCENE_GROUP = {"groupPermissionDenied", "groupTemplatePermissionDenied"}
 PROFILE_FIELDS = ("userid", "unionid", "name", "title", "dept_id_list", "job_number", "email",
                   "org_email", "manager_userid", "active")
-UNSUPPORTED = {
-    DeleteMessage: "DingTalk robots can recall only their own messages, never a member's",
-    SendEphemeral: "DingTalk has no message that only one group member sees",
-    PinMessage: "DingTalk has no API to pin a member's message (topBoxes pins a card, not a message)",
-}
 
 
-class DingTalkConnector(Connector):
-    platform = "dingtalk"
-    endpoints = {"robot": ("POST",), "events": ("POST",)}
-    ENV = dt_settings.ENV
+class DingTalkConnector(Connector, Directory, GroupCreator):
+    platform: ClassVar[str] = "dingtalk"
+    ENV: ClassVar[tuple[EnvVar, ...]] = dt_settings.ENV   # the manifest's, for callers reading the class
 
     def __init__(self, settings: dt_settings.Settings, deps: ConnectorDeps,
                  session: requests.Session | None = None) -> None:
@@ -48,14 +45,6 @@ class DingTalkConnector(Connector):
         self.client = DingTalkClient(settings, deps, session)
         self._cipher: verify.EventCipher | None = None
         self.stream_mode = False            # set by stream.StreamRunner: events arrive without HTTP
-        self._deliver: dict[type, Callable[[Any], Delivery]] = {
-            PostMessage: self._post_message,
-            SendPrivate: self._send_private,
-            PostCard: self._post_card,
-            PostFile: self._post_file,
-            RemoveMember: lambda a: self._membership(a.chat_id, a.user_id, add=False),
-            InviteMember: lambda a: self._membership(a.chat_id, a.user_id, add=True),
-        }
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], deps: ConnectorDeps) -> "DingTalkConnector":
@@ -63,26 +52,17 @@ class DingTalkConnector(Connector):
 
     @property
     def capabilities(self) -> Capabilities:
-        return DINGTALK.with_(
-            pin=False,
-            departure_events=self.settings.events_enabled or self.stream_mode,
-        )
+        return CAPABILITIES.with_(departure_events=self.settings.events_enabled or self.stream_mode)
 
     # --- inbound -------------------------------------------------------------------------------
-    def verify(self, request: InboundRequest) -> None:
-        now = self.deps.clock.now()
-        if request.endpoint == "robot":
-            verify.verify_robot(request.headers, self.settings, now)
-        elif request.endpoint == "events":
-            verify.verify_event(request.query, request.body, self.settings, now)
-        else:
-            raise Forbidden(f"no such DingTalk endpoint {request.endpoint!r}")
+    def verify(self, request: InboundRequest) -> Payload:
+        return verify.verify(request, self.settings, self.deps.clock.now(), self.cipher)
 
-    def parse(self, request: InboundRequest) -> InboundResult:
+    def parse(self, request: InboundRequest, payload: Payload) -> InboundResult:
         if request.endpoint == "robot":
-            return self._result(parse_robot_message(_json(request.body)), b"", "text/plain; charset=utf-8")
+            return self._result(parse_robot_message(_json(payload.raw)), b"", "text/plain; charset=utf-8")
         if request.endpoint == "events":
-            return self._parse_event_push(request.body)
+            return self._parse_event_push(payload)
         raise Forbidden(f"no such DingTalk endpoint {request.endpoint!r}")
 
     def cipher(self) -> verify.EventCipher:
@@ -93,13 +73,14 @@ class DingTalkConnector(Connector):
                                               self.settings.app_key)
         return self._cipher
 
-    def _parse_event_push(self, body: bytes) -> InboundResult:
+    def _parse_event_push(self, verified: Payload) -> InboundResult:
         cipher = self.cipher()
-        payload = _json(cipher.decrypt(verify.encrypted_field(body)).encode("utf-8"))
+        payload = _json(verified.raw)
         # Every answer, the check_url handshake included, is the encrypted "success".
         answer = json.dumps(cipher.reply("success", self.deps.clock.now())).encode("utf-8")
         if isinstance(payload, dict) and payload.get("EventType") == HANDSHAKE:
-            return InboundResult(status=200, body=answer, content_type="application/json")
+            return InboundResult(status=200, body=answer, content_type="application/json",
+                                 ignored="check_url: the subscription handshake, answered")
         return self._result(parse_event(payload), answer, "application/json")
 
     @staticmethod
@@ -108,72 +89,51 @@ class DingTalkConnector(Connector):
                              ignored=parsed.ignored)
 
     # --- outbound ------------------------------------------------------------------------------
+    def translate(self, action: Action) -> Request | FileSend | Unsupported:
+        return dt_translate.translate(action, self.settings.robot_code, self.chatid_of, self._name_of)
+
     def deliver(self, action: Action, idempotency_key: str) -> Delivery:
         # DingTalk's robot APIs take no idempotency key; the outbox's key is only logged.
-        if type(action) in UNSUPPORTED:
-            raise UnsupportedAction(UNSUPPORTED[type(action)])
-        handler = self._deliver.get(type(action))
-        if handler is None:
-            raise UnsupportedAction(f"DingTalk cannot perform {type(action).__name__}")
-        log.debug("dingtalk deliver %s key=%s", action.kind, idempotency_key)
         try:
-            return handler(action)
+            plan = self.translate(action)
         except ValueError as exc:           # e.g. longer than msgParam allows
             raise PermanentDeliveryError(str(exc), code="invalid_message") from None
+        unsupported(plan)
+        log.debug("dingtalk deliver %s key=%s", action.kind, idempotency_key)
+        if isinstance(plan, FileSend):
+            return self._post_file(plan)
+        return self._send(plan)
 
     def _name_of(self, user_id: str) -> str | None:
         cached = self.deps.tokens.get(f"dingtalk:profile:{user_id}")
         return json.loads(cached).get("name") if cached else None
 
-    def _post_message(self, action: PostMessage) -> Delivery:
-        message = render.text_message(render.plain_mentions(action.text, self._name_of))
-        return self._send_group(action.chat_id, message)
+    def _send(self, request: Request) -> Delivery:
+        data = self.client.api(request.path, request.body)
+        if request.answer == "user":
+            user_id = request.body["userIds"][0]
+            if user_id in (data.get("flowControlledStaffIdList") or []):
+                raise RetryableDeliveryError("dingtalk batchSend: recipient flow-controlled", retry_after=60.0)
+            if user_id in (data.get("invalidStaffIdList") or []):
+                raise PermanentDeliveryError("dingtalk batchSend: recipient not reachable by the robot",
+                                             code="invalid_user")
+        if request.answer == "membership":
+            if data.get("success") is False:
+                raise PermanentDeliveryError(f"dingtalk {request.path} answered success=false", code="refused")
+            return Delivery(detail={"api": request.path})
+        return Delivery(remote_id=data.get("processQueryKey"))
 
-    def _send_private(self, action: SendPrivate) -> Delivery:
-        message = render.text_message(render.plain_mentions(action.text, self._name_of))
-        return self._send_user(action.user_id, message)
-
-    def _post_card(self, action: PostCard) -> Delivery:
-        message = render.card_message(action.title, render.plain_mentions(action.text, self._name_of),
-                                      action.buttons)
-        if action.chat_id:
-            return self._send_group(action.chat_id, message)
-        if action.user_id:
-            return self._send_user(action.user_id, message)
-        raise PermanentDeliveryError("card without chat_id or user_id", code="no_target")
-
-    def _post_file(self, action: PostFile) -> Delivery:
+    def _post_file(self, plan: FileSend) -> Delivery:
         """Upload, then the caption and the file (sampleFile) into the group through the robot."""
-        media_id = dt_files.upload(self.client, action.name, stored_bytes(self.deps.files, action.sha256))
-        if action.caption:
-            self._send_group(action.chat_id, render.text_message(action.caption))
-        return self._send_group(action.chat_id, dt_files.file_message(media_id, action.name))
+        media_id = dt_files.upload(self.client, plan.name, stored_bytes(self.deps.files, plan.sha256))
+        robot = self.settings.robot_code
+        if plan.caption:
+            self._send(dt_translate.to_group(robot, plan.chat_id, dt_translate.text_message(plan.caption)))
+        return self._send(dt_translate.to_group(robot, plan.chat_id, dt_files.file_message(media_id, plan.name)))
 
     def fetch_file(self, ref: FileRef, max_bytes: int) -> bytes:
         """The downloadCode of a 1:1 file or picture message -> a temporary downloadUrl -> the bytes."""
         return dt_files.fetch(self.client, self.settings.robot_code, ref.handle, max_bytes)
-
-    def _send_group(self, chat_id: str, message: tuple[str, str]) -> Delivery:
-        request = render.to_group(self.settings.robot_code, chat_id, message)
-        data = self.client.api(request.path, request.body)
-        return Delivery(remote_id=data.get("processQueryKey"))
-
-    def _send_user(self, user_id: str, message: tuple[str, str]) -> Delivery:
-        request = render.to_user(self.settings.robot_code, user_id, message)
-        data = self.client.api(request.path, request.body)
-        if user_id in (data.get("flowControlledStaffIdList") or []):
-            raise RetryableDeliveryError("dingtalk batchSend: recipient flow-controlled", retry_after=60.0)
-        if user_id in (data.get("invalidStaffIdList") or []):
-            raise PermanentDeliveryError("dingtalk batchSend: recipient not reachable by the robot",
-                                         code="invalid_user")
-        return Delivery(remote_id=data.get("processQueryKey"))
-
-    def _membership(self, chat_id: str, user_id: str, add: bool) -> Delivery:
-        request = render.membership(chat_id, user_id, add, self.chatid_of(chat_id))
-        data = self.client.api(request.path, request.body)
-        if data.get("success") is False:
-            raise PermanentDeliveryError(f"dingtalk {request.path} answered success=false", code="refused")
-        return Delivery(detail={"api": request.path})
 
     # --- groups and people (used by the membership services) -----------------------------------
     def remember_group(self, open_conversation_id: str, chatid: str) -> None:
@@ -185,18 +145,28 @@ class DingTalkConnector(Connector):
     def chatid_of(self, open_conversation_id: str) -> str | None:
         return self.deps.tokens.get(f"dingtalk:chatid:{open_conversation_id}")
 
+    def make_group(self, name: str, owner: str, user_ids: Sequence[str],
+                   chat_id: str | None = None) -> CreatedGroup:
+        """Create an internal group owned by `owner` and add the robot; the group's id is its
+        openConversationId (its chatid is remembered for group/update). DingTalk chooses the id."""
+        if chat_id is not None:
+            raise ValueError("DingTalk chooses the group's id: create it without one")
+        created = self.create_group(name, owner, list(user_ids))
+        return CreatedGroup(created["chat_id"], warnings=() if created["robot_added"] else (
+            "the group was created but Steward's robot could not be added; add it by hand",))
+
     def create_group(self, name: str, owner: str, user_ids: list[str]) -> dict[str, Any]:
-        """Create an internal group owned by `owner`, add the robot, and return
-        {"chat_id": openConversationId, "chatid": ..., "robot_added": bool}."""
+        """{"chat_id": openConversationId, "chatid": ..., "robot_added": bool}; kept until
+        `steward group create` calls make_group."""
         if not 1 <= len(name) <= 20:
             raise ValueError("DingTalk group names are 1 to 20 characters")
-        request = render.create_group(name, owner, user_ids)
+        request = dt_translate.create_group(name, owner, user_ids)
         data = self.client.api(request.path, request.body)
         chat_id, chatid = data.get("openConversationId"), data.get("chatid")
         if not chat_id or not chatid:
             raise PermanentDeliveryError("group/create answered without ids", code="no_group_id")
         self.remember_group(chat_id, chatid)
-        robot = render.add_robot(self.settings.robot_code, chat_id)
+        robot = dt_translate.add_robot(self.settings.robot_code, chat_id)
         try:
             self.client.api(robot.path, robot.body)
             robot_added = True
@@ -213,7 +183,7 @@ class DingTalkConnector(Connector):
         members: list[str] = []
         token: str | None = None
         while True:
-            request = render.scene_members(chat_id, token, MEMBER_PAGE)
+            request = dt_translate.scene_members(chat_id, token, MEMBER_PAGE)
             try:
                 data = self.client.api(request.path, request.body)
             except PermanentDeliveryError as exc:
@@ -227,13 +197,17 @@ class DingTalkConnector(Connector):
             if not token:
                 return list(dict.fromkeys(members))
 
-    def user_profile(self, user_id: str) -> dict[str, Any]:
-        """name, title, departments, ... from oapi topapi/v2/user/get, cached for a day."""
+    def user_profile(self, user_id: str) -> Profile:
+        """name, title, department ids, ... from oapi topapi/v2/user/get, cached for a day (the raw
+        fields, in the shared token store: `_name_of` reads the name from there)."""
+        return _profile(user_id, self._raw_profile(user_id))
+
+    def _raw_profile(self, user_id: str) -> dict[str, Any]:
         key = f"dingtalk:profile:{user_id}"
         cached = self.deps.tokens.get(key)
         if cached:
             return json.loads(cached)
-        request = render.user_get(user_id)
+        request = dt_translate.user_get(user_id)
         result = self.client.oapi(request.path, request.body).get("result")
         if not isinstance(result, dict):
             raise PermanentDeliveryError("topapi/v2/user/get answered without a result", code="no_result")
@@ -247,6 +221,17 @@ class DingTalkConnector(Connector):
         except DeliveryError as exc:
             return Health(ok=False, detail=f"dingtalk token: {exc}")
         return Health(ok=True, detail="dingtalk token ok")
+
+
+def _profile(user_id: str, raw: dict[str, Any]) -> Profile:
+    def text(key: str) -> str | None:
+        value = raw.get(key)
+        return str(value).strip() or None if isinstance(value, (str, int)) else None
+
+    ids = raw.get("dept_id_list") if isinstance(raw.get("dept_id_list"), list) else []
+    return Profile(user_id=text("userid") or user_id, name=text("name"), email=text("email") or text("org_email"),
+                   employee_id=text("job_number"), position=text("title"), deleted=raw.get("active") is False,
+                   department_ids=tuple(str(d) for d in ids))
 
 
 def _json(body: bytes) -> Any:

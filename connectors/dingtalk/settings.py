@@ -1,8 +1,9 @@
-"""The environment DingTalk reads (docs/design.md names), and the validated settings built from it."""
+"""The environment DingTalk reads (docs/design.md names), and the validated settings built from it. Secrets are
+fields with repr=False: a logged or printed Settings never shows them."""
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Mapping
 
 from connectors.base import EnvVar, read_env
@@ -33,10 +34,10 @@ ENV: tuple[EnvVar, ...] = (
 @dataclass(frozen=True)
 class Settings:
     app_key: str
-    app_secret: str
+    app_secret: str = field(repr=False)
     robot_code: str
-    token: str | None
-    aes_key: str | None
+    token: str | None = field(repr=False)
+    aes_key: str | None = field(repr=False)
     api_url: str
     oapi_url: str
     window_seconds: int

@@ -23,9 +23,9 @@ import secrets
 import string
 import struct
 from datetime import datetime
-from typing import Mapping
+from typing import Callable, Mapping
 
-from connectors.base import Headers
+from connectors.base import Headers, InboundRequest, Payload
 from connectors.dingtalk.settings import Settings
 from core.errors import BadRequest, Forbidden, VerificationFailed
 
@@ -104,6 +104,19 @@ def verify_event(query: Mapping[str, str], body: bytes, settings: Settings, now:
     if not hmac.compare_digest(expected.encode("ascii"), signature.encode("utf-8", "replace")):
         raise VerificationFailed("bad signature")
     return encrypt
+
+
+def verify(request: InboundRequest, settings: Settings, now: datetime,
+           cipher: "Callable[[], EventCipher]") -> Payload:
+    """The robot's body once its signed timestamp checked out (the signature does not cover the body), or
+    an event push's plaintext JSON once its signature checked out and it was decrypted (once)."""
+    if request.endpoint == "robot":
+        verify_robot(request.headers, settings, now)
+        return Payload(request.body)
+    if request.endpoint == "events":
+        encrypt = verify_event(request.query, request.body, settings, now)
+        return Payload(cipher().decrypt(encrypt))
+    raise Forbidden(f"no such DingTalk endpoint {request.endpoint!r}")
 
 
 class EventCipher:

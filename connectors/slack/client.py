@@ -16,7 +16,7 @@ from __future__ import annotations
 import http.client
 import logging
 import time
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -25,8 +25,12 @@ from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 
+from connectors.base import Delivery
 from core.errors import DeliveryError, PermanentDeliveryError, RetryableDeliveryError
 from core.ports import RateLimiter
+
+if TYPE_CHECKING:
+    from connectors.slack.translate import Call
 
 log = logging.getLogger(__name__)
 
@@ -128,3 +132,27 @@ class SlackApi:
         except (SlackClientError, OSError, http.client.HTTPException) as exc:
             raise map_error(method, exc) from None
         return response.data if isinstance(response.data, dict) else {}
+
+    def perform(self, call: "Call") -> Delivery:
+        """Make a call translate.py described, and report what it created."""
+        if call.pace:
+            self.pace(call.pace)
+        args = dict(call.args)
+        if call.dm_user is not None:
+            args["channel"] = self.open_dm(call.dm_user)
+        data = self.call(call.method, admin=call.admin, done=call.done, **args)
+        already = {"already": data["already"]} if "already" in data else {}
+        if call.answer == "post":
+            return Delivery(remote_id=data.get("ts"), detail={"channel": data.get("channel") or args["channel"]})
+        if call.answer == "ephemeral":
+            return Delivery(remote_id=data.get("message_ts"), detail={"channel": args["channel"]})
+        if call.answer == "message":
+            return Delivery(remote_id=call.message_id, detail=already)
+        return Delivery(detail=already)
+
+    def open_dm(self, user_id: str) -> str:
+        data = self.call("conversations.open", users=user_id)
+        channel = data.get("channel") if isinstance(data.get("channel"), dict) else {}
+        if not isinstance(channel.get("id"), str):
+            raise PermanentDeliveryError("slack conversations.open: no channel in the answer", code="no_channel")
+        return channel["id"]

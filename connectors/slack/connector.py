@@ -1,4 +1,5 @@
-"""SlackConnector: the connector contract for Slack (connectors/base.py)."""
+"""SlackConnector: the connector contract for Slack (connectors/base.py), wiring settings, verify, parse,
+translate and the Web API client."""
 from __future__ import annotations
 
 import logging
@@ -6,27 +7,29 @@ from typing import ClassVar, Mapping
 
 import requests
 
-from connectors.base import Connector, ConnectorDeps, Delivery, EnvVar, Health, InboundRequest, InboundResult
+from connectors.base import (Connector, ConnectorDeps, Delivery, EnvVar, Health, InboundRequest, InboundResult, Payload,
+                             Unsupported, unsupported)
 from connectors.files import stored_bytes
-from connectors.slack import files as slack_files, members as slack_members, settings as slack_settings
+from connectors.slack import files as slack_files, members as slack_members
 from connectors.slack.client import SlackApi, make_web_client
+from connectors.slack.manifest import CAPABILITIES
 from connectors.slack.parse import SlackParser
-from connectors.slack.profiles import DEFAULT_TTL, ProfileCache, UserProfile
-from connectors.slack.render import RENDERERS
-from connectors.slack.settings import SlackSettings
+from connectors.slack.profiles import DEFAULT_TTL, ProfileCache
+from connectors.slack.settings import ENV, SlackSettings
+from connectors.slack.translate import Call, Upload, translate
 from connectors.slack.verify import SlackVerifier
-from core.actions import Action, PostFile
-from core.capabilities import SLACK, Capabilities
-from core.errors import DeliveryError, UnsupportedAction
+from core.actions import Action
+from core.capabilities import Capabilities
+from core.errors import DeliveryError
 from core.events import FileRef
+from core.ports import Directory, Profile
 
 log = logging.getLogger(__name__)
 
 
-class SlackConnector(Connector):
+class SlackConnector(Connector, Directory):
     platform: ClassVar[str] = "slack"
-    endpoints: ClassVar[dict[str, tuple[str, ...]]] = {"events": ("POST",)}
-    ENV: ClassVar[tuple[EnvVar, ...]] = slack_settings.ENV
+    ENV: ClassVar[tuple[EnvVar, ...]] = ENV     # the manifest's; kept for callers that read it from the class
 
     def __init__(self, settings: SlackSettings, deps: ConnectorDeps, *, timeout: float = 10.0,
                  max_inline_wait: float = 1.0) -> None:
@@ -51,30 +54,30 @@ class SlackConnector(Connector):
     @property
     def capabilities(self) -> Capabilities:
         # A bot token may delete only the bot's own messages (chat.delete docs).
-        return SLACK.with_(delete_others_messages=self.api.admin is not None)
+        return CAPABILITIES.with_(delete_others_messages=self.api.admin is not None)
 
-    def verify(self, request: InboundRequest) -> None:
-        self._verifier.verify(request.headers, request.body)
+    def verify(self, request: InboundRequest) -> Payload:
+        return self._verifier.verify(request.headers, request.body)
 
-    def parse(self, request: InboundRequest) -> InboundResult:
-        return self.parser.parse_http(request)
+    def parse(self, request: InboundRequest, payload: Payload) -> InboundResult:
+        return self.parser.parse_http(request, payload)
+
+    def translate(self, action: Action) -> Call | Upload | Unsupported:
+        return translate(action, admin=self.api.admin is not None)
 
     def deliver(self, action: Action, idempotency_key: str) -> Delivery:
-        render = RENDERERS.get(type(action))
-        if isinstance(action, PostFile):
-            render = self._post_file
-        if render is None:
-            raise UnsupportedAction(f"slack: no rendering for {type(action).__name__}")
         try:
-            delivery = render(action, self.api)
+            plan = self.translate(action)
+            unsupported(plan)
+            if isinstance(plan, Upload):
+                delivery = slack_files.post_file(self.api, plan, stored_bytes(self._deps.files, plan.sha256))
+            else:
+                delivery = self.api.perform(plan)
         except DeliveryError as exc:
             log.info("slack: %s %s not delivered: %s", action.kind, idempotency_key, exc)
             raise
         log.info("slack: %s %s delivered (%s)", action.kind, idempotency_key, delivery.remote_id or "-")
         return delivery
-
-    def _post_file(self, action: PostFile, api) -> Delivery:
-        return slack_files.post_file(api, action, stored_bytes(self._deps.files, action.sha256))
 
     def fetch_file(self, ref: FileRef, max_bytes: int) -> bytes:
         """files.info, then the private download URL with the bot token (files:read)."""
@@ -86,7 +89,7 @@ class SlackConnector(Connector):
             self._bot_user_id = str(self.api.call("auth.test").get("user_id") or "") or None
         return slack_members.list_members(self.api, chat_id, self._bot_user_id)
 
-    def user_profile(self, user_id: str) -> UserProfile | None:
+    def user_profile(self, user_id: str) -> Profile | None:
         """Name, title and email from users.info, cached; None for an unknown user."""
         return self._profiles.get(user_id)
 

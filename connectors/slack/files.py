@@ -11,7 +11,7 @@ from connectors.base import Delivery
 from connectors.files import stream_get
 from connectors.slack.client import SlackApi
 from connectors.slack.mrkdwn import escape
-from core.actions import PostFile
+from connectors.slack.translate import Upload
 from core.errors import FileTooLarge, PermanentDeliveryError
 from core.events import FileRef
 
@@ -30,7 +30,7 @@ def fetch(api: SlackApi, session: requests.Session, token: str, ref: FileRef, ma
     return data
 
 
-def post_file(api: SlackApi, action: PostFile, data: bytes) -> Delivery:
+def post_file(api: SlackApi, action: Upload, data: bytes) -> Delivery:
     api.pace(f"chat.postMessage:{action.chat_id}")
     result = api.call("files_upload_v2", channel=action.chat_id, file=data, filename=action.name,
                       title=action.name, initial_comment=escape(action.caption) if action.caption else None)

@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Mapping
 from urllib.parse import parse_qs
 
-from connectors.base import InboundRequest, InboundResult
+from connectors.base import InboundRequest, InboundResult, Payload
 from connectors.slack.mrkdwn import to_neutral
 from core.errors import BadRequest
 from core.events import (CardActed, CommandInvoked, Event, FileRef, MemberJoined, MemberLeft, MessagePosted,
@@ -155,12 +155,14 @@ class SlackParser:
         self._interactions = {"block_actions": self._block_actions}
 
     # --- HTTP: decode the one URL's three formats --------------------------------------------------
-    def parse_http(self, request: InboundRequest) -> InboundResult:
+    def parse_http(self, request: InboundRequest, payload: Payload) -> InboundResult:
+        """`payload`: the body verify() checked; the request gives only its Content-Type."""
+        body = payload.raw
         content_type = (request.headers.get("Content-Type") or "").split(";")[0].strip().lower()
-        if content_type == "application/json" or (not content_type and request.body.lstrip()[:1] == b"{"):
-            return self.parse_envelope(_json_object(request.body, "body"), http=True)
+        if content_type == "application/json" or (not content_type and body.lstrip()[:1] == b"{"):
+            return self.parse_envelope(_json_object(body, "body"), http=True)
         if content_type in ("application/x-www-form-urlencoded", ""):
-            form = _form(request.body)
+            form = _form(body)
             if "payload" in form:
                 return self.parse_interaction(_json_object(form["payload"].encode("utf-8"), "payload"))
             if "command" in form:
@@ -315,7 +317,7 @@ class SlackParser:
 
 
 def _card_action(action_id: str) -> str:
-    """render.py suffixes `#n` to repeated actions on one card (Slack wants them unique in a block)."""
+    """translate.py suffixes `#n` to repeated actions on one card (Slack wants them unique in a block)."""
     base, sep, n = action_id.rpartition("#")
     return base if sep and n.isdigit() else action_id
 

@@ -6,33 +6,26 @@ early so a renamed or re-titled member is read again on next use.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from connectors.slack.client import SlackApi
 from core.clock import Clock
 from core.errors import PermanentDeliveryError
+from core.ports import Profile
 
 DEFAULT_TTL = timedelta(hours=1)
 MAX_ENTRIES = 10_000
 
 
-@dataclass(frozen=True)
-class UserProfile:
-    user_id: str
-    name: str            # the real name, else the display name, else the handle
-    title: str | None = None
-    email: str | None = None   # needs users:read.email
-    deleted: bool = False
-
-
-def profile_from_user(user: dict) -> UserProfile:
+def profile_from_user(user: dict) -> Profile:
+    """name: the real name, else the display name, else the handle; position: the profile's title;
+    email needs users:read.email. Slack has no standard department field."""
     profile = user.get("profile") if isinstance(user.get("profile"), dict) else {}
     name = (profile.get("real_name") or user.get("real_name") or profile.get("display_name")
             or user.get("name") or user.get("id") or "")
-    return UserProfile(
-        user_id=str(user.get("id") or ""), name=str(name),
-        title=profile.get("title") or None, email=profile.get("email") or None,
+    return Profile(
+        user_id=str(user.get("id") or ""), name=str(name) or None,
+        position=profile.get("title") or None, email=profile.get("email") or None,
         deleted=bool(user.get("deleted")),
     )
 
@@ -42,10 +35,10 @@ class ProfileCache:
         self._api = api
         self._clock = clock
         self._ttl = ttl
-        self._items: dict[str, tuple[UserProfile, datetime]] = {}
+        self._items: dict[str, tuple[Profile, datetime]] = {}
         self._lock = threading.Lock()
 
-    def get(self, user_id: str) -> UserProfile | None:
+    def get(self, user_id: str) -> Profile | None:
         """The profile, or None when Slack knows no such user. Other failures raise delivery errors."""
         now = self._clock.now()
         with self._lock:

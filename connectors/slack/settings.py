@@ -1,7 +1,9 @@
-"""The environment variables the Slack connector reads (docs/design.md names), checked at start-up."""
+"""The environment variables the Slack connector reads (docs/design.md names), checked at start-up.
+
+Secrets are fields with repr=False: a logged or printed SlackSettings never shows them."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Mapping
 
 from connectors.base import EnvVar, read_env
@@ -33,15 +35,11 @@ _PREFIXES = {
 
 @dataclass(frozen=True)
 class SlackSettings:
-    signing_secret: str
-    bot_token: str
-    admin_user_token: str | None
+    signing_secret: str = field(repr=False)
+    bot_token: str = field(repr=False)
+    admin_user_token: str | None = field(repr=False)
     api_url: str
-    app_token: str | None
-
-    def __repr__(self) -> str:  # never print secrets
-        return (f"SlackSettings(api_url={self.api_url!r}, admin_user_token={'set' if self.admin_user_token else None},"
-                f" app_token={'set' if self.app_token else None})")
+    app_token: str | None = field(repr=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> "SlackSettings":

@@ -11,6 +11,7 @@ from typing import Mapping
 
 from slack_sdk.signature import Clock as SdkClock, SignatureVerifier
 
+from connectors.base import Payload
 from core.clock import Clock
 from core.errors import VerificationFailed
 
@@ -36,7 +37,8 @@ class SlackVerifier:
         self._clock = EpochClock(clock)
         self._verifier = SignatureVerifier(signing_secret, clock=self._clock)
 
-    def verify(self, headers: Mapping[str, str], body: bytes) -> None:
+    def verify(self, headers: Mapping[str, str], body: bytes) -> Payload:
+        """The body, once its signature checked out (Slack signs but does not encrypt)."""
         timestamp = headers.get(TIMESTAMP_HEADER)
         signature = headers.get(SIGNATURE_HEADER)
         if not timestamp or not signature:
@@ -56,3 +58,4 @@ class SlackVerifier:
         if not valid:
             log.info("slack: refused a request with a wrong signature")
             raise VerificationFailed("wrong Slack signature")
+        return Payload(body)

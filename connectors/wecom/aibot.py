@@ -10,7 +10,7 @@ only), `chattype` (single | group), `from.userid`, `response_url` (one POST with
   chat_id: the group's chatid (or the governed group it is mapped to, `aibot_chat_id` in steward.yaml);
   a 1:1 chat is "dm:<userid>", like the app's. The bot's own @name is stripped; other `@userid` tokens
   become `<@userid>` (the callback carries no mention list, only the text as typed).
-- event `template_card_event` -> CardActed (event_key "<action>|<value>", as render.py writes keys).
+- event `template_card_event` -> CardActed (event_key "<action>|<value>", as translate.py writes keys).
 - event `enter_chat`, event `feedback_event` and `stream` refreshes are listed as ignored: Steward sends
   no welcome, no feedback ids and no streams, and the doc allows an empty answer to each.
 - anything else is logged (ids only) and answered 200 with nothing to do.
@@ -28,7 +28,7 @@ from core.errors import BadRequest
 from core.events import CardActed, MessagePosted
 
 from connectors.wecom.parse import PLATFORM, Parsed, dm_chat_id
-from connectors.wecom.render import decode_button_key
+from connectors.wecom.translate import decode_button_key
 
 log = logging.getLogger(__name__)
 

@@ -10,9 +10,10 @@
 """
 from __future__ import annotations
 
+import json
 import logging
 from datetime import timedelta
-from typing import Callable, TypeVar
+from typing import Any, Callable, Mapping, Sequence, TypeVar
 
 import requests
 from wechatpy.enterprise import WeChatClient
@@ -168,3 +169,45 @@ class WeComApi:
             return self.client.fetch_access_token()
         except (WeChatClientException, requests.RequestException) as exc:
             raise map_error(exc, "gettoken") from None
+
+    # --- the calls the connector makes (paced by the caller) --------------------------------------
+    def message_send(self, agent_id: int, user_id: str, body: Mapping[str, Any]) -> dict:
+        return self.call("message/send", lambda c: c.message.send(agent_id, user_id, msg=dict(body)))
+
+    def appchat_send(self, chat_id: str, msg_type: str, **content: str) -> dict:
+        return self.call("appchat/send", lambda c: c.appchat.send(chat_id, msg_type, **content))
+
+    def appchat_update(self, chat_id: str, **change: list[str]) -> dict:
+        return self.call("appchat/update", lambda c: c.appchat.update(chat_id, **change))
+
+    def appchat_get(self, chat_id: str) -> dict:
+        return self.call("appchat/get", lambda c: c.appchat.get(chat_id))
+
+    def appchat_create(self, name: str, owner: str, members: Sequence[str], chat_id: str | None) -> dict:
+        return self.call("appchat/create", lambda c: c.appchat.create(
+            chat_id=chat_id, name=name, owner=owner, user_list=list(members)))
+
+    def user_get(self, user_id: str) -> dict:
+        return self.call("user/get", lambda c: c.user.get(user_id))
+
+    def department_get(self, department_id: int) -> dict:
+        return self.call("department/get", lambda c: c.get("department/get", params={"id": department_id}))
+
+
+def post_response_url(session: requests.Session, url: str, markdown: str) -> bool | None:
+    """POST a markdown answer to an AI bot response_url (doc 101138). True: WeCom took it; False: it
+    refused; None: the answer got lost after the request left (it may have been posted). Raises
+    requests.ConnectionError when nothing reached WeCom."""
+    body = {"msgtype": "markdown", "markdown": {"content": markdown}}
+    try:
+        response = session.post(url, data=json.dumps(body, ensure_ascii=False).encode("utf-8"),
+                                headers={"Content-Type": "application/json"}, timeout=10)
+    except requests.ConnectionError:
+        raise
+    except requests.RequestException:
+        return None
+    try:
+        result = response.json()
+    except ValueError:
+        result = {}
+    return response.status_code == 200 and isinstance(result, dict) and result.get("errcode") == 0

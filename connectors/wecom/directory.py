@@ -6,21 +6,16 @@ Apps created after 2022-06-20 get no avatar, gender, mobile or e-mail from `user
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from core.clock import Clock
+from core.errors import PermanentDeliveryError
+from core.ports import Profile
 
 from connectors.wecom.client import WeComApi
 
 
-@dataclass(frozen=True)
-class UserProfile:
-    user_id: str
-    name: str
-    departments: tuple[str, ...]          # department names, main department first
-    position: str = ""
-    department_ids: tuple[int, ...] = ()
+UNKNOWN_USER = frozenset({"60111", "46004"})       # userid not found / user does not exist
 
 
 class Directory:
@@ -28,7 +23,7 @@ class Directory:
         self._api = api
         self._clock = clock
         self._ttl = timedelta(seconds=ttl_seconds)
-        self._users: dict[str, tuple[UserProfile, datetime]] = {}
+        self._users: dict[str, tuple[Profile, datetime]] = {}
         self._departments: dict[int, tuple[str, datetime]] = {}
         self._lock = threading.Lock()
 
@@ -47,28 +42,36 @@ class Directory:
         name = self._cached(self._departments, department_id)
         if name is None:
             self._api.pace(("wecom:api:department/get", "9000/minute"))
-            result = self._api.call("department/get", lambda c: c.get("department/get", params={"id": department_id}))
+            result = self._api.department_get(department_id)
             name = (result.get("department") or {}).get("name") or str(department_id)
             self._remember(self._departments, department_id, name)
         return name
 
-    def user_profile(self, user_id: str) -> UserProfile:
+    def user_profile(self, user_id: str) -> Profile | None:
+        """The profile, or None when WeCom knows no such user (60111, 46004); other refusals raise."""
         profile = self._cached(self._users, user_id)
         if profile is not None:
             return profile
         self._api.pace(("wecom:api:user/get", "9000/minute"))
-        data = self._api.call("user/get", lambda c: c.user.get(user_id))
+        try:
+            data = self._api.user_get(user_id)
+        except PermanentDeliveryError as exc:
+            if exc.code in UNKNOWN_USER:
+                return None
+            raise
         ids = [int(d) for d in data.get("department") or []]
         main = data.get("main_department")
         if main in ids:
             ids.remove(main)
             ids.insert(0, main)
-        profile = UserProfile(
+        departments = tuple(self.department_name(d) for d in ids)
+        profile = Profile(
             user_id=data.get("userid") or user_id,
             name=data.get("name") or user_id,
-            departments=tuple(self.department_name(d) for d in ids),
-            position=data.get("position") or "",
-            department_ids=tuple(ids),
+            department=departments[0] if departments else None,
+            departments=departments,
+            position=data.get("position") or None,
+            department_ids=tuple(str(d) for d in ids),
         )
         self._remember(self._users, user_id, profile)
         return profile

@@ -3,7 +3,7 @@
 App callback (/wecom/callback), doc 90239/90240:
 - messages a member sends the app in their 1:1 app chat -> MessagePosted(is_direct=True,
   addressed=True, chat_id="dm:<userid>", event_id=MsgId);
-- `template_card_event` -> CardActed (EventKey = "<action>|<value>", see render.py),
+- `template_card_event` -> CardActed (EventKey = "<action>|<value>", see translate.py),
   event_id "<userid>:<CreateTime>:<EventKey>";
 - the events in IGNORED_APP_EVENTS are answered 200 with nothing to do.
 
@@ -30,13 +30,12 @@ from typing import Callable
 from core.errors import BadRequest
 from core.events import CardActed, Event, FileRef, MessagePosted, UserChanged, UserDeparted, UserJoinedOrg
 
-from connectors.wecom.render import decode_button_key
+from connectors.wecom.translate import DM_PREFIX, decode_button_key
 from connectors.wecom.xmlparse import Fields, text
 
 log = logging.getLogger(__name__)
 
 PLATFORM = "wecom"
-DM_PREFIX = "dm:"
 
 
 def dm_chat_id(user_id: str) -> str:

@@ -1,10 +1,11 @@
-"""The environment WeCom reads (docs/design.md names) and its validation at start-up."""
+"""The environment WeCom reads (docs/design.md names) and its validation at start-up. Secrets are fields with
+repr=False: a logged or printed WeComSettings never shows them."""
 from __future__ import annotations
 
 import base64
 import binascii
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Mapping
 
 from connectors.base import EnvVar, read_env
@@ -34,14 +35,14 @@ _AES_KEY = re.compile(r"[A-Za-z0-9+/]{43}")
 class WeComSettings:
     corp_id: str
     agent_id: int
-    secret: str
-    token: str
-    aes_key: str
-    contact_token: str | None
-    contact_aes_key: str | None
+    secret: str = field(repr=False)
+    token: str = field(repr=False)
+    aes_key: str = field(repr=False)
+    contact_token: str | None = field(repr=False)
+    contact_aes_key: str | None = field(repr=False)
     api_url: str
-    aibot_token: str | None = None
-    aibot_aes_key: str | None = None
+    aibot_token: str | None = field(default=None, repr=False)
+    aibot_aes_key: str | None = field(default=None, repr=False)
     aibot_name: str | None = None
 
     @property
@@ -109,3 +110,6 @@ def load_settings(env: Mapping[str, str]) -> WeComSettings:
         aibot_aes_key=values["WECOM_AIBOT_ENCODING_AES_KEY"],
         aibot_name=(values["WECOM_AIBOT_NAME"] or "").lstrip("@") or None,
     )
+
+
+load = load_settings     # the same name in every connector's settings module

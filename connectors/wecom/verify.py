@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 from typing import Mapping
 
 from wechatpy.enterprise.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidSignatureException, WeChatException
 
+from connectors.base import InboundRequest, Payload
+from connectors.wecom.xmlparse import parse_xml, text
 from core.clock import Clock
 from core.errors import BadRequest, Forbidden, VerificationFailed
+
+ECHOSTR = "echostr"     # Payload.kind of a GET URL check: the plaintext to answer
 
 
 def msg_signature(token: str, timestamp: str, nonce: str, encrypted: str) -> str:
@@ -65,6 +70,15 @@ class CallbackCrypto:
         return self._decrypt(lambda: self._crypto.decrypt_message(
             {"Encrypt": encrypted}, query["msg_signature"].lower(), query["timestamp"], query["nonce"]))
 
+    def verify(self, request: InboundRequest) -> Payload:
+        """Check the signature over the encrypted field, then decrypt it once: the URL check's echostr
+        (kind "echostr") or the POSTed message (the app's and contact sync's XML, the AI bot's JSON)."""
+        encrypted = encrypted_field(request)
+        self.check(request.query, encrypted)
+        if request.method == "GET":
+            return Payload(self.decrypt_echostr(request.query, encrypted), kind=ECHOSTR)
+        return Payload(self.decrypt_message(request.query, encrypted))
+
     @staticmethod
     def _decrypt(run) -> str:
         try:
@@ -77,3 +91,26 @@ class CallbackCrypto:
         except Exception:  # noqa: BLE001 - bad base64, padding or length from a signed but broken body
             raise BadRequest("cannot decrypt the message") from None
         return plaintext
+
+
+def encrypted_field(request: InboundRequest) -> str:
+    """What the signature covers: `echostr` of a GET, `Encrypt` of the XML envelope, or `encrypt` of the
+    AI bot's JSON envelope (doc 101033); nothing else in the body is trusted."""
+    if request.method == "GET":
+        return normalise_echostr(request.query.get("echostr") or "")
+    if request.method == "POST" and request.endpoint == "aibot":
+        return _json_encrypt(request.body)
+    if request.method == "POST":
+        return text(parse_xml(request.body), "Encrypt")
+    raise BadRequest(f"method {request.method} is not used by WeCom")
+
+
+def _json_encrypt(body: bytes) -> str:
+    try:
+        envelope = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise BadRequest("the WeCom AI bot body is not JSON") from None
+    encrypted = envelope.get("encrypt") if isinstance(envelope, dict) else None
+    if not isinstance(encrypted, str):
+        raise BadRequest("the WeCom AI bot body has no encrypt field")
+    return encrypted

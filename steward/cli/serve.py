@@ -23,6 +23,8 @@ import time
 from functools import partial
 
 import click
+
+from connectors import registry
 from gunicorn.app.base import BaseApplication
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
@@ -85,11 +87,12 @@ def _banner(container, host: str, port: int, no_worker: bool) -> None:
     base = f"http://{host}:{port}"
     click.echo(f"Steward is listening on {base}")
     click.echo(f"  health:     {base}/healthz")
-    for platform, connector in container.connectors.items():
-        for endpoint in connector.endpoints:
+    for platform in container.connectors:
+        manifest = registry.manifest(platform)
+        for endpoint in manifest.endpoints:
             click.echo(f"  {platform:<10}  {base}/{platform}/{endpoint}")
-    if "sandbox" in container.connectors:
-        click.echo(f"  playground: {base}/sandbox/")
+        if "web" in manifest.extras:
+            click.echo(f"  playground: {base}/{platform}/")
     click.echo(f"  worker:     {'embedded' if not no_worker else 'off (run `steward worker`)'}")
 
 

@@ -11,7 +11,7 @@ from connectors.dingtalk.connector import DingTalkConnector
 from core.actions import (Button, DeleteMessage, InviteMember, PinMessage, PostCard, PostMessage,
                           RemoveMember, SendEphemeral, SendPrivate)
 from core.errors import PermanentDeliveryError, RetryableDeliveryError, UnsupportedAction
-from core.ports import MemoryTokenStore
+from core.ports import CreatedGroup, MemoryTokenStore, Profile
 from tests.connectors.dingtalk.dingtalk_support import base_env
 
 SEND = "/v1.0/robot/groupMessages/send"
@@ -118,7 +118,7 @@ def test_card_click_round_trip(dingtalk, fake_dingtalk, clock):
     sent = parse_qs(urlsplit(link).query)["content"][0]
     payload = json.loads(fixture_bytes("robot__card_click.json"))
     payload["text"]["content"] = sent
-    event = dingtalk.parse(robot_request(json.dumps(payload).encode(), ms(clock))).events[0]
+    event = dingtalk.receive(robot_request(json.dumps(payload).encode(), ms(clock))).events[0]
     assert (event.action, event.value, event.user_id, event.chat_id) == ("case.approve", "case 42/2026", "u_admin", None)
 
 
@@ -153,6 +153,15 @@ def test_create_group_then_manage_it_with_group_update(dingtalk, fake_dingtalk):
                                                                         "del_useridlist": ["u_zhang"]}
     assert group.members == ["u_lead", "u_lisi"]
     dingtalk.deliver(PostMessage(platform="dingtalk", chat_id=created["chat_id"], text="欢迎"), "k2")
+
+
+def test_make_group_is_the_group_creator_port(dingtalk, fake_dingtalk):
+    created = dingtalk.make_group("2026Q4新人培训", "u_lead", ["u_lisi"])
+    group = fake_dingtalk.groups[created.chat_id]
+    assert created == CreatedGroup(group.open_conversation_id) and created.complete
+    assert dingtalk.chatid_of(created.chat_id) == group.chatid
+    with pytest.raises(ValueError):            # DingTalk chooses the id
+        dingtalk.make_group("培训", "u_lead", ["u_lisi"], chat_id="mine")
 
 
 def test_create_group_name_limits(dingtalk):
@@ -225,7 +234,7 @@ def test_oapi_token_expiry_refreshes(dingtalk, fake_dingtalk):
     dingtalk.user_profile("u_lisi")
     dingtalk.deps.tokens.delete("dingtalk:profile:u_lisi")
     fake_dingtalk.expire_tokens()
-    assert dingtalk.user_profile("u_lisi")["name"] == "李四"
+    assert dingtalk.user_profile("u_lisi").name == "李四"
     assert len(fake_dingtalk.calls_to(TOKEN_PATH)) == 2
     assert fake_dingtalk.calls_to("/topapi/v2/user/get")[-1].query["access_token"] in fake_dingtalk.valid_tokens
 
@@ -233,7 +242,7 @@ def test_oapi_token_expiry_refreshes(dingtalk, fake_dingtalk):
 def test_user_profile_is_cached(dingtalk, fake_dingtalk, clock):
     fake_dingtalk.add_user("u_lisi", name="李四", title="工程师", dept_id_list=[3], mobile="13800000000")
     profile = dingtalk.user_profile("u_lisi")
-    assert profile == {"userid": "u_lisi", "name": "李四", "title": "工程师", "dept_id_list": [3], "active": True}
+    assert profile == Profile(user_id="u_lisi", name="李四", position="工程师", department_ids=("3",))
     assert dingtalk.user_profile("u_lisi") == profile
     assert len(fake_dingtalk.calls_to("/topapi/v2/user/get")) == 1
     assert fake_dingtalk.calls_to("/topapi/v2/user/get")[0].body == {"userid": "u_lisi", "language": "zh_CN"}

@@ -78,7 +78,7 @@ EVENT_CASES = {
         platform="dingtalk", event_id="a9b0scrubbed0005:u_lisi", chat_id=GROUP, user_id="u_lisi")], None),
     "events__chat_disband.json": ([], "group disbanded; Steward only governs groups it created"),
     "events__unknown_type.json": ([], "unknown EventType 'bpms_task_change'"),
-    "events__check_url.json": ([], None),
+    "events__check_url.json": ([], "check_url: the subscription handshake, answered"),
 }
 
 
@@ -91,7 +91,7 @@ def test_every_fixture_has_a_case():
 def test_robot_fixture(connector, clock, name):
     request = robot_request(fixture_bytes(name), ms(clock))
     connector.verify(request)
-    result = connector.parse(request)
+    result = connector.receive(request)
     events, ignored = ROBOT_CASES[name]
     assert (result.status, result.events, result.ignored) == (200, events, ignored)
 
@@ -109,7 +109,7 @@ def _decrypted_answer(body: bytes, timestamp_ok: bool = True) -> str:
 def test_event_fixture(connector, clock, name):
     request = event_request(*encrypt_event(fixture_bytes(name), ms(clock)))
     connector.verify(request)
-    result = connector.parse(request)
+    result = connector.receive(request)
     events, ignored = EVENT_CASES[name]
     if name == "events__user_leave_org_legacy.json":
         # No eventId or BizId: a digest of the payload, identical for a retried push.
@@ -155,11 +155,11 @@ def test_robot_window_edge_and_setting(deps, clock):
 
 def test_replayed_message_keeps_its_event_id(connector, clock):
     """The signature does not cover the body; the core de-duplicates on the msgId-based event id."""
-    first = connector.parse(robot_request(BODY, ms(clock)))
+    first = connector.receive(robot_request(BODY, ms(clock)))
     clock.advance(seconds=30)
     again = robot_request(BODY, ms(clock))
     connector.verify(again)
-    assert connector.parse(again).events[0].event_id == first.events[0].event_id == "msgDirect0001xxxxxxxxxxxxxxx=="
+    assert connector.receive(again).events[0].event_id == first.events[0].event_id == "msgDirect0001xxxxxxxxxxxxxxx=="
 
 
 @pytest.mark.parametrize("body", [b"{not json", b"\xff\xfe", b""])
@@ -167,27 +167,27 @@ def test_robot_malformed_json(connector, clock, body):
     request = robot_request(body, ms(clock))
     connector.verify(request)                 # the signature does not cover the body
     with pytest.raises(BadRequest):
-        connector.parse(request)
+        connector.receive(request)
 
 
 @pytest.mark.parametrize("body,ignored", [(b"[1, 2]", "not a message object"),
                                           (b'{"msgtype": "text"}', "message without msgId")])
 def test_robot_odd_json_is_ignored(connector, clock, body, ignored):
-    result = connector.parse(robot_request(body, ms(clock)))
+    result = connector.receive(robot_request(body, ms(clock)))
     assert (result.status, result.events, result.ignored) == (200, [], ignored)
 
 
 def test_robot_own_message_is_ignored(connector, clock):
     payload = json.loads(BODY)
     payload["senderId"] = payload["chatbotUserId"]
-    result = connector.parse(robot_request(json.dumps(payload).encode(), ms(clock)))
+    result = connector.receive(robot_request(json.dumps(payload).encode(), ms(clock)))
     assert (result.events, result.ignored) == ([], "the robot's own message")
 
 
 def test_robot_mentions_left_alone_when_counts_disagree(connector, clock):
     payload = json.loads(fixture_bytes("robot__group_text_mention.json"))
     payload["text"]["content"] = " @张三 和 @李四 都要交"          # two @, one staffId listed
-    event = connector.parse(robot_request(json.dumps(payload).encode(), ms(clock))).events[0]
+    event = connector.receive(robot_request(json.dumps(payload).encode(), ms(clock))).events[0]
     assert (event.text, event.mentions) == ("@张三 和 @李四 都要交", ("u_zhang",))
 
 
@@ -238,9 +238,8 @@ def test_events_rejects(connector, clock, change):
 
 def test_events_for_another_app_key(connector, clock):
     request = event_request(*encrypt_event(LEAVE_BODY, ms(clock), key_id="dingotherapp"))
-    connector.verify(request)                 # same token: the signature is fine
-    with pytest.raises(VerificationFailed):
-        connector.parse(request)
+    with pytest.raises(VerificationFailed):   # same token: the signature is fine; the decrypted key id is not
+        connector.verify(request)
 
 
 @pytest.mark.parametrize("body", [b"not json", b'{"encrypt": 5}', b"[]", b"{}"])
@@ -256,16 +255,15 @@ def test_events_garbage_ciphertext_with_valid_signature(connector, clock):
     encrypt = "bm90IGEgY2lwaGVydGV4dA=="                     # base64, but not AES blocks
     query = {"msg_signature": event_signature(TOKEN, ms(clock), "n", encrypt), "timestamp": ms(clock), "nonce": "n"}
     request = event_request(query, json.dumps({"encrypt": encrypt}).encode())
-    connector.verify(request)
-    with pytest.raises(BadRequest):
-        connector.parse(request)
+    with pytest.raises(BadRequest):           # the signature holds; verify() decrypts, and cannot
+        connector.verify(request)
 
 
 def test_events_plaintext_not_json(connector, clock):
     request = event_request(*encrypt_event("<xml>nope</xml>", ms(clock)))
     connector.verify(request)
     with pytest.raises(BadRequest):
-        connector.parse(request)
+        connector.receive(request)
 
 
 def test_events_forbidden_without_token_and_key(deps, clock):
@@ -279,11 +277,11 @@ def test_events_forbidden_without_token_and_key(deps, clock):
 
 
 def test_retried_push_keeps_event_ids(connector, clock):
-    first = connector.parse(event_request(*encrypt_event(LEAVE_BODY, ms(clock), nonce="first")))
+    first = connector.receive(event_request(*encrypt_event(LEAVE_BODY, ms(clock), nonce="first")))
     clock.advance(seconds=10)                                # DingTalk retries at +10 s and +30 s
     again = event_request(*encrypt_event(LEAVE_BODY, ms(clock), nonce="second"))
     connector.verify(again)
-    assert [e.event_id for e in connector.parse(again).events] == [e.event_id for e in first.events]
+    assert [e.event_id for e in connector.receive(again).events] == [e.event_id for e in first.events]
 
 
 # --- configuration --------------------------------------------------------------------------------

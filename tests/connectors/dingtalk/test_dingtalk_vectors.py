@@ -51,7 +51,7 @@ def test_debug_vector_through_the_connector():
     request = event_request({"signature": V_SIGNATURE, "timestamp": V_TIMESTAMP, "nonce": V_NONCE},
                             json.dumps({"encrypt": V_ENCRYPT}).encode())
     connector.verify(request)
-    result = connector.parse(request)
+    result = connector.receive(request)
     assert result.events == [] and result.status == 200
     assert result.ignored == "third-party suite check; Steward is an internal app"
     answer = json.loads(result.body)

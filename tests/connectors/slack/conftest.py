@@ -41,7 +41,7 @@ def _receiver(connector: SlackConnector, clock: FrozenClock):
         body, content_type = fixture_wire(name)
         request = signed(body, content_type, clock)
         connector.verify(request)
-        return connector.parse(request)
+        return connector.receive(request)
     return run
 
 

@@ -12,10 +12,10 @@ import pytest
 
 from connectors.base import ConnectorDeps
 from connectors.slack.connector import SlackConnector
-from connectors.slack.profiles import UserProfile
 from core.actions import (Action, Button, DeleteMessage, InviteMember, PinMessage, PostCard, PostMessage,
                           RemoveMember, SendEphemeral, SendPrivate)
-from core.capabilities import SLACK
+from connectors.slack.manifest import CAPABILITIES as SLACK
+from core.ports import Profile
 from core.errors import PermanentDeliveryError, RetryableDeliveryError, UnsupportedAction
 from core.events import CardActed
 from tests.connectors.slack.slack_helpers import SECRET, signed
@@ -209,7 +209,7 @@ def _click(live: SlackConnector, clock, posted: dict, action_index: int, user: s
                                                    "value": element["value"], "action_ts": "1764073330.000001"}]}
     request = signed(urlencode({"payload": json.dumps(payload)}).encode(), "application/x-www-form-urlencoded", clock)
     live.verify(request)
-    return live.parse(request).events
+    return live.receive(request).events
 
 
 def test_a_card_click_comes_back_as_the_buttons_action_and_value(live, fake_slack, clock):
@@ -250,7 +250,7 @@ class Shrug(Action):
     kind: ClassVar[str] = "shrug"
 
 
-def test_an_action_type_without_rendering_is_unsupported(live):
+def test_an_action_type_without_translation_is_unsupported(live):
     with pytest.raises(UnsupportedAction):
         live.deliver(Shrug(platform="slack"), "out-24")
 
@@ -383,7 +383,7 @@ def test_a_paced_private_message_does_not_open_the_dm_first(fake_slack, deps):
 
 def test_user_profile_reads_users_info_and_caches_it(live, fake_slack, clock):
     fake_slack.add_user(MEMBER, name="li.lei", real_name="李雷", title="Engineer I", email="li.lei@example.com")
-    expected = UserProfile(user_id=MEMBER, name="李雷", title="Engineer I", email="li.lei@example.com")
+    expected = Profile(user_id=MEMBER, name="李雷", position="Engineer I", email="li.lei@example.com")
     assert live.user_profile(MEMBER) == expected
     clock.advance(minutes=59)
     assert live.user_profile(MEMBER) == expected

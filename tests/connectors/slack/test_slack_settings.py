@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from connectors import registry
 from connectors.registry import connector_class
 from connectors.slack.connector import SlackConnector
 from connectors.slack.settings import DEFAULT_API_URL, SlackSettings
@@ -14,7 +15,7 @@ BASE = {"SLACK_SIGNING_SECRET": "s3cr3t-signing", "SLACK_BOT_TOKEN": "xoxb-1-2-a
 def test_the_surface_matches_design_md():
     assert connector_class("slack") is SlackConnector
     assert SlackConnector.platform == "slack"
-    assert SlackConnector.endpoints == {"events": ("POST",)}   # mounted at POST /slack/events
+    assert registry.manifest("slack").endpoints == {"events": ("POST",)}   # mounted at POST /slack/events
     assert [(v.name, v.required, v.secret) for v in SlackConnector.ENV] == [
         ("SLACK_SIGNING_SECRET", True, True),
         ("SLACK_BOT_TOKEN", True, True),

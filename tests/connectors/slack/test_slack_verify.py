@@ -44,7 +44,7 @@ def test_vendor_vector_passes_verify_and_parses_into_a_command(deps):
     request = make_request(vendor_body(), "application/x-www-form-urlencoded", {
         "X-Slack-Request-Timestamp": str(VENDOR_TS), "X-Slack-Signature": VENDOR_SIGNATURE})
     connector.verify(request)
-    result = connector.parse(request)
+    result = connector.receive(request)
     assert result.events == [CommandInvoked(
         platform="slack", event_id="cmd:398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c",
         user_id="U2CERLKJA", text="", chat_id="G8PSS9T3V", is_direct=False, display_name="roadrunner")]
@@ -122,10 +122,10 @@ def test_a_replay_inside_the_window_carries_the_same_event_id(connector, clock):
     request = signed(BODY, "application/json", clock, extra={"X-Slack-Retry-Num": "1",
                                                               "X-Slack-Retry-Reason": "http_timeout"})
     connector.verify(request)
-    first = connector.parse(request)
+    first = connector.receive(request)
     clock.advance(seconds=120)
     connector.verify(request)
-    assert connector.parse(request).events == first.events
+    assert connector.receive(request).events == first.events
     clock.advance(seconds=200)   # 320 s after signing
     with pytest.raises(VerificationFailed):
         connector.verify(request)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from wechatpy.enterprise.crypto import WeChatCrypto
 
+from connectors import registry
 from connectors.base import Headers, InboundRequest
 from connectors.wecom.aibot import rewrite_mentions
 from connectors.wecom.connector import WeComConnector
@@ -65,7 +66,7 @@ def aibot(deps) -> WeComConnector:
 
 def handle(connector: WeComConnector, req: InboundRequest):
     connector.verify(req)
-    return connector.parse(req)
+    return connector.receive(req)
 
 
 # --- the handshake and bad input --------------------------------------------------------------------
@@ -122,7 +123,7 @@ def test_without_its_variables_the_endpoint_is_not_found_and_the_rest_works(conn
     req = signed(payload("text__group_command.json"), clock)
     with pytest.raises(NotFound):
         connector.verify(req)
-    assert "aibot" in WeComConnector.endpoints
+    assert "aibot" in registry.manifest("wecom").endpoints
     assert connector.capabilities.sees_all_messages is False
 
 
@@ -174,8 +175,8 @@ def test_a_card_click_is_card_acted(aibot, clock):
 
 
 @pytest.mark.parametrize("name, ignored", [
-    ("event_enter_chat.json", "aibot:event:enter_chat"),
-    ("event_feedback.json", "aibot:event:feedback_event"),
+    ("event__enter_chat.json", "aibot:event:enter_chat"),
+    ("event__feedback.json", "aibot:event:feedback_event"),
     ("stream__refresh.json", "aibot:msgtype:stream"),
     ("event_unknown__future.json", "unknown:aibot:event:disconnected_event"),
     ("msgtype_unknown__future.json", "unknown:aibot:msgtype:video"),
@@ -188,7 +189,7 @@ def test_listed_and_unknown_payloads_are_answered_empty_with_nothing_to_do(aibot
 def test_every_fixture_is_used():
     used = {"text__group_command.json", "text__group_quote.json", "text__single.json", "mixed__group.json",
             "voice__single.json", "image__single.json", "file__single.json", "stream__refresh.json",
-            "event_enter_chat.json", "event_template_card__approve.json", "event_feedback.json",
+            "event__enter_chat.json", "event_template_card__approve.json", "event__feedback.json",
             "event_unknown__future.json", "msgtype_unknown__future.json"}
     assert sorted(p.name for p in FIXTURES.iterdir()) == sorted(used)
 

@@ -7,7 +7,7 @@ import pytest
 
 from connectors.base import ConnectorDeps, Headers, InboundRequest
 from connectors.wecom.connector import WeComConnector
-from connectors.wecom.render import task_id
+from connectors.wecom.translate import task_id
 from core.actions import (Button, DeleteMessage, InviteMember, PinMessage, PostCard, PostMessage, RemoveMember,
                           SendEphemeral, SendPrivate)
 from core.errors import PermanentDeliveryError, RetryableDeliveryError, UnsupportedAction
@@ -323,4 +323,4 @@ def test_the_fake_signs_callbacks_the_connector_accepts(fake, deps, clock):
     query, body = fake.callback(xml, int(clock.now().timestamp()), "contacts")
     request = InboundRequest("POST", "/wecom/contacts", "contacts", Headers({}), query, body)
     wecom.verify(request)
-    assert [e.user_id for e in wecom.parse(request).events] == ["lisi"]
+    assert [e.user_id for e in wecom.receive(request).events] == ["lisi"]

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 
 from connectors.wecom.connector import WeComConnector
-from connectors.wecom.directory import UserProfile
 from core.errors import PermanentDeliveryError
+from core.ports import CreatedGroup, Profile
 
 from tests.connectors.wecom.wecom_helpers import BASE_ENV
 
@@ -26,9 +26,9 @@ def wecom(fake, deps) -> WeComConnector:
 
 
 def test_user_profile_names_departments_main_first(wecom, fake):
-    assert wecom.user_profile("zhangsan") == UserProfile(
-        user_id="zhangsan", name="张三", departments=("培训部", "研发中心"), position="培训专员",
-        department_ids=(7, 2))
+    assert wecom.user_profile("zhangsan") == Profile(
+        user_id="zhangsan", name="张三", department="培训部", departments=("培训部", "研发中心"),
+        position="培训专员", department_ids=("7", "2"))
     assert [c.params for c in fake.calls_to("user/get")] == [{"userid": "zhangsan"}]
     assert sorted(c.params["id"] for c in fake.calls_to("department/get")) == ["2", "7"]
 
@@ -50,10 +50,9 @@ def test_forgetting_a_profile_after_a_change(wecom, fake):
     assert wecom.user_profile("lisi").position == "高级工程师"
 
 
-def test_unknown_user_is_a_permanent_refusal(wecom):
-    with pytest.raises(PermanentDeliveryError) as caught:
-        wecom.user_profile("ghost")
-    assert caught.value.code == "60111"
+def test_unknown_user_has_no_profile(wecom, fake):
+    assert wecom.user_profile("ghost") is None          # user/get answered 60111
+    assert len(fake.calls_to("user/get")) == 1
 
 
 def test_create_group_returns_the_chat_id_and_includes_the_owner(wecom, fake):
@@ -87,3 +86,8 @@ def test_create_group_with_unknown_member_is_refused_by_wecom(wecom):
     with pytest.raises(PermanentDeliveryError) as caught:
         wecom.create_group("g", "adminchen", ["ghost"])
     assert caught.value.code == "86007"
+
+
+def test_make_group_is_the_group_creator_port(wecom, fake):
+    assert wecom.make_group("新员工培训", "adminchen", ["zhangsan"], chat_id="stwPort01") == CreatedGroup("stwPort01")
+    assert wecom.make_group("新员工培训", "adminchen", ["zhangsan"], chat_id="stwPort01").complete   # idempotent

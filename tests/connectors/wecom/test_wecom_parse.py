@@ -73,7 +73,7 @@ def test_fixture_parses_into_its_event(name, connector, clock):
     endpoint, events, ignored = CASES[name]
     request = signed_post(fixture_text(name), clock, endpoint)
     connector.verify(request)
-    result = connector.parse(request)
+    result = connector.receive(request)
     assert (result.status, result.body) == (200, b"")        # WeCom stops retrying; replies go via message/send
     assert result.events == events
     assert result.ignored == ignored
@@ -86,16 +86,16 @@ def test_no_orphan_fixtures():
 
 def test_a_replayed_delivery_carries_the_same_event_id(connector, clock):
     """WeCom retries (5 s, 3 times) re-send the same MsgId; the core's unique (platform, event_id) drops them."""
-    first = connector.parse(signed_post(fixture_text("text__plain.xml"), clock))
+    first = connector.receive(signed_post(fixture_text("text__plain.xml"), clock))
     clock.advance(seconds=5)
     again = signed_post(fixture_text("text__plain.xml"), clock)
     connector.verify(again)
-    assert [e.event_id for e in connector.parse(again).events] == [e.event_id for e in first.events]
+    assert [e.event_id for e in connector.receive(again).events] == [e.event_id for e in first.events]
 
 
 def test_contact_changes_in_the_same_second_get_distinct_ids(connector, clock):
     xml = fixture_text("change_contact_delete_user__resigned.xml")
-    ids = {connector.parse(signed_post(xml.replace("zhaoliu", user), clock, "contacts")).events[0].event_id
+    ids = {connector.receive(signed_post(xml.replace("zhaoliu", user), clock, "contacts")).events[0].event_id
            for user in ("zhaoliu", "qianba")}
     assert len(ids) == 2
 
@@ -103,8 +103,8 @@ def test_contact_changes_in_the_same_second_get_distinct_ids(connector, clock):
 def test_contact_events_also_accepted_on_the_app_callback(connector, clock):
     """代开发 apps receive change_contact on the app callback; the same event id dedupes both routes."""
     xml = fixture_text("change_contact_delete_user__resigned.xml")
-    via_app = connector.parse(signed_post(xml, clock, "callback")).events
-    via_contacts = connector.parse(signed_post(xml, clock, "contacts")).events
+    via_app = connector.receive(signed_post(xml, clock, "callback")).events
+    via_contacts = connector.receive(signed_post(xml, clock, "contacts")).events
     assert via_app == via_contacts
 
 
@@ -113,6 +113,6 @@ def test_unknown_payloads_are_logged_by_id_never_by_body(connector, clock, caplo
     xml = fixture_text("msgtype_unknown__future.xml").replace(
         "<MsgId>", f"<Content><![CDATA[{secret_text}]]></Content><MsgId>")
     with caplog.at_level("DEBUG"):
-        result = connector.parse(signed_post(xml, clock))
+        result = connector.receive(signed_post(xml, clock))
     assert result.ignored == "unknown:msgtype:hologram"
     assert "7318463918273645008" in caplog.text and secret_text not in caplog.text

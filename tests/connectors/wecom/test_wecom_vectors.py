@@ -55,7 +55,7 @@ def test_url_verification_answers_the_plaintext_exactly(vector):
     connector = _connector(vector, vector["get"]["timestamp"])
     request = get(vector["get"])
     connector.verify(request)
-    result = connector.parse(request)
+    result = connector.receive(request)
     assert result.status == 200
     assert result.body == vector["echo"]          # no quotes, no newline, no BOM
     assert result.events == []
@@ -69,7 +69,7 @@ def test_post_decrypts_to_the_text_message(vector):
             f"</Encrypt><AgentID><![CDATA[{vector['agent']}]]></AgentID></xml>").encode()
     request = post(body, vector["post"])
     connector.verify(request)
-    result = connector.parse(request)
+    result = connector.receive(request)
     m = vector["message"]
     assert result.status == 200 and result.body == b""
     assert result.events == [MessagePosted(

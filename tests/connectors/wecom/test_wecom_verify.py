@@ -29,7 +29,7 @@ def _signed_envelope(body: bytes, encrypted: str, clock) -> dict:
 def test_echostr_is_answered_only_after_verification(connector, clock):
     request = signed_get("4711815132206419", clock)
     connector.verify(request)
-    assert connector.parse(request).body == "4711815132206419"
+    assert connector.receive(request).body == "4711815132206419"
 
 
 def test_echostr_with_a_plus_decoded_as_space_still_verifies(connector, clock):
@@ -37,7 +37,7 @@ def test_echostr_with_a_plus_decoded_as_space_still_verifies(connector, clock):
     request = next(r for r in (signed_get("echo-with-plus", clock) for _ in range(50)) if "+" in r.query["echostr"])
     mangled = get({**request.query, "echostr": request.query["echostr"].replace("+", " ")})
     connector.verify(mangled)
-    assert connector.parse(mangled).body == "echo-with-plus"
+    assert connector.receive(mangled).body == "echo-with-plus"
 
 
 @pytest.mark.parametrize("method", ["GET", "POST"])
@@ -96,7 +96,7 @@ def test_contacts_endpoint_is_forbidden_when_not_configured(deps, clock):
     with pytest.raises(Forbidden):
         bare.verify(request)
     with pytest.raises(Forbidden):
-        bare.parse(request)
+        bare.receive(request)
     assert bare.capabilities.departure_events is False
 
 
@@ -111,7 +111,7 @@ def test_xml_with_dtd_is_refused_without_expansion(connector, clock, body):
     with pytest.raises(BadRequest):
         connector.verify(request)
     with pytest.raises(BadRequest):
-        connector.parse(request)
+        connector.receive(request)
     assert time.perf_counter() - started < 0.5       # nothing was expanded
 
 
@@ -127,7 +127,7 @@ def test_dtd_inside_the_encrypted_message_is_refused(connector, clock):
     request = signed_post(BILLION_LAUGHS.replace("<Encrypt>&lol9;</Encrypt>", "<MsgType>&lol9;</MsgType>"), clock)
     connector.verify(request)                      # the signature is genuine ...
     with pytest.raises(BadRequest):
-        connector.parse(request)                   # ... but the plaintext is refused unexpanded
+        connector.receive(request)                   # ... but the plaintext is refused unexpanded
 
 
 @pytest.mark.parametrize("plaintext", ["<xml><MsgType>text", "plain words", "<xml><Content>hi</Content></xml>"],
@@ -136,22 +136,20 @@ def test_malformed_decrypted_message_is_a_bad_request(connector, clock, plaintex
     request = signed_post(plaintext, clock)
     connector.verify(request)
     with pytest.raises(BadRequest):
-        connector.parse(request)
+        connector.receive(request)
 
 
 def test_signed_garbage_ciphertext_is_a_bad_request(connector, clock):
     encrypted = "bm90IGEgcmVhbCBjaXBoZXJ0ZXh0"
     request = post(envelope(encrypted), _signed_envelope(b"", encrypted, clock))
-    connector.verify(request)
-    with pytest.raises(BadRequest):
-        connector.parse(request)
+    with pytest.raises(BadRequest):              # the signature holds; verify() decrypts, and cannot
+        connector.verify(request)
 
 
 def test_message_for_another_corp_is_forbidden(connector, clock):
     request = signed_post(fixture_text(TEXT), clock, corp_id="wwsomeoneelse01")
-    connector.verify(request)                      # same token and key, so the signature holds
-    with pytest.raises(Forbidden):
-        connector.parse(request)
+    with pytest.raises(Forbidden):               # same token and key, so the signature holds; the
+        connector.verify(request)                # decrypted receiveid names another corp
 
 
 def test_unknown_method_is_a_bad_request(connector, clock):

@@ -1,4 +1,5 @@
-"""Core actions -> DingTalk API requests (path and JSON body), without sending anything.
+"""Core actions -> DingTalk API requests (path and JSON body), described and not sent (pure; the lookups
+it is given read caches only). connector.py sends them through client.py.
 
 Messages go through the app's robot: `groupMessages/send` into a group (openConversationId) and
 `oToMessages/batchSend` to one person. `msgParam` is a JSON *string* (≤ 15,000 bytes).
@@ -10,8 +11,11 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from connectors.base import Unsupported
 from connectors.dingtalk import cards
-from core.actions import Button
+from core.actions import (Action, Button, DeleteMessage, InviteMember, PinMessage, PostCard, PostFile, PostMessage,
+                          RemoveMember, SendEphemeral, SendPrivate)
+from core.errors import PermanentDeliveryError
 
 GROUP_SEND = "/v1.0/robot/groupMessages/send"
 PRIVATE_SEND = "/v1.0/robot/oToMessages/batchSend"
@@ -26,10 +30,29 @@ MSG_PARAM_LIMIT = 15000
 _MENTION = re.compile(r"<@([^<>\s]+)>")
 
 
+UNSUPPORTED: dict[type[Action], str] = {
+    DeleteMessage: "DingTalk robots can recall only their own messages, never a member's",
+    SendEphemeral: "DingTalk has no message that only one group member sees",
+    PinMessage: "DingTalk has no API to pin a member's message (topBoxes pins a card, not a message)",
+}
+
+
 @dataclass(frozen=True)
 class Request:
     path: str
     body: dict[str, Any]
+    #: how the answer is read: "group" (processQueryKey), "user" (and the recipient's flow-control and
+    #: reachability lists), "membership" (success), "" (the caller reads it)
+    answer: str = ""
+
+
+@dataclass(frozen=True)
+class FileSend:
+    """oapi media/upload of the stored file, then the caption (if any) and the robot's sampleFile."""
+    chat_id: str
+    sha256: str
+    name: str
+    caption: str = ""
 
 
 def plain_mentions(text: str, name_of: Callable[[str], str | None]) -> str:
@@ -61,13 +84,13 @@ def card_message(title: str, text: str, buttons: tuple[Button, ...]) -> tuple[st
 def to_group(robot_code: str, chat_id: str, message: tuple[str, str]) -> Request:
     msg_key, msg_param = message
     return Request(GROUP_SEND, {"robotCode": robot_code, "openConversationId": chat_id,
-                                "msgKey": msg_key, "msgParam": msg_param})
+                                "msgKey": msg_key, "msgParam": msg_param}, answer="group")
 
 
 def to_user(robot_code: str, user_id: str, message: tuple[str, str]) -> Request:
     msg_key, msg_param = message
     return Request(PRIVATE_SEND, {"robotCode": robot_code, "userIds": [user_id],
-                                  "msgKey": msg_key, "msgParam": msg_param})
+                                  "msgKey": msg_key, "msgParam": msg_param}, answer="user")
 
 
 def membership(chat_id: str, user_id: str, add: bool, chatid: str | None) -> Request:
@@ -75,9 +98,9 @@ def membership(chat_id: str, user_id: str, add: bool, chatid: str | None) -> Req
     created), else the scene-group member API with the openConversationId."""
     if chatid:
         key = "add_useridlist" if add else "del_useridlist"
-        return Request(GROUP_UPDATE, {"chatid": chatid, key: [user_id]})
+        return Request(GROUP_UPDATE, {"chatid": chatid, key: [user_id]}, answer="membership")
     return Request(SCENE_MEMBER_ADD if add else SCENE_MEMBER_DELETE,
-                   {"open_conversation_id": chat_id, "user_ids": [user_id]})
+                   {"open_conversation_id": chat_id, "user_ids": [user_id]}, answer="membership")
 
 
 def scene_members(chat_id: str, next_token: str | None, page: int) -> Request:
@@ -98,3 +121,27 @@ def add_robot(robot_code: str, chat_id: str) -> Request:
 
 def user_get(user_id: str) -> Request:
     return Request(USER_GET, {"userid": user_id, "language": "zh_CN"})
+
+
+def translate(action: Action, robot_code: str, chatid_of: Callable[[str], str | None],
+              name_of: Callable[[str], str | None]) -> Request | FileSend | Unsupported:
+    """`chatid_of`: the chatid of a group Steward created (group/update needs it); `name_of`: a member's
+    cached name for `<@id>` mentions. Raises ValueError for a message longer than msgParam allows."""
+    if type(action) in UNSUPPORTED:
+        return Unsupported(UNSUPPORTED[type(action)])
+    if isinstance(action, PostMessage):
+        return to_group(robot_code, action.chat_id, text_message(plain_mentions(action.text, name_of)))
+    if isinstance(action, SendPrivate):
+        return to_user(robot_code, action.user_id, text_message(plain_mentions(action.text, name_of)))
+    if isinstance(action, PostCard):
+        message = card_message(action.title, plain_mentions(action.text, name_of), action.buttons)
+        if action.chat_id:
+            return to_group(robot_code, action.chat_id, message)
+        if action.user_id:
+            return to_user(robot_code, action.user_id, message)
+        raise PermanentDeliveryError("card without chat_id or user_id", code="no_target")
+    if isinstance(action, PostFile):
+        return FileSend(action.chat_id, action.sha256, action.name, action.caption)
+    if isinstance(action, (RemoveMember, InviteMember)):
+        return membership(action.chat_id, action.user_id, isinstance(action, InviteMember), chatid_of(action.chat_id))
+    return Unsupported(f"DingTalk cannot perform {type(action).__name__}")

@@ -121,7 +121,8 @@ class Moderator:
             verdicts.append(Verdict(
                 category=hit.category, clause=CLAUSES[hit.category], rule=hit.rule,
                 detector=hit.detector, severity=severity, evidence=_excerpt(redacted, span),
-                span=span, nudge=hit.category in NUDGE_CATEGORIES, delete=hit.delete))
+                span=span, nudge=hit.category in NUDGE_CATEGORIES, delete=hit.delete,
+                score=hit.score))
         verdicts.sort(key=lambda v: (v.nudge, v.severity != SEVERE, v.span[0]))
         return verdicts
 

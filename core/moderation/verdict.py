@@ -47,6 +47,7 @@ class Verdict:
     span: tuple[int, int]  # in the original text
     nudge: bool = False    # off-topic / long-message hints: never counted on the ladder
     delete: bool = False   # delete the message where the platform allows it (DLP)
+    score: float = 1.0     # confidence of the detector, 0..1 (see moderator.py for the scale)
 
     @property
     def severe(self) -> bool:
@@ -55,7 +56,8 @@ class Verdict:
     def to_dict(self) -> dict[str, object]:
         return {"category": self.category, "clause": self.clause, "rule": self.rule,
                 "detector": self.detector, "severity": self.severity, "evidence": self.evidence,
-                "span": list(self.span), "nudge": self.nudge, "delete": self.delete}
+                "span": list(self.span), "nudge": self.nudge, "delete": self.delete,
+                "score": self.score}
 
 
 @dataclass(frozen=True)
@@ -73,3 +75,4 @@ class Hit:
     delete: bool = False
     sensitive: bool = False      # mask the whole span in the evidence (numbers, addresses)
     whole_message: bool = False  # flood and long-message verdicts point at the whole message
+    score: float = 1.0           # confidence, 0..1

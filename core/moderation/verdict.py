@@ -64,7 +64,7 @@ class Verdict:
 class Hit:
     """A detector's finding before the facade turns it into a Verdict.
 
-    `span` is in the normalised text unless `original_span` is set; `key` names the rule for
+    `span` is in the normalised text unless `in_original` is set; `key` names the rule for
     severity overrides (e.g. "dlp.id_card", "lexicon.insult").
     """
     category: str
@@ -75,4 +75,5 @@ class Hit:
     delete: bool = False
     sensitive: bool = False      # mask the whole span in the evidence (numbers, addresses)
     whole_message: bool = False  # flood and long-message verdicts point at the whole message
-    score: float = 1.0           # confidence, 0..1
+    score: float | None = None   # confidence, 0..1 (None: the detector's default, moderator.py)
+    in_original: bool = False    # `span` is in the original text, not the normalised one

@@ -176,7 +176,9 @@ def run(n_messages: int, n_terms: int, seed: int) -> dict[str, float]:
     plain = _plain_automaton(keys)
     plain_only = rate(lambda s: list(plain.iter(s)), sample, repeat=3)
 
+    quality = holdout_quality()
     return {
+        **quality,
         "messages": len(texts), "mean_chars": sum(map(len, texts)) / len(texts),
         "lexicon_terms": len(keys), "automaton_words": stats["words_count"],
         "messages_with_verdicts_pct": 100.0 * verdicts / min(2000, len(timed)),
@@ -194,6 +196,25 @@ def run(n_messages: int, n_terms: int, seed: int) -> dict[str, float]:
         "automaton_build_rss_growth_kib": rss1 - rss0,
         "regex_build_peak_python_bytes": peak_regex,
     }
+
+
+def holdout_quality() -> dict[str, float]:
+    """Precision and recall on the traffic corpus (tests/core/moderation/corpus/traffic), dev and
+    frozen holdout, with the settings the tests use."""
+    from core.moderation import ModerationSettings, Moderator, NoRecentMessages
+    from core.moderation.evaluate import evaluate, load
+    settings = ModerationSettings(company_domains=("acme-corp.com", "acme.cn"),
+                                  code_names=("Falcon", "天鹰"))
+    moderator = Moderator(settings, NoRecentMessages())
+    out: dict[str, float] = {}
+    for part in ("dev", "holdout"):
+        report = evaluate(moderator, load(CORPUS / "traffic" / f"{part}.jsonl"))
+        out[f"{part}_precision"] = report.overall.precision
+        out[f"{part}_recall"] = report.overall.recall
+        for category, counts in report.categories.items():
+            out[f"{part}_{category}_precision"] = counts.precision
+            out[f"{part}_{category}_recall"] = counts.recall
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -226,6 +247,13 @@ def main(argv: list[str] | None = None) -> int:
           f"RSS +{r['automaton_build_rss_growth_kib'] / 1024:.1f} MiB)")
     print(f"  build: re alternation              {r['regex_build_s'] * 1000:10.1f} ms "
           f"({r['regex_build_peak_python_bytes'] / mib:.1f} MiB Python peak)")
+    print("  quality on the traffic corpus (targets on holdout: precision >= 0.97, recall >= 0.92, "
+          "every category's recall >= 0.85)")
+    for part in ("dev", "holdout"):
+        cats = "  ".join(f"{c} {r[f'{part}_{c}_precision']:.2f}/{r[f'{part}_{c}_recall']:.2f}"
+                         for c in ("insult", "discrimination", "ads", "illegal", "dlp"))
+        print(f"    {part:<8} precision {r[f'{part}_precision']:.3f} recall "
+              f"{r[f'{part}_recall']:.3f}   (precision/recall) {cats}")
     return 0
 
 

@@ -75,15 +75,15 @@ class ContactDetector:
         self._flag_links = flag_external_links
 
     def find(self, text: str, numbers: Sequence[Number], matches: Sequence[Match],
-             links: Sequence[tuple[str, tuple[int, int]]]
+             links: Sequence[tuple[str, tuple[int, int]]], pitch: bool = False
              ) -> tuple[list[Hit], set[tuple[int, int]]]:
         """Hits, and the spans of numbers and addresses they used (so DLP does not count them
-        twice)."""
+        twice). `pitch`: another detector found a sales pitch, which makes a number an offer."""
         hits: list[Hit] = []
         claimed: set[tuple[int, int]] = set()
         if not numbers and not links and "@" not in text and _HINT.search(text) is None:
             return hits, claimed
-        cue = any(m.category in ("solicit", "ads") for m in matches)   # a pitch makes an offer
+        cue = pitch or any(m.category in ("solicit", "ads") for m in matches)  # a pitch: an offer
 
         for m in _WECHAT.finditer(text) if "微信" in text or "wxid" in text else ():
             ident = m.group("id") or m.group("wxid")

@@ -225,7 +225,9 @@ class DlpDetector:
         hits = []
         for m in markers:
             if m.term.weak:
-                fires = external
+                # internal-use markers: with a link outside the company, or in front of a file
+                # or labelled content ("内部文件勿转：薪酬方案.pdf")
+                fires = external or _FILE.search(text) is not None or _labelled(text, m.end)
             else:
                 fires = carries or _labelled(text, m.end)
             if fires:
@@ -235,12 +237,12 @@ class DlpDetector:
         return hits
 
 
+_LABEL = re.compile(r"[ ,]*(?:(?:勿转|勿外传|请勿外传|勿外流|请勿转发|不得外传|do not share|"
+                    r"do not forward|only)[ ,]*)?[:】\]|\-—–]")
+
+
 def _labelled(text: str, end: int) -> bool:
-    """A marker used as a label in front of content: "机密：Q3 营收 3.2 亿 ..." or "【机密】..."."""
-    rest = text[end:end + 3]
-    for i, ch in enumerate(rest):
-        if ch in ":】]|-" and len(text) - (end + i + 1) >= 8:
-            return True
-        if ch != " ":
-            break
-    return False
+    """A marker used as a label in front of content: "机密：Q3 营收 3.2 亿 ...", "【机密】...",
+    "内部资料，勿外传：..."."""
+    m = _LABEL.match(text, end)
+    return m is not None and len(text) - m.end() >= 8

@@ -17,6 +17,8 @@ from core.moderation.lexicon import compose
 from core.moderation.matcher import LexiconMatcher, Match
 from core.moderation.normalise import Normalised, Normaliser, deleet
 from core.moderation.nudges import NudgeDetector
+from core.moderation.patterns import PatternDetector, in_context
+from core.moderation.secrets import SecretsDetector
 from core.moderation.redact import mask, redact
 from core.moderation.settings import ModerationSettings
 from core.moderation.severity import SeverityPolicy
@@ -70,6 +72,8 @@ class Moderator:
                                      long_chars=settings.long_message_chars,
                                      interval_seconds=settings.nudge_interval_seconds)
         self._severity = SeverityPolicy(settings)
+        self._patterns = PatternDetector()
+        self._secrets = SecretsDetector()
 
     def check(self, text: str, *, sender: str, chat: str, at: datetime,
               mentions: int = 0) -> list[Verdict]:
@@ -88,11 +92,17 @@ class Moderator:
             matches += [m for m in self._matcher.find(leet)
                         if (m.category, m.start, m.end) not in seen]
         hits = [_lexicon_hit(m) for m in matches if m.category in LEXICON_CATEGORIES_REPORTED]
+        patterns = self._patterns.find(s, norm.original)
+        hits += patterns
         numbers = find_numbers(s)
         links = find_links(s)
-        contact, claimed = self._contact.find(s, numbers, matches, links)
+        pitch = any(h.category == "ads" for h in patterns)      # a pitch makes a number an offer
+        contact, claimed = self._contact.find(s, numbers, matches, links, pitch=pitch)
         hits += contact
         hits += self._dlp.find(s, numbers, matches, links, claimed)
+        hits += self._secrets.find(norm.original, s)
+        if hits:
+            hits = in_context(s, norm.original, hits)
         hits += self._flood.check(norm.original, s, chat=chat, sender=sender, at=at,
                                   mentions=mentions)
         if self._nudges.enabled:
@@ -104,8 +114,8 @@ class Moderator:
         """One verdict per category and detector (its most severe, then first, hit), with the
         span in the original text and evidence from the redacted original."""
         original = norm.original
-        spans = [(0, len(original)) if h.whole_message else norm.original_span(*h.span)
-                 for h in hits]
+        spans = [(0, len(original)) if h.whole_message else h.span if h.in_original
+                 else norm.original_span(*h.span) for h in hits]
         redacted = redact(original)
         for hit, (a, b) in zip(hits, spans):
             if hit.sensitive and b > a:
@@ -121,9 +131,28 @@ class Moderator:
             verdicts.append(Verdict(
                 category=hit.category, clause=CLAUSES[hit.category], rule=hit.rule,
                 detector=hit.detector, severity=severity, evidence=_excerpt(redacted, span),
-                span=span, nudge=hit.category in NUDGE_CATEGORIES, delete=hit.delete))
+                span=span, nudge=hit.category in NUDGE_CATEGORIES, delete=hit.delete,
+                score=_score(hit)))
         verdicts.sort(key=lambda v: (v.nudge, v.severity != SEVERE, v.span[0]))
         return verdicts
+
+
+# How sure each detector is when it does not say itself (Verdict.score, 0..1): checksummed
+# numbers and listed terms are near certain; a phone number may be a colleague's desk line;
+# patterns.py and secrets.py give a score per rule.
+_DEFAULT_SCORES = {
+    "lexicon": 0.9, "contact": 0.85, "link": 0.8, "invite_code": 0.8, "dlp.id_card": 0.97,
+    "dlp.bank_card": 0.95, "dlp.phone": 0.7, "dlp.email": 0.7, "dlp.marker": 0.8,
+    "dlp.code_name": 0.85,
+}
+
+
+def _score(hit: Hit) -> float:
+    if hit.score is not None:
+        return hit.score
+    if hit.detector == "lexicon" and hit.severe:
+        return 0.95
+    return _DEFAULT_SCORES.get(hit.detector, 1.0)
 
 
 def _lexicon_hit(m: Match) -> Hit:

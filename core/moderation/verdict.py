@@ -47,6 +47,7 @@ class Verdict:
     span: tuple[int, int]  # in the original text
     nudge: bool = False    # off-topic / long-message hints: never counted on the ladder
     delete: bool = False   # delete the message where the platform allows it (DLP)
+    score: float = 1.0     # confidence of the detector, 0..1 (see moderator.py for the scale)
 
     @property
     def severe(self) -> bool:
@@ -55,14 +56,15 @@ class Verdict:
     def to_dict(self) -> dict[str, object]:
         return {"category": self.category, "clause": self.clause, "rule": self.rule,
                 "detector": self.detector, "severity": self.severity, "evidence": self.evidence,
-                "span": list(self.span), "nudge": self.nudge, "delete": self.delete}
+                "span": list(self.span), "nudge": self.nudge, "delete": self.delete,
+                "score": self.score}
 
 
 @dataclass(frozen=True)
 class Hit:
     """A detector's finding before the facade turns it into a Verdict.
 
-    `span` is in the normalised text unless `original_span` is set; `key` names the rule for
+    `span` is in the normalised text unless `in_original` is set; `key` names the rule for
     severity overrides (e.g. "dlp.id_card", "lexicon.insult").
     """
     category: str
@@ -73,3 +75,5 @@ class Hit:
     delete: bool = False
     sensitive: bool = False      # mask the whole span in the evidence (numbers, addresses)
     whole_message: bool = False  # flood and long-message verdicts point at the whole message
+    score: float | None = None   # confidence, 0..1 (None: the detector's default, moderator.py)
+    in_original: bool = False    # `span` is in the original text, not the normalised one

@@ -150,8 +150,12 @@ def first_offence(verdicts) -> str:
 @click.option("--nudges/--no-nudges", default=False, help="Report off-topic nudges too.")
 @click.option("--long-message-chars", type=click.IntRange(min=1), default=None,
               help="Nudge about messages longer than this.")
+@click.option("--eval", "eval_file", default=None,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Instead: precision and recall on a labelled JSONL file (text, label, lang), "
+                   "with the misses and false alarms.")
 def moderate(source, lexicon_files, allow_terms, company_domains, code_names, nudges,
-             long_message_chars) -> None:
+             long_message_chars, eval_file) -> None:
     """Check messages from FILE (or stdin) and print one JSON verdict line per message."""
     extra: dict[str, list[str]] = {}
     removed: dict[str, list[str]] = {}
@@ -168,6 +172,15 @@ def moderate(source, lexicon_files, allow_terms, company_domains, code_names, nu
             long_message_chars=long_message_chars)
     except ValueError as e:
         raise click.UsageError(str(e)) from e
+    if eval_file is not None:
+        from core.moderation.evaluate import evaluate, format_report, load
+        try:
+            examples = load(eval_file)
+        except ValueError as e:
+            raise click.BadParameter(str(e), param_hint="--eval") from e
+        click.echo(format_report(evaluate(Moderator(settings, NoRecentMessages()), examples),
+                                 title=f"{eval_file.name}: {len(examples)} messages"))
+        return
     timed = Moderator(settings)                       # lines with 'at': flood and repeats too
     untimed = Moderator(settings, NoRecentMessages())  # lines without: each on its own
     bad = 0

@@ -77,7 +77,7 @@ def test_every_verdict_has_a_score(traffic_moderator: Moderator) -> None:
 
 
 def test_eval_option_of_steward_moderate(tmp_path) -> None:
-    from steward.cli_moderate import moderate
+    from steward.cli.moderate import moderate
     sample = tmp_path / "sample.jsonl"
     sample.write_text(
         '{"text": "你是不是没长脑子", "label": "insult", "lang": "zh-Hans"}\n'

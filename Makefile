@@ -26,6 +26,8 @@ run: $(VENV)/.installed
 	$(BIN)/steward serve --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.installed-test
+	$(BIN)/ruff check core connectors webhooks steward tests bench
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed-test

@@ -17,19 +17,30 @@ Every connector is one folder with the same modules in the same roles:
 """
 from __future__ import annotations
 
+import importlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Callable, ClassVar, Mapping
+from typing import Any, ClassVar, Mapping
 
-from core.actions import (Action, DeleteMessage, InviteMember, PinMessage, PostCard, PostFile, PostMessage,
-                          RemoveMember, SendEphemeral, SendPrivate)
+from core.actions import (
+    Action,
+    DeleteMessage,
+    InviteMember,
+    PinMessage,
+    PostCard,
+    PostFile,
+    PostMessage,
+    RemoveMember,
+    SendEphemeral,
+    SendPrivate,
+)
+from core.capabilities import Capabilities
 from core.clock import Clock
 from core.errors import ConfigError, UnsupportedAction
+from core.events import Event, FileRef
 from core.platforms import PlatformInfo
 from core.ports import FileStore, RateLimiter, TokenStore
-from core.capabilities import Capabilities
-from core.events import Event, FileRef
 
 MAX_BODY_BYTES = 1024 * 1024  # 1 MiB: anything larger is answered 413 before it is read
 
@@ -245,7 +256,7 @@ class Manifest:
     """Everything Steward knows about one messenger before (and without) importing its SDK.
 
     `connectors/registry.py` lists the built-in manifests; each connector's `manifest.py` defines one.
-    The connector class itself (`factory()`) has a classmethod `from_env(env, deps)` that raises
+    The connector class itself (`connector`, imported when first used) has a classmethod `from_env(env, deps)` that raises
     ConfigError naming every variable that is missing or wrong.
     """
     id: str                                               # `slack`: URLs, account references, config
@@ -253,13 +264,13 @@ class Manifest:
     env: tuple[EnvVar, ...]                               # the environment variables it reads
     endpoints: Mapping[str, tuple[str, ...]]              # HTTP endpoint name -> methods: /<id>/<name>
     capabilities: Capabilities                            # the platform's capability row (docs/design.md)
-    factory: Callable[[], type[Connector]]                # lazy: imports the connector (and its SDK)
+    connector: str                                        # "module:Class", imported (with its SDK) when used
     column_aliases: tuple[str, ...] = ()                  # onboarding-file headers naming its user ids
     real: bool = True                                     # False: the sandbox (a playground, not a messenger)
-    #: optional extras, each lazy: name -> a callable returning the object. Known names:
+    #: optional extras, each "module:attribute", imported when used. Known names:
     #: "stream" (a runner class taking (connector, sink) for a connection without a public URL),
-    #: "web" (the name of a page webhooks/ mounts next to the endpoints, e.g. "playground").
-    extras: Mapping[str, Callable[[], Any]] = field(default_factory=dict)
+    extras: Mapping[str, str] = field(default_factory=dict)
+    page: str | None = None                               # a page webhooks/ mounts at /<id>/ ("playground")
 
     @property
     def info(self) -> PlatformInfo:
@@ -267,8 +278,14 @@ class Manifest:
                             column_aliases=self.column_aliases, real=self.real)
 
     def connector_class(self) -> type[Connector]:
-        return self.factory()
+        return _load(self.connector)
 
     def extra(self, name: str) -> Any | None:
-        make = self.extras.get(name)
-        return make() if make is not None else None
+        path = self.extras.get(name)
+        return _load(path) if path is not None else None
+
+
+def _load(path: str) -> Any:
+    """`package.module:attribute`: an explicit path written in a manifest (no discovery)."""
+    module, _, attribute = path.partition(":")
+    return getattr(importlib.import_module(module), attribute)

@@ -68,7 +68,7 @@ class _Factories(Mapping[str, Callable[[], type[Connector]]]):
     """`CONNECTORS`: id -> lazy connector class, a live view of the registry (for older callers)."""
 
     def __getitem__(self, platform: str) -> Callable[[], type[Connector]]:
-        return manifest(platform).factory
+        return manifest(platform).connector_class
 
     def __iter__(self) -> Iterator[str]:
         return iter(ids())

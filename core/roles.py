@@ -17,3 +17,5 @@ REVIEWERS = TEACHING | {REVIEWER}                         # R5.3.1 the lead or a
 RECORD_READERS = frozenset({ADMIN, LEAD, HR})             # anyone's discipline record
 GRADES_READERS = TEACHING | {HR}                          # R6.3.1 results for HR
 LINKERS = frozenset({ADMIN, HR})                          # who may join accounts into one person
+DECIDERS = frozenset({LEAD, ADMIN})                       # R2.1.3 applications, R2.4.1 moves: the lead decides
+RECOMMENDERS = frozenset({LEAD, ADMIN, HR})               # R2.1.1 the lead or the department recommends

@@ -17,10 +17,10 @@ from core.config import load_config
 from core.config.schema import StewardConfig
 from core.db.migrate import current_revision, head_revision
 from core.db.session import make_engine, make_sessionmaker
+from core.discipline.moderation import ModerationService
 from core.errors import ConfigError, StewardError
 from core.events import Event
 from core.file_store import LocalFileStore
-from core.discipline.moderation import ModerationService
 from core.kernel.context import CoreContext
 from core.kernel.delivery import Deliverer
 from core.kernel.inbound import ingest, ingest_many

@@ -11,7 +11,7 @@ from connectors import registry
 from connectors.base import MAX_BODY_BYTES
 from webhooks import errors, health, platform, sandbox
 
-#: pages a manifest may ask for next to its endpoints (its "web" extra), by name
+#: pages a manifest may ask for next to its endpoints (its `page`), by name
 PAGES = {"playground": sandbox.blueprint}
 
 
@@ -29,7 +29,7 @@ def create_app(container) -> Flask:
     for name, connector in container.connectors.items():
         manifest = registry.manifest(name)
         app.register_blueprint(platform.blueprint(manifest.id, manifest.endpoints, connector, handle))
-        page = manifest.extra("web")
+        page = manifest.page
         if page is not None:
             app.register_blueprint(PAGES[page](container, connector))
     return app

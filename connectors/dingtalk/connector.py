@@ -9,9 +9,22 @@ from typing import Any, ClassVar, Mapping, Sequence
 
 import requests
 
-from connectors.base import (Connector, ConnectorDeps, Delivery, EnvVar, Health, InboundRequest,
-                             InboundResult, Payload, Unsupported, unsupported)
-from connectors.dingtalk import files as dt_files, settings as dt_settings, translate as dt_translate, verify
+from connectors.base import (
+    Connector,
+    ConnectorDeps,
+    Delivery,
+    EnvVar,
+    Health,
+    InboundRequest,
+    InboundResult,
+    Payload,
+    Unsupported,
+    unsupported,
+)
+from connectors.dingtalk import files as dt_files
+from connectors.dingtalk import settings as dt_settings
+from connectors.dingtalk import translate as dt_translate
+from connectors.dingtalk import verify
 from connectors.dingtalk.client import DingTalkClient
 from connectors.dingtalk.manifest import CAPABILITIES
 from connectors.dingtalk.parse import HANDSHAKE, Parsed, parse_event, parse_robot_message
@@ -19,8 +32,7 @@ from connectors.dingtalk.translate import FileSend, Request
 from connectors.files import stored_bytes
 from core.actions import Action
 from core.capabilities import Capabilities
-from core.errors import (BadRequest, DeliveryError, Forbidden, PermanentDeliveryError,
-                         RetryableDeliveryError)
+from core.errors import BadRequest, DeliveryError, Forbidden, PermanentDeliveryError, RetryableDeliveryError
 from core.events import FileRef
 from core.ports import CreatedGroup, Directory, GroupCreator, Profile
 

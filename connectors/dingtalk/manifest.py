@@ -17,14 +17,6 @@ CAPABILITIES = Capabilities(
 )
 
 
-def _connector():
-    from connectors.dingtalk.connector import DingTalkConnector
-    return DingTalkConnector
-
-
-def _stream():
-    from connectors.dingtalk.stream import StreamRunner
-    return StreamRunner
 
 
 MANIFEST = Manifest(
@@ -33,7 +25,7 @@ MANIFEST = Manifest(
     env=ENV,
     endpoints={"robot": ("POST",), "events": ("POST",)},
     capabilities=CAPABILITIES,
-    factory=_connector,
+    connector="connectors.dingtalk.connector:DingTalkConnector",
     column_aliases=("dingtalk id", "钉钉", "釘釘", "钉钉账号", "釘釘帳號"),
-    extras={"stream": _stream},
+    extras={"stream": "connectors.dingtalk.stream:StreamRunner"},
 )

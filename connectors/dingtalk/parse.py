@@ -14,8 +14,17 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 
 from connectors.dingtalk import cards
-from core.events import (CardActed, Event, FileRef, MemberJoined, MemberLeft, MessagePosted, UserChanged,
-                         UserDeparted, UserJoinedOrg)
+from core.events import (
+    CardActed,
+    Event,
+    FileRef,
+    MemberJoined,
+    MemberLeft,
+    MessagePosted,
+    UserChanged,
+    UserDeparted,
+    UserJoinedOrg,
+)
 
 PLATFORM = "dingtalk"
 log = logging.getLogger(__name__)

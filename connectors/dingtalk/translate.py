@@ -13,8 +13,19 @@ from typing import Any, Callable
 
 from connectors.base import Unsupported
 from connectors.dingtalk import cards
-from core.actions import (Action, Button, DeleteMessage, InviteMember, PinMessage, PostCard, PostFile, PostMessage,
-                          RemoveMember, SendEphemeral, SendPrivate)
+from core.actions import (
+    Action,
+    Button,
+    DeleteMessage,
+    InviteMember,
+    PinMessage,
+    PostCard,
+    PostFile,
+    PostMessage,
+    RemoveMember,
+    SendEphemeral,
+    SendPrivate,
+)
 from core.errors import PermanentDeliveryError
 
 GROUP_SEND = "/v1.0/robot/groupMessages/send"

@@ -11,10 +11,20 @@ import re
 import uuid
 from typing import Any, ClassVar, Mapping
 
-from connectors.base import Connector, ConnectorDeps, Delivery, EnvVar, Health, InboundRequest, InboundResult, Payload, \
-    unsupported
+from connectors.base import (
+    Connector,
+    ConnectorDeps,
+    Delivery,
+    EnvVar,
+    Health,
+    InboundRequest,
+    InboundResult,
+    Payload,
+    unsupported,
+)
 from connectors.files import read_limited, stored_bytes
-from connectors.sandbox import parse, settings as sandbox_settings, translate, verify
+from connectors.sandbox import parse, translate, verify
+from connectors.sandbox import settings as sandbox_settings
 from connectors.sandbox.client import Entry, SandboxMessenger
 from connectors.sandbox.manifest import CAPABILITIES
 from core import platforms

@@ -10,10 +10,6 @@ from core.capabilities import FULL
 CAPABILITIES = FULL.with_(list_members=False)
 
 
-def _connector():
-    from connectors.sandbox.connector import SandboxConnector
-    return SandboxConnector
-
 
 MANIFEST = Manifest(
     id="sandbox",
@@ -21,7 +17,7 @@ MANIFEST = Manifest(
     env=ENV,
     endpoints={"messages": ("POST",), "cards": ("POST",)},
     capabilities=CAPABILITIES,
-    factory=_connector,
+    connector="connectors.sandbox.connector:SandboxConnector",
     real=False,
-    extras={"web": lambda: "playground"},
+    page="playground",
 )

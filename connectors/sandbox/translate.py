@@ -5,8 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from connectors.base import Unsupported, required_capabilities
-from core.actions import (Action, DeleteMessage, InviteMember, PinMessage, PostCard, PostFile, PostMessage,
-                          RemoveMember, SendEphemeral, SendPrivate)
+from core.actions import (
+    Action,
+    DeleteMessage,
+    InviteMember,
+    PinMessage,
+    PostCard,
+    PostFile,
+    PostMessage,
+    RemoveMember,
+    SendEphemeral,
+    SendPrivate,
+)
 from core.capabilities import Capabilities
 
 REASONS = {

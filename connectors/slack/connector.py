@@ -7,10 +7,21 @@ from typing import ClassVar, Mapping
 
 import requests
 
-from connectors.base import (Connector, ConnectorDeps, Delivery, EnvVar, Health, InboundRequest, InboundResult, Payload,
-                             Unsupported, unsupported)
+from connectors.base import (
+    Connector,
+    ConnectorDeps,
+    Delivery,
+    EnvVar,
+    Health,
+    InboundRequest,
+    InboundResult,
+    Payload,
+    Unsupported,
+    unsupported,
+)
 from connectors.files import stored_bytes
-from connectors.slack import files as slack_files, members as slack_members
+from connectors.slack import files as slack_files
+from connectors.slack import members as slack_members
 from connectors.slack.client import SlackApi, make_web_client
 from connectors.slack.manifest import CAPABILITIES
 from connectors.slack.parse import SlackParser

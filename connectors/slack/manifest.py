@@ -17,14 +17,6 @@ CAPABILITIES = Capabilities(
 )
 
 
-def _connector():
-    from connectors.slack.connector import SlackConnector
-    return SlackConnector
-
-
-def _stream():
-    from connectors.slack.socket import SocketModeRunner
-    return SocketModeRunner
 
 
 MANIFEST = Manifest(
@@ -33,7 +25,7 @@ MANIFEST = Manifest(
     env=ENV,
     endpoints={"events": ("POST",)},
     capabilities=CAPABILITIES,
-    factory=_connector,
+    connector="connectors.slack.connector:SlackConnector",
     column_aliases=("slack id", "slack user id"),
-    extras={"stream": _stream},
+    extras={"stream": "connectors.slack.socket:SocketModeRunner"},
 )

@@ -20,8 +20,17 @@ from urllib.parse import parse_qs
 from connectors.base import InboundRequest, InboundResult, Payload
 from connectors.slack.mrkdwn import to_neutral
 from core.errors import BadRequest
-from core.events import (CardActed, CommandInvoked, Event, FileRef, MemberJoined, MemberLeft, MessagePosted,
-                         UserDeparted, UserJoinedOrg)
+from core.events import (
+    CardActed,
+    CommandInvoked,
+    Event,
+    FileRef,
+    MemberJoined,
+    MemberLeft,
+    MessagePosted,
+    UserDeparted,
+    UserJoinedOrg,
+)
 
 log = logging.getLogger(__name__)
 

@@ -7,16 +7,32 @@ instead of failing.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
-from slack_sdk.models.blocks import (ActionsBlock, Block, ButtonElement, MarkdownTextObject,
-                                     PlainTextObject, SectionBlock)
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    MarkdownTextObject,
+    PlainTextObject,
+    SectionBlock,
+)
 
 from connectors.base import Unsupported
 from connectors.slack.mrkdwn import escape
-from core.actions import (Action, DeleteMessage, InviteMember, PinMessage, PostCard, PostFile, PostMessage,
-                          RemoveMember, SendEphemeral, SendPrivate)
+from core.actions import (
+    Action,
+    DeleteMessage,
+    InviteMember,
+    PinMessage,
+    PostCard,
+    PostFile,
+    PostMessage,
+    RemoveMember,
+    SendEphemeral,
+    SendPrivate,
+)
 from core.errors import PermanentDeliveryError
 
 SECTION_MAX = 3000          # Block Kit: section text

@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 from typing import Mapping
 
-from slack_sdk.signature import Clock as SdkClock, SignatureVerifier
+from slack_sdk.signature import Clock as SdkClock
+from slack_sdk.signature import SignatureVerifier
 
 from connectors.base import Payload
 from core.clock import Clock

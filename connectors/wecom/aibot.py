@@ -24,11 +24,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Callable, Mapping
 
-from core.errors import BadRequest
-from core.events import CardActed, MessagePosted
-
 from connectors.wecom.parse import PLATFORM, Parsed, dm_chat_id
 from connectors.wecom.translate import decode_button_key
+from core.errors import BadRequest
+from core.events import CardActed, MessagePosted
 
 log = logging.getLogger(__name__)
 

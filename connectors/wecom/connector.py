@@ -9,27 +9,34 @@ from urllib.parse import urlsplit
 
 import requests
 
-from core.actions import Action
-from core.capabilities import Capabilities
-from core.errors import (DeliveryError, Forbidden, NotFound, PermanentDeliveryError,
-                         RetryableDeliveryError)
-from core.events import FileRef
-from core.ports import CreatedGroup, Directory, GroupCreator, Profile
-
-from connectors.base import (Connector, ConnectorDeps, Delivery, EnvVar, Health, InboundRequest, InboundResult,
-                             Payload, unsupported)
+from connectors.base import (
+    Connector,
+    ConnectorDeps,
+    Delivery,
+    EnvVar,
+    Health,
+    InboundRequest,
+    InboundResult,
+    Payload,
+    unsupported,
+)
 from connectors.files import stored_bytes
-from connectors.wecom import files as wecom_files, translate as wecom_translate
+from connectors.wecom import files as wecom_files
+from connectors.wecom import translate as wecom_translate
 from connectors.wecom.aibot import parse_aibot
 from connectors.wecom.client import StewardWeChatClient, TokenStoreSession, WeComApi, post_response_url
 from connectors.wecom.directory import Directory as DirectoryCache
 from connectors.wecom.manifest import CAPABILITIES
 from connectors.wecom.parse import Parsed, parse_app, parse_contacts
 from connectors.wecom.settings import ENV, WeComSettings, load_settings
-from connectors.wecom.translate import (AppchatSend, AppchatUpdate, FileSend, MessageSend, Translation,
-                                        TranslationError)
+from connectors.wecom.translate import AppchatSend, AppchatUpdate, FileSend, MessageSend, Translation, TranslationError
 from connectors.wecom.verify import ECHOSTR, CallbackCrypto
 from connectors.wecom.xmlparse import parse_xml
+from core.actions import Action
+from core.capabilities import Capabilities
+from core.errors import DeliveryError, Forbidden, NotFound, PermanentDeliveryError, RetryableDeliveryError
+from core.events import FileRef
+from core.ports import CreatedGroup, Directory, GroupCreator, Profile
 
 # Pacing below WeCom's caps (doc 90312, 90236, 90248). Over-cap sends are dropped *silently*
 # by WeCom, so Steward waits instead (RetryableDeliveryError with retry_after).

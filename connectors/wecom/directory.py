@@ -8,12 +8,10 @@ from __future__ import annotations
 import threading
 from datetime import datetime, timedelta
 
+from connectors.wecom.client import WeComApi
 from core.clock import Clock
 from core.errors import PermanentDeliveryError
 from core.ports import Profile
-
-from connectors.wecom.client import WeComApi
-
 
 UNKNOWN_USER = frozenset({"60111", "46004"})       # userid not found / user does not exist
 

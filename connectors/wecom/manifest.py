@@ -18,10 +18,6 @@ CAPABILITIES = Capabilities(
 )
 
 
-def _connector():
-    from connectors.wecom.connector import WeComConnector
-    return WeComConnector
-
 
 MANIFEST = Manifest(
     id="wecom",
@@ -29,6 +25,6 @@ MANIFEST = Manifest(
     env=ENV,
     endpoints={"callback": ("GET", "POST"), "contacts": ("GET", "POST"), "aibot": ("GET", "POST")},
     capabilities=CAPABILITIES,
-    factory=_connector,
+    connector="connectors.wecom.connector:WeComConnector",
     column_aliases=("wecom id", "企业微信", "企業微信", "企业微信账号", "企業微信帳號"),
 )

@@ -27,11 +27,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Callable
 
-from core.errors import BadRequest
-from core.events import CardActed, Event, FileRef, MessagePosted, UserChanged, UserDeparted, UserJoinedOrg
-
 from connectors.wecom.translate import DM_PREFIX, decode_button_key
 from connectors.wecom.xmlparse import Fields, text
+from core.errors import BadRequest
+from core.events import CardActed, Event, FileRef, MessagePosted, UserChanged, UserDeparted, UserJoinedOrg
 
 log = logging.getLogger(__name__)
 

@@ -19,8 +19,19 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from connectors.base import Unsupported
-from core.actions import (Action, Button, DeleteMessage, InviteMember, PinMessage, PostCard, PostFile, PostMessage,
-                          RemoveMember, SendEphemeral, SendPrivate)
+from core.actions import (
+    Action,
+    Button,
+    DeleteMessage,
+    InviteMember,
+    PinMessage,
+    PostCard,
+    PostFile,
+    PostMessage,
+    RemoveMember,
+    SendEphemeral,
+    SendPrivate,
+)
 
 TEXT_LIMIT_BYTES = 2048          # text/markdown content limit of message/send and appchat/send
 KEY_SEPARATOR = "|"

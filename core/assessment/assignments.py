@@ -12,15 +12,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.actions import PostMessage
+from core.assessment.cohort import hours, parse_when, show_when, zone
 from core.assessment.models import AssessmentScheme, Assignment, Extension, Submission
 from core.db.models import Account, Person
 from core.i18n import t
 from core.kernel import audit
-from core.assessment.cohort import hours, parse_when, show_when, zone
-from core.kernel.roster import Contact, contact, groups_of, roster, tell
 from core.kernel.context import CoreContext
 from core.kernel.outbox import enqueue
 from core.kernel.refusals import Refusal
+from core.kernel.roster import Contact, contact, groups_of, roster, tell
 from core.kernel.scheduler import schedule
 
 METHODS = {"text": "text", "文本": "text", "文字": "text", "link": "link", "url": "link", "链接": "link",

@@ -8,25 +8,27 @@ import re
 
 from sqlalchemy.orm import Session
 
-from core.kernel.spec import CommandSpec
-from core.assessment.models import Assignment
-from core.db.models import Account, Training
-from core.i18n import t
-from core.kernel import audit
 from core.assessment.assignments import Assignments, number, parse_brief, split_fields
 from core.assessment.cohort import parse_when, zone
-from core.kernel.roster import is_staff, locale_of
-from core.roles import TEACHING as LEADS, STAFF as STAFF_ROLES
-from core.kernel.directory import account_for, find_account
 from core.assessment.grades import Gradebook, set_consent
+from core.assessment.models import Assignment
 from core.assessment.quizzes import Quizzes, parse_answer
-from core.kernel.refusals import Refusal
 from core.assessment.reviews import Reviews, may_review
 from core.assessment.schemes import Schemes, describe, parse_chat, scheme_of
 from core.assessment.standing import standing_text
 from core.assessment.submissions import Submissions
+from core.db.models import Account, Training
+from core.i18n import t
+from core.kernel import audit
+from core.kernel.directory import account_for, find_account
+from core.kernel.refusals import Refusal
+from core.kernel.roster import is_staff, locale_of
+from core.kernel.spec import CommandSpec
+from core.roles import GRADES_READERS
+from core.roles import STAFF as STAFF_ROLES
+from core.roles import TEACHING as LEADS
+from core.roles import TEACHING as LEAD_ROLES
 
-from core.roles import GRADES_READERS, TEACHING as LEAD_ROLES
 _ATTEMPTS = re.compile(r"(?:^|\s)attempts\s*=\s*(\d{1,2})(?=\s|$)", re.IGNORECASE)
 
 

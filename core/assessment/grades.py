@@ -15,19 +15,19 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.actions import PostMessage
-from core.assessment.models import (AssessmentScheme, Assignment, ComponentScore, HonoursConsent, Quiz, Remediation)
+from core.assessment.assignments import deadlines, max_score
+from core.assessment.cohort import show_when, zone
+from core.assessment.models import AssessmentScheme, Assignment, ComponentScore, HonoursConsent, Quiz, Remediation
+from core.assessment.quizzes import answered, candidates, close_job, is_makeup, score_of
+from core.assessment.submissions import latest
 from core.db.models import Person, Training
 from core.i18n import t
 from core.kernel import audit
-from core.assessment.assignments import deadlines, max_score
-from core.assessment.cohort import show_when, zone
-from core.kernel.roster import Contact, groups_of, roster, tell
 from core.kernel.context import CoreContext
 from core.kernel.outbox import enqueue
-from core.assessment.quizzes import answered, candidates, close_job, is_makeup, score_of
 from core.kernel.refusals import Refusal
+from core.kernel.roster import Contact, groups_of, roster, tell
 from core.kernel.scheduler import schedule
-from core.assessment.submissions import latest
 
 
 @dataclass

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from core.db.models import Person, Training
 from core.assessment.grades import Gradebook, Line
+from core.db.models import Person, Training
 
 TRANSCRIPT_HEADER = ("component", "item", "kind", "percent", "detail")
 

@@ -11,16 +11,16 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.actions import Button, PostCard, PostMessage, SendPrivate
+from core.assessment.cohort import parse_when, show_when, zone
 from core.assessment.models import AssessmentScheme, Quiz, QuizAnswer, Remediation
 from core.db.models import Account
 from core.db.upsert import insert_ignore
 from core.i18n import t
 from core.kernel import audit
-from core.assessment.cohort import parse_when, show_when, zone
-from core.kernel.roster import Contact, groups_of, roster, tell, trainee
 from core.kernel.context import CoreContext
 from core.kernel.outbox import enqueue
 from core.kernel.refusals import Refusal
+from core.kernel.roster import Contact, groups_of, roster, tell, trainee
 from core.kernel.scheduler import schedule
 
 LETTERS = "ABCDEF"

@@ -8,23 +8,23 @@ from collections import Counter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.assessment.assignments import max_score, reviewer_ids, rubric_of
+from core.assessment.cohort import show_when, zone
 from core.assessment.models import Assignment, Submission
+from core.assessment.submissions import latest
 from core.db.models import Person, Role
 from core.i18n import t
 from core.kernel import audit
-from core.assessment.assignments import max_score, reviewer_ids, rubric_of
-from core.assessment.cohort import show_when, zone
-from core.kernel.roster import contact, groups_of, is_staff, roster, tell
-from core.roles import TEACHING as LEADS
 from core.kernel.context import CoreContext
 from core.kernel.refusals import Refusal
-from core.assessment.submissions import latest
+from core.kernel.roster import contact, groups_of, is_staff, roster, tell
+from core.roles import REVIEWERS
+from core.roles import TEACHING as LEADS
 
 _NUM = re.compile(r"^\d{1,4}(?:\.\d{1,2})?$")
 _CRIT = re.compile(r"^([^=\s]{1,60})=(\d{1,4}(?:\.\d{1,2})?)$")
 
 
-from core.roles import REVIEWERS
 
 
 def may_review(s: Session, a: Assignment, person_id: int) -> bool:

@@ -14,10 +14,10 @@ from core.assessment.models import AssessmentScheme
 from core.db.models import Training
 from core.i18n import t
 from core.kernel import audit
-from core.kernel.roster import groups_of
 from core.kernel.context import CoreContext
 from core.kernel.outbox import enqueue
 from core.kernel.refusals import Refusal
+from core.kernel.roster import groups_of
 
 KINDS = ("exam", "assignment", "practical")
 KIND_WORDS = {"exam": "exam", "exams": "exam", "quiz": "exam", "考试": "exam", "考試": "exam",

@@ -6,17 +6,16 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.assessment.models import Assignment, Quiz
-from core.db.models import Account
-from core.i18n import t
 from core.assessment.assignments import deadlines, max_score
 from core.assessment.cohort import show_when, zone
-from core.kernel.roster import trainings_of
-from core.kernel.context import CoreContext
-from core.kernel.directory import display
 from core.assessment.grades import Gradebook
+from core.assessment.models import Assignment, Quiz
 from core.assessment.quizzes import answered, score_of
 from core.assessment.submissions import latest
+from core.db.models import Account
+from core.i18n import t
+from core.kernel.context import CoreContext
+from core.kernel.roster import trainings_of
 
 
 def _clip(text: str, limit: int) -> str:

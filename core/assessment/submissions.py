@@ -6,29 +6,24 @@ checked, and its SHA-256 is the checksum. Every attempt is kept with a SHA-256 c
 """
 from __future__ import annotations
 
-from core.kernel.roster import trainings_of
-
-from datetime import datetime
-
 import hashlib
 import re
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.assessment.assignments import deadlines, rubric_of
+from core.assessment.cohort import show_when, zone
 from core.assessment.models import Assignment, Extension, Submission
 from core.db.models import Account
 from core.i18n import t
-from core.kernel import audit
-from core.kernel import files
-from core.assessment.assignments import deadlines, rubric_of
-from core.assessment.cohort import show_when, zone
-from core.kernel.roster import Contact, roster, tell, trainee
+from core.kernel import audit, files
 from core.kernel.context import CoreContext
 from core.kernel.refusals import Refusal
+from core.kernel.roster import Contact, roster, tell, trainee, trainings_of
 
 MIB = 1024 * 1024
 _URL = re.compile(r"^https?://\S+$", re.IGNORECASE)

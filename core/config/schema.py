@@ -6,9 +6,9 @@ from functools import cached_property
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from core import platforms, roles
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from core import platforms, roles
 from core.assessment.config import Assessment
 from core.membership.config import MembershipSettings
 from core.training.config import TrainingSettings

@@ -7,23 +7,19 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.actions import (Action, Button, DeleteMessage, InviteMember, PostCard, PostMessage,
-                          RemoveMember, SendPrivate)
+from core.actions import Action, Button, DeleteMessage, InviteMember, PostCard, PostMessage, RemoveMember, SendPrivate
 from core.db.models import Account, Case, Group, Person
+from core.discipline.ladder import ADMIN_REMOVE_CLAUSE, REMOVE_CLAUSE, LadderSettings, PriorCase, decide, live_warnings
 from core.i18n import t
-from core.discipline.ladder import (ADMIN_REMOVE_CLAUSE, REMOVE_CLAUSE, LadderSettings, PriorCase,
-                                decide, live_warnings)
-from core.moderation.redact import redact
 from core.kernel import audit
 from core.kernel.context import CoreContext
 from core.kernel.directory import account_on, display, leave, people_with_role, roles_of
 from core.kernel.outbox import enqueue
-
+from core.moderation.redact import redact
 
 
 def _clip(text: str, limit: int) -> str:

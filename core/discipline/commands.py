@@ -3,14 +3,16 @@ from __future__ import annotations
 
 import re
 
-from core.kernel.spec import CommandSpec
+from core.discipline.cases import Discipline, Violation
 from core.i18n import t
 from core.kernel import audit
 from core.kernel.directory import display, roles_of
-from core.discipline.cases import Discipline, Violation
+from core.kernel.spec import CommandSpec
+from core.roles import ADMINS as ADMIN
+from core.roles import RECORD_READERS
+from core.roles import TEACHING as REPORTERS
 
 CLAUSE = re.compile(r"^R\d{1,2}\.\d{1,2}\.\d{1,2}$", re.IGNORECASE)
-from core.roles import ADMINS as ADMIN, RECORD_READERS, TEACHING as REPORTERS
 
 
 def _help(r, inv, cmd, group, actor, locale) -> None:

@@ -9,11 +9,11 @@ from sqlalchemy.orm import Session
 
 from core.actions import SendPrivate
 from core.db.models import Account, ArchivedMessage, Case, Group, Person
+from core.discipline.moderation import CASES_BY_MESSAGE
 from core.events import MessagePosted
 from core.i18n import t
 from core.kernel import audit
 from core.kernel.context import CoreContext
-from core.discipline.moderation import CASES_BY_MESSAGE
 from core.kernel.outbox import enqueue
 from core.kernel.roster import name_of, staff_accounts
 

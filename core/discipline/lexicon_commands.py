@@ -1,11 +1,11 @@
 """`lexicon add|remove|list CATEGORY [TERM]`: admins tune the moderation lexicons in the chat (audited)."""
 from __future__ import annotations
 
-from core.kernel.spec import CommandSpec
+from core.discipline import lexicon
 from core.i18n import t
+from core.kernel.spec import CommandSpec
 from core.moderation import CLAUSES, LEXICON_CATEGORIES, ModerationSettings
 from core.moderation.lexicon import listing
-from core.discipline import lexicon
 from core.roles import ADMINS
 
 VERBS = {"add": "add", "添加": "add", "加入": "add", "remove": "remove", "删除": "remove", "刪除": "remove",

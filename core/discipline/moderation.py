@@ -12,16 +12,15 @@ import time
 from sqlalchemy.orm import Session
 
 from core.actions import SendPrivate
-from core.discipline.config import moderation_settings
 from core.db.models import Account, Group
+from core.discipline import lexicon
+from core.discipline.cases import Discipline, Violation
+from core.discipline.config import moderation_settings
 from core.events import MessagePosted
 from core.i18n import t
-from core.moderation import MemoryRecentMessages, Moderator, RecentMessages
-from core.discipline import lexicon
 from core.kernel.context import CoreContext
-from core.discipline.cases import Discipline, Violation
 from core.kernel.outbox import enqueue
-
+from core.moderation import MemoryRecentMessages, Moderator, RecentMessages
 
 CASES_BY_MESSAGE = "steward.cases_by_message"   # Session.info key: the case each message opened
 

@@ -16,19 +16,19 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from core.actions import SendPrivate
-from core.kernel.parser import CommandError
-from core.kernel.files import MIB, ReceivedFile, human_size
 from core.db.models import ScheduledJob
 from core.db.upsert import insert_ignore
-from core.errors import (FileTooLarge, PermanentDeliveryError, RetryableDeliveryError, UnsupportedAction)
+from core.errors import FileTooLarge, PermanentDeliveryError, RetryableDeliveryError, UnsupportedAction
 from core.events import FileRef, MessagePosted
 from core.i18n import t
 from core.kernel import audit
-from core.kernel.roster import locale_of
 from core.kernel.context import CoreContext
 from core.kernel.directory import group_for
+from core.kernel.files import MIB, ReceivedFile, human_size
 from core.kernel.identity import after_commit
 from core.kernel.outbox import enqueue
+from core.kernel.parser import CommandError
+from core.kernel.roster import locale_of
 from core.kernel.scheduler import schedule
 
 log = logging.getLogger("steward.files")
@@ -194,7 +194,7 @@ def _answer(ctx: CoreContext, s: Session, row: ReceivedFile, now: datetime) -> N
 
 
 def _run_intent(ctx: CoreContext, s: Session, row: ReceivedFile) -> None:
-    from core.kernel.runner import CommandRunner, Invocation   # the commands import the features
+    from core.kernel.runner import CommandRunner, Invocation  # the commands import the features
     group = group_for(s, row.platform, row.chat_id)
     CommandRunner(ctx, s).run(Invocation(row.platform, f"file:{row.id}", row.user_id, row.intent or "",
                                          row.chat_id if group else None, is_direct=group is None))

@@ -10,9 +10,9 @@ from core import platforms
 from core.capabilities import Capabilities
 from core.clock import Clock
 from core.config.schema import StewardConfig
-from core.ports import FileSource, FileStore
 from core.kernel.features import NONE, Features
 from core.kernel.lookups import Lookups
+from core.ports import FileSource, FileStore
 
 
 @dataclass

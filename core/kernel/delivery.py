@@ -18,12 +18,11 @@ from core.actions import Action, SendPrivate, action_from_dict
 from core.db.models import Group, OutboxItem
 from core.errors import PermanentDeliveryError, RetryableDeliveryError, UnsupportedAction
 from core.i18n import t
-from core.ports import Messenger
-from core.kernel import audit
-from core.kernel import own_posts
+from core.kernel import audit, own_posts
 from core.kernel.context import CoreContext
 from core.kernel.directory import account_on, people_with_role
 from core.kernel.outbox import FORGET, enqueue, forgotten
+from core.ports import Messenger
 
 log = logging.getLogger("steward.delivery")
 

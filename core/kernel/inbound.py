@@ -17,9 +17,9 @@ from core.db.models import Account, ArchivedMessage, Group, InboundEvent
 from core.db.upsert import insert_many_ignore
 from core.events import CardActed, CommandInvoked, Event, MemberJoined, MemberLeft, MessagePosted
 from core.kernel import audit
-from core.kernel.runner import CommandRunner, Invocation
 from core.kernel.context import CoreContext
 from core.kernel.directory import account_for, account_ids_many, find_account, group_for, join, leave
+from core.kernel.runner import CommandRunner, Invocation
 from core.kernel.scheduler import write_scheduled
 
 log = logging.getLogger("steward.inbound")

@@ -12,15 +12,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.actions import PostMessage, SendEphemeral, SendPrivate
-from core.kernel.parser import CommandError, ParsedCommand
 from core.db.models import Account, Case, Group
 from core.i18n import t
 from core.kernel import audit
 from core.kernel.context import CoreContext
 from core.kernel.directory import account_for, find_account, group_for, open_membership, roles_of
 from core.kernel.outbox import FORGET, enqueue
+from core.kernel.parser import CommandError, ParsedCommand
 from core.roles import STAFF
-
 
 
 @dataclass(frozen=True)

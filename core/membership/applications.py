@@ -13,20 +13,20 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.actions import Button, PostCard, SendPrivate
-from core.membership.models import MembershipRequest
 from core.db.models import Account, Group, Person
 from core.i18n import t
 from core.kernel import audit
 from core.kernel.context import CoreContext
 from core.kernel.directory import display, open_membership, roles_of
 from core.kernel.identity import after_commit, fill_from_profile, has_directory, profile_of
-from core.membership.admission import admit, deciders, tell
 from core.kernel.outbox import enqueue
+from core.membership.admission import admit, deciders, tell
+from core.membership.models import MembershipRequest
+from core.roles import DECIDERS
 
 APPLY = "R2.1.3"
 RECOMMEND = "R2.1.1"
 FIELDS = ("name", "department", "position")
-DECIDERS = frozenset({"lead", "admin"})
 _LABELS = {
     "name": ("name", "姓名", "名字"),
     "department": ("department", "dept", "部门", "部門"),

@@ -7,22 +7,22 @@ import re
 
 from sqlalchemy import select
 
-from core.kernel.spec import CommandSpec
-from core.membership.models import MembershipRequest
 from core.db.models import Group, Role
 from core.i18n import t
 from core.kernel import audit
-from core.membership.applications import Applications
 from core.kernel.directory import account_for, display, find_account, group_for, open_membership
 from core.kernel.identity import LinkResult, link_by_key
+from core.kernel.spec import CommandSpec
+from core.membership.applications import Applications
 from core.membership.leave import leave_voluntarily
+from core.membership.models import MembershipRequest
 from core.membership.moves import decide_move
 from core.membership.welcome import acknowledge, unacknowledged
+from core.roles import DECIDERS, LINKERS, RECOMMENDERS
 
 MAILTO = re.compile(r"<mailto:([^|>\s]+)(?:\|[^>]*)?>")
-RECOMMENDERS = frozenset({"lead", "admin", "hr"})
-from core.roles import LINKERS
-ACK_READERS = frozenset({"lead", "admin"})
+
+ACK_READERS = DECIDERS
 
 
 def _target_group(r, inv, cmd, group, locale) -> Group | None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from typing import Iterable, Literal
 
-from core import platforms
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from core import platforms
 
 _GROUP_REF = re.compile(r"^([a-z][a-z0-9_]{1,31}):[^\s]{1,128}$")
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.membership.models import Acknowledgement
 from core.db.models import Group, Membership, Person, Role
+from core.membership.models import Acknowledgement
 
 
 def describe(s: Session, person: Person) -> list[str]:

@@ -13,8 +13,8 @@ from core.i18n import t
 from core.kernel import audit
 from core.kernel.context import CoreContext
 from core.kernel.directory import leave, open_membership
-from core.membership.admission import deciders
 from core.kernel.outbox import enqueue
+from core.membership.admission import deciders
 
 CLAUSE = "R7.1.1"
 

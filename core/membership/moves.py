@@ -2,29 +2,26 @@
 person stays; `remove` takes them out through the outbox, recorded with the clause."""
 from __future__ import annotations
 
-from core.kernel.directory import find_account
-
-from core.events import UserChanged
-
 from typing import Mapping
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.actions import Button, PostCard, RemoveMember, SendPrivate
-from core.membership.models import MembershipRequest
 from core.db.models import Account, Group, Membership, Person
+from core.events import UserChanged
 from core.i18n import t
 from core.kernel import audit
 from core.kernel.context import CoreContext
-from core.kernel.directory import account_on, leave, roles_of
+from core.kernel.directory import account_on, find_account, leave, roles_of
 from core.kernel.identity import after_commit, has_directory, profile_of
-from core.membership.admission import deciders, tell
 from core.kernel.outbox import enqueue
+from core.membership.admission import deciders, tell
+from core.membership.models import MembershipRequest
+from core.roles import DECIDERS
 
 CLAUSE = "R2.4.1"
 WATCHED = ("department", "position")
-DECIDERS = frozenset({"lead", "admin"})
 
 
 def on_user_changed(ctx: CoreContext, s: Session, account: Account, changes: Mapping[str, str]) -> int:

@@ -1,19 +1,16 @@
 """Departures (R2.4.1): remove the person from every governed group on every platform, tell the leads."""
 from __future__ import annotations
 
-from core.kernel.directory import find_account
-
-from core.events import UserDeparted
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.actions import RemoveMember, SendPrivate
 from core.db.models import Group, Membership, Person
+from core.events import UserDeparted
 from core.i18n import t
 from core.kernel import audit
 from core.kernel.context import CoreContext
-from core.kernel.directory import account_on, people_with_role
+from core.kernel.directory import account_on, find_account, people_with_role
 from core.kernel.outbox import enqueue
 
 CLAUSE = "R2.4.1"

@@ -13,7 +13,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.actions import Button, PostCard, SendPrivate
-from core.membership.models import Acknowledgement
 from core.db.models import Account, Group, Membership, Person
 from core.i18n import t
 from core.kernel import audit
@@ -21,9 +20,11 @@ from core.kernel.context import CoreContext
 from core.kernel.directory import account_on, open_membership, roles_of
 from core.kernel.outbox import enqueue
 from core.kernel.scheduler import schedule
+from core.membership.models import Acknowledgement
+from core.roles import STAFF
 
 CLAUSE = "R3.3.2"
-from core.roles import STAFF
+
 REMINDER_JOB = "membership.ack_reminder"
 
 

@@ -52,7 +52,7 @@ def encode(text: str) -> str:
 
 class LexiconMatcher:
     def __init__(self, terms: Iterable[Term], fold: Callable[[str], str]) -> None:
-        import ahocorasick   # the C extension loads here, not at import of this module
+        import ahocorasick  # the C extension loads here, not at import of this module
 
         grouped: dict[str, list[tuple[Term, bool, bool]]] = {}
         for term in terms:

@@ -18,8 +18,8 @@ from core.moderation.matcher import LexiconMatcher, Match
 from core.moderation.normalise import Normalised, Normaliser, deleet
 from core.moderation.nudges import NudgeDetector
 from core.moderation.patterns import PatternDetector, in_context
-from core.moderation.secrets import SecretsDetector
 from core.moderation.redact import mask, redact
+from core.moderation.secrets import SecretsDetector
 from core.moderation.settings import ModerationSettings
 from core.moderation.severity import SeverityPolicy
 from core.moderation.verdict import CLAUSES, NUDGE_CATEGORIES, SEVERE, Hit, Verdict

@@ -200,7 +200,7 @@ def _converter() -> tuple[object, re.Pattern[str]]:
     """OpenCC's t2s converter, and a character class of every character it changes, so that
     text in Simplified Chinese (no such character) skips the conversion. Built once per process,
     on first use (a few milliseconds)."""
-    import opencc   # the C library loads here, not when this module is imported
+    import opencc  # the C library loads here, not when this module is imported
     t2s = opencc.OpenCC("t2s")
     chars = [chr(cp) for low, high in _T2S_RANGES for cp in range(low, high + 1)]
     converted = t2s.convert("\n".join(chars)).split("\n")

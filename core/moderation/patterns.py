@@ -397,7 +397,7 @@ def anchors(pattern: str) -> frozenset[str] | None:
     """Literal strings one of which every match of `pattern` contains, or None if none can be
     read off (then the rule always runs). Picks, along the pattern, the required element whose
     shortest alternative is longest."""
-    from re import _parser as parser          # the stdlib's own parser of regex syntax
+    from re import _parser as parser  # the stdlib's own parser of regex syntax
     found = _required(parser.parse(pattern, re.S))
     return found if found and "" not in found else None
 

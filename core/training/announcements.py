@@ -16,18 +16,18 @@ from sqlalchemy.orm import Session
 
 from core.actions import Button, PinMessage, PostCard, PostMessage, SendPrivate
 from core.db.models import Account, Group, OutboxItem, Person
-from core.training.models import Acknowledgement, Announcement
 from core.db.upsert import insert_ignore
 from core.i18n import t
 from core.kernel import audit
-from core.kernel.refusals import Refusal
-from core.training import digest as weekly_digest
-from core.training.announcement_format import BadTime, local_text, missing, parse_fields, parse_time
 from core.kernel.context import CoreContext
 from core.kernel.directory import roles_of
 from core.kernel.outbox import enqueue
-from core.kernel.scheduler import schedule
+from core.kernel.refusals import Refusal
 from core.kernel.roster import members, name_of, training_groups
+from core.kernel.scheduler import schedule
+from core.training import digest as weekly_digest
+from core.training.announcement_format import BadTime, local_text, missing, parse_fields, parse_time
+from core.training.models import Acknowledgement, Announcement
 
 PIN_TRIES = 20
 

@@ -21,7 +21,7 @@ FORMATS = ("md", "html", "json")
 
 @lru_cache(maxsize=2)
 def _converter(config: str):
-    import opencc   # loaded on first use
+    import opencc  # loaded on first use
     return opencc.OpenCC(config)
 
 

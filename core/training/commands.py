@@ -10,20 +10,21 @@ import re
 
 from sqlalchemy import select
 
-from core.kernel.spec import CommandSpec
 from core.db.models import Group, Membership
-from core.training.models import Announcement, Feedback, Material, Question
 from core.i18n import t
-from core.training import archive_search
-from core.training import feedback
+from core.kernel.refusals import Refusal
+from core.kernel.roster import name_of, training_groups
+from core.kernel.spec import CommandSpec
+from core.roles import ADMINS, PUBLISHERS
+from core.roles import PUBLISHERS as REVIEWERS  # R3.1.3, R7.2.2: the lead reviews shared material
+from core.roles import TEACHING as ANSWERERS  # R4.3.1: instructors answer
+from core.training import archive_search, feedback
 from core.training.announcement_format import local_text, parse_fields
 from core.training.announcements import Announcements
-from core.kernel.refusals import Refusal
-from core.training.materials import REVIEWERS, Materials, shown
-from core.training.questions import ANSWERERS, Questions
-from core.kernel.roster import name_of, training_groups
+from core.training.materials import Materials, shown
+from core.training.models import Announcement, Feedback, Material, Question
+from core.training.questions import Questions
 
-from core.roles import ADMINS, PUBLISHERS
 NUMBER = re.compile(r"^[#QqMm]?(\d{1,9})$")
 SESSION_WORDS = ("session", "课程", "課程")
 CHANGE_FIELDS = {"time": "time", "时间": "time", "時間": "time", "content": "content", "内容": "content",

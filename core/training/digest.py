@@ -13,13 +13,13 @@ from sqlalchemy.orm import Session
 
 from core.actions import PostMessage
 from core.db.models import Case, Group
-from core.training.models import Announcement, Material, Question
 from core.i18n import t
-from core.training import archive_search
 from core.kernel import audit
 from core.kernel.context import CoreContext
 from core.kernel.outbox import enqueue
 from core.kernel.scheduler import schedule
+from core.training import archive_search
+from core.training.models import Announcement, Material, Question
 
 KIND = "training.weekly_digest"
 

@@ -17,13 +17,13 @@ from sqlalchemy.orm import Session
 
 from core.actions import SendPrivate
 from core.db.models import ArchivedMessage, Group, Person
-from core.training.models import Announcement, Feedback
 from core.i18n import t
 from core.kernel import audit
 from core.kernel.context import CoreContext
 from core.kernel.outbox import enqueue
-from core.kernel.scheduler import schedule
 from core.kernel.roster import name_of, staff_accounts
+from core.kernel.scheduler import schedule
+from core.training.models import Announcement, Feedback
 
 ANONYMOUS = ("anonymous", "anon", "匿名")
 _SESSION = re.compile(r"^#(\d{1,9})(?:\s+|[:：]\s*)(.*)$", re.S)

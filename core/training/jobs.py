@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from core.training.announcements import change_reminder_job, pin_job, publish_job
+from core.training.digest import digest_job as weekly_digest_job
 from core.training.feedback import digest_job
 from core.training.questions import question_due_job, track_question_job, watch_job
-from core.training.digest import digest_job as weekly_digest_job
 
 TRAINING_JOBS = {
     "training.publish": publish_job,

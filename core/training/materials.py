@@ -7,26 +7,22 @@ upload API, with the sharer's name.
 from __future__ import annotations
 
 from datetime import datetime
-
 from urllib.parse import urlparse
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from core.actions import Button, PostCard, PostFile, PostMessage, SendPrivate
-from core.kernel.files import ReceivedFile
 from core.db.models import Account, Group, Person
-from core.training.models import Material
 from core.i18n import t
-from core.kernel import audit
-from core.kernel import files
-from core.training import digest as weekly_digest
-from core.kernel.refusals import Refusal
+from core.kernel import audit, files
 from core.kernel.context import CoreContext
+from core.kernel.files import ReceivedFile
 from core.kernel.outbox import enqueue
+from core.kernel.refusals import Refusal
 from core.kernel.roster import name_of, staff_accounts, training_groups
-
-from core.roles import PUBLISHERS as REVIEWERS  # R3.1.3 the lead reviews shared material
+from core.training import digest as weekly_digest
+from core.training.models import Material
 
 
 def valid_link(text: str) -> bool:

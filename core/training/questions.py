@@ -15,22 +15,21 @@ from sqlalchemy.orm import Session
 
 from core.actions import PostMessage, SendPrivate
 from core.db.models import Account, Group, Person
-from core.training.models import Question
 from core.events import MessagePosted
 from core.i18n import t
 from core.kernel import audit
-from core.training import digest as weekly_digest
-from core.training.announcement_format import local_text
-from core.kernel.refusals import Refusal
 from core.kernel.context import CoreContext
 from core.kernel.directory import roles_of
 from core.kernel.outbox import enqueue
-from core.kernel.scheduler import schedule, schedule_later
-from core.training.similarity import reads_as_question, similarity
+from core.kernel.refusals import Refusal
 from core.kernel.roster import STAFF, name_of, staff_accounts
+from core.kernel.scheduler import schedule, schedule_later
 from core.kernel.working_hours import add_working_hours
+from core.training import digest as weekly_digest
+from core.training.announcement_format import local_text
+from core.training.models import Question
+from core.training.similarity import reads_as_question, similarity
 
-from core.roles import TEACHING as ANSWERERS  # R4.3.1
 SIMILAR_WINDOW = timedelta(days=14)
 SIMILAR_CANDIDATES = 200
 SHOWN_IN_CLUSTER = 10

@@ -15,7 +15,7 @@ _CUES = re.compile(r"请问|請問|怎么|怎麼|如何|为什么|為什麼|吗|
 
 @lru_cache(maxsize=1)
 def _t2s():
-    import opencc   # loaded on first use, not at import
+    import opencc  # loaded on first use, not at import
     return opencc.OpenCC("t2s")
 
 

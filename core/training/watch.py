@@ -12,13 +12,13 @@ from core.actions import DeleteMessage, SendPrivate
 from core.db.models import Account, Case, Group
 from core.events import MessagePosted
 from core.i18n import t
-from core.training import questions
-from core.kernel.refusals import Refusal
 from core.kernel.context import CoreContext
 from core.kernel.directory import roles_of
-from core.training.materials import Materials
 from core.kernel.outbox import enqueue
+from core.kernel.refusals import Refusal
 from core.kernel.roster import STAFF
+from core.training import questions
+from core.training.materials import Materials
 
 LINK = re.compile(r"https?://[^\s<>|]+")
 

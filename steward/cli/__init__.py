@@ -9,8 +9,7 @@ import os
 
 import click
 
-from steward.cli import (assessment, audit, config, db, membership, sandbox, serve, spool, training, wecom,
-                         worker)
+from steward.cli import assessment, audit, config, db, membership, sandbox, serve, spool, training, wecom, worker
 from steward.cli.moderate import moderate
 
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import click
 
 from steward.cli.common import build_container, friendly
-from steward.cli.grade_charts import COMPLETION as COMPLETION_PNG, SCORES as SCORES_PNG
+from steward.cli.grade_charts import COMPLETION as COMPLETION_PNG
+from steward.cli.grade_charts import SCORES as SCORES_PNG
 
 
 def _training(s, code: str):
@@ -59,8 +60,8 @@ def register(main: click.Group) -> None:
         honours: top, threshold). Weights must sum to 100."""
         import yaml
 
-        from core.kernel.refusals import Refusal
         from core.assessment.schemes import Schemes, describe, validate
+        from core.kernel.refusals import Refusal
         try:
             data = yaml.safe_load(Path(file).read_text("utf-8"))
         except (yaml.YAMLError, UnicodeDecodeError) as exc:
@@ -105,8 +106,8 @@ def register(main: click.Group) -> None:
     @friendly
     def scheme_publish(training: str) -> None:
         """Publish TRAINING's scheme to every group of the training and lock it (R6.2.2)."""
-        from core.kernel.refusals import Refusal
         from core.assessment.schemes import Schemes
+        from core.kernel.refusals import Refusal
         container = build_container(with_connectors=False)
         container.check_migrated()
         with container.sessions.begin() as s:
@@ -134,11 +135,11 @@ def register(main: click.Group) -> None:
         `opens` (or now): each member gets the questions privately."""
         import yaml
 
+        from core.assessment.quizzes import Quizzes, questions_from_file
+        from core.kernel.directory import find_account
+        from core.kernel.refusals import Refusal
         from core.kernel.roster import is_staff
         from core.roles import TEACHING as LEADS
-        from core.kernel.directory import find_account
-        from core.assessment.quizzes import Quizzes, questions_from_file
-        from core.kernel.refusals import Refusal
         try:
             data = yaml.safe_load(Path(file).read_text("utf-8"))
         except (yaml.YAMLError, UnicodeDecodeError) as exc:

@@ -19,9 +19,9 @@ from typing import Any, Iterator
 
 import click
 
+from core.discipline.ladder import LadderSettings, decide
 from core.moderation import LEXICON_CATEGORIES, ModerationSettings, Moderator, NoRecentMessages
 from core.moderation.lexicon import parse
-from core.discipline.ladder import LadderSettings, decide
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 

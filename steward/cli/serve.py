@@ -23,11 +23,10 @@ import time
 from functools import partial
 
 import click
-
-from connectors import registry
 from gunicorn.app.base import BaseApplication
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
+from connectors import registry
 from steward.cli.common import friendly, synced_container
 
 DEFAULT_THREADS = 4
@@ -91,7 +90,7 @@ def _banner(container, host: str, port: int, no_worker: bool) -> None:
         manifest = registry.manifest(platform)
         for endpoint in manifest.endpoints:
             click.echo(f"  {platform:<10}  {base}/{platform}/{endpoint}")
-        if "web" in manifest.extras:
+        if manifest.page is not None:
             click.echo(f"  playground: {base}/{platform}/")
     click.echo(f"  worker:     {'embedded' if not no_worker else 'off (run `steward worker`)'}")
 

@@ -93,8 +93,8 @@ def register(main: click.Group) -> None:
         from sqlalchemy import select
 
         from core.db.models import Group
-        from core.training import archive_search as search
         from core.kernel import audit
+        from core.training import archive_search as search
         container = build_container(with_connectors=False)
         container.check_migrated()
         now = container.ctx.clock.now()

@@ -16,10 +16,21 @@ from datetime import datetime, timezone
 import pytest
 
 from connectors import registry
-from connectors.base import ConnectorDeps, Connector, Manifest, Unsupported, required_capabilities
+from connectors.base import Connector, ConnectorDeps, Manifest, Unsupported, required_capabilities
 from core import platforms
-from core.actions import (ACTION_TYPES, Button, DeleteMessage, InviteMember, PinMessage, PostCard, PostFile,
-                          PostMessage, RemoveMember, SendEphemeral, SendPrivate)
+from core.actions import (
+    ACTION_TYPES,
+    Button,
+    DeleteMessage,
+    InviteMember,
+    PinMessage,
+    PostCard,
+    PostFile,
+    PostMessage,
+    RemoveMember,
+    SendEphemeral,
+    SendPrivate,
+)
 from core.capabilities import Capabilities
 from core.clock import FrozenClock
 from core.errors import Forbidden, VerificationFailed

@@ -4,9 +4,9 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from core.db.models import Account, ArchivedMessage, AuditEntry, InboundEvent, Membership
-from core.training.models import Question
 from core.events import MemberJoined, MessagePosted
 from core.kernel.inbound import ingest_many
+from core.training.models import Question
 from steward.worker import drain
 
 

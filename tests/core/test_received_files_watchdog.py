@@ -5,11 +5,11 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from core.actions import action_from_dict
-from core.kernel.files import ReceivedFile
 from core.db.models import OutboxItem, ScheduledJob
 from core.events import FileRef, MessagePosted
-from core.kernel.inbound import ingest
 from core.files.received import MAX_ATTEMPTS, _job_key
+from core.kernel.files import ReceivedFile
+from core.kernel.inbound import ingest
 from core.kernel.scheduler import schedule
 from steward.worker import drain
 

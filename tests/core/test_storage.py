@@ -7,10 +7,10 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import DatabaseError, IntegrityError
 
 from core.db.models import AuditEntry, Base, Case, InboundEvent, Person
-from steward.features import FEATURES  # noqa: F401  (every feature's tables on Base.metadata)
 from core.events import MessagePosted
 from core.kernel import audit
 from core.kernel.inbound import ingest
+from steward.features import FEATURES  # noqa: F401  (every feature's tables on Base.metadata)
 
 
 def test_migrations_match_the_models(container):
@@ -62,8 +62,8 @@ def test_a_failing_use_case_writes_nothing(container, clock):
 
 def test_cross_platform_count_follows_the_person(container, clock):
     """One person, a Slack account and a sandbox account: a warning on one counts on the other."""
-    from core.kernel.directory import account_for, group_for, link_account
     from core.discipline.cases import Discipline, Violation
+    from core.kernel.directory import account_for, group_for, link_account
 
     with container.sessions.begin() as s:
         group = group_for(s, "sandbox", "new-hires")

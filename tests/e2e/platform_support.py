@@ -33,7 +33,6 @@ from tests.fakes.dingtalk_api import FakeDingTalk
 from tests.fakes.slack_api import BOT_USER_ID, FakeSlack
 from tests.fakes.wecom_api import FakeWeCom
 
-
 # --- what goes over the wire ----------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -423,7 +422,7 @@ class DingTalkSide(Side):
     def event_push(self, payload: dict[str, Any] | str, *, timestamp: str | None = None,
                    token: str | None = None) -> Wire:
         """An event push as DingTalk sends it: {"encrypt": …} signed with msg_signature/timestamp/nonce."""
-        from dingtalk.crypto import DingTalkCrypto   # the vendor SDK's crypto (the connector uses it too)
+        from dingtalk.crypto import DingTalkCrypto  # the vendor SDK's crypto (the connector uses it too)
         text = payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False)
         ts, nonce = timestamp or self.ms(), f"nonce{self.next_id():06d}"
         sealed = DingTalkCrypto(token or self.TOKEN, self.AES_KEY, self.fake.app_key).encrypt_message(

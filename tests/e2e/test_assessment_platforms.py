@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from core.assessment.models import QuizAnswer, Submission
 from tests.conftest import build_container
-from tests.e2e.platform_support import (DingTalkSide, SlackSide, WeComSide, deliver_all, steward_config)
+from tests.e2e.platform_support import DingTalkSide, SlackSide, WeComSide, deliver_all, steward_config
 from tests.fakes.dingtalk_api import FakeDingTalk
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.wecom_api import FakeWeCom

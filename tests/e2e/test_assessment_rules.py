@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from core.config import parse_config
 from core.assessment.models import Remediation, Submission
+from core.config import parse_config
 from core.db.models import AuditEntry
-from core.kernel.roster import training_by_code
 from core.kernel.directory import find_account
+from core.kernel.roster import training_by_code
 from tests.conftest import build_container
 from tests.e2e.test_assessment_sandbox import ASSIGN, CONFIG, GOOD, Chat, count, in_group, to, when
 from webhooks import create_app
@@ -125,9 +125,9 @@ def test_where_cards_cannot_be_shown_the_quiz_is_a_text_dialogue(chat, clock):
     """A messenger without buttons gets each question as text, answered with `choose QUIZ.QUESTION OPTION`."""
     from dataclasses import replace
 
+    from core.assessment.quizzes import Quizzes
     from core.capabilities import FULL
     from core.db.models import OutboxItem
-    from core.assessment.quizzes import Quizzes
     ctx = replace(chat.container.ctx, capabilities={"sandbox": FULL.with_(cards=False)})
     with chat.container.sessions.begin() as s:
         lily = find_account(s, "sandbox", "lily").person_id

@@ -5,7 +5,6 @@ for the one below the pass mark, and `my`."""
 from __future__ import annotations
 
 import hashlib
-
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -13,13 +12,13 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from core.config import parse_config
-from core.assessment.models import AssessmentScheme, Assignment, QuizAnswer, Remediation, Submission
-from core.db.models import AuditEntry, ScheduledJob
-from core.kernel.roster import training_by_code
-from core.kernel.directory import find_account
 from core.assessment.grades import Gradebook
 from core.assessment.grades_export import build, write_xlsx
+from core.assessment.models import AssessmentScheme, Assignment, QuizAnswer, Remediation, Submission
+from core.config import parse_config
+from core.db.models import AuditEntry, ScheduledJob
+from core.kernel.directory import find_account
+from core.kernel.roster import training_by_code
 from steward.worker import drain
 from tests.conftest import build_container
 from webhooks import create_app

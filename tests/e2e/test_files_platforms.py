@@ -14,8 +14,8 @@ import json
 import pytest
 from sqlalchemy import select
 
-from core.config import parse_config
 from core.assessment.models import Submission
+from core.config import parse_config
 from core.kernel.files import ReceivedFile
 from core.training.models import Material
 from tests.conftest import build_container

@@ -17,7 +17,7 @@ from core.config import parse_config
 from core.db.models import AuditEntry, Membership
 from core.kernel.directory import find_account
 from tests.conftest import build_container
-from tests.e2e.platform_support import (DingTalkSide, SlackSide, WeComSide, counts, deliver_all, group_yaml)
+from tests.e2e.platform_support import DingTalkSide, SlackSide, WeComSide, counts, deliver_all, group_yaml
 from tests.fakes.dingtalk_api import FakeDingTalk
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.wecom_api import FakeWeCom

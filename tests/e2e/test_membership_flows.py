@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from core.membership.models import Acknowledgement, MembershipRequest
 from core.db.models import Account, AuditEntry, Group, Membership, OutboxItem, Person
 from core.events import MemberJoined, UserChanged, UserDeparted
 from core.kernel.directory import find_account
 from core.kernel.inbound import ingest
 from core.membership.groups import register_group
+from core.membership.models import Acknowledgement, MembershipRequest
 from steward.worker import drain
 from tests.conftest import build_container
 from webhooks import create_app

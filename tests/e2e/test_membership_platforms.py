@@ -10,14 +10,13 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from core.membership.models import Acknowledgement
 from core.db.models import AuditEntry, Membership
 from core.kernel.directory import find_account
+from core.membership.models import Acknowledgement
 from core.membership.onboarding import onboard, prefetch_profiles
 from core.membership.onboarding_file import read_hr_file
 from tests.conftest import build_container
-from tests.e2e.platform_support import (Deployment, DingTalkSide, SlackSide, WeComSide, deliver_all,
-                                        steward_config)
+from tests.e2e.platform_support import Deployment, DingTalkSide, SlackSide, WeComSide, deliver_all, steward_config
 from tests.fakes.dingtalk_api import FakeDingTalk
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.wecom_api import FakeWeCom

@@ -31,8 +31,17 @@ from core.db.models import Case, Group, Membership, OutboxItem
 from core.kernel.directory import find_account, group_for, link_account
 from steward.worker import drain
 from tests.conftest import build_container
-from tests.e2e.platform_support import (Deployment, DingTalkSide, SlackSide, WeComSide, Wire, counts,
-                                        deliver_all, pending_rows, steward_config)
+from tests.e2e.platform_support import (
+    Deployment,
+    DingTalkSide,
+    SlackSide,
+    WeComSide,
+    Wire,
+    counts,
+    deliver_all,
+    pending_rows,
+    steward_config,
+)
 from tests.fakes.dingtalk_api import FakeDingTalk
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.wecom_api import FakeWeCom

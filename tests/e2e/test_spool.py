@@ -17,8 +17,18 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
 from core.db.models import ArchivedMessage, Case
-from core.events import (CardActed, CommandInvoked, FileRef, MemberJoined, MemberLeft, MessagePosted, UserChanged,
-                         UserDeparted, UserJoinedOrg, event_from_dict, event_to_dict)
+from core.events import (
+    CardActed,
+    CommandInvoked,
+    FileRef,
+    MemberJoined,
+    MemberLeft,
+    MessagePosted,
+    UserChanged,
+    UserDeparted,
+    UserJoinedOrg,
+    event_from_dict,
+)
 from core.kernel.inbound import ingest, ingest_many
 from steward.spool import DONE, SUFFIX, Spool, adopt_orphans, encode
 from steward.worker import drain

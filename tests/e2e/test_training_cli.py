@@ -3,16 +3,15 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
+from core.config import parse_config
 from core.db.models import ArchivedMessage, AuditEntry, Group
 from core.db.session import make_engine
 from core.kernel.config_sync import sync_config
-from core.config import parse_config
 from steward.cli import main
 
 CONFIG = """

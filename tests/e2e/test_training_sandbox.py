@@ -4,7 +4,6 @@ change notices (R3.2.1), questions (R4.3.1, R4.3.2), shared materials (R3.1.3, R
 from __future__ import annotations
 
 from contextlib import contextmanager
-from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select

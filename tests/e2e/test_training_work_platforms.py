@@ -15,8 +15,8 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from core.config import parse_config
 from core.assessment.models import AssessmentScheme, Remediation, Submission
+from core.config import parse_config
 from core.db.models import AuditEntry
 from steward.cli import main
 from tests.conftest import build_container

@@ -17,11 +17,10 @@ from sqlalchemy import select
 from wechatpy.enterprise.crypto import WeChatCrypto
 
 from connectors.wecom.verify import msg_signature
-
 from core.config import parse_config
 from core.db.models import Case, InboundEvent
-from core.training.models import Question
 from core.kernel.directory import find_account
+from core.training.models import Question
 from tests.conftest import build_container
 from tests.e2e.platform_support import WeComSide, Wire, counts, deliver_all, group_yaml
 from tests.fakes.wecom_api import FakeWeCom

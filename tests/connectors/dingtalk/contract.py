@@ -7,8 +7,7 @@ from datetime import datetime
 
 from connectors.base import Headers, InboundRequest
 from tests.connectors.contract import ROOT, Contract
-from tests.connectors.dingtalk.dingtalk_support import FIXTURES, base_env, encrypt_event, event_request, \
-    robot_request
+from tests.connectors.dingtalk.dingtalk_support import FIXTURES, base_env, encrypt_event, event_request, robot_request
 
 
 def sign_for_test(endpoint: str, body: bytes, now: datetime) -> InboundRequest:

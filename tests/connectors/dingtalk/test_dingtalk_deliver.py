@@ -8,8 +8,17 @@ import pytest
 
 from connectors.base import ConnectorDeps
 from connectors.dingtalk.connector import DingTalkConnector
-from core.actions import (Button, DeleteMessage, InviteMember, PinMessage, PostCard, PostMessage,
-                          RemoveMember, SendEphemeral, SendPrivate)
+from core.actions import (
+    Button,
+    DeleteMessage,
+    InviteMember,
+    PinMessage,
+    PostCard,
+    PostMessage,
+    RemoveMember,
+    SendEphemeral,
+    SendPrivate,
+)
 from core.errors import PermanentDeliveryError, RetryableDeliveryError, UnsupportedAction
 from core.ports import CreatedGroup, MemoryTokenStore, Profile
 from tests.connectors.dingtalk.dingtalk_support import base_env

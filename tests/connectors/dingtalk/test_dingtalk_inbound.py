@@ -9,11 +9,25 @@ import pytest
 from connectors.dingtalk.connector import DingTalkConnector
 from connectors.dingtalk.parse import delivery_id
 from core.errors import BadRequest, ConfigError, Forbidden, VerificationFailed
-from core.events import (CardActed, FileRef, MemberJoined, MemberLeft, MessagePosted, UserChanged,
-                         UserDeparted, UserJoinedOrg)
-from tests.connectors.dingtalk.dingtalk_support import (FIXTURES, base_env, encrypt_event,
-                                                          event_request, fixture_bytes, ms,
-                                                          robot_request)
+from core.events import (
+    CardActed,
+    FileRef,
+    MemberJoined,
+    MemberLeft,
+    MessagePosted,
+    UserChanged,
+    UserDeparted,
+    UserJoinedOrg,
+)
+from tests.connectors.dingtalk.dingtalk_support import (
+    FIXTURES,
+    base_env,
+    encrypt_event,
+    event_request,
+    fixture_bytes,
+    ms,
+    robot_request,
+)
 
 GROUP = "cidTrainGrp01xxxxxxxxxx=="
 DIRECT = "cidDirectLisixxxxxxxxxxx=="
@@ -98,6 +112,7 @@ def test_robot_fixture(connector, clock, name):
 
 def _decrypted_answer(body: bytes, timestamp_ok: bool = True) -> str:
     from dingtalk.crypto import DingTalkCrypto
+
     from tests.connectors.dingtalk.dingtalk_support import AES_KEY, APP_KEY, TOKEN
     answer = json.loads(body)
     assert set(answer) == {"msg_signature", "timeStamp", "nonce", "encrypt"}

@@ -80,6 +80,7 @@ def test_sink_failure_is_reported_to_dingtalk(connector):
 
 def test_stream_uses_the_configured_api_url(deps, fake_dingtalk):
     import dingtalk_stream
+
     from connectors.dingtalk.connector import DingTalkConnector
     from tests.connectors.dingtalk.dingtalk_support import base_env
     env = base_env(**fake_dingtalk.env())

@@ -11,7 +11,6 @@ from connectors.dingtalk.connector import DingTalkConnector
 from connectors.dingtalk.verify import EventCipher, event_signature, robot_sign
 from core.clock import FrozenClock
 from core.ports import MemoryTokenStore, NoRateLimit
-
 from tests.connectors.dingtalk.dingtalk_support import event_request
 
 # https://open.dingtalk.com/document/development/callback-event-message-body-encryption-and-decryption

@@ -12,8 +12,21 @@ import json
 from dataclasses import dataclass, field
 from typing import ClassVar, Mapping
 
-from connectors.base import (Connector, ConnectorDeps, Delivery, EnvVar, Health, InboundRequest, InboundResult,
-                             Manifest, Payload, Unsupported, read_env, required_capabilities, unsupported)
+from connectors.base import (
+    Connector,
+    ConnectorDeps,
+    Delivery,
+    EnvVar,
+    Health,
+    InboundRequest,
+    InboundResult,
+    Manifest,
+    Payload,
+    Unsupported,
+    read_env,
+    required_capabilities,
+    unsupported,
+)
 from core.actions import Action, PostFile, PostMessage, SendPrivate
 from core.capabilities import Capabilities
 from core.errors import BadRequest, VerificationFailed
@@ -92,4 +105,4 @@ class PagerConnector(Connector):
 
 
 MANIFEST = Manifest(id="pager", display_name="Pager", env=ENV, endpoints={"hook": ("POST",)},
-                    capabilities=CAPABILITIES, factory=lambda: PagerConnector, column_aliases=("pager id",))
+                    capabilities=CAPABILITIES, connector="tests.connectors.pager.connector:PagerConnector", column_aliases=("pager id",))

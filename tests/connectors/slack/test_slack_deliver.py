@@ -12,12 +12,22 @@ import pytest
 
 from connectors.base import ConnectorDeps
 from connectors.slack.connector import SlackConnector
-from core.actions import (Action, Button, DeleteMessage, InviteMember, PinMessage, PostCard, PostMessage,
-                          RemoveMember, SendEphemeral, SendPrivate)
 from connectors.slack.manifest import CAPABILITIES as SLACK
-from core.ports import Profile
+from core.actions import (
+    Action,
+    Button,
+    DeleteMessage,
+    InviteMember,
+    PinMessage,
+    PostCard,
+    PostMessage,
+    RemoveMember,
+    SendEphemeral,
+    SendPrivate,
+)
 from core.errors import PermanentDeliveryError, RetryableDeliveryError, UnsupportedAction
 from core.events import CardActed
+from core.ports import Profile
 from tests.connectors.slack.slack_helpers import SECRET, signed
 from tests.fakes.slack_api import ADMIN_TOKEN, BOT_TOKEN, BOT_USER_ID, FakeSlack
 

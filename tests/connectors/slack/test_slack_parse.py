@@ -10,10 +10,17 @@ from urllib.parse import urlencode
 import pytest
 
 from connectors.base import Payload
-
 from core.errors import BadRequest, VerificationFailed
-from core.events import (CardActed, CommandInvoked, FileRef, MemberJoined, MemberLeft, MessagePosted, UserDeparted,
-                         UserJoinedOrg)
+from core.events import (
+    CardActed,
+    CommandInvoked,
+    FileRef,
+    MemberJoined,
+    MemberLeft,
+    MessagePosted,
+    UserDeparted,
+    UserJoinedOrg,
+)
 from tests.connectors.slack.slack_helpers import FIXTURES, signed
 
 

@@ -13,7 +13,6 @@ from connectors.slack.verify import EpochClock, SlackVerifier
 from core.clock import FrozenClock
 from core.errors import VerificationFailed
 from core.events import CommandInvoked
-
 from tests.connectors.slack.slack_helpers import FIXTURES, SECRET, fixture_wire, make_request, sign, signed
 
 # Slack "Verifying requests from Slack", worked example (PLATFORMS.md 1.4).

@@ -7,9 +7,8 @@ from connectors.base import ConnectorDeps
 from connectors.wecom.connector import WeComConnector
 from core.clock import FrozenClock
 from core.ports import MemoryTokenStore, NoRateLimit
-from tests.fakes.wecom_api import fake_wecom  # noqa: F401  (the reusable fixture)
-
 from tests.connectors.wecom.wecom_helpers import BASE_ENV, NOW
+from tests.fakes.wecom_api import fake_wecom  # noqa: F401  (the reusable fixture)
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ Fixtures are the documented payload shapes with scrubbed ids, re-encrypted here 
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -20,9 +19,8 @@ from connectors.wecom.verify import msg_signature
 from core.actions import PostMessage
 from core.errors import BadRequest, ConfigError, Forbidden, NotFound, VerificationFailed
 from core.events import CardActed, MessagePosted
-from tests.fakes.wecom_api import FakeWeCom
-
 from tests.connectors.wecom.wecom_helpers import BASE_ENV, NONCE, ts
+from tests.fakes.wecom_api import FakeWeCom
 
 AIBOT_TOKEN, AIBOT_KEY = FakeWeCom.AIBOT_TOKEN, FakeWeCom.AIBOT_AES_KEY
 AIBOT_ENV = {**BASE_ENV, "WECOM_AIBOT_TOKEN": AIBOT_TOKEN, "WECOM_AIBOT_ENCODING_AES_KEY": AIBOT_KEY,

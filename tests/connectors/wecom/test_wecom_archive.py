@@ -7,7 +7,6 @@ import pytest
 
 from connectors.wecom.archive import ArchiveError, ArchiveProblem, archive_events
 from core.events import MessagePosted
-
 from tests.connectors.wecom.wecom_helpers import FIXTURES
 
 ROOM = "wrtraining2026q4"

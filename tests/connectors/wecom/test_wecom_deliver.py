@@ -8,10 +8,18 @@ import pytest
 from connectors.base import ConnectorDeps, Headers, InboundRequest
 from connectors.wecom.connector import WeComConnector
 from connectors.wecom.translate import task_id
-from core.actions import (Button, DeleteMessage, InviteMember, PinMessage, PostCard, PostMessage, RemoveMember,
-                          SendEphemeral, SendPrivate)
+from core.actions import (
+    Button,
+    DeleteMessage,
+    InviteMember,
+    PinMessage,
+    PostCard,
+    PostMessage,
+    RemoveMember,
+    SendEphemeral,
+    SendPrivate,
+)
 from core.errors import PermanentDeliveryError, RetryableDeliveryError, UnsupportedAction
-
 from tests.connectors.wecom.wecom_helpers import BASE_ENV
 
 CHAT = "wrtraining2026q4"

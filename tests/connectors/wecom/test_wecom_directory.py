@@ -6,7 +6,6 @@ import pytest
 from connectors.wecom.connector import WeComConnector
 from core.errors import PermanentDeliveryError
 from core.ports import CreatedGroup, Profile
-
 from tests.connectors.wecom.wecom_helpers import BASE_ENV
 
 

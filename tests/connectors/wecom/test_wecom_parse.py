@@ -6,7 +6,6 @@ from datetime import datetime, timezone
 import pytest
 
 from core.events import CardActed, FileRef, MessagePosted, UserChanged, UserDeparted, UserJoinedOrg
-
 from tests.connectors.wecom.wecom_helpers import FIXTURES, fixture_text, signed_post
 
 

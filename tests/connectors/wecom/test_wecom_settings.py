@@ -6,7 +6,6 @@ import pytest
 from connectors.wecom.connector import WeComConnector
 from connectors.wecom.settings import DEFAULT_API_URL, ENV, load_settings
 from core.errors import ConfigError
-
 from tests.connectors.wecom.wecom_helpers import BASE_ENV
 
 

@@ -10,7 +10,6 @@ from connectors.wecom.connector import WeComConnector
 from core.clock import FrozenClock
 from core.events import MessagePosted
 from core.ports import MemoryTokenStore, NoRateLimit
-
 from tests.connectors.wecom.wecom_helpers import get, post
 
 VECTOR_A = {

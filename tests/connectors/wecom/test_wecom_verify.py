@@ -9,9 +9,19 @@ from connectors.wecom.connector import WeComConnector
 from connectors.wecom.verify import msg_signature
 from connectors.wecom.xmlparse import parse_xml, text
 from core.errors import BadRequest, Forbidden, VerificationFailed
-
-from tests.connectors.wecom.wecom_helpers import (BASE_ENV, NONCE, TOKEN, encrypt, envelope, fixture_text, get,
-                                                  post, signed_get, signed_post, ts)
+from tests.connectors.wecom.wecom_helpers import (
+    BASE_ENV,
+    NONCE,
+    TOKEN,
+    encrypt,
+    envelope,
+    fixture_text,
+    get,
+    post,
+    signed_get,
+    signed_post,
+    ts,
+)
 
 TEXT = "text__plain.xml"
 BILLION_LAUGHS = (

@@ -9,10 +9,10 @@ import pytest
 from core.assessment.assignments import number, parse_method, parse_rubric, split_fields
 from core.assessment.cohort import parse_when
 from core.assessment.quizzes import parse_answer, parse_option, parse_questions
-from core.kernel.refusals import Refusal
 from core.assessment.reviews import parse_marks
 from core.assessment.schemes import parse_chat, validate
 from core.assessment.submissions import check_link, has_part
+from core.kernel.refusals import Refusal
 
 
 def test_fields_in_english_or_chinese_on_one_line_or_many():

@@ -6,11 +6,11 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import select
 
-from core.membership.models import MembershipRequest
 from core.db.models import AuditEntry, Person
-from core.membership.applications import parse_fields
 from core.kernel.directory import account_for
 from core.kernel.identity import find_person, link, link_by_key, normalise_profile, profile_of
+from core.membership.applications import parse_fields
+from core.membership.models import MembershipRequest
 
 
 @dataclass
@@ -162,8 +162,8 @@ def test_people_table_is_untouched_by_a_conflict(container):
 
 def test_a_merged_persons_other_records_follow_them(container):
     """Acknowledgements (and every other feature's rows keyed by person) move with the link."""
-    from core.membership.models import Acknowledgement
     from core.db.models import Group
+    from core.membership.models import Acknowledgement
 
     now = container.clock.now()
     with container.sessions.begin() as s:

@@ -7,9 +7,9 @@ from dataclasses import replace
 
 from sqlalchemy import func, select
 
-from core.membership.config import MembershipSettings
 from core.db.models import AuditEntry, Group, Membership, OutboxItem
 from core.kernel.directory import account_for, find_account, leave
+from core.membership.config import MembershipSettings
 from core.membership.reconcile import apply, plan
 
 PRESENT = {"lily", "adam", "ian", "alice", "zoe"}      # on record: lily, adam, ian, alice, bob

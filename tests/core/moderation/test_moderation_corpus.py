@@ -21,8 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from core.moderation import (LADDER_CATEGORIES, MemoryRecentMessages, ModerationSettings,
-                             Moderator, NoRecentMessages)
+from core.moderation import LADDER_CATEGORIES, MemoryRecentMessages, ModerationSettings, Moderator, NoRecentMessages
 from core.moderation.normalise import Normaliser
 
 from .conftest import T0

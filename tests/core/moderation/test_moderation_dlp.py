@@ -5,8 +5,7 @@ from datetime import date
 
 import pytest
 
-from core.moderation.dlp import (find_numbers, id_check_digit, is_bank_card, is_resident_id,
-                                 luhn_valid)
+from core.moderation.dlp import find_numbers, id_check_digit, is_bank_card, is_resident_id, luhn_valid
 
 from .conftest import categories, check
 

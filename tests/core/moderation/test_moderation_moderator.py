@@ -9,8 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from core.moderation import (CLAUSES, MemoryRecentMessages, ModerationSettings, Moderator,
-                             NoRecentMessages, Verdict)
+from core.moderation import CLAUSES, MemoryRecentMessages, ModerationSettings, Moderator, NoRecentMessages, Verdict
 
 from .conftest import T0, check
 

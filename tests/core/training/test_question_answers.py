@@ -5,9 +5,9 @@ from sqlalchemy import select
 
 from core.actions import action_from_dict
 from core.db.models import OutboxItem
-from core.training.models import Question
 from core.events import MessagePosted
 from core.kernel.inbound import ingest as ingest_event
+from core.training.models import Question
 from steward.worker import drain
 
 

@@ -7,12 +7,12 @@ from datetime import date, datetime, timezone
 import pytest
 from pydantic import ValidationError
 
-from core.training.config import TrainingSettings
+from core.kernel.working_hours import add_working_hours
 from core.training.announcement_format import BadTime, missing, parse_fields, parse_time
+from core.training.config import TrainingSettings
 from core.training.feedback import split_anonymous, split_session
 from core.training.materials import valid_link
 from core.training.similarity import reads_as_question, similarity
-from core.kernel.working_hours import add_working_hours
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)   # Monday 17:00 in Shanghai
 

@@ -10,7 +10,6 @@ A test may `register()` one more messenger (before the container and the app are
 from __future__ import annotations
 
 import threading
-from typing import Callable, Iterator, Mapping
 
 from connectors.base import Connector, Manifest
 from connectors.dingtalk.manifest import MANIFEST as DINGTALK
@@ -64,27 +63,5 @@ def connector_class(platform: str) -> type[Connector]:
     return manifest(platform).connector_class()
 
 
-class _Factories(Mapping[str, Callable[[], type[Connector]]]):
-    """`CONNECTORS`: id -> lazy connector class, a live view of the registry (for older callers)."""
-
-    def __getitem__(self, platform: str) -> Callable[[], type[Connector]]:
-        return manifest(platform).connector_class
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(ids())
-
-    def __len__(self) -> int:
-        return len(manifests())
-
-
-CONNECTORS: Mapping[str, Callable[[], type[Connector]]] = _Factories()
-
 for _manifest in BUILT_IN:
     register(_manifest)
-
-
-def __getattr__(name: str):
-    # MESSENGERS follows the registry: a messenger a test registers is one of them while it is there.
-    if name == "MESSENGERS":
-        return messengers()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import click
 
-from connectors.registry import CONNECTORS, connector_class
+from connectors import registry
 from steward import settings
 from steward.cli import main
 
@@ -12,8 +12,8 @@ README = Path(__file__).parents[1].joinpath("README.md").read_text("utf-8")
 
 def test_every_environment_variable_is_documented():
     names = [v.name for v in settings.ENV]
-    for platform in CONNECTORS:
-        names += [v.name for v in connector_class(platform).ENV]
+    for manifest in registry.manifests():
+        names += [v.name for v in manifest.env]
     missing = [n for n in names if f"`{n}`" not in README]
     assert not missing, f"README lacks {missing}"
 

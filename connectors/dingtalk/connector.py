@@ -13,7 +13,6 @@ from connectors.base import (
     Connector,
     ConnectorDeps,
     Delivery,
-    EnvVar,
     Health,
     InboundRequest,
     InboundResult,
@@ -48,7 +47,6 @@ PROFILE_FIELDS = ("userid", "unionid", "name", "title", "dept_id_list", "job_num
 
 class DingTalkConnector(Connector, Directory, GroupCreator):
     platform: ClassVar[str] = "dingtalk"
-    ENV: ClassVar[tuple[EnvVar, ...]] = dt_settings.ENV   # the manifest's, for callers reading the class
 
     def __init__(self, settings: dt_settings.Settings, deps: ConnectorDeps,
                  session: requests.Session | None = None) -> None:
@@ -163,16 +161,9 @@ class DingTalkConnector(Connector, Directory, GroupCreator):
         openConversationId (its chatid is remembered for group/update). DingTalk chooses the id."""
         if chat_id is not None:
             raise ValueError("DingTalk chooses the group's id: create it without one")
-        created = self.create_group(name, owner, list(user_ids))
-        return CreatedGroup(created["chat_id"], warnings=() if created["robot_added"] else (
-            "the group was created but Steward's robot could not be added; add it by hand",))
-
-    def create_group(self, name: str, owner: str, user_ids: list[str]) -> dict[str, Any]:
-        """{"chat_id": openConversationId, "chatid": ..., "robot_added": bool}; kept until
-        `steward group create` calls make_group."""
         if not 1 <= len(name) <= 20:
             raise ValueError("DingTalk group names are 1 to 20 characters")
-        request = dt_translate.create_group(name, owner, user_ids)
+        request = dt_translate.create_group(name, owner, list(user_ids))
         data = self.client.api(request.path, request.body)
         chat_id, chatid = data.get("openConversationId"), data.get("chatid")
         if not chat_id or not chatid:
@@ -181,11 +172,11 @@ class DingTalkConnector(Connector, Directory, GroupCreator):
         robot = dt_translate.add_robot(self.settings.robot_code, chat_id)
         try:
             self.client.api(robot.path, robot.body)
-            robot_added = True
         except PermanentDeliveryError as exc:
             log.warning("dingtalk: adding the robot to %s failed (%s)", chat_id, exc.code)
-            robot_added = False
-        return {"chat_id": chat_id, "chatid": chatid, "robot_added": robot_added}
+            return CreatedGroup(chat_id, warnings=(
+                "the group was created but Steward's robot could not be added; add it by hand",))
+        return CreatedGroup(chat_id)
 
     def group_members(self, chat_id: str) -> list[str]:
         """The members of a scene group (场景群, created from a group template), every page of

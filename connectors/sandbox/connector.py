@@ -15,7 +15,6 @@ from connectors.base import (
     Connector,
     ConnectorDeps,
     Delivery,
-    EnvVar,
     Health,
     InboundRequest,
     InboundResult,
@@ -38,7 +37,6 @@ _MENTION = re.compile(r"@([A-Za-z0-9_.\-]{1,64})")
 
 class SandboxConnector(Connector):
     platform: ClassVar[str] = "sandbox"
-    ENV: ClassVar[tuple[EnvVar, ...]] = sandbox_settings.ENV   # the manifest's, for callers reading the class
 
     def __init__(self, deps: ConnectorDeps, emulate: str | None = None) -> None:
         self.settings = sandbox_settings.SandboxSettings(emulate)

@@ -11,7 +11,6 @@ from connectors.base import (
     Connector,
     ConnectorDeps,
     Delivery,
-    EnvVar,
     Health,
     InboundRequest,
     InboundResult,
@@ -26,7 +25,7 @@ from connectors.slack.client import SlackApi, make_web_client
 from connectors.slack.manifest import CAPABILITIES
 from connectors.slack.parse import SlackParser
 from connectors.slack.profiles import DEFAULT_TTL, ProfileCache
-from connectors.slack.settings import ENV, SlackSettings
+from connectors.slack.settings import SlackSettings
 from connectors.slack.translate import Call, Upload, translate
 from connectors.slack.verify import SlackVerifier
 from core.actions import Action
@@ -40,7 +39,6 @@ log = logging.getLogger(__name__)
 
 class SlackConnector(Connector, Directory):
     platform: ClassVar[str] = "slack"
-    ENV: ClassVar[tuple[EnvVar, ...]] = ENV     # the manifest's; kept for callers that read it from the class
 
     def __init__(self, settings: SlackSettings, deps: ConnectorDeps, *, timeout: float = 10.0,
                  max_inline_wait: float = 1.0) -> None:

@@ -13,7 +13,6 @@ from connectors.base import (
     Connector,
     ConnectorDeps,
     Delivery,
-    EnvVar,
     Health,
     InboundRequest,
     InboundResult,
@@ -28,7 +27,7 @@ from connectors.wecom.client import StewardWeChatClient, TokenStoreSession, WeCo
 from connectors.wecom.directory import Directory as DirectoryCache
 from connectors.wecom.manifest import CAPABILITIES
 from connectors.wecom.parse import Parsed, parse_app, parse_contacts
-from connectors.wecom.settings import ENV, WeComSettings, load_settings
+from connectors.wecom.settings import WeComSettings, load_settings
 from connectors.wecom.translate import AppchatSend, AppchatUpdate, FileSend, MessageSend, Translation, TranslationError
 from connectors.wecom.verify import ECHOSTR, CallbackCrypto
 from connectors.wecom.xmlparse import parse_xml
@@ -52,7 +51,6 @@ RESPONSE_URL_TTL = timedelta(minutes=55)
 
 class WeComConnector(Connector, Directory, GroupCreator):
     platform: ClassVar[str] = "wecom"
-    ENV: ClassVar[tuple[EnvVar, ...]] = ENV     # the manifest's; kept for callers that read it from the class
 
     def __init__(self, settings: WeComSettings, deps: ConnectorDeps, *, replay_window_seconds: int = 300,
                  duplicate_check_seconds: int = 1800, timeout_seconds: float = 10.0,
@@ -248,11 +246,6 @@ class WeComConnector(Connector, Directory, GroupCreator):
                 return CreatedGroup(chat_id)
             raise
         return CreatedGroup(result["chatid"])
-
-    def create_group(self, name: str, owner: str, user_ids: list[str] | tuple[str, ...],
-                     chat_id: str | None = None) -> str:
-        """The chat id of make_group(); kept until `steward group create` calls make_group."""
-        return self.make_group(name, owner, user_ids, chat_id).chat_id
 
     def health(self) -> Health:
         try:

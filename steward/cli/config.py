@@ -8,8 +8,8 @@ from typing import Callable, Mapping
 
 import click
 
+from connectors import registry
 from connectors.base import is_configured
-from connectors.registry import CONNECTORS, connector_class
 from core.config import load_config
 from core.errors import ConfigError, StewardError
 from steward import settings as process_settings
@@ -56,15 +56,15 @@ def check(env: Mapping[str, str], say: Callable[[str], None]) -> bool:
     _aibot_chats(config, env, say)
 
     wanted = platforms_wanted(config, env)
-    for platform in CONNECTORS:
-        cls = connector_class(platform)
+    for manifest in registry.manifests():
+        platform = manifest.id
         used = platform in wanted
-        state = "configured" if used else ("not used" if not is_configured(cls.ENV, env) else "configured")
+        state = "configured" if used else ("not used" if not is_configured(manifest.env, env) else "configured")
         say(f"{platform}: {state}")
-        if not used and platform != "sandbox":
-            say(f"  - set {', '.join(v.name for v in cls.ENV if v.required)} to enable it")
+        if not used and manifest.real:
+            say(f"  - set {', '.join(v.name for v in manifest.env if v.required)} to enable it")
             continue
-        for var in cls.ENV:
+        for var in manifest.env:
             value = (env.get(var.name) or "").strip()
             if value:
                 shown = "set" if var.secret else value

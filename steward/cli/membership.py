@@ -226,24 +226,24 @@ def register(main: click.Group) -> None:
 def _create_on_platform(container, platform: str, name: str, lead: str, people: list[str],
                         chat_id: str | None) -> str:
     """Create the group through the platform's API (WeCom appchat/create, DingTalk group create)."""
+    from connectors import registry
     from core.errors import DeliveryError
+    from core.ports import GroupCreator
 
     connector = container.connectors.get(platform)
-    if platform == "slack":
-        raise StewardError("on Slack, create the channel, invite Steward's bot, then run `steward group add`")
-    if connector is None or not hasattr(connector, "create_group"):
+    shown = registry.manifest(platform).display_name if platform in registry.ids() else platform
+    if platform in registry.ids() and not issubclass(registry.connector_class(platform), GroupCreator):
+        raise StewardError(f"on {shown}, create the group there, invite Steward's bot, then run `steward group add`")
+    if not isinstance(connector, GroupCreator):
         raise StewardError(f"{platform} is not configured here: set its environment variables (see README)")
     owner = lead.split(":", 1)[1]
     user_ids = [ref.split(":", 1)[1] for ref in people]
     try:
-        if platform == "wecom":
-            return connector.create_group(name, owner, user_ids, chat_id=chat_id)
-        if chat_id:
-            raise StewardError("--chat-id is for WeCom only: DingTalk chooses the group's id")
-        created = connector.create_group(name, owner, user_ids)
-        if not created.get("robot_added"):
-            click.secho("warning: the group was created but Steward's robot could not be added; add it by hand",
-                        fg="yellow", err=True)
-        return created["chat_id"]
-    except (DeliveryError, ValueError) as exc:
+        created = connector.make_group(name, owner, user_ids, chat_id=chat_id)
+    except ValueError as exc:
+        raise StewardError(f"--chat-id: {exc}") from None
+    except DeliveryError as exc:
         raise StewardError(f"{platform} refused to create the group: {exc}") from None
+    for warning in created.warnings:
+        click.secho(f"warning: {warning}", fg="yellow", err=True)
+    return created.chat_id

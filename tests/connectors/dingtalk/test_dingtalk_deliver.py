@@ -153,15 +153,15 @@ def test_remove_and_invite_in_scene_group(dingtalk, fake_dingtalk):
 
 
 def test_create_group_then_manage_it_with_group_update(dingtalk, fake_dingtalk):
-    created = dingtalk.create_group("2026Q4新人培训", "u_lead", ["u_lisi", "u_zhang"])
-    group = fake_dingtalk.groups[created["chat_id"]]
-    assert created == {"chat_id": group.open_conversation_id, "chatid": group.chatid, "robot_added": True}
+    created = dingtalk.make_group("2026Q4新人培训", "u_lead", ["u_lisi", "u_zhang"])
+    group = fake_dingtalk.groups[created.chat_id]
+    assert created == CreatedGroup(group.open_conversation_id) and dingtalk.chatid_of(created.chat_id) == group.chatid
     assert group.members == ["u_lead", "u_lisi", "u_zhang"] and "dingfakeappkey" in group.robots
-    dingtalk.deliver(RemoveMember(platform="dingtalk", chat_id=created["chat_id"], user_id="u_zhang"), "k")
+    dingtalk.deliver(RemoveMember(platform="dingtalk", chat_id=created.chat_id, user_id="u_zhang"), "k")
     assert fake_dingtalk.calls_to("/v1.0/im/group/update")[0].body == {"chatid": group.chatid,
                                                                         "del_useridlist": ["u_zhang"]}
     assert group.members == ["u_lead", "u_lisi"]
-    dingtalk.deliver(PostMessage(platform="dingtalk", chat_id=created["chat_id"], text="欢迎"), "k2")
+    dingtalk.deliver(PostMessage(platform="dingtalk", chat_id=created.chat_id, text="欢迎"), "k2")
 
 
 def test_make_group_is_the_group_creator_port(dingtalk, fake_dingtalk):
@@ -175,7 +175,7 @@ def test_make_group_is_the_group_creator_port(dingtalk, fake_dingtalk):
 
 def test_create_group_name_limits(dingtalk):
     with pytest.raises(ValueError):
-        dingtalk.create_group("一" * 21, "u_lead", [])
+        dingtalk.make_group("一" * 21, "u_lead", [])
 
 
 def test_remove_from_a_group_steward_cannot_manage(dingtalk, fake_dingtalk):

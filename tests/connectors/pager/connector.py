@@ -1,7 +1,8 @@
 """Pager: a fifth messenger that exists only in the tests, to show a connector needs nothing but its own
 folder and a manifest registered at run time (no change to webhooks/, the container or the core).
 
-Wire format: `POST /pager/hook` with a JSON body {"id", "user", "chat", "text"}, signed as
+Wire format: `POST /pager/hook` with a JSON body {"id", "user", "chat", "text"} and optionally
+"to_bot" (the bot was addressed) and "direct" (a 1:1 chat), signed as
 `X-Pager-Signature: hex(HMAC-SHA256(PAGER_SECRET, X-Pager-Timestamp + "." + body))`, 300 s window.
 """
 from __future__ import annotations
@@ -27,14 +28,14 @@ from connectors.base import (
     required_capabilities,
     unsupported,
 )
-from core.actions import Action, PostFile, PostMessage, SendPrivate
+from core.actions import Action, PostFile, PostMessage, RemoveMember, SendPrivate
 from core.capabilities import Capabilities
 from core.errors import BadRequest, VerificationFailed
 from core.events import MessagePosted
 
 ENV = (EnvVar("PAGER_SECRET", True, True, "the pager's signing secret"),)
 CAPABILITIES = Capabilities(
-    sees_all_messages=True, manages_any_group=False, remove_member=False, invite_member=False,
+    sees_all_messages=True, manages_any_group=False, remove_member=True, invite_member=False,
     delete_others_messages=False, pin=False, ephemeral=False, cards=False, private_messages=True,
     departure_events=False)
 WINDOW = 300
@@ -78,7 +79,8 @@ class PagerConnector(Connector):
             data = json.loads(payload.raw)
             return InboundResult(events=[MessagePosted(
                 platform="pager", event_id=data["id"], chat_id=data["chat"], user_id=data["user"],
-                message_id=data["id"], text=data["text"])], body=b"ok")
+                message_id=data["id"], text=data["text"], addressed=bool(data.get("to_bot")),
+                is_direct=bool(data.get("direct")))], body=b"ok")
         except (ValueError, KeyError, TypeError):
             raise BadRequest("not a pager message") from None
 
@@ -90,6 +92,8 @@ class PagerConnector(Connector):
             return action.chat_id, action.text
         if isinstance(action, SendPrivate):
             return action.user_id, action.text
+        if isinstance(action, RemoveMember):
+            return action.chat_id, f"remove {action.user_id}"
         if isinstance(action, PostFile):        # a pager has no files: it pages their name
             return action.chat_id, f"{action.caption} [{action.name}]".strip()
         return Unsupported(f"pager cannot {action.kind}")

@@ -16,7 +16,7 @@ def test_the_surface_matches_design_md():
     assert connector_class("slack") is SlackConnector
     assert SlackConnector.platform == "slack"
     assert registry.manifest("slack").endpoints == {"events": ("POST",)}   # mounted at POST /slack/events
-    assert [(v.name, v.required, v.secret) for v in SlackConnector.ENV] == [
+    assert [(v.name, v.required, v.secret) for v in registry.manifest("slack").env] == [
         ("SLACK_SIGNING_SECRET", True, True),
         ("SLACK_BOT_TOKEN", True, True),
         ("SLACK_ADMIN_USER_TOKEN", False, True),

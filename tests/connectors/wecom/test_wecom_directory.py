@@ -1,4 +1,4 @@
-"""user_profile (user/get + department/get, cached) and create_group (appchat/create)."""
+"""user_profile (user/get + department/get, cached) and make_group (appchat/create)."""
 from __future__ import annotations
 
 import pytest
@@ -55,7 +55,7 @@ def test_unknown_user_has_no_profile(wecom, fake):
 
 
 def test_create_group_returns_the_chat_id_and_includes_the_owner(wecom, fake):
-    chat_id = wecom.create_group("2026 Q4 新员工培训", owner="adminchen", user_ids=["zhangsan", "lisi"])
+    chat_id = wecom.make_group("2026 Q4 新员工培训", owner="adminchen", user_ids=["zhangsan", "lisi"]).chat_id
     (call,) = fake.calls_to("appchat/create")
     assert call.body == {"name": "2026 Q4 新员工培训", "owner": "adminchen",
                          "userlist": ["adminchen", "zhangsan", "lisi"]}
@@ -63,8 +63,8 @@ def test_create_group_returns_the_chat_id_and_includes_the_owner(wecom, fake):
 
 
 def test_create_group_with_a_fixed_chat_id_is_idempotent(wecom, fake):
-    first = wecom.create_group("新员工培训", "adminchen", ["zhangsan"], chat_id="stwNewHire2026Q4")
-    again = wecom.create_group("新员工培训", "adminchen", ["zhangsan"], chat_id="stwNewHire2026Q4")
+    first = wecom.make_group("新员工培训", "adminchen", ["zhangsan"], chat_id="stwNewHire2026Q4").chat_id
+    again = wecom.make_group("新员工培训", "adminchen", ["zhangsan"], chat_id="stwNewHire2026Q4").chat_id
     assert first == again == "stwNewHire2026Q4"
     assert len(fake.chats) == 1
 
@@ -76,14 +76,14 @@ def test_create_group_with_a_fixed_chat_id_is_idempotent(wecom, fake):
 def test_create_group_refuses_what_wecom_would(wecom, fake, kwargs, code):
     args = {"name": "g", "owner": "adminchen", "user_ids": ["zhangsan"], **kwargs}
     with pytest.raises(PermanentDeliveryError) as caught:
-        wecom.create_group(**args)
+        wecom.make_group(**args)
     assert caught.value.code == code
     assert fake.calls_to("appchat/create") == []
 
 
 def test_create_group_with_unknown_member_is_refused_by_wecom(wecom):
     with pytest.raises(PermanentDeliveryError) as caught:
-        wecom.create_group("g", "adminchen", ["ghost"])
+        wecom.make_group("g", "adminchen", ["ghost"])
     assert caught.value.code == "86007"
 
 

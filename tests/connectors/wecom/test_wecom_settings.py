@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.wecom.connector import WeComConnector
+from connectors import registry
 from connectors.wecom.settings import DEFAULT_API_URL, ENV, load_settings
 from core.errors import ConfigError
 from tests.connectors.wecom.wecom_helpers import BASE_ENV
@@ -16,7 +16,7 @@ def test_env_names_are_the_design_names():
         "WECOM_AIBOT_TOKEN", "WECOM_AIBOT_ENCODING_AES_KEY", "WECOM_AIBOT_NAME", "WECOM_API_URL"]
     assert {v.name for v in ENV if v.required} == {
         "WECOM_CORP_ID", "WECOM_AGENT_ID", "WECOM_SECRET", "WECOM_TOKEN", "WECOM_ENCODING_AES_KEY"}
-    assert WeComConnector.ENV == ENV
+    assert registry.manifest("wecom").env == ENV
 
 
 def test_defaults():

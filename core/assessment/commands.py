@@ -129,6 +129,9 @@ def _submit(r, inv, cmd, group, actor, locale) -> None:
     a, content = _permitted(r, inv, cmd, group, actor, locale, None, "R5.2.1")
     if a is None:
         return
+    if trainee(r.s, a.training_id, actor.person_id) is None:     # staff of the training: no trainee
+        return r.refuse(inv, cmd, group, actor, locale, "R5.2.1", reason="role", key="assess.not_in_training",
+                        member=actor.person.name)
     subs = Submissions(r.ctx, r.s)
     received = subs.submit(a, actor, content)
     r.reply(inv, None if inv.is_direct else group, subs.receipt(received, a), private=True)

@@ -64,6 +64,16 @@ class Messenger(Protocol):
         """Returns an object with an optional `remote_id`; raises core.errors.DeliveryError subclasses."""
 
 
+class DeliveryCheck(Protocol):
+    """A connector whose platform keeps a mark of what Steward sent (Slack: message metadata). Asked before
+    an item is sent again whose earlier attempt was interrupted mid-call (a worker killed while waiting for
+    the platform's answer): the platform may have done it already."""
+
+    def find_delivered(self, action: Action, idempotency_key: str) -> object | None:
+        """What `deliver` would have returned if the platform has it already, else None (then it is sent);
+        raises RetryableDeliveryError when the platform cannot tell now."""
+
+
 class FileStore(Protocol):
     """Where fetched files are kept, addressed by their SHA-256 (R5.2.1: a checksum for every attempt)."""
 

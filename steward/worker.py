@@ -7,6 +7,7 @@ import time
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from core.kernel import audit_anchor
 from core.kernel.inbound import ingest, ingest_many
 from core.kernel.scheduler import JobHandler, run_due
 from steward import reconcile_run
@@ -16,13 +17,15 @@ log = logging.getLogger("steward.worker")
 
 def handlers_for(container) -> dict[str, JobHandler]:
     """The features' scheduled jobs plus those that call platforms through this container's connectors."""
-    return {**container.ctx.features.jobs, reconcile_run.JOB: reconcile_run.job(container)}
+    return {**container.ctx.features.jobs, reconcile_run.JOB: reconcile_run.job(container),
+            audit_anchor.JOB: audit_anchor.anchor}
 
 
 def run_worker(container, stop: threading.Event, idle_seconds: float = 0.5) -> None:
     deliverer = container.deliverer()
     handlers = handlers_for(container)
     reconcile_run.ensure_scheduled(container)     # R7.1.1: a reconciliation per period (membership settings)
+    audit_anchor.ensure_scheduled(container.ctx)  # the audit log's head to the admins (audit.anchor_every_hours)
     log.info("worker %s started", deliverer.worker_id)
     next_adopt = 0.0
     while not stop.is_set():

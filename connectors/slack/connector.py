@@ -2,7 +2,9 @@
 translate and the Web API client."""
 from __future__ import annotations
 
+import hashlib
 import logging
+from dataclasses import replace
 from typing import ClassVar, Mapping
 
 import requests
@@ -30,7 +32,7 @@ from connectors.slack.translate import Call, Upload, translate
 from connectors.slack.verify import SlackVerifier
 from core.actions import Action
 from core.capabilities import Capabilities
-from core.errors import DeliveryError
+from core.errors import DeliveryError, PermanentDeliveryError
 from core.events import FileRef
 from core.ports import Directory, Profile
 
@@ -76,7 +78,7 @@ class SlackConnector(Connector, Directory):
 
     def deliver(self, action: Action, idempotency_key: str) -> Delivery:
         try:
-            plan = self.translate(action)
+            plan = marked(self.translate(action), idempotency_key)
             unsupported(plan)
             if isinstance(plan, Upload):
                 delivery = slack_files.post_file(self.api, plan, stored_bytes(self._deps.files, plan.sha256))
@@ -87,6 +89,34 @@ class SlackConnector(Connector, Directory):
             raise
         log.info("slack: %s %s delivered (%s)", action.kind, idempotency_key, delivery.remote_id or "-")
         return delivery
+
+    def find_delivered(self, action: Action, idempotency_key: str) -> Delivery | None:
+        """A post whose earlier attempt was interrupted mid-call (core/ports.py DeliveryCheck): look for the
+        outbox mark (message metadata, `marked`) in the channel's latest messages — or the thread's — before
+        it is posted again. Only posts carry the mark; the rest is idempotent on Slack's side (kick, invite,
+        pin, delete answer "already so") or cannot be found (an ephemeral message is not stored)."""
+        plan = self.translate(action)
+        if not isinstance(plan, Call) or plan.method != "chat.postMessage":
+            return None
+        digest = outbox_mark(idempotency_key)
+        try:
+            channel = self.api.open_dm(plan.dm_user) if plan.dm_user is not None else plan.args["channel"]
+            thread = plan.args.get("thread_ts")
+            if thread:
+                data = self.api.call("conversations.replies", channel=channel, ts=thread, limit=LOOK_BACK,
+                                     include_all_metadata=True)
+            else:
+                data = self.api.call("conversations.history", channel=channel, limit=LOOK_BACK,
+                                     include_all_metadata=True)
+        except PermanentDeliveryError as exc:   # no history scope, an archived channel: post again
+            log.warning("slack: cannot look for %s before sending it again: %s", idempotency_key, exc)
+            return None
+        for message in data.get("messages") or ():
+            meta = message.get("metadata") if isinstance(message, dict) else None
+            if isinstance(meta, dict) and meta.get("event_type") == MARK_TYPE and \
+                    (meta.get("event_payload") or {}).get("outbox") == digest:
+                return Delivery(remote_id=message.get("ts"), detail={"channel": channel, "found": True})
+        return None
 
     def fetch_file(self, ref: FileRef, max_bytes: int) -> bytes:
         """files.info, then the private download URL with the bot token (files:read)."""
@@ -114,3 +144,22 @@ class SlackConnector(Connector, Directory):
                 return Health(ok=False, detail=f"{label} token: {reason or type(exc).__name__}")
             details.append(f"{label} {data.get('user_id')} in {data.get('team_id')}")
         return Health(ok=True, detail="; ".join(details))
+
+
+MARK_TYPE = "steward_outbox"    # message metadata event_type of every post Steward makes
+LOOK_BACK = 100                 # messages searched for an interrupted post (the newest first)
+
+
+def outbox_mark(idempotency_key: str) -> str:
+    """What a post carries of its outbox key: a digest, so no key (user ids, event ids) is shown to Slack."""
+    return hashlib.sha256(idempotency_key.encode("utf-8")).hexdigest()[:32]
+
+
+def marked(plan, idempotency_key: str):
+    """A chat.postMessage carries its outbox key as message metadata, so an interrupted attempt can be
+    found again (`SlackConnector.find_delivered`)."""
+    if isinstance(plan, Call) and plan.method == "chat.postMessage":
+        meta = {"event_type": MARK_TYPE, "event_payload": {"outbox": outbox_mark(idempotency_key)}}
+        return replace(plan, args={**plan.args, "metadata": meta})
+    return plan
+

@@ -19,11 +19,10 @@ from core.assessment.standing import standing_text
 from core.assessment.submissions import Submissions
 from core.db.models import Account, Training
 from core.i18n import t
-from core.kernel import audit
 from core.kernel.directory import account_for, find_account
 from core.kernel.refusals import Refusal
-from core.kernel.roster import is_staff, locale_of
-from core.kernel.spec import CommandSpec
+from core.kernel.roster import is_staff, locale_of, trainee
+from core.kernel.spec import ITEM, OPEN, STAFF, CommandSpec
 from core.roles import GRADES_READERS
 from core.roles import STAFF as STAFF_ROLES
 from core.roles import TEACHING as LEADS
@@ -44,24 +43,31 @@ def refusals(handler):
 
 
 def _deny(r, inv, cmd, group, actor, locale, clause="R7.1.2") -> None:
-    audit.record(r.s, at=r.now, actor=f"person:{actor.person_id}", action="command.refused", clause=clause,
-                 group_id=group.id if group else None, person_id=actor.person_id, command=cmd.name)
-    r.reply(inv, group, t(locale, "command.refused", command=cmd.word, clause=clause), private=True)
+    r.refuse(inv, cmd, group, actor, locale, clause)
+
+
+def _permitted(r, inv, cmd, group, actor, locale, roles, clause) -> tuple[Assignment | None, str]:
+    """The numbered assignment, once the actor may see it — permission before existence (as
+    `CommandRunner.item_allowed`): holding none of `roles` anywhere gets "you may not use this command";
+    anyone who is neither a trainee nor staff of its training hears it is unknown, exactly as for a number
+    that does not exist. Every refusal is audited; the handler then checks what this actor may do with it."""
+    head, _, tail = cmd.rest.strip().partition(" ")
+    n = number(head)
+    a = r.s.get(Assignment, n) if n is not None else None
+    if roles is not None and not r.holds_anywhere(actor, roles):
+        r.refuse(inv, cmd, group, actor, locale, clause, reason="role")
+        return None, ""
+    if a is not None and (is_staff(r.s, actor.person_id, a.training_id, STAFF_ROLES)
+                          or trainee(r.s, a.training_id, actor.person_id) is not None):
+        return a, tail.strip()
+    r.refuse(inv, cmd, group, actor, locale, clause, reason="item", key="assess.unknown_assignment", n=head or "?")
+    return None, ""
 
 
 def _training_of(group) -> int:
     if group is None or group.training_id is None:
         raise Refusal("assess.no_training")
     return group.training_id
-
-
-def _assignment(s: Session, text: str) -> tuple[Assignment, str]:
-    head, _, tail = text.strip().partition(" ")
-    n = number(head)
-    a = s.get(Assignment, n) if n is not None else None
-    if a is None:
-        raise Refusal("assess.unknown_assignment", n=head or "?")
-    return a, tail.strip()
 
 
 def _member(r, inv, cmd) -> Account:
@@ -103,10 +109,12 @@ def _assign(r, inv, cmd, group, actor, locale) -> None:
 
 @refusals
 def _extend(r, inv, cmd, group, actor, locale) -> None:
-    member = _member(r, inv, cmd)
-    a, rest = _assignment(r.s, cmd.rest)
+    a, rest = _permitted(r, inv, cmd, group, actor, locale, LEADS, "R5.2.1")
+    if a is None:
+        return
     if not is_staff(r.s, actor.person_id, a.training_id, LEADS):
         return _deny(r, inv, cmd, group, actor, locale, "R5.2.1")
+    member = _member(r, inv, cmd)
     due = parse_when(rest, zone(r.s, a.training_id))
     if due is None:
         raise Refusal("assign.bad_due", value=rest or "?")
@@ -118,7 +126,12 @@ def _extend(r, inv, cmd, group, actor, locale) -> None:
 
 @refusals
 def _submit(r, inv, cmd, group, actor, locale) -> None:
-    a, content = _assignment(r.s, cmd.rest)
+    a, content = _permitted(r, inv, cmd, group, actor, locale, None, "R5.2.1")
+    if a is None:
+        return
+    if trainee(r.s, a.training_id, actor.person_id) is None:     # staff of the training: no trainee
+        return r.refuse(inv, cmd, group, actor, locale, "R5.2.1", reason="role", key="assess.not_in_training",
+                        member=actor.person.name)
     subs = Submissions(r.ctx, r.s)
     received = subs.submit(a, actor, content)
     r.reply(inv, None if inv.is_direct else group, subs.receipt(received, a), private=True)
@@ -126,10 +139,12 @@ def _submit(r, inv, cmd, group, actor, locale) -> None:
 
 @refusals
 def _reopen(r, inv, cmd, group, actor, locale) -> None:
-    member = _member(r, inv, cmd)
-    a, reason = _assignment(r.s, cmd.rest)
+    a, reason = _permitted(r, inv, cmd, group, actor, locale, None, "R5.3.1")
+    if a is None:
+        return
     if not may_review(r.s, a, actor.person_id):
         return _deny(r, inv, cmd, group, actor, locale, "R5.3.1")
+    member = _member(r, inv, cmd)
     if not reason:
         raise Refusal("grade.no_feedback", n=a.id)
     Submissions(r.ctx, r.s).reopen(a, member.person_id, reason, by=actor.person_id)
@@ -150,8 +165,12 @@ def _reviews(r, inv, cmd, group, actor, locale) -> None:
 
 @refusals
 def _grade(r, inv, cmd, group, actor, locale) -> None:
+    a, marks = _permitted(r, inv, cmd, group, actor, locale, None, "R5.3.1")
+    if a is None:
+        return
+    if not may_review(r.s, a, actor.person_id):
+        return r.refuse(inv, cmd, group, actor, locale, "R5.2.1", key="grade.not_reviewer", n=a.id)
     member = _member(r, inv, cmd)
-    a, marks = _assignment(r.s, cmd.rest)
     sub = Reviews(r.ctx, r.s).grade(a, member.person_id, marks, by=actor.person_id)
     r.reply(inv, group, t(locale, "grade.done", n=a.id, member=member.person.name, score=f"{sub.score:g}"),
             private=True)
@@ -159,7 +178,9 @@ def _grade(r, inv, cmd, group, actor, locale) -> None:
 
 @refusals
 def _progress(r, inv, cmd, group, actor, locale) -> None:
-    a, _ = _assignment(r.s, cmd.rest)
+    a, _ = _permitted(r, inv, cmd, group, actor, locale, STAFF_ROLES, "R5.3.1")
+    if a is None:
+        return
     if not is_staff(r.s, actor.person_id, a.training_id, STAFF_ROLES):
         return _deny(r, inv, cmd, group, actor, locale, "R5.3.1")
     r.reply(inv, group, Reviews(r.ctx, r.s).progress(a, locale), private=True)
@@ -307,39 +328,42 @@ COMMANDS = (
     CommandSpec("assign", ("布置作业", "佈置作業", "布置作業"), _assign,
                 usage="assign title: … due: YYYY-MM-DD HH:MM [cutoff: …] [method: text|link|file pdf 10MB] "
                       "[reviewers: @…] [rubric: Part* 40, Part 60] [requirements: …] · 布置作业 标题: … 截止: …",
-                needs_text=True, needs_group=True, roles=LEAD_ROLES, clause="R5.1.1"),
+                needs_text=True, roles=LEAD_ROLES, clause="R5.1.1", scope=STAFF),
     CommandSpec("extend", ("延期",), _extend, usage="extend @member N YYYY-MM-DD HH:MM · 延期 @成员 作业号 日期",
-                needs_member=True, needs_text=True),
+                needs_member=True, needs_text=True, needs_group=False, scope=ITEM),
     CommandSpec("submit", ("提交作业", "提交作業", "交作业", "交作業"), _submit,
                 usage="submit N text|link (file: send the file first, then submit N) · 提交作业 作业号 内容",
-                needs_text=True),
+                needs_text=True, needs_group=False, scope=ITEM),
     CommandSpec("reopen", ("退回重交",), _reopen, usage="reopen @member N reason · 退回重交 @成员 作业号 理由",
-                needs_member=True, needs_text=True),
-    CommandSpec("my", ("我的",), _my),
-    CommandSpec("reviews", ("待批改",), _reviews),
+                needs_member=True, needs_text=True, needs_group=False, scope=ITEM),
+    CommandSpec("my", ("我的",), _my, needs_group=False, scope=OPEN),
+    CommandSpec("reviews", ("待批改",), _reviews, needs_group=False, scope=OPEN),
     CommandSpec("grade", ("评分", "評分"), _grade,
                 usage="grade @member N SCORE [criterion=points …] feedback · 评分 @成员 作业号 分数 [标准=分 …] 评语",
-                needs_member=True, needs_text=True),
-    CommandSpec("progress", ("进度", "進度"), _progress, usage="progress N · 进度 作业号", needs_text=True),
+                needs_member=True, needs_text=True, needs_group=False, scope=ITEM),
+    CommandSpec("progress", ("进度", "進度"), _progress, usage="progress N · 进度 作业号", needs_text=True,
+                needs_group=False, scope=ITEM),
     CommandSpec("scheme", ("考核方案",), _scheme,
                 usage="scheme show | scheme set exam=30 assignment=50 practical=20 pass=60 [top=3] "
                       "[threshold=90] [reason: …] | scheme publish · 考核方案 …",
-                needs_group=True, clause="R6.2.2"),
+                clause="R6.2.2"),
     CommandSpec("quiz", ("测验", "測驗"), _quiz,
                 usage="quiz title: … [opens: …] [closes: …] [limit: MINUTES] Q: question | A | B* | C Q: … | true*",
-                needs_text=True, needs_group=True, roles=LEAD_ROLES, clause="R6.1.1"),
-    CommandSpec("choose", ("答题", "答題", "作答"), _answer, usage=_ANSWER_USAGE, needs_text=True),
+                needs_text=True, roles=LEAD_ROLES, clause="R6.1.1", scope=STAFF),
+    CommandSpec("choose", ("答题", "答題", "作答"), _answer, usage=_ANSWER_USAGE, needs_text=True,
+                needs_group=False, scope=ITEM),
     CommandSpec("score", ("录入成绩", "錄入成績"), _score, usage=_SCORE_USAGE,
-                needs_member=True, needs_text=True, needs_group=True),
-    CommandSpec("grades", ("成绩", "成績"), _grades, needs_group=True, roles=GRADES_READERS, clause="R6.3.1"),
-    CommandSpec("honours", ("honors", "表彰"), _honours, needs_group=True, roles=LEAD_ROLES, clause="R6.3.2"),
-    CommandSpec("consent", ("公示",), _consent, usage="consent yes|no · 公示 同意|不同意", needs_text=True),
+                needs_member=True, needs_text=True, scope=STAFF, clause="R6.1.2"),
+    CommandSpec("grades", ("成绩", "成績"), _grades, roles=GRADES_READERS, clause="R6.3.1", scope=STAFF),
+    CommandSpec("honours", ("honors", "表彰"), _honours, roles=LEAD_ROLES, clause="R6.3.2", scope=STAFF),
+    CommandSpec("consent", ("公示",), _consent, usage="consent yes|no · 公示 同意|不同意", needs_text=True,
+                needs_group=False, scope=OPEN),
     CommandSpec("makeup", ("补考", "補考"), _remediate("makeup"),
                 usage="makeup [YYYY-MM-DD] [attempts=N] · 补考 [日期] [attempts=N]",
-                needs_group=True, roles=LEAD_ROLES, clause="R6.3.2"),
+                roles=LEAD_ROLES, clause="R6.3.2", scope=STAFF),
     CommandSpec("tutoring", ("辅导", "輔導"), _remediate("tutoring"),
                 usage="tutoring [YYYY-MM-DD] [attempts=N] · 辅导 [日期] [attempts=N]",
-                needs_group=True, roles=LEAD_ROLES, clause="R6.3.2"),
+                roles=LEAD_ROLES, clause="R6.3.2", scope=STAFF),
 )
 
 CARD_ACTIONS = {"assessment.answer": _answer_card}

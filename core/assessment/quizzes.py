@@ -20,8 +20,9 @@ from core.kernel import audit
 from core.kernel.context import CoreContext
 from core.kernel.outbox import enqueue
 from core.kernel.refusals import Refusal
-from core.kernel.roster import Contact, groups_of, roster, tell, trainee
+from core.kernel.roster import Contact, groups_of, is_staff, roster, tell, trainee
 from core.kernel.scheduler import schedule
+from core.roles import STAFF
 
 LETTERS = "ABCDEF"
 TRUE_WORDS = {"t": 0, "true": 0, "对": 0, "對": 0, "是": 0, "f": 1, "false": 1, "错": 1, "錯": 1, "否": 1}
@@ -227,11 +228,14 @@ class Quizzes:
 
     def answer(self, account: Account, quiz_id: int, question: int, token: str) -> tuple[str, Contact]:
         quiz = self.s.get(Quiz, quiz_id)
-        if quiz is None:
+        c = trainee(self.s, quiz.training_id, account.person_id) if quiz is not None else None
+        if c is None:   # permission before existence: another training's quiz is as unknown as no quiz at all
+            audit.record(self.s, at=self.now, actor=f"person:{account.person_id}", action="command.refused",
+                         clause="R6.1.2", person_id=account.person_id, command="choose", reason="item",
+                         quiz=quiz_id)
+            if quiz is not None and is_staff(self.s, account.person_id, quiz.training_id, STAFF):
+                raise Refusal("assess.not_in_training", member=account.person.name)   # staff know it exists
             raise Refusal("quiz.unknown", n=quiz_id)
-        c = trainee(self.s, quiz.training_id, account.person_id)
-        if c is None:
-            raise Refusal("assess.not_in_training", member=account.person.name)
         if is_makeup(quiz) and self.s.scalar(select(Remediation.id).where(
                 Remediation.training_id == quiz.training_id, Remediation.person_id == account.person_id,
                 Remediation.kind == "makeup", Remediation.status == "open")) is None:

@@ -90,6 +90,11 @@ class Template(Strict):
     locale: Locale | None = None
 
 
+class AuditSettings(Strict):
+    """The audit log's hash chain (docs/audit-log.md): how often its head is posted to the admins (0: never)."""
+    anchor_every_hours: int = Field(24, ge=0, le=24 * 31)
+
+
 class Company(Strict):
     email_domains: tuple[str, ...] = ()        # e-mail and link domains that are the company's own
     link_domains: tuple[str, ...] = ()         # further link domains that are fine (learning sites)
@@ -165,6 +170,7 @@ class StewardConfig(Strict):
     lexicon: dict[str, tuple[str, ...]] = {}
     assessment: Assessment = Assessment()   # R5, R6: core/assessment/config.py
     membership: MembershipSettings = MembershipSettings()
+    audit: AuditSettings = AuditSettings()
 
     _tz = field_validator("timezone")(_check_timezone)
 

@@ -142,6 +142,7 @@ class Case(Base):
 class AuditEntry(Base):
     """Append-only: the migration installs triggers that refuse UPDATE and DELETE."""
     __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_seq", "seq", unique=True),)
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(index=True)
     actor: Mapped[str] = mapped_column(String(200))          # person:12 | detector:ads | system | cli
@@ -151,6 +152,10 @@ class AuditEntry(Base):
     person_id: Mapped[int | None] = mapped_column(Integer, index=True)
     case_number: Mapped[str | None] = mapped_column(String(32))
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # the hash chain (core/kernel/audit.py, docs/audit-log.md): 1, 2, 3, … and SHA-256 hex digests
+    seq: Mapped[int | None] = mapped_column(Integer)
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str | None] = mapped_column(String(64))
 
 
 # --- messages: the archive and de-duplication ----------------------------------------------------

@@ -33,6 +33,9 @@ def _sqlite_connect(dbapi_conn, _record) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")
+    # INSERT OR REPLACE deletes the row it replaces; with recursive triggers that delete fires the audit
+    # log's BEFORE DELETE trigger, which refuses it (docs/audit-log.md)
+    cur.execute("PRAGMA recursive_triggers=ON")
     cur.execute("PRAGMA busy_timeout=30000")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()

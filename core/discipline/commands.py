@@ -5,9 +5,8 @@ import re
 
 from core.discipline.cases import Discipline, Violation
 from core.i18n import t
-from core.kernel import audit
 from core.kernel.directory import display, roles_of
-from core.kernel.spec import CommandSpec
+from core.kernel.spec import ITEM, OPEN, STAFF, CommandSpec
 from core.roles import ADMINS as ADMIN
 from core.roles import RECORD_READERS
 from core.roles import TEACHING as REPORTERS
@@ -36,9 +35,7 @@ def _record(r, inv, cmd, group, actor, locale) -> None:
     if cmd.members and cmd.members[0] != inv.user_id:
         gid = group.id if group else None
         if not roles_of(r.s, actor.person_id, gid) & RECORD_READERS:
-            audit.record(r.s, at=r.now, actor=f"person:{actor.person_id}", action="command.refused",
-                         clause="R7.1.2", group_id=gid, person_id=actor.person_id, command="record")
-            r.reply(inv, group, t(locale, "record.only_own"), private=True)
+            r.refuse(inv, cmd, group, actor, locale, "R7.1.2", key="record.only_own")
             return
         target = r.member(inv, group, cmd.members[0], locale)
         if target is None:
@@ -77,43 +74,59 @@ def _remove(r, inv, cmd, group, actor, locale) -> None:
         Discipline(r.ctx, r.s).remove(group, offender, cmd.rest, by=f"person:{actor.person_id}")
 
 
+def _case(r, inv, cmd, group, actor, locale):
+    """The named case, once the actor may decide on it: an admin of its group (permission before existence)."""
+    case = r.find_case(cmd.case)
+    if r.item_allowed(inv, cmd, group, actor, locale, ADMIN, case.group_id if case else None, case is not None,
+                      "command.unknown_case", case=cmd.case):
+        return case
+    return None
+
+
 def _revoke(r, inv, cmd, group, actor, locale) -> None:
-    case = r.case(inv, group, cmd.case, locale)
-    if case is not None and r.allowed(inv, cmd, group, actor, locale, ADMIN, group_id=case.group_id):
+    case = _case(r, inv, cmd, group, actor, locale)
+    if case is not None:
         r.reply(inv, group, Discipline(r.ctx, r.s).revoke(case, cmd.rest, by=f"person:{actor.person_id}"),
                 private=True)
 
 
 def _resolve(approve: bool):
     def handler(r, inv, cmd, group, actor, locale) -> None:
-        case = r.case(inv, group, cmd.case, locale)
-        if case is not None and r.allowed(inv, cmd, group, actor, locale, ADMIN, group_id=case.group_id):
+        case = _case(r, inv, cmd, group, actor, locale)
+        if case is not None:
             r.reply(inv, group, Discipline(r.ctx, r.s).resolve(case, approve, by=f"person:{actor.person_id}"),
                     private=True)
     return handler
 
 
 def _appeal(r, inv, cmd, group, actor, locale) -> None:
-    case = r.case(inv, group, cmd.case, locale)
-    if case is not None:
-        r.reply(inv, group, Discipline(r.ctx, r.s).appeal(case, actor.person, cmd.rest), private=True)
+    """One's own case only; someone else's case and a number that does not exist get the same answer."""
+    case = r.find_case(cmd.case)
+    if case is None or case.person_id != actor.person_id:
+        r.refuse(inv, cmd, group, actor, locale, "R2.3.3", group_id=case.group_id if case else None,
+                 reason="item", key="appeal.not_yours")
+        return
+    r.reply(inv, group, Discipline(r.ctx, r.s).appeal(case, actor.person, cmd.rest), private=True)
 
 
 COMMANDS = (
-    CommandSpec("help", ("帮助", "幫助", "?", "？"), _help),
-    CommandSpec("rules", ("群规", "群規"), _rules, needs_group=True),
-    CommandSpec("record", ("记录", "記錄"), _record, usage="record [@member] · 记录 [@成员]"),
+    CommandSpec("help", ("帮助", "幫助", "?", "？"), _help, needs_group=False, scope=OPEN),
+    CommandSpec("rules", ("群规", "群規"), _rules),
+    CommandSpec("record", ("记录", "記錄"), _record, usage="record [@member] · 记录 [@成员]",
+                needs_group=False, scope=OPEN),
     CommandSpec("warn", ("警告",), _warn, usage="warn @member reason [in:GROUP] · 警告 @成员 理由 [in:群]",
-                needs_member=True, needs_text=True, needs_group=True, roles=REPORTERS),
+                needs_member=True, needs_text=True, roles=REPORTERS, scope=STAFF),
     CommandSpec("remove", ("kick", "移出", "踢出"), _remove,
                 usage="remove @member reason [in:GROUP] · 移出 @成员 理由 [in:群]",
-                needs_member=True, needs_text=True, needs_group=True, roles=ADMIN),
+                needs_member=True, needs_text=True, roles=ADMIN, scope=STAFF),
     CommandSpec("revoke", ("撤销", "撤銷"), _revoke, usage="revoke CASE reason · 撤销 案件号 理由",
-                needs_case=True, needs_text=True),
+                needs_case=True, needs_text=True, needs_group=False, scope=ITEM),
     CommandSpec("appeal", ("申诉", "申訴"), _appeal, usage="appeal CASE reason · 申诉 案件号 理由",
-                needs_case=True, needs_text=True),
-    CommandSpec("approve", ("批准",), _resolve(True), usage="approve CASE · 批准 案件号", needs_case=True),
-    CommandSpec("reject", ("驳回", "駁回"), _resolve(False), usage="reject CASE · 驳回 案件号", needs_case=True),
+                needs_case=True, needs_text=True, needs_group=False, scope=ITEM),
+    CommandSpec("approve", ("批准",), _resolve(True), usage="approve CASE · 批准 案件号", needs_case=True,
+                needs_group=False, scope=ITEM),
+    CommandSpec("reject", ("驳回", "駁回"), _resolve(False), usage="reject CASE · 驳回 案件号", needs_case=True,
+                needs_group=False, scope=ITEM),
 )
 
 

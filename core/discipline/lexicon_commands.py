@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from core.discipline import lexicon
 from core.i18n import t
-from core.kernel.spec import CommandSpec
+from core.kernel.spec import OPEN, CommandSpec
 from core.moderation import CLAUSES, LEXICON_CATEGORIES, ModerationSettings
 from core.moderation.lexicon import listing
 from core.roles import ADMINS
@@ -43,7 +43,7 @@ def _lexicon(r, inv, cmd, group, actor, locale) -> None:
 
 
 COMMANDS = (
-    CommandSpec("lexicon", ("词库", "詞庫"), _lexicon, needs_text=True, roles=ADMINS,
+    CommandSpec("lexicon", ("词库", "詞庫"), _lexicon, needs_text=True, roles=ADMINS, needs_group=False, scope=OPEN,
                 usage="lexicon add|remove|list CATEGORY [TERM] · 词库 添加|删除|列出 类别 [词]"),
 )
 CARD_ACTIONS: dict = {}

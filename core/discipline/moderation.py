@@ -9,10 +9,11 @@ from __future__ import annotations
 import threading
 import time
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.actions import SendPrivate
-from core.db.models import Account, Group
+from core.db.models import Account, Case, Group
 from core.discipline import lexicon
 from core.discipline.cases import Discipline, Violation
 from core.discipline.config import moderation_settings
@@ -74,6 +75,14 @@ class ModerationService:
         ladder = [v for v in verdicts if not v.nudge]
         if ladder:
             top = ladder[0]
+            if e.edited:
+                # One violation per message: an edit that still breaks a rule (the same or another) changes
+                # nothing; an edit that brings the first violation counts once, for that message.
+                earlier = s.scalar(select(Case).where(Case.group_id == group_id, Case.message_id == e.message_id,
+                                                      Case.detector.is_not(None)).limit(1))
+                if earlier is not None:
+                    s.info.setdefault(CASES_BY_MESSAGE, {})[e.message_id] = earlier
+                    return
             case = Discipline(ctx, s).report(Violation(
                 group=group, account=account, clause=top.clause, rule=top.rule, category=top.category,
                 reported_by=f"detector:{top.detector}", automated=True, severe=top.severe,
@@ -84,7 +93,7 @@ class ModerationService:
         nudge = verdicts[0]
         enqueue(s, SendPrivate(e.platform, e.user_id, t(group.locale, f"nudge.{nudge.category}", clause=nudge.clause,
                                                         group=group.name)),
-                key=f"nudge:{e.platform}:{e.event_id}", now=now, group_id=group.id)
+                key=f"nudge:{e.platform}:{e.chat_id}:{e.message_id}"[:200], now=now, group_id=group.id)   # once a message
 
     def _template_of(self, ctx: CoreContext, s: Session, group_id: int) -> tuple[str, bool]:
         hit = self._templates.get(group_id)

@@ -2,7 +2,8 @@
 
 Claiming is a conditional UPDATE with a lease, which works the same on SQLite and PostgreSQL and
 lets several workers share the queue. A worker that dies mid-delivery leaves its lease to expire;
-another worker then retries with the same idempotency key.
+another worker then retries with the same idempotency key — first asking the platform whether the
+interrupted call got through, where the platform can tell (core/ports.py DeliveryCheck: Slack).
 """
 from __future__ import annotations
 
@@ -49,29 +50,31 @@ class Deliverer:
     def run_once(self) -> int:
         """Deliver what is due now; returns how many items were attempted."""
         claimed = self._claim()
-        for item_id in claimed:
-            self._deliver(item_id)
+        for item_id, interrupted in claimed:
+            self._deliver(item_id, interrupted)
         return len(claimed)
 
-    def _claim(self) -> list[int]:
+    def _claim(self) -> list[tuple[int, bool]]:
+        """(id, interrupted) of the items claimed: interrupted when an earlier worker claimed it and never
+        came back (its lease ran out with the item still locked: killed, or stuck waiting for the platform)."""
         now = self.ctx.clock.now()
         with self.ctx.sessions.begin() as s:
-            due = list(s.scalars(select(OutboxItem.id).where(
+            due = list(s.execute(select(OutboxItem.id, OutboxItem.locked_by).where(
                 OutboxItem.status == "pending", OutboxItem.next_attempt_at <= now,
                 or_(OutboxItem.locked_until.is_(None), OutboxItem.locked_until < now),
             ).order_by(OutboxItem.id).limit(self.batch)))
         claimed = []
-        for item_id in due:
+        for item_id, locked_by in due:
             with self.ctx.sessions.begin() as s:
                 result = s.execute(update(OutboxItem).where(
                     OutboxItem.id == item_id, OutboxItem.status == "pending",
                     or_(OutboxItem.locked_until.is_(None), OutboxItem.locked_until < now),
                 ).values(locked_by=self.worker_id, locked_until=now + self.lease))
                 if result.rowcount == 1:
-                    claimed.append(item_id)
+                    claimed.append((item_id, locked_by is not None))
         return claimed
 
-    def _deliver(self, item_id: int) -> None:
+    def _deliver(self, item_id: int, interrupted: bool = False) -> None:
         with self.ctx.sessions() as s:
             item = s.get(OutboxItem, item_id)
             assert item is not None
@@ -80,6 +83,11 @@ class Deliverer:
         try:
             if messenger is None:
                 raise PermanentDeliveryError(f"no connector configured for {action.platform}", "no_connector")
+            found = self._already_there(messenger, action, key) if interrupted else None
+            if found is not None:
+                log.info("outbox item %s was delivered before its worker stopped: not sent again", item_id)
+                self._done(item_id, getattr(found, "remote_id", None))
+                return
             result = messenger.deliver(action, key)
         except RetryableDeliveryError as exc:
             self._retry(item_id, str(exc), exc.retry_after)
@@ -92,6 +100,13 @@ class Deliverer:
             self._retry(item_id, f"{type(exc).__name__}: {exc}", None)
         else:
             self._done(item_id, getattr(result, "remote_id", None))
+
+    @staticmethod
+    def _already_there(messenger: Messenger, action: Action, key: str) -> object | None:
+        """An interrupted attempt may have reached the platform: ask it, where it can tell (DeliveryCheck).
+        Elsewhere the item is sent again: at-least-once for an interrupted call (README, "Delivery")."""
+        check = getattr(messenger, "find_delivered", None)
+        return check(action, key) if check is not None else None
 
     def _owned(self, s, item_id: int) -> OutboxItem | None:
         item = s.get(OutboxItem, item_id)

@@ -12,13 +12,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.actions import PostMessage, SendEphemeral, SendPrivate
-from core.db.models import Account, Case, Group
+from core.db.models import Account, Case, Group, Role
 from core.i18n import t
 from core.kernel import audit
 from core.kernel.context import CoreContext
 from core.kernel.directory import account_for, find_account, group_for, open_membership, roles_of
 from core.kernel.outbox import FORGET, enqueue
 from core.kernel.parser import CommandError, ParsedCommand
+from core.kernel.roster import training_groups
+from core.kernel.spec import ITEM, OPEN, CommandSpec
+from core.kernel.spec import STAFF as STAFF_SCOPE
 from core.roles import STAFF
 
 
@@ -49,18 +52,110 @@ class CommandRunner:
             self.reply(inv, group, t(locale, err.key, **err.values), private=True)
             return
         spec = self.ctx.features.grammar.specs[cmd.name]
-        if spec.needs_group and group is None:
-            if inv.chat_id and not inv.is_direct:
-                self.reply(inv, group, t(locale, "command.group_not_governed"), private=True)
-                return
-            group = self._group_for_direct(inv, cmd, actor, locale, staff_only=spec.roles is not None)
-            if group is None:
-                return
-            locale = group.locale
+        group, locale, ok = self._resolve_group(inv, cmd, spec, group, actor, locale)
+        if not ok:
+            return
         if spec.roles is not None and not self.allowed(inv, cmd, group, actor, locale, spec.roles,
                                                        clause=spec.clause):
             return
         spec.handler(self, inv, cmd, group, actor, locale)
+
+    # --- who may see or act in a group: decided here, before anything of the group is looked up -----------
+    def _resolve_group(self, inv: Invocation, cmd: ParsedCommand, spec: CommandSpec, typed: Group | None,
+                       actor: Account, locale: str) -> tuple[Group | None, str, bool]:
+        """The group the command is about — the one named with in:GROUP, else the one it was typed in, else
+        (when it needs one) the actor's one group on this platform — and whether the actor may use it.
+
+        A named group that does not exist and one the actor may not use get the same refusal, so in:GROUP
+        never tells an outsider which groups exist. Item commands (scope ITEM) resolve no group here: the
+        item's group decides (`item_allowed`)."""
+        if spec.scope == ITEM:
+            return typed, locale, True
+        if inv.chat_id and not inv.is_direct and typed is None and spec.needs_group and not cmd.group:
+            self.reply(inv, None, t(locale, "command.group_not_governed"), private=True)
+            return None, locale, False
+        group = typed
+        if cmd.group:
+            group = group_for(self.s, inv.platform, cmd.group)
+            if group is None and spec.scope == OPEN:
+                self.reply(inv, typed, t(locale, "command.unknown_group", group=cmd.group), private=True)
+                return None, locale, False
+            if group is None:
+                self.refuse(inv, cmd, typed, actor, locale, spec.clause, reason="no_such_group",
+                            named=cmd.group[:128], key="command.not_in_group", group=cmd.group[:128])
+                return None, locale, False
+        elif group is None and spec.needs_group:
+            group = self._group_for_direct(inv, cmd, actor, locale, staff_only=spec.scope == STAFF_SCOPE
+                                           or spec.roles is not None)
+            if group is None:
+                return None, locale, False
+        if group is not None and spec.scope != OPEN:
+            standing = self.standing(actor, group)
+            if standing == "outsider" or (standing == "member" and spec.scope == STAFF_SCOPE):
+                # an outsider hears what a group that does not exist would say; a member, that the
+                # command is not theirs to use
+                self.refuse(inv, cmd, typed or (group if standing == "member" else None), actor, locale,
+                            spec.clause, group_id=group.id, reason="not_in_group" if standing == "outsider"
+                            else "role", key="command.not_in_group" if standing == "outsider"
+                            else "command.refused", group=cmd.group[:128] if cmd.group else group.chat_id)
+                return None, locale, False
+        return group, (group.locale if group else locale), True
+
+    def standing(self, actor: Account, group: Group) -> str:
+        """"staff": a role in the group, in another group of its training, or organisation-wide; "member":
+        an open member of the group; else "outsider". MEMBER commands want staff or member, STAFF ones staff."""
+        if roles_of(self.s, actor.person_id, group.id) & STAFF:
+            return "staff"
+        others = [g.id for g in training_groups(self.s, group) if g.id != group.id]
+        if others and self.s.scalar(select(Role.id).where(Role.person_id == actor.person_id,
+                                                          Role.role.in_(tuple(STAFF)),
+                                                          Role.group_id.in_(others)).limit(1)) is not None:
+            return "staff"
+        return "member" if open_membership(self.s, actor.person_id, group.id) is not None else "outsider"
+
+    def _belongs(self, actor: Account, group_id: int | None) -> bool:
+        """An open member of the group or of another group of the same training (on any messenger)."""
+        group = self.s.get(Group, group_id) if group_id is not None else None
+        return group is not None and any(open_membership(self.s, actor.person_id, g.id) is not None
+                                         for g in training_groups(self.s, group))
+
+    def refuse(self, inv: Invocation, cmd: ParsedCommand, where: Group | None, actor: Account, locale: str,
+               clause: str, group_id: int | None = None, reason: str = "role", key: str = "command.refused",
+               **values) -> None:
+        """Every refusal: an audit entry (`command.refused`, with the reason), then a private answer (the
+        message `key` with `values`) where the command was typed."""
+        gid = group_id if group_id is not None else (where.id if where else None)
+        audit.record(self.s, at=self.now, actor=f"person:{actor.person_id}", action="command.refused",
+                     clause=clause, group_id=gid, person_id=actor.person_id, command=cmd.name, reason=reason,
+                     **{k: v for k, v in values.items() if k != "group"})
+        self.reply(inv, where, t(locale, key, command=cmd.word, clause=clause, **values), private=True)
+
+    def item_allowed(self, inv: Invocation, cmd: ParsedCommand, group: Group | None, actor: Account, locale: str,
+                     roles: Iterable[str] | None, item_group_id: int | None, exists: bool, unknown: str,
+                     clause: str = "R7.1.2", **values) -> bool:
+        """Permission before existence, for a command about a numbered item; the item's group decides:
+        `roles` there (or organisation-wide), or — roles None — membership of its training's groups or any
+        role there. Whoever may not act on the item is answered exactly as if it did not exist:
+        - holding none of `roles` anywhere: "you may not use this command", whether the item exists or not;
+        - otherwise: the `unknown` message, for a number that does not exist and for another group's item.
+        Every refusal is audited (`command.refused`, reason "role" or "item")."""
+        wanted = frozenset(roles) if roles is not None else None
+        if wanted is not None and not self.holds_anywhere(actor, wanted):
+            self.refuse(inv, cmd, group, actor, locale, clause, group_id=item_group_id, reason="role")
+            return False
+        if exists:
+            held = roles_of(self.s, actor.person_id, item_group_id)
+            if wanted is not None and held & wanted:
+                return True
+            if wanted is None and (held & STAFF or self._belongs(actor, item_group_id)):
+                return True
+        self.refuse(inv, cmd, group, actor, locale, clause, group_id=item_group_id, reason="item", key=unknown,
+                    **values)
+        return False
+
+    def holds_anywhere(self, actor: Account, roles: frozenset[str]) -> bool:
+        return self.s.scalar(select(Role.id).where(Role.person_id == actor.person_id, Role.role.in_(tuple(roles)))
+                             .limit(1)) is not None
 
     def card(self, inv: Invocation, action: str, value: str) -> None:
         """A card button; unknown actions are ignored (an old card, or a forged click)."""
@@ -70,11 +165,9 @@ class CommandRunner:
 
     def _group_for_direct(self, inv: Invocation, cmd: ParsedCommand, actor: Account, locale: str,
                           staff_only: bool = True) -> Group | None:
-        """A group command typed in a 1:1 chat (the only place WeCom members talk to the app): the group
-        named with in:CHAT_ID, or else the one governed group on this platform that fits — among the
-        groups the actor looks after (staff commands) or belongs to (everyone's commands)."""
-        if cmd.group:
-            return self.named_group(inv, cmd, locale)
+        """A group command typed in a 1:1 chat (the only place WeCom members talk to the app) without
+        in:GROUP: the one governed group on this platform that fits — among the groups the actor looks
+        after (staff commands) or belongs to (everyone's commands)."""
         candidates = [g for g in self.s.scalars(select(Group).where(
             Group.platform == inv.platform, Group.active.is_(True)).order_by(Group.id))
             if roles_of(self.s, actor.person_id, g.id) & STAFF
@@ -84,13 +177,6 @@ class CommandRunner:
             if target is not None:
                 candidates = [g for g in candidates if open_membership(self.s, target.person_id, g.id)]
         return self.choose_group(inv, cmd, candidates, locale)
-
-    def named_group(self, inv: Invocation, cmd: ParsedCommand, locale: str) -> Group | None:
-        """The group named with in:CHAT_ID, or a clear reply when there is none."""
-        group = group_for(self.s, inv.platform, cmd.group or "")
-        if group is None:
-            self.reply(inv, None, t(locale, "command.unknown_group", group=cmd.group), private=True)
-        return group
 
     def choose_group(self, inv: Invocation, cmd: ParsedCommand, candidates: list[Group],
                      locale: str) -> Group | None:
@@ -126,9 +212,7 @@ class CommandRunner:
         gid = group_id if group_id is not None else (group.id if group else None)
         if roles_of(self.s, actor.person_id, gid) & set(roles):
             return True
-        audit.record(self.s, at=self.now, actor=f"person:{actor.person_id}", action="command.refused",
-                     clause=clause, group_id=gid, person_id=actor.person_id, command=cmd.name)
-        self.reply(inv, group, t(locale, "command.refused", command=cmd.word, clause=clause), private=True)
+        self.refuse(inv, cmd, group, actor, locale, clause, group_id=gid)
         return False
 
     def member(self, inv: Invocation, group: Group | None, user_id: str, locale: str) -> Account | None:
@@ -137,8 +221,6 @@ class CommandRunner:
             self.reply(inv, group, t(locale, "command.unknown_member", member=user_id), private=True)
         return account
 
-    def case(self, inv: Invocation, group: Group | None, number: str, locale: str) -> Case | None:
-        case = self.s.scalar(select(Case).where(Case.number == number))
-        if case is None:
-            self.reply(inv, group, t(locale, "command.unknown_case", case=number), private=True)
-        return case
+    def find_case(self, number: str | None) -> Case | None:
+        """The case, without a word to the asker: check permission (`item_allowed`) before saying it is unknown."""
+        return self.s.scalar(select(Case).where(Case.number == number)) if number else None

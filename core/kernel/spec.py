@@ -10,6 +10,16 @@ from typing import Callable
 
 ANYONE = None
 
+# Who may use the group a command resolves (where it was typed, `in:GROUP`, or chosen in a 1:1 chat); the
+# runner decides it before the handler looks anything up (core/kernel/runner.py `CommandRunner.may_use`).
+MEMBER = "member"      # an open member of the group, or a role holder there or organisation-wide
+STAFF = "staff"        # a role holder in the group or organisation-wide (then `roles`, if set)
+ITEM = "item"          # about a numbered item (case, question, material, ...): the item's group decides, through
+                       # `CommandRunner.item_allowed`, before the handler says whether the item exists
+OPEN = "open"          # no group's content: help, one's own record, applying to join; a group named with
+                       # in:GROUP is handed over unchecked (an applicant is no member yet)
+SCOPES = (MEMBER, STAFF, ITEM, OPEN)
+
 
 @dataclass(frozen=True)
 class CommandSpec:
@@ -20,6 +30,11 @@ class CommandSpec:
     needs_member: bool = False               # an @member (or a bare id in a 1:1 chat)
     needs_case: bool = False                 # a case number like C000012
     needs_text: bool = False                 # free text after the other arguments
-    needs_group: bool = False                # runs in a group (or in a 1:1 chat naming one)
+    needs_group: bool = True                 # runs in a group (or in a 1:1 chat naming one): the safe default
     roles: frozenset[str] | None = ANYONE    # checked by the runner against the command's group
     clause: str = "R7.1.2"                   # cited when a command is refused
+    scope: str = MEMBER                      # who may use the group it resolves: MEMBER, STAFF, ITEM or OPEN
+
+    def __post_init__(self) -> None:
+        if self.scope not in SCOPES:
+            raise ValueError(f"command {self.name!r}: scope {self.scope!r} is none of {SCOPES}")

@@ -9,10 +9,9 @@ from sqlalchemy import select
 
 from core.db.models import Group, Role
 from core.i18n import t
-from core.kernel import audit
-from core.kernel.directory import account_for, display, find_account, group_for, open_membership
+from core.kernel.directory import account_for, display, find_account, open_membership
 from core.kernel.identity import LinkResult, link_by_key
-from core.kernel.spec import CommandSpec
+from core.kernel.spec import OPEN, STAFF, CommandSpec
 from core.membership.applications import Applications
 from core.membership.leave import leave_voluntarily
 from core.membership.models import MembershipRequest
@@ -26,12 +25,8 @@ ACK_READERS = DECIDERS
 
 
 def _target_group(r, inv, cmd, group, locale) -> Group | None:
-    """The group named in:GROUP, the group the command was typed in, or the one group on this platform."""
-    if cmd.group:
-        found = group_for(r.s, inv.platform, cmd.group)
-        if found is None:
-            r.reply(inv, None, t(locale, "command.unknown_group", group=cmd.group), private=True)
-        return found
+    """The group the runner resolved (named in:GROUP, or where the command was typed), or else the one
+    group on this platform."""
     if group is not None:
         return group
     groups = list(r.s.scalars(select(Group).where(Group.platform == inv.platform, Group.active.is_(True))
@@ -80,9 +75,7 @@ def _has_role_anywhere(r, person_id: int, roles) -> bool:
 
 def _link(r, inv, cmd, group, actor, locale) -> None:
     if not _has_role_anywhere(r, actor.person_id, LINKERS):
-        audit.record(r.s, at=r.now, actor=f"person:{actor.person_id}", action="command.refused", clause="R7.1.1",
-                     person_id=actor.person_id, command="link")
-        r.reply(inv, group, t(locale, "command.refused", command=cmd.word, clause="R7.1.1"), private=True)
+        r.refuse(inv, cmd, group, actor, locale, "R7.1.1")
         return
     account = account_for(r.s, inv.platform, cmd.members[0], r.now)
     words = MAILTO.sub(r"\1", cmd.rest).split()   # Slack writes e-mails as <mailto:a@b.cn|a@b.cn>
@@ -99,7 +92,7 @@ def _link(r, inv, cmd, group, actor, locale) -> None:
 
 
 def _leave(r, inv, cmd, group, actor, locale) -> None:
-    target = group_for(r.s, inv.platform, cmd.group) if cmd.group else group
+    target = group   # resolved by the runner: named in:GROUP (and the actor's), or where it was typed
     if target is None:
         mine = [g for g in r.s.scalars(select(Group).where(Group.platform == inv.platform, Group.active.is_(True))
                                       .order_by(Group.id)) if open_membership(r.s, actor.person_id, g.id)]
@@ -116,8 +109,7 @@ def _leave(r, inv, cmd, group, actor, locale) -> None:
 
 
 def _ack(r, inv, cmd, group, actor, locale) -> None:
-    target = group_for(r.s, inv.platform, cmd.group) if cmd.group else group
-    done = acknowledge(r.ctx, r.s, actor.person, target.id if target else None)
+    done = acknowledge(r.ctx, r.s, actor.person, group.id if group else None)
     if done:
         r.reply(inv, group, t(locale, "membership.ack.done", groups=", ".join(g.name for g in done),
                               clause="R3.3.2"), private=True)
@@ -137,17 +129,19 @@ def _acks(r, inv, cmd, group, actor, locale) -> None:
 
 COMMANDS = (
     CommandSpec("join", ("apply", "申请加入", "申請加入"), _join,
-                usage="join [in:GROUP] [name: …] [department: …] [position: …] · 申请加入 [in:群] 姓名: … 部门: … 职位: …"),
+                usage="join [in:GROUP] [name: …] [department: …] [position: …] · 申请加入 [in:群] 姓名: … 部门: … 职位: …",
+                needs_group=False, scope=OPEN),
     CommandSpec("recommend", ("推荐", "推薦"), _recommend, usage="recommend @a @b [reason] · 推荐 @成员 [理由]",
-                needs_member=True, needs_group=True, roles=RECOMMENDERS),
+                needs_member=True, roles=RECOMMENDERS, scope=STAFF),
     CommandSpec("link", ("关联", "關聯"), _link,
                 usage="link @member platform:user_id | employee id | e-mail · 关联 @成员 平台:账号",
-                needs_member=True, needs_text=True),
+                needs_member=True, needs_text=True, needs_group=False, scope=OPEN),
     CommandSpec("leave", ("退群", "退出培训群", "退出培訓群"), _leave,
-                usage="leave [in:GROUP] reason · 退群 [in:群] 理由", needs_text=True),
-    CommandSpec("ack", ("保密确认", "保密確認"), _ack, usage="ack [in:GROUP] · 保密确认"),
+                usage="leave [in:GROUP] reason · 退群 [in:群] 理由", needs_text=True,
+                needs_group=False),
+    CommandSpec("ack", ("保密确认", "保密確認"), _ack, usage="ack [in:GROUP] · 保密确认", needs_group=False),
     CommandSpec("acks", ("未确认", "未確認"), _acks, usage="acks [in:GROUP] · 未确认 [in:群]",
-                needs_group=True, roles=ACK_READERS),
+                roles=ACK_READERS, scope=STAFF),
 )
 
 

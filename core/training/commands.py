@@ -1,20 +1,19 @@
 """Commands and card actions of the training feature (declared in core/training/feature.py).
 
 The use cases live in announcements.py, questions.py, materials.py, feedback.py and archive_search.py.
-Members' commands also work in a 1:1 chat (how WeCom members talk to the app): the group is the one
-governed group they are in on that platform, or the one named with in:GROUP.
+Members' commands also work in a 1:1 chat (how WeCom members talk to the app): the runner finds the group
+(the one named with in:GROUP, or their one governed group on that platform) and checks that they belong to
+it before a handler runs; commands about a numbered item check the item's group first (`item_allowed`).
 """
 from __future__ import annotations
 
 import re
 
-from sqlalchemy import select
-
-from core.db.models import Group, Membership
+from core.db.models import Group
 from core.i18n import t
 from core.kernel.refusals import Refusal
 from core.kernel.roster import name_of, training_groups
-from core.kernel.spec import CommandSpec
+from core.kernel.spec import ITEM, STAFF, CommandSpec
 from core.roles import ADMINS, PUBLISHERS
 from core.roles import PUBLISHERS as REVIEWERS  # R3.1.3, R7.2.2: the lead reviews shared material
 from core.roles import TEACHING as ANSWERERS  # R4.3.1: instructors answer
@@ -39,18 +38,6 @@ def _number(text: str) -> tuple[int | None, str]:
 
 def _usage(name: str) -> str:
     return next(spec.usage for spec in COMMANDS if spec.name == name)
-
-
-def _member_group(r, inv, cmd, group, actor, locale) -> Group | None:
-    """The group a member's command is about: where it was typed, in:GROUP, or their one group here."""
-    if group is not None:
-        return group
-    if cmd.group:
-        return r.named_group(inv, cmd, locale)
-    groups = list(r.s.scalars(select(Group).join(Membership, Membership.group_id == Group.id).where(
-        Membership.person_id == actor.person_id, Membership.left_at.is_(None), Group.platform == inv.platform,
-        Group.active.is_(True)).distinct().order_by(Group.id)))
-    return r.choose_group(inv, cmd, groups, locale)
 
 
 def _refusing(handler):
@@ -102,17 +89,18 @@ def _session_questions(r, group, listed: str, locale) -> list[Question]:
     return found
 
 
-def _announcement(r, inv, cmd, group, locale) -> tuple[Announcement | None, str]:
+def _announcement(r, inv, cmd, group, actor, locale, roles, clause) -> tuple[Announcement | None, str]:
+    """The numbered announcement, once the actor may act on it (permission before existence)."""
     number, rest = _number(cmd.rest)
     a = r.s.get(Announcement, number) if number is not None else None
-    if a is None:
-        r.reply(inv, group, t(locale, "training.announcement.unknown", number=cmd.rest.split(" ")[0][:20]),
-                private=True)
+    if not r.item_allowed(inv, cmd, group, actor, locale, roles, a.group_id if a else None, a is not None,
+                          "training.announcement.unknown", clause=clause, number=cmd.rest.split(" ")[0][:20]):
+        return None, rest
     return a, rest
 
 
 def _seen(r, inv, cmd, group, actor, locale) -> None:
-    a, _ = _announcement(r, inv, cmd, group, locale)
+    a, _ = _announcement(r, inv, cmd, group, actor, locale, None, "R3.2.1")
     if a is None:
         return
     first = Announcements(r.ctx, r.s).acknowledge(a, actor)
@@ -121,24 +109,21 @@ def _seen(r, inv, cmd, group, actor, locale) -> None:
 
 
 def _change(r, inv, cmd, group, actor, locale) -> None:
-    a, rest = _announcement(r, inv, cmd, group, locale)
+    a, rest = _announcement(r, inv, cmd, group, actor, locale, PUBLISHERS, "R3.2.1")
     if a is None:
         return
     word, _, value = rest.partition(" ")
     what = CHANGE_FIELDS.get(word.casefold())
     if what is None or not value.strip():
         raise Refusal("training.change.usage", number=a.id)
-    if not r.allowed(inv, cmd, group, actor, locale, PUBLISHERS, group_id=a.group_id, clause="R3.2.1"):
-        return
     notice = Announcements(r.ctx, r.s).change(a, r.s.get(Group, a.group_id), actor, what, value.strip(), locale)
     r.reply(inv, group, t(locale, "training.change.done", number=notice.id, original=notice.original_id),
             private=True)
 
 
 def _unseen(r, inv, cmd, group, actor, locale) -> None:
-    a, _ = _announcement(r, inv, cmd, group, locale)
-    if a is None or not r.allowed(inv, cmd, group, actor, locale, PUBLISHERS, group_id=a.group_id,
-                                  clause="R3.2.1"):
+    a, _ = _announcement(r, inv, cmd, group, actor, locale, PUBLISHERS, "R3.2.1")
+    if a is None:
         return
     missing = Announcements(r.ctx, r.s).unseen(a)
     if not missing:
@@ -150,9 +135,6 @@ def _unseen(r, inv, cmd, group, actor, locale) -> None:
 
 
 def _schedule(r, inv, cmd, group, actor, locale) -> None:
-    group = _member_group(r, inv, cmd, group, actor, locale)
-    if group is None:
-        return
     items = Announcements(r.ctx, r.s).upcoming(group)
     lines = "\n".join(f"#{a.id} {local_text(a.starts_at, group.timezone)} · {a.topic}"
                       + (f" · {a.place}" if a.place else "") for a in items)
@@ -161,9 +143,6 @@ def _schedule(r, inv, cmd, group, actor, locale) -> None:
 
 
 def _notices(r, inv, cmd, group, actor, locale) -> None:
-    group = _member_group(r, inv, cmd, group, actor, locale)
-    if group is None:
-        return
     announcements = Announcements(r.ctx, r.s)
     items = announcements.recent(group)
     if not items:
@@ -176,9 +155,6 @@ def _notices(r, inv, cmd, group, actor, locale) -> None:
 # --- questions (R4.3.1, R4.3.2) ---------------------------------------------------------------------------
 
 def _ask(r, inv, cmd, group, actor, locale) -> None:
-    group = _member_group(r, inv, cmd, group, actor, locale)
-    if group is None:
-        return
     q = Questions(r.ctx, r.s).track(group, actor, cmd.rest, "ask")
     r.reply(inv, group, t(locale, "training.ask.done", number=q.id,
                           deadline=local_text(q.deadline_at, group.timezone)), private=True)
@@ -187,11 +163,8 @@ def _ask(r, inv, cmd, group, actor, locale) -> None:
 def _answer(r, inv, cmd, group, actor, locale) -> None:
     number, text = _number(cmd.rest)
     q = r.s.get(Question, number) if number is not None else None
-    if q is None:
-        r.reply(inv, group, t(locale, "training.question.unknown", number=cmd.rest.split(" ")[0][:20]),
-                private=True)
-        return
-    if not r.allowed(inv, cmd, group, actor, locale, ANSWERERS, group_id=q.group_id, clause="R4.3.1"):
+    if not r.item_allowed(inv, cmd, group, actor, locale, ANSWERERS, q.group_id if q else None, q is not None,
+                          "training.question.unknown", clause="R4.3.1", number=cmd.rest.split(" ")[0][:20]):
         return
     if not text.strip():
         raise Refusal("command.missing", command=cmd.word, usage=_usage("answer"))
@@ -200,9 +173,6 @@ def _answer(r, inv, cmd, group, actor, locale) -> None:
 
 
 def _questions(r, inv, cmd, group, actor, locale) -> None:
-    group = _member_group(r, inv, cmd, group, actor, locale)
-    if group is None:
-        return
     open_ = Questions(r.ctx, r.s).open_in(group)
     lines = "\n".join(f"Q{q.id} · {local_text(q.created_at, group.timezone)} · {q.text[:120]}" for q in open_)
     r.reply(inv, group, t(locale, "training.questions.list", count=len(open_), items=lines) if open_
@@ -212,9 +182,6 @@ def _questions(r, inv, cmd, group, actor, locale) -> None:
 # --- materials (R3.1.3, R7.2.2, R2.3.1) -------------------------------------------------------------------
 
 def _share(r, inv, cmd, group, actor, locale) -> None:
-    group = _member_group(r, inv, cmd, group, actor, locale)
-    if group is None:
-        return
     m = Materials(r.ctx, r.s).share(group, actor, cmd.rest, locale)
     r.reply(inv, group, t(locale, "training.share.done", number=m.id), private=True)
 
@@ -223,11 +190,8 @@ def _decide(approve: bool):
     def handler(r, inv, cmd, group, actor, locale) -> None:
         number, reason = _number(cmd.rest)
         m = r.s.get(Material, number) if number is not None else None
-        if m is None:
-            r.reply(inv, group, t(locale, "training.material.unknown", number=cmd.rest.split(" ")[0][:20]),
-                    private=True)
-            return
-        if not r.allowed(inv, cmd, group, actor, locale, REVIEWERS, group_id=m.group_id, clause="R7.2.2"):
+        if not r.item_allowed(inv, cmd, group, actor, locale, REVIEWERS, m.group_id if m else None, m is not None,
+                              "training.material.unknown", clause="R7.2.2", number=cmd.rest.split(" ")[0][:20]):
             return
         Materials(r.ctx, r.s).decide(m, actor, approve, reason, locale)
         r.reply(inv, group, t(locale, "training.review.done", number=m.id,
@@ -236,9 +200,6 @@ def _decide(approve: bool):
 
 
 def _materials(r, inv, cmd, group, actor, locale) -> None:
-    group = _member_group(r, inv, cmd, group, actor, locale)
-    if group is None:
-        return
     found = Materials(r.ctx, r.s).library(group, cmd.rest)
     lines = "\n".join(f"M{m.id} · {m.title} · {shown(m)}" for m in found)
     r.reply(inv, group, t(locale, "training.materials.list", items=lines) if found
@@ -248,9 +209,6 @@ def _materials(r, inv, cmd, group, actor, locale) -> None:
 # --- feedback (R2.3.3) and the archive (R3.2.2) -------------------------------------------------------------
 
 def _feedback(r, inv, cmd, group, actor, locale) -> None:
-    group = _member_group(r, inv, cmd, group, actor, locale)
-    if group is None:
-        return
     anonymous, text = feedback.split_anonymous(cmd.rest)
     number, text = feedback.split_session(text)
     session = feedback.about(r.s, group, number) if number is not None else None
@@ -268,10 +226,8 @@ def _feedback_note(r, inv, cmd, group, actor, locale) -> None:
     head, _, note = cmd.rest.partition(" ")
     m = re.match(r"^[Ff]?(\d{1,9})$", head)
     fb = r.s.get(Feedback, int(m.group(1))) if m else None
-    if fb is None:
-        r.reply(inv, group, t(locale, "training.feedback.unknown", number=head[:20]), private=True)
-        return
-    if not r.allowed(inv, cmd, group, actor, locale, ADMINS, group_id=fb.group_id, clause="R7.3.1"):
+    if not r.item_allowed(inv, cmd, group, actor, locale, ADMINS, fb.group_id if fb else None, fb is not None,
+                          "training.feedback.unknown", clause="R7.3.1", number=head[:20]):
         return
     if not note.strip():
         r.reply(inv, group, t(locale, "command.missing", command=cmd.word, usage=_usage("feedback-note")),
@@ -282,9 +238,6 @@ def _feedback_note(r, inv, cmd, group, actor, locale) -> None:
 
 
 def _search(r, inv, cmd, group, actor, locale) -> None:
-    group = _member_group(r, inv, cmd, group, actor, locale)
-    if group is None:
-        return
     ids = [g.id for g in training_groups(r.s, group)]
     found = [m for m in archive_search.search(r.s, ids, cmd.rest, limit=11) if m.text != inv.text]
     lines = "\n".join(f"{local_text(m.sent_at, group.timezone)} {m.user_id}: {m.text[:160]}" for m in found[:10])
@@ -296,28 +249,34 @@ COMMANDS = (
     CommandSpec("announce", ("公告", "发布公告", "發佈公告"), _refusing(_announce),
                 usage="announce [session] topic: … time: YYYY-MM-DD HH:MM [place: …] points: … [publish: …]"
                       " · 公告 [课程] 主题：… 时间：… [地点：…] 要点：…",
-                needs_group=True),
-    CommandSpec("seen", ("收到", "已阅", "已閱"), _seen, usage="seen N · 收到 编号", needs_text=True),
+                scope=STAFF, clause="R3.1.1"),
+    CommandSpec("seen", ("收到", "已阅", "已閱"), _seen, usage="seen N · 收到 编号", needs_text=True,
+                needs_group=False, scope=ITEM),
     CommandSpec("change", ("变更", "變更"), _refusing(_change),
-                usage="change N time YYYY-MM-DD HH:MM | change N content … · 变更 编号 时间|内容 …", needs_text=True),
-    CommandSpec("unseen", ("未读", "未讀"), _unseen, usage="unseen N · 未读 编号", needs_text=True),
+                usage="change N time YYYY-MM-DD HH:MM | change N content … · 变更 编号 时间|内容 …", needs_text=True,
+                needs_group=False, scope=ITEM),
+    CommandSpec("unseen", ("未读", "未讀"), _unseen, usage="unseen N · 未读 编号", needs_text=True,
+                needs_group=False, scope=ITEM),
     CommandSpec("schedule", ("日程", "课表", "課表"), _schedule, usage="schedule · 日程"),
     CommandSpec("notices", ("公告栏", "公告欄"), _notices, usage="notices · 公告栏"),
     CommandSpec("ask", ("提问", "提問"), _ask, usage="ask question · 提问 问题", needs_text=True),
     CommandSpec("answer", ("回答", "解答"), _refusing(_answer), usage="answer N text · 回答 编号 内容",
-                needs_text=True),
+                needs_text=True, needs_group=False, scope=ITEM),
     CommandSpec("questions", ("问题列表", "問題列表", "待答"), _questions, usage="questions · 待答"),
     CommandSpec("share", ("分享",), _refusing(_share),
                 usage="share https://… [title] | share [title] (the file you just sent Steward) · 分享 链接 [标题]"),
     CommandSpec("approve-material", ("采纳", "採納"), _refusing(_decide(True)),
-                usage="approve-material N [note] · 采纳 编号 [说明]", needs_text=True),
+                usage="approve-material N [note] · 采纳 编号 [说明]", needs_text=True,
+                needs_group=False, scope=ITEM),
     CommandSpec("reject-material", ("退回",), _refusing(_decide(False)),
-                usage="reject-material N reason · 退回 编号 理由", needs_text=True),
+                usage="reject-material N reason · 退回 编号 理由", needs_text=True,
+                needs_group=False, scope=ITEM),
     CommandSpec("materials", ("资料", "資料"), _materials, usage="materials [words] · 资料 [关键词]"),
     CommandSpec("feedback", ("反馈", "反饋", "意见", "意見"), _feedback,
                 usage="feedback [anonymous] [#N] text · 反馈 [匿名] [#N] 内容", needs_text=True),
     CommandSpec("feedback-note", ("反馈备注", "反饋備註"), _feedback_note,
-                usage="feedback-note F12 note · 反馈备注 F12 备注", needs_text=True),
+                usage="feedback-note F12 note · 反馈备注 F12 备注", needs_text=True,
+                needs_group=False, scope=ITEM),
     CommandSpec("search", ("搜索", "搜尋", "查找"), _search, usage="search words · 搜索 关键词", needs_text=True),
 )
 

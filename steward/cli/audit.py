@@ -1,11 +1,12 @@
-"""`steward audit export`: the audit log for HR, legal and auditors (R8.2.3), from steward/cli/audit_export.py."""
+"""`steward audit export`: the audit log for HR, legal and auditors (R8.2.3), from steward/cli/audit_export.py;
+`steward audit verify`: its hash chain (core/kernel/audit.py, docs/audit-log.md)."""
 from __future__ import annotations
 
 import sys
 
 import click
 
-from steward.cli.common import build_container, friendly
+from steward.cli.common import build_container, fail, friendly
 
 DATE = click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"])
 
@@ -34,3 +35,26 @@ def register(main: click.Group) -> None:
             if output:
                 stream.close()
         click.echo(f"exported {count} audit entries", err=True)
+
+    @audit.command("verify")
+    @click.option("--anchor", help="SEQ:HASH from an anchor message the admins received: the chain must still hold it.")
+    @friendly
+    def audit_verify(anchor: str | None) -> None:
+        """Check the audit log's hash chain: the first broken or missing entry (exit 1), or OK and the head."""
+        from core.kernel.audit import chain, verify
+
+        expected = None
+        if anchor:
+            seq, _, digest = anchor.partition(":")
+            if not seq.isdigit() or len(digest) != 64:
+                fail("--anchor is SEQ:HASH, e.g. 1234:9f86d08…, as in the anchor message")
+            expected = (int(seq), digest.lower())
+        container = build_container(with_connectors=False)
+        container.check_migrated()
+        with container.sessions() as s:
+            verdict = verify(chain(s), expected)
+        if not verdict.ok:
+            fail([f"audit log broken: {verdict.problem}",
+                  f"intact up to seq={verdict.head_seq} hash={verdict.head_hash}"])
+        click.echo(f"OK: {verdict.count} entries, head seq={verdict.head_seq} hash={verdict.head_hash}")
+

@@ -294,7 +294,7 @@ def test_voluntary_leave_records_the_reason_and_tells_the_lead(client, container
         assert (stay.leave_reason, stay.leave_clause) == ("voluntary: 换了项目", "R7.1.1")
     m = mark(container)
     say(client, container, "bob", "leave in:new-hires again")
-    assert "not a member" in out(container, m)[0]["text"]
+    assert "not one of yours" in out(container, m)[0]["text"]        # he left: the group is not his any more
     m = mark(container)
     say(client, container, "bob", "leave")
     assert "leave" in out(container, m)[0]["text"]                   # the usage: a reason is required

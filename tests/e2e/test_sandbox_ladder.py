@@ -233,7 +233,8 @@ def test_group_commands_from_a_private_chat(client, container):
 
     mark = container.connectors["sandbox"].transcript[-1].seq
     say(client, container, "adam", "warn bob spam in:nowhere", chat=None)
-    assert "No group nowhere" in steward_said(container, mark)[-1]["text"]
+    # a group that does not exist is refused as one the asker is not in: in:GROUP never tells who exists
+    assert "nowhere is not one of yours" in steward_said(container, mark)[-1]["text"]
 
 
 def test_a_members_group_command_in_a_private_chat_finds_their_group(client, container):

@@ -257,8 +257,31 @@ class FakeSlack:
             message["thread_ts"] = args["thread_ts"]
         if args.get("blocks"):
             message["blocks"] = args["blocks"] if isinstance(args["blocks"], list) else json.loads(args["blocks"])
+        if args.get("metadata"):   # kept and returned by conversations.history/replies with include_all_metadata
+            meta = args["metadata"] if isinstance(args["metadata"], dict) else json.loads(args["metadata"])
+            message["metadata"] = meta
         self.state.messages[(channel, ts)] = message
         return {"ok": True, "channel": channel, "ts": ts, "message": message}
+
+    def _history(self, args: dict, keep) -> dict:
+        """The channel's messages, newest first, up to `limit`; metadata only with include_all_metadata."""
+        channel = args.get("channel")
+        if not channel:
+            return {"ok": False, "error": "channel_not_found"}
+        with_meta = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
+        found = sorted(((ts, m) for (c, ts), m in self.state.messages.items() if c == channel and keep(ts, m)),
+                       key=lambda x: float(x[0]), reverse=True)[:int(args.get("limit") or 100)]
+        out = [m if with_meta else {k: v for k, v in m.items() if k != "metadata"} for _, m in found]
+        return {"ok": True, "messages": out, "has_more": False}
+
+    def _m_conversations_history(self, args: dict, actor: str) -> dict:
+        return self._history(args, lambda ts, m: True)
+
+    def _m_conversations_replies(self, args: dict, actor: str) -> dict:
+        parent = args.get("ts")
+        if not parent:
+            return {"ok": False, "error": "thread_not_found"}
+        return self._history(args, lambda ts, m: ts == parent or m.get("thread_ts") == parent)
 
     def _m_chat_postEphemeral(self, args: dict, actor: str) -> dict:
         channel, user = args.get("channel"), args.get("user")

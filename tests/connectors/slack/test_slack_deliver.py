@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 import pytest
 
 from connectors.base import ConnectorDeps
-from connectors.slack.connector import SlackConnector
+from connectors.slack.connector import SlackConnector, outbox_mark
 from connectors.slack.manifest import CAPABILITIES as SLACK
 from core.actions import (
     Action,
@@ -35,6 +35,11 @@ CHANNEL = "C0TRAIN01"
 MEMBER = "U0MEMBER1"
 
 
+def MARK(key: str) -> dict:
+    """Every post carries its outbox key's digest as message metadata (found again after an interrupted call)."""
+    return {"event_type": "steward_outbox", "event_payload": {"outbox": outbox_mark(key)}}
+
+
 def only_call(fake: FakeSlack, method: str):
     calls = fake.calls_to(method)
     assert len(calls) == 1, [c.method for c in fake.calls]
@@ -47,7 +52,7 @@ def test_post_message(live, fake_slack):
     delivery = live.deliver(PostMessage(platform="slack", chat_id=CHANNEL, text="第一次警告 <@U0MEMBER1> (R8.2.1)"),
                             "out-1")
     call = only_call(fake_slack, "chat.postMessage")
-    assert call.args == {"channel": CHANNEL, "text": "第一次警告 <@U0MEMBER1> (R8.2.1)"}
+    assert call.args == {"channel": CHANNEL, "text": "第一次警告 <@U0MEMBER1> (R8.2.1)", "metadata": MARK("out-1")}
     assert call.token == BOT_TOKEN and call.authorization == f"Bearer {BOT_TOKEN}"
     assert call.content_type == "application/json"
     assert delivery.remote_id == fake_slack.state.messages[(CHANNEL, delivery.remote_id)]["ts"]
@@ -71,7 +76,7 @@ def test_send_private_opens_the_dm_then_posts(live, fake_slack):
     delivery = live.deliver(SendPrivate(platform="slack", user_id=MEMBER, text="你的成績：85"), "out-4")
     assert [c.method for c in fake_slack.calls] == ["conversations.open", "chat.postMessage"]
     assert fake_slack.calls[0].args == {"users": MEMBER}
-    assert fake_slack.calls[1].args == {"channel": "D0MEMBER1", "text": "你的成績：85"}
+    assert fake_slack.calls[1].args == {"channel": "D0MEMBER1", "text": "你的成績：85", "metadata": MARK("out-4")}
     assert delivery.remote_id and delivery.detail == {"channel": "D0MEMBER1"}
 
 

@@ -100,7 +100,16 @@ def build(env: Mapping[str, str] | None = None, *, clock: Clock | None = None,
         deps = ConnectorDeps(clock=clock, tokens=DbTokenStore(sessions, clock),
                              limiter=LimitsRateLimiter(settings.redis_url or "memory://"), files=files)
         problems: list[str] = []
-        for platform in platforms_wanted(config, env):
+        wanted = platforms_wanted(config, env)
+        if settings.playground:
+            real = [p for p in wanted if registry.manifest(p).real]
+            if real:
+                raise ConfigError([f"STEWARD_PLAYGROUND: the playground cannot run in a deployment with a real "
+                                   f"messenger ({', '.join(real)}): anyone on this machine could act in its "
+                                   "groups. Unset STEWARD_PLAYGROUND, or run the playground on its own "
+                                   "(its own steward.yaml and database)."])
+            wanted += [m.id for m in registry.manifests() if not m.real and m.id not in wanted]
+        for platform in wanted:
             try:
                 container.connectors[platform] = registry.connector_class(platform).from_env(env, deps)
                 container.connectors[platform].use_chat_aliases(config.chat_aliases(platform))

@@ -27,6 +27,7 @@ from core.kernel.inbound import ingest, ingest_many
 from core.ports import Directory
 from steward.features import all_features
 from steward.ratelimit import LimitsRateLimiter
+from steward.replay import replay_guard
 from steward.settings import Settings
 from steward.spool import Spool
 from steward.tokens import DbTokenStore
@@ -98,7 +99,8 @@ def build(env: Mapping[str, str] | None = None, *, clock: Clock | None = None,
     files = LocalFileStore(settings.files_dir)
     if with_connectors:
         deps = ConnectorDeps(clock=clock, tokens=DbTokenStore(sessions, clock),
-                             limiter=LimitsRateLimiter(settings.redis_url or "memory://"), files=files)
+                             limiter=LimitsRateLimiter(settings.redis_url or "memory://"), files=files,
+                             replay=replay_guard(sessions, clock, settings.redis_url))
         problems: list[str] = []
         wanted = platforms_wanted(config, env)
         if settings.playground:

@@ -25,9 +25,11 @@ from core.kernel.context import CoreContext
 from core.kernel.delivery import Deliverer
 from core.kernel.inbound import ingest, ingest_many
 from core.ports import Directory
+from steward import redact
 from steward.features import all_features
 from steward.ratelimit import LimitsRateLimiter
 from steward.replay import replay_guard
+from steward.settings import ENV as SETTINGS_ENV
 from steward.settings import Settings
 from steward.spool import Spool
 from steward.tokens import DbTokenStore
@@ -87,6 +89,8 @@ def build(env: Mapping[str, str] | None = None, *, clock: Clock | None = None,
           config: StewardConfig | None = None, with_connectors: bool = True) -> Container:
     """Wire everything; raises ConfigError naming every missing or wrong setting."""
     env = os.environ if env is None else env
+    # before anything can log: every configured secret is masked in every record, at every level
+    redact.install(redact.secrets_of(env, [v for m in registry.manifests() for v in m.env] + list(SETTINGS_ENV)))
     settings = Settings.from_env(env)
     config = config if config is not None else load_config(settings.config_path)
     clock = clock or SystemClock()

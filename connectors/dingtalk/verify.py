@@ -51,8 +51,10 @@ def event_signature(token: str, timestamp: str, nonce: str, encrypt: str) -> str
 
 
 def _check_fresh(timestamp: str | None, now: datetime, window_seconds: int) -> None:
-    if not timestamp or not timestamp.isdigit() or len(timestamp) > 16:
-        raise VerificationFailed("missing or malformed timestamp")
+    if not timestamp:
+        raise VerificationFailed("missing timestamp")
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 16):
+        raise BadRequest("malformed timestamp")
     now_ms = int(now.timestamp() * 1000)
     if abs(now_ms - int(timestamp)) > window_seconds * 1000:
         raise VerificationFailed("stale timestamp")

@@ -23,7 +23,7 @@ venv: $(VENV)/.installed
 
 run: $(VENV)/.installed
 	$(BIN)/steward db upgrade
-	$(BIN)/steward serve --host $(HOST) --port $(PORT)
+	STEWARD_PLAYGROUND=1 $(BIN)/steward serve --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check core connectors webhooks steward tests bench

@@ -40,7 +40,7 @@ from core.clock import Clock
 from core.errors import ConfigError, UnsupportedAction
 from core.events import Event, FileRef
 from core.platforms import PlatformInfo
-from core.ports import FileStore, RateLimiter, TokenStore
+from core.ports import FileStore, MemoryReplayGuard, RateLimiter, ReplayGuard, TokenStore
 
 MAX_BODY_BYTES = 1024 * 1024  # 1 MiB: anything larger is answered 413 before it is read
 
@@ -224,6 +224,11 @@ class ConnectorDeps:
     tokens: TokenStore
     limiter: RateLimiter
     files: FileStore | None = None     # stored files, read when a PostFile is delivered
+    #: signed requests already accepted, shared by every process (steward/replay.py); None: this process only
+    replay: ReplayGuard | None = None
+
+    def replay_guard(self) -> ReplayGuard:
+        return self.replay if self.replay is not None else MemoryReplayGuard(self.clock)
 
 
 def read_env(spec: tuple[EnvVar, ...], env: Mapping[str, str], platform: str) -> dict[str, str | None]:

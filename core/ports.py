@@ -52,6 +52,35 @@ class MemoryTokenStore:
             self._items.pop(key, None)
 
 
+class ReplayGuard(Protocol):
+    """Makes a signed request single-use, across every process of the deployment (steward/replay.py)."""
+
+    def first_use(self, key: str, ttl_seconds: float, fingerprint: str = "") -> bool:
+        """True when `key` (a signature) was not seen in the last `ttl_seconds`, or only with this same
+        `fingerprint` (the very same request again: a retry, which the core de-duplicates); False when it was
+        seen with another one (a captured signature reused with another body). Records it either way."""
+
+
+class MemoryReplayGuard:
+    """In-process ReplayGuard: one process only (tests; a connector built without a shared one)."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self._seen: dict[str, tuple[str, float]] = {}
+        self._lock = threading.Lock()
+
+    def first_use(self, key: str, ttl_seconds: float, fingerprint: str = "") -> bool:
+        now = self._clock.now().timestamp()
+        with self._lock:
+            if len(self._seen) > 10_000:
+                self._seen = {k: v for k, v in self._seen.items() if v[1] > now}
+            seen = self._seen.get(key)
+            if seen is not None and seen[1] > now:
+                return seen[0] == fingerprint
+            self._seen[key] = (fingerprint, now + ttl_seconds)
+            return True
+
+
 class NoRateLimit:
     def acquire(self, key: str, rate: str) -> float:
         return 0.0

@@ -25,8 +25,11 @@ from core.kernel.context import CoreContext
 from core.kernel.delivery import Deliverer
 from core.kernel.inbound import ingest, ingest_many
 from core.ports import Directory
+from steward import redact
 from steward.features import all_features
 from steward.ratelimit import LimitsRateLimiter
+from steward.replay import replay_guard
+from steward.settings import ENV as SETTINGS_ENV
 from steward.settings import Settings
 from steward.spool import Spool
 from steward.tokens import DbTokenStore
@@ -86,6 +89,8 @@ def build(env: Mapping[str, str] | None = None, *, clock: Clock | None = None,
           config: StewardConfig | None = None, with_connectors: bool = True) -> Container:
     """Wire everything; raises ConfigError naming every missing or wrong setting."""
     env = os.environ if env is None else env
+    # before anything can log: every configured secret is masked in every record, at every level
+    redact.install(redact.secrets_of(env, [v for m in registry.manifests() for v in m.env] + list(SETTINGS_ENV)))
     settings = Settings.from_env(env)
     config = config if config is not None else load_config(settings.config_path)
     clock = clock or SystemClock()
@@ -98,9 +103,19 @@ def build(env: Mapping[str, str] | None = None, *, clock: Clock | None = None,
     files = LocalFileStore(settings.files_dir)
     if with_connectors:
         deps = ConnectorDeps(clock=clock, tokens=DbTokenStore(sessions, clock),
-                             limiter=LimitsRateLimiter(settings.redis_url or "memory://"), files=files)
+                             limiter=LimitsRateLimiter(settings.redis_url or "memory://"), files=files,
+                             replay=replay_guard(sessions, clock, settings.redis_url))
         problems: list[str] = []
-        for platform in platforms_wanted(config, env):
+        wanted = platforms_wanted(config, env)
+        if settings.playground:
+            real = [p for p in wanted if registry.manifest(p).real]
+            if real:
+                raise ConfigError([f"STEWARD_PLAYGROUND: the playground cannot run in a deployment with a real "
+                                   f"messenger ({', '.join(real)}): anyone on this machine could act in its "
+                                   "groups. Unset STEWARD_PLAYGROUND, or run the playground on its own "
+                                   "(its own steward.yaml and database)."])
+            wanted += [m.id for m in registry.manifests() if not m.real and m.id not in wanted]
+        for platform in wanted:
             try:
                 container.connectors[platform] = registry.connector_class(platform).from_env(env, deps)
                 container.connectors[platform].use_chat_aliases(config.chat_aliases(platform))

@@ -20,6 +20,12 @@ ENV: tuple[EnvVar, ...] = (
            "then store them in batches; unset: answer after the database commit", None),
     EnvVar("STEWARD_WORKER_ID", False, False, "name of this worker in leases and logs", None),
     EnvVar("STEWARD_LOG_LEVEL", False, False, "DEBUG, INFO, WARNING or ERROR", "INFO"),
+    EnvVar("STEWARD_PLAYGROUND", False, False,
+           "1: serve the sandbox's playground page and endpoints at /sandbox/ (the demo of `make run`); "
+           "refused next to a real messenger", None),
+    EnvVar("STEWARD_HEALTH_TOKEN", False, True,
+           "bearer token that lets a monitor read /healthz's details from another machine "
+           "(unset: details only from this machine)", None),
     EnvVar("STEWARD_FILES_DIR", False, False,
            "directory of the files members send Steward (submissions, shared materials)", "steward-files"),
 )
@@ -27,6 +33,7 @@ ENV: tuple[EnvVar, ...] = (
 
 @dataclass(frozen=True)
 class Settings:
+    """Secrets (database URL, tokens) stay out of repr."""
     database_url: str
     config_path: str
     redis_url: str | None
@@ -34,6 +41,8 @@ class Settings:
     worker_id: str | None
     log_level: str
     files_dir: str = "steward-files"
+    playground: bool = False
+    health_token: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -49,4 +58,6 @@ class Settings:
                    spool_dir=get("STEWARD_SPOOL_DIR"),
                    worker_id=get("STEWARD_WORKER_ID"),
                    log_level=(get("STEWARD_LOG_LEVEL") or "INFO").upper(),
-                   files_dir=get("STEWARD_FILES_DIR") or "steward-files")
+                   files_dir=get("STEWARD_FILES_DIR") or "steward-files",
+                   playground=(get("STEWARD_PLAYGROUND") or "").lower() in ("1", "true", "yes", "on"),
+                   health_token=get("STEWARD_HEALTH_TOKEN"))

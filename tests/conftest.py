@@ -22,6 +22,10 @@ from core.db.session import make_engine
 PG_URL = os.environ.get("STEWARD_TEST_POSTGRES_URL")
 REQUIRE_SERVICES = os.environ.get("STEWARD_TEST_REQUIRE_SERVICES") == "1"
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)
+#: a deployment whose only messenger is the sandbox is a playground: build_container switches it on with
+#: this token, and the playground's tests post from this machine with it (connectors/sandbox/verify.py)
+PLAYGROUND_TOKEN = "playground-token-for-tests-only"
+LOCAL = {"REMOTE_ADDR": "127.0.0.1", "HTTP_X_STEWARD_CSRF": PLAYGROUND_TOKEN}
 
 SANDBOX_CONFIG = """
 locale: en
@@ -137,10 +141,14 @@ def sandbox_config():
 
 
 def build_container(db_url: str, clock, config, extra_env: dict[str, str] | None = None):
+    from connectors import registry
     from core.kernel.config_sync import sync_config
-    from steward.container import build
+    from steward.container import build, platforms_wanted
 
     env = {"DATABASE_URL": db_url, **(extra_env or {})}
+    if "STEWARD_PLAYGROUND" not in env and all(not registry.manifest(p).real
+                                               for p in platforms_wanted(config, env)):
+        env.update(STEWARD_PLAYGROUND="1", STEWARD_PLAYGROUND_TOKEN=PLAYGROUND_TOKEN)
     env.setdefault("STEWARD_FILES_DIR", tempfile.mkdtemp(prefix="steward-files-"))   # never the working directory
     container = build(env, clock=clock, config=config)
     with container.sessions.begin() as s:

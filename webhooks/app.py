@@ -1,6 +1,6 @@
 """The Flask app factory. The container (steward/container.py) is built by the caller.
 
-Each configured connector's endpoints are mounted from its manifest in the connector registry, at
+Each configured messenger's endpoints are mounted from its manifest in the connector registry, at
 `/<id>/<endpoint>`: a messenger registered before the app is created answers without a change here.
 """
 from __future__ import annotations
@@ -28,6 +28,8 @@ def create_app(container) -> Flask:
 
     for name, connector in container.connectors.items():
         manifest = registry.manifest(name)
+        if not manifest.real and not container.settings.playground:
+            continue    # the playground only where it is asked for: STEWARD_PLAYGROUND (docs/security.md)
         app.register_blueprint(platform.blueprint(manifest.id, manifest.endpoints, connector, handle))
         page = manifest.page
         if page is not None:

@@ -4,13 +4,22 @@ Order at the edge: size limit -> verify on raw bytes -> parse -> hand events to 
 """
 from __future__ import annotations
 
+import logging
+import struct
 from typing import Callable, Mapping
 
 from flask import Blueprint, Response, request
 
 from connectors.base import MAX_BODY_BYTES, Connector, Headers, InboundRequest
-from core.errors import PayloadTooLarge
+from core.errors import BadRequest, PayloadTooLarge
 from core.events import Event
+
+log = logging.getLogger("steward.webhooks")
+
+#: what malformed input makes parsing code raise (nesting too deep, `int("²")`, 5,000 digits, bytes that are not
+#: UTF-8, a field of the wrong type): the sender's fault, answered 400 and never 500
+MALFORMED = (RecursionError, ValueError, OverflowError, TypeError, KeyError, IndexError, AttributeError,
+             struct.error)
 
 REMOTE_ADDR_HEADER = "X-Steward-Remote-Addr"
 
@@ -20,12 +29,27 @@ _CONTENT = {"CONTENT_TYPE": "content-type", "CONTENT_LENGTH": "content-length"}
 
 
 def read_body() -> bytes:
-    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+    """The raw body, at most 1 MiB; a larger one is 413, whether its length was announced or it came chunked
+    (Werkzeug's own stream would stop a chunked body at the limit and hand on the first MiB as if whole)."""
+    if request.content_length is not None:
+        if request.content_length > MAX_BODY_BYTES:
+            raise PayloadTooLarge("body over 1 MiB")
+        stream = request.stream
+    elif request.environ.get("wsgi.input_terminated"):
+        stream = request.environ["wsgi.input"]          # chunked: the server ends the stream at the last chunk
+    else:
+        stream = request.stream
+    chunks: list[bytes] = []
+    size = 0
+    while size <= MAX_BODY_BYTES:
+        chunk = stream.read(min(65536, MAX_BODY_BYTES + 1 - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    if size > MAX_BODY_BYTES:
         raise PayloadTooLarge("body over 1 MiB")
-    body = request.stream.read(MAX_BODY_BYTES + 1)
-    if len(body) > MAX_BODY_BYTES:
-        raise PayloadTooLarge("body over 1 MiB")
-    return body
+    return b"".join(chunks)
 
 
 def headers_of(environ: dict) -> Headers:
@@ -59,8 +83,12 @@ def blueprint(platform: str, endpoints: Mapping[str, tuple[str, ...]], connector
     def make_view(endpoint: str):
         def view() -> Response:
             req = inbound_request(endpoint)
-            payload = connector.verify(req)        # raises before anything is parsed
-            result = connector.parse(req, payload)
+            try:
+                payload = connector.verify(req)        # raises before anything is parsed
+                result = connector.parse(req, payload)
+            except MALFORMED as exc:
+                log.info("malformed %s request: %s", endpoint, type(exc).__name__)
+                raise BadRequest(f"malformed request ({type(exc).__name__})") from None
             for event in result.events:
                 ingest(event)
             return Response(result.body, status=result.status, content_type=result.content_type)

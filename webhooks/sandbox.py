@@ -1,24 +1,40 @@
-"""The playground page for the sandbox: choose who you are, type into a group, watch Steward."""
+"""The playground page for the sandbox: choose who you are, type into a group, watch Steward.
+
+Mounted only when STEWARD_PLAYGROUND is set (webhooks/app.py), and the container refuses that flag next to
+a real messenger. The page, its state and its endpoints answer only this machine, by a loopback host name
+and without a proxy in between (connectors/sandbox/verify.py); the page hands its script the token every
+POST must carry.
+"""
 from __future__ import annotations
 
 from flask import Blueprint, abort, jsonify, render_template, request
 from sqlalchemy import select
 
+from connectors.sandbox.verify import check_local
 from core.db.models import Account, AuditEntry, Group, Role
-from webhooks.platform import REMOTE_ADDR_HEADER  # noqa: F401  (the sandbox connector checks it)
+from core.errors import Forbidden
+from webhooks.platform import headers_of
 
 
 def blueprint(container, connector) -> Blueprint:
     bp = Blueprint("playground", __name__, url_prefix="/sandbox", template_folder="templates")
 
+    @bp.before_request
+    def only_this_machine():
+        try:
+            check_local(headers_of(request.environ))
+        except Forbidden:
+            abort(403)
+
     @bp.get("/")
     def page():
-        return render_template("playground.html")
+        response = render_template("playground.html", csrf_token=connector.csrf_token)
+        return response, 200, {"Cache-Control": "no-store", "X-Frame-Options": "DENY",
+                               "Content-Security-Policy": "frame-ancestors 'none'",
+                               "Referrer-Policy": "no-referrer"}
 
     @bp.get("/state")
     def state():
-        if not _is_local():
-            abort(403)
         try:
             since = int(request.args.get("since", "0"))
         except ValueError:
@@ -42,7 +58,3 @@ def blueprint(container, connector) -> Blueprint:
             )
 
     return bp
-
-
-def _is_local() -> bool:
-    return (request.remote_addr or "") in ("127.0.0.1", "::1")

@@ -55,6 +55,7 @@ class DingTalkConnector(Connector, Directory, GroupCreator):
         self.client = DingTalkClient(settings, deps, session)
         self._cipher: verify.EventCipher | None = None
         self.stream_mode = False            # set by stream.StreamRunner: events arrive without HTTP
+        self.replay = deps.replay_guard()   # each signature accepted once, in every process sharing it
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], deps: ConnectorDeps) -> "DingTalkConnector":
@@ -66,7 +67,7 @@ class DingTalkConnector(Connector, Directory, GroupCreator):
 
     # --- inbound -------------------------------------------------------------------------------
     def verify(self, request: InboundRequest) -> Payload:
-        return verify.verify(request, self.settings, self.deps.clock.now(), self.cipher)
+        return verify.verify(request, self.settings, self.deps.clock.now(), self.cipher, self.replay)
 
     def parse(self, request: InboundRequest, payload: Payload) -> InboundResult:
         if request.endpoint == "robot":

@@ -24,7 +24,8 @@ ENV: tuple[EnvVar, ...] = (
     EnvVar("DINGTALK_OAPI_URL", False, False, "base URL of the old API host (专属钉钉, proxies, tests)",
            OAPI_URL),
     EnvVar("DINGTALK_ROBOT_WINDOW_SECONDS", False, False,
-           "replay window for signed callbacks; the robot signature does not cover the body", "300"),
+           "freshness window for signed callbacks, in seconds (10..3600); each signature is also single-use, "
+           "since the robot signature does not cover the body", "60"),
     EnvVar("DINGTALK_ROBOT_ALLOWED_IPS", False, False,
            "optional comma-separated CIDR allow-list for /dingtalk/robot (client address from the "
            "X-Steward-Remote-Addr header set by webhooks/)"),
@@ -58,12 +59,12 @@ def load(env: Mapping[str, str]) -> Settings:
     if aes_key and len(aes_key) != 43:
         problems.append("dingtalk: DINGTALK_ENCODING_AES_KEY must be the 43-character aes_key from the console")
     try:
-        window = int(values["DINGTALK_ROBOT_WINDOW_SECONDS"] or "300")
+        window = int(values["DINGTALK_ROBOT_WINDOW_SECONDS"] or "60")
         if not 10 <= window <= 3600:
             raise ValueError
     except ValueError:
         problems.append("dingtalk: DINGTALK_ROBOT_WINDOW_SECONDS must be a whole number of seconds, 10..3600")
-        window = 300
+        window = 60
     networks = []
     for item in (values["DINGTALK_ROBOT_ALLOWED_IPS"] or "").split(","):
         if item.strip():

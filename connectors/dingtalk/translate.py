@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 from connectors.base import Unsupported
 from connectors.dingtalk import cards
+from connectors.markup import inert_markdown
 from core.actions import (
     Action,
     Button,
@@ -84,11 +85,12 @@ def text_message(text: str) -> tuple[str, str]:
 
 def card_message(title: str, text: str, buttons: tuple[Button, ...]) -> tuple[str, str]:
     """A markdown message whose buttons are dtmd links: a click sends `#steward <action> <value>`
-    from the member to the robot (see cards.py)."""
-    lines = [f"#### {title}", "", text]
+    from the member to the robot (see cards.py). The title, text and labels are made inert first
+    (connectors/markup.py): the only links on a card are these buttons."""
+    lines = [f"#### {inert_markdown(title)}", "", inert_markdown(text)]
     if buttons:
         lines.append("")
-        lines.extend(f"- [{b.label}]({cards.click_link(b.action, b.value)})" for b in buttons)
+        lines.extend(f"- [{inert_markdown(b.label)}]({cards.click_link(b.action, b.value)})" for b in buttons)
     return "sampleMarkdown", _param({"title": title, "text": "\n".join(lines)})
 
 

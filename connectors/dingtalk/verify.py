@@ -2,9 +2,12 @@
 
 Robot messages (HTTP mode) carry headers `timestamp` (ms) and
 `sign = Base64(HmacSHA256(appSecret, timestamp + "\\n" + appSecret))`. The signature covers
-only the timestamp and the secret, never the body, so a captured request can be replayed with
-another body inside the window: the window is short (DINGTALK_ROBOT_WINDOW_SECONDS, default
-300 s), the core de-duplicates on msgId, and an optional source-IP allow-list narrows it further.
+only the timestamp and the secret, never the body, so a captured request could be replayed with
+another body inside the window. So each (timestamp, sign) is single-use: the ReplayGuard port (a row
+in the database, or Redis, shared by every process) accepts it with the body it first came with (the
+very same request again is a retry, de-duplicated on msgId) and refuses it with any other body (401).
+The window is short (DINGTALK_ROBOT_WINDOW_SECONDS, default 60 s; DingTalk itself allows an hour),
+and an optional source-IP allow-list narrows it further.
 
 Event subscription (HTTP push) carries `msg_signature` (older docs: `signature`), `timestamp`
 and `nonce` in the query and `{"encrypt": ...}` in the body, signed as
@@ -28,6 +31,7 @@ from typing import Callable, Mapping
 from connectors.base import Headers, InboundRequest, Payload
 from connectors.dingtalk.settings import Settings
 from core.errors import BadRequest, Forbidden, VerificationFailed
+from core.ports import ReplayGuard
 
 REMOTE_ADDR_HEADER = "X-Steward-Remote-Addr"
 _NONCE_ALPHABET = string.ascii_letters + string.digits
@@ -47,8 +51,10 @@ def event_signature(token: str, timestamp: str, nonce: str, encrypt: str) -> str
 
 
 def _check_fresh(timestamp: str | None, now: datetime, window_seconds: int) -> None:
-    if not timestamp or not timestamp.isdigit() or len(timestamp) > 16:
-        raise VerificationFailed("missing or malformed timestamp")
+    if not timestamp:
+        raise VerificationFailed("missing timestamp")
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 16):
+        raise BadRequest("malformed timestamp")
     now_ms = int(now.timestamp() * 1000)
     if abs(now_ms - int(timestamp)) > window_seconds * 1000:
         raise VerificationFailed("stale timestamp")
@@ -67,7 +73,19 @@ def check_source(headers: Headers, settings: Settings) -> None:
         raise Forbidden("source address not allowed")
 
 
-def verify_robot(headers: Headers, settings: Settings, now: datetime) -> None:
+def single_use(replay: ReplayGuard | None, kind: str, parts: tuple[str, ...], body: bytes,
+               window_seconds: int) -> None:
+    """Refuse (401) a signature already accepted with another body, in any process."""
+    if replay is None:
+        return
+    key = hashlib.sha256("\n".join(("dingtalk", kind) + parts).encode("utf-8", "replace")).hexdigest()
+    # a timestamp may be up to a window ahead of this clock and stays fresh a window after it
+    if not replay.first_use(key, 2 * window_seconds + 1, hashlib.sha256(body).hexdigest()):
+        raise VerificationFailed("signature already used with another request")
+
+
+def verify_robot(headers: Headers, settings: Settings, now: datetime, body: bytes = b"",
+                 replay: ReplayGuard | None = None) -> None:
     check_source(headers, settings)
     timestamp, sign = headers.get("timestamp"), headers.get("sign")
     if not sign:
@@ -76,6 +94,7 @@ def verify_robot(headers: Headers, settings: Settings, now: datetime) -> None:
     expected = robot_sign(settings.app_secret, timestamp or "")
     if not hmac.compare_digest(expected.encode("ascii"), sign.encode("utf-8", "replace")):
         raise VerificationFailed("bad sign")
+    single_use(replay, "robot", (timestamp or "", sign), body, settings.window_seconds)
 
 
 def encrypted_field(body: bytes) -> str:
@@ -90,7 +109,8 @@ def encrypted_field(body: bytes) -> str:
     return encrypt
 
 
-def verify_event(query: Mapping[str, str], body: bytes, settings: Settings, now: datetime) -> str:
+def verify_event(query: Mapping[str, str], body: bytes, settings: Settings, now: datetime,
+                 replay: ReplayGuard | None = None) -> str:
     """Check an event push; returns the verified `encrypt` string."""
     if not settings.events_enabled:
         raise Forbidden("event subscription is not configured")
@@ -103,18 +123,19 @@ def verify_event(query: Mapping[str, str], body: bytes, settings: Settings, now:
     expected = event_signature(settings.token or "", timestamp or "", nonce, encrypt)
     if not hmac.compare_digest(expected.encode("ascii"), signature.encode("utf-8", "replace")):
         raise VerificationFailed("bad signature")
+    single_use(replay, "events", (timestamp or "", nonce, signature), body, settings.window_seconds)
     return encrypt
 
 
 def verify(request: InboundRequest, settings: Settings, now: datetime,
-           cipher: "Callable[[], EventCipher]") -> Payload:
+           cipher: "Callable[[], EventCipher]", replay: ReplayGuard | None = None) -> Payload:
     """The robot's body once its signed timestamp checked out (the signature does not cover the body), or
     an event push's plaintext JSON once its signature checked out and it was decrypted (once)."""
     if request.endpoint == "robot":
-        verify_robot(request.headers, settings, now)
+        verify_robot(request.headers, settings, now, request.body, replay)
         return Payload(request.body)
     if request.endpoint == "events":
-        encrypt = verify_event(request.query, request.body, settings, now)
+        encrypt = verify_event(request.query, request.body, settings, now, replay)
         return Payload(cipher().decrypt(encrypt))
     raise Forbidden(f"no such DingTalk endpoint {request.endpoint!r}")
 

@@ -38,8 +38,9 @@ _MENTION = re.compile(r"@([A-Za-z0-9_.\-]{1,64})")
 class SandboxConnector(Connector):
     platform: ClassVar[str] = "sandbox"
 
-    def __init__(self, deps: ConnectorDeps, emulate: str | None = None) -> None:
-        self.settings = sandbox_settings.SandboxSettings(emulate)
+    def __init__(self, deps: ConnectorDeps, emulate: str | None = None,
+                 settings: sandbox_settings.SandboxSettings | None = None) -> None:
+        self.settings = settings or sandbox_settings.SandboxSettings(emulate)
         self.deps = deps
         self.emulate = emulate
         # no member list, whatever it emulates
@@ -48,7 +49,13 @@ class SandboxConnector(Connector):
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], deps: ConnectorDeps) -> "SandboxConnector":
-        return cls(deps, sandbox_settings.load(env).emulate)
+        settings = sandbox_settings.load(env)
+        return cls(deps, settings.emulate, settings)
+
+    @property
+    def csrf_token(self) -> str:
+        """What the playground page hands its script; every POST must carry it (verify.py)."""
+        return self.settings.csrf_token
 
     @property
     def capabilities(self) -> Capabilities:
@@ -67,7 +74,7 @@ class SandboxConnector(Connector):
 
     # --- inbound -----------------------------------------------------------------------------
     def verify(self, request: InboundRequest) -> Payload:
-        return verify.verify(request)
+        return verify.verify(request, self.settings.csrf_token)
 
     def parse(self, request: InboundRequest, payload: Payload) -> InboundResult:
         data = parse.body(payload)

@@ -1,7 +1,8 @@
-"""The one variable the sandbox reads: which real messenger to emulate, if any."""
+"""The variables the sandbox reads: which real messenger to emulate, if any, and the playground's token."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import secrets
+from dataclasses import dataclass, field
 from typing import Mapping
 
 from connectors.base import EnvVar
@@ -11,6 +12,9 @@ from core.errors import ConfigError
 ENV: tuple[EnvVar, ...] = (
     EnvVar("STEWARD_SANDBOX_EMULATE", False, False,
            "make the sandbox behave like slack, wecom or dingtalk (capabilities)", None),
+    EnvVar("STEWARD_PLAYGROUND_TOKEN", False, True,
+           "the playground's anti-forgery token (X-Steward-CSRF on every POST); unset: a new random one "
+           "each time the process starts, shown only in the playground page", None),
 )
 
 
@@ -21,7 +25,9 @@ def emulable() -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class SandboxSettings:
-    emulate: str | None = None       # no secret: the sandbox answers only this machine
+    emulate: str | None = None
+    #: every POST carries it (X-Steward-CSRF): a page of another site cannot read it, so cannot forge one
+    csrf_token: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
 
     def __post_init__(self) -> None:
         if self.emulate is not None and self.emulate not in emulable():
@@ -32,4 +38,7 @@ def load(env: Mapping[str, str]) -> SandboxSettings:
     emulate = (env.get("STEWARD_SANDBOX_EMULATE") or "").strip() or None
     if emulate is not None and emulate not in emulable():
         raise ConfigError([f"STEWARD_SANDBOX_EMULATE: {emulate!r} is not {', '.join(emulable())}"])
-    return SandboxSettings(emulate)
+    token = (env.get("STEWARD_PLAYGROUND_TOKEN") or "").strip()
+    if token and len(token) < 16:
+        raise ConfigError(["STEWARD_PLAYGROUND_TOKEN: at least 16 characters"])
+    return SandboxSettings(emulate, token) if token else SandboxSettings(emulate)

@@ -1,20 +1,78 @@
-"""The sandbox has no secret, so it answers only the machine it runs on (webhooks/ puts the socket's
-address into X-Steward-Remote-Addr, dropping any client-sent value)."""
+"""The sandbox has no platform secret. It answers only a browser or script on the machine it runs on,
+and only requests that prove they come from the playground page itself:
+
+- the socket's address is a loopback address (webhooks/ puts it into X-Steward-Remote-Addr, dropping any
+  client-sent value), and no proxy header says the request was relayed from somewhere else;
+- the Host is a loopback name (a DNS-rebinding page of another site names its own host);
+- an Origin, when the browser sends one, is this very host (`Origin: https://evil.example` is refused),
+  and a browser's Sec-Fetch-Site, when sent, says same-origin;
+- the body is JSON (`text/plain` and form posts, which any site can make a browser send, are refused);
+- X-Steward-CSRF carries the playground's token (shown only in the page; another site cannot read it).
+
+Everything refused is refused with 403 (core.errors.Forbidden) before the body is read.
+"""
 from __future__ import annotations
 
+import hmac
 import ipaddress
+from urllib.parse import urlsplit
 
 from connectors.base import InboundRequest, Payload
 from core.errors import Forbidden
 
 REMOTE_ADDR_HEADER = "X-Steward-Remote-Addr"
+CSRF_HEADER = "X-Steward-CSRF"
+PROXY_HEADERS = ("forwarded", "x-forwarded-for", "x-forwarded-host", "x-real-ip", "via")
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]", "::1")
 
 
-def verify(request: InboundRequest) -> Payload:
-    addr = request.headers.get(REMOTE_ADDR_HEADER) or ""
+def is_loopback(addr: str) -> bool:
     try:
-        if ipaddress.ip_address(addr).is_loopback:
-            return Payload(request.body)
+        return ipaddress.ip_address(addr).is_loopback
     except ValueError:
-        pass
-    raise Forbidden("the sandbox only accepts requests from this machine")
+        return False
+
+
+def local_host(host: str) -> bool:
+    """`localhost`, `127.0.0.1:8000`, `[::1]:8000` ...: a name only this machine answers to."""
+    name = host.strip().lower()
+    if name.startswith("["):
+        name = name[:name.find("]") + 1] if "]" in name else name
+    elif name.count(":") == 1:
+        name = name.split(":", 1)[0]
+    return name in LOOPBACK_NAMES or is_loopback(name.strip("[]"))
+
+
+def check_local(headers) -> None:
+    """The request was made on this machine and not relayed by a proxy (GETs of the page check this too)."""
+    if not is_loopback(headers.get(REMOTE_ADDR_HEADER) or ""):
+        raise Forbidden("the sandbox only accepts requests from this machine")
+    if any(headers.get(h) for h in PROXY_HEADERS):
+        raise Forbidden("the sandbox does not accept requests relayed by a proxy")
+    host = headers.get("host") or ""
+    if not local_host(host):
+        raise Forbidden("the sandbox answers only to a loopback host name")
+
+
+def check_same_origin(headers) -> None:
+    origin = (headers.get("origin") or "").strip()
+    if origin:
+        parts = urlsplit(origin)
+        if parts.scheme not in ("http", "https") or parts.netloc.lower() != (headers.get("host") or "").lower():
+            raise Forbidden("cross-site request refused")
+    site = (headers.get("sec-fetch-site") or "").strip().lower()
+    if site and site not in ("same-origin", "none"):
+        raise Forbidden("cross-site request refused")
+
+
+def verify(request: InboundRequest, csrf_token: str) -> Payload:
+    headers = request.headers
+    check_local(headers)
+    check_same_origin(headers)
+    content_type = (headers.get("content-type") or "").split(";", 1)[0].strip().lower()
+    if content_type != "application/json":
+        raise Forbidden("the sandbox accepts only application/json")
+    given = (headers.get(CSRF_HEADER) or "").encode("utf-8", "replace")
+    if not given or not hmac.compare_digest(given, csrf_token.encode("utf-8")):
+        raise Forbidden("missing or wrong playground token (X-Steward-CSRF)")
+    return Payload(request.body)

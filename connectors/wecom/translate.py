@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from connectors.base import Unsupported
+from connectors.markup import inert_markdown, inert_text, plain_mentions
 from core.actions import (
     Action,
     Button,
@@ -83,10 +84,17 @@ def task_id(idempotency_key: str) -> str:
 
 
 def text_message(text: str) -> dict:
-    return {"msgtype": "text", "text": {"content": clip(text)}, "safe": 0}
+    return {"msgtype": "text", "text": {"content": clip(plain_text(text))}, "safe": 0}
+
+
+def plain_text(text: str) -> str:
+    """Text messages render `<a href>`: member text quoted in them must not become a link (markup.py)."""
+    return inert_text(plain_mentions(text))
 
 
 def markdown_content(title: str, text: str) -> str:
+    """Markdown with Steward's bold title; the words themselves inert (no link, <font>, <@mention>)."""
+    title, text = inert_markdown(plain_mentions(title)), inert_markdown(plain_mentions(text))
     return clip(f"**{title}**\n{text}" if title else text)
 
 
@@ -108,8 +116,8 @@ def card_message(card: PostCard, idempotency_key: str) -> dict:
         "msgtype": "template_card",
         "template_card": {
             "card_type": "button_interaction",
-            "main_title": {"title": card.title},
-            "sub_title_text": card.text,
+            "main_title": {"title": plain_text(card.title)},
+            "sub_title_text": plain_text(card.text),
             "task_id": task_id(idempotency_key),
             "button_list": [_button(b) for b in card.buttons],
         },
@@ -171,8 +179,10 @@ def translate(action: Action, idempotency_key: str = "") -> Translation:
     if isinstance(action, PostMessage):
         if action.chat_id.startswith(DM_PREFIX):          # a member's 1:1 chat with the app
             return MessageSend(action.chat_id[len(DM_PREFIX):], text_message(action.text))
-        return AppchatSend(action.chat_id, "text", {"content": clip(action.text)}, reply_to=action.reply_to,
-                           reply_markdown=clip(action.text, AIBOT_MARKDOWN_LIMIT) if action.reply_to else None)
+        return AppchatSend(action.chat_id, "text", {"content": clip(plain_text(action.text))},
+                           reply_to=action.reply_to,
+                           reply_markdown=clip(inert_markdown(plain_mentions(action.text)), AIBOT_MARKDOWN_LIMIT)
+                           if action.reply_to else None)
     if isinstance(action, SendPrivate):
         return MessageSend(action.user_id, text_message(action.text))
     if isinstance(action, RemoveMember):

@@ -51,8 +51,8 @@ class CallbackCrypto:
         nonce = query.get("nonce") or ""
         if not (signature and timestamp and nonce and encrypted):
             raise VerificationFailed("missing signature parameters")
-        if not timestamp.isdigit():
-            raise VerificationFailed("bad timestamp")
+        if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
+            raise BadRequest("malformed timestamp")
         now = self._clock.now().timestamp()
         if abs(now - int(timestamp)) > self._window:
             raise VerificationFailed("stale timestamp")

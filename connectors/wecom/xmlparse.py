@@ -16,14 +16,19 @@ from core.errors import BadRequest
 Fields = dict[str, object]   # tag -> text, or a nested Fields for elements with children
 
 
-def _fields(element: Element) -> Fields:
+MAX_DEPTH = 8     # WeCom's messages nest two or three levels; deeper is not WeCom's
+
+
+def _fields(element: Element, depth: int = 0) -> Fields:
+    if depth > MAX_DEPTH:
+        raise BadRequest("XML nested too deep")
     out: Fields = {}
     for child in element:
         if child.tag in out:
             # WeCom never repeats a top-level field; a second <Encrypt> would make the
             # signed value ambiguous.
             raise BadRequest(f"duplicate XML element <{child.tag}>")
-        out[child.tag] = _fields(child) if len(child) else (child.text or "")
+        out[child.tag] = _fields(child, depth + 1) if len(child) else (child.text or "")
     return out
 
 

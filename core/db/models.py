@@ -235,3 +235,13 @@ class CachedToken(Base):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
     expires_at: Mapped[datetime]
+
+
+class SeenSignature(Base):
+    """Signed inbound requests already accepted, while their signature could still be replayed (one row per
+    signature, shared by every web process: steward/replay.py). `fingerprint` is the body's digest: the very
+    same request may come again (a retry, de-duplicated anyway); the same signature with another body may not."""
+    __tablename__ = "seen_signatures"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime] = mapped_column(index=True)

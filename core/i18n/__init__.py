@@ -7,6 +7,7 @@ Catalogs are merged on first use; a key defined twice is an error, so features c
 from __future__ import annotations
 
 import json
+import re
 import threading
 from functools import lru_cache
 from importlib import resources
@@ -48,7 +49,21 @@ def catalog(locale: str) -> dict[str, str]:
     return merged
 
 
+class Mention(str):
+    """A mention Steward means (`<@user_id>`, one or several): `t()` keeps it a mention."""
+
+
+_MENTION = re.compile(r"<@([^<>\s|]+)(?:\|[^<>]*)?>")
+
+
+def inert(value: str) -> str:
+    """A value put into a message (a member's words, a name): its `<@user_id>` becomes the plain `@user_id`, so
+    quoting a member never pings anyone. Each connector escapes the rest for its own markup."""
+    return _MENTION.sub(lambda m: "@" + m.group(1), value)
+
+
 def t(locale: str, key: str, **values: object) -> str:
-    """The message `key` in `locale`, with `{placeholders}` filled."""
+    """The message `key` in `locale`, with `{placeholders}` filled; only `Mention` values mention anyone."""
     template = catalog(locale if locale in LOCALES else DEFAULT_LOCALE)[key]
-    return template.format(**values)
+    return template.format(**{k: inert(v) if isinstance(v, str) and not isinstance(v, Mention) else v
+                              for k, v in values.items()})

@@ -196,7 +196,7 @@ def link(s: Session, account: Account, person: Person, now: datetime, actor: str
     if account.person_id == person.id:
         return LinkResult("already")
     old = account.person
-    problem = conflict_between(old, person)
+    problem = "playground_separate" if not same_world(account, person) else conflict_between(old, person)
     if problem is not None:
         audit.record(s, at=now, actor=actor, action="identity.conflict", person_id=person.id,
                      account=f"{account.platform}:{account.user_id}", other_person_id=old.id, reason=problem)
@@ -252,6 +252,15 @@ def move_records(s: Session, old_id: int, new_id: int) -> dict[str, int]:
             if count:
                 moved[f"{table.name}.{column.name}"] = count
     return moved
+
+
+def same_world(account: Account, person: Person) -> bool:
+    """The playground's accounts (a platform that is not `real`) are never one person with a real messenger's:
+    anyone on the playground's machine may speak as any of them."""
+    def real(platform: str) -> bool:
+        info = platforms.get(platform)
+        return info is None or info.real
+    return all(real(a.platform) == real(account.platform) for a in person.accounts)
 
 
 def conflict_between(old: Person, person: Person) -> str | None:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from core.actions import PostMessage, SendPrivate
 from core.db.models import Account, Group, Person
 from core.events import MessagePosted
-from core.i18n import t
+from core.i18n import Mention, t
 from core.kernel import audit
 from core.kernel.context import CoreContext
 from core.kernel.directory import roles_of
@@ -122,7 +122,7 @@ class Questions:
         askers = [self.s.get(Account, each.account_id) for each in answered]
         who = name_of(by.person, group.platform)
         if post:
-            mentions = " ".join(f"<@{a.user_id}>" for a in askers if a.platform == group.platform)
+            mentions = Mention(" ".join(f"<@{a.user_id}>" for a in askers if a.platform == group.platform))
             key = "training.answer.collective" if len(answered) > 1 else "training.answer.post"
             enqueue(self.s, PostMessage(group.platform, group.chat_id, t(
                 group.locale, key, number=q.id, askers=mentions, question=q.text[:300], answer=text, by=who)),

@@ -88,6 +88,8 @@ def _banner(container, host: str, port: int, no_worker: bool) -> None:
     click.echo(f"  health:     {base}/healthz")
     for platform in container.connectors:
         manifest = registry.manifest(platform)
+        if not manifest.real and not container.settings.playground:
+            continue
         for endpoint in manifest.endpoints:
             click.echo(f"  {platform:<10}  {base}/{platform}/{endpoint}")
         if manifest.page is not None:

@@ -386,8 +386,10 @@ class DingTalkSide(Side):
         return str(int((self.clock.now().timestamp() + offset_seconds) * 1000))
 
     def robot_signed(self, body: bytes, *, timestamp: str | None = None, secret: str | None = None) -> Wire:
-        """Base64(HmacSHA256(appSecret, timestamp + "\\n" + appSecret)) in the `sign` header."""
-        ts, key = timestamp or self.ms(), secret or self.fake.app_secret
+        """Base64(HmacSHA256(appSecret, timestamp + "\\n" + appSecret)) in the `sign` header. Each request
+        DingTalk sends has its own timestamp (a signature is single-use), even while the test clock stands."""
+        self._signed = getattr(self, "_signed", 0) + 1
+        ts, key = timestamp or str(int(self.ms()) - self._signed), secret or self.fake.app_secret
         digest = hmac.new(key.encode(), f"{ts}\n{key}".encode(), hashlib.sha256).digest()
         return Wire("/dingtalk/robot", body, {"timestamp": ts, "sign": base64.b64encode(digest).decode()})
 

@@ -20,10 +20,9 @@ from core.db.models import AuditEntry, ScheduledJob
 from core.kernel.directory import find_account
 from core.kernel.roster import training_by_code
 from steward.worker import drain
-from tests.conftest import build_container
+from tests.conftest import LOCAL, build_container
 from webhooks import create_app
 
-LOCAL = {"REMOTE_ADDR": "127.0.0.1"}
 TZ = ZoneInfo("Asia/Shanghai")
 
 CONFIG = """

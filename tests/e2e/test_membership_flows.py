@@ -12,10 +12,8 @@ from core.kernel.inbound import ingest
 from core.membership.groups import register_group
 from core.membership.models import Acknowledgement, MembershipRequest
 from steward.worker import drain
-from tests.conftest import build_container
+from tests.conftest import LOCAL, build_container
 from webhooks import create_app
-
-LOCAL = {"REMOTE_ADDR": "127.0.0.1"}
 
 
 @pytest.fixture
@@ -218,53 +216,64 @@ def test_a_kept_member_stays(client, container):
 
 def test_link_by_admin_and_conflicts_are_reported_not_merged(client, container):
     m = mark(container)
-    say(client, container, "bob", "link alice wecom:zhangsan")
+    say(client, container, "bob", "link alice sandbox:zed")
     assert "R7.1.1" in out(container, m)[0]["text"]                 # members cannot link
 
     m = mark(container)
-    say(client, container, "hannah", "link alice wecom:zhangsan")
+    say(client, container, "hannah", "link alice sandbox:zed")
     assert "Linked" in out(container, m)[0]["text"]
     say(client, container, "hannah", "link bob E1001")               # records an employee id on bob
     m = mark(container)
-    say(client, container, "hannah", "link bob wecom:zhangsan")
+    say(client, container, "hannah", "link bob sandbox:zed")
     text = out(container, m)[0]["text"]
     assert "Not linked" in text and "another known person" in text
     say(client, container, "hannah", "link alice E2002")
     m = mark(container)
     say(client, container, "hannah", "link bob E2002")                # the employee id of another person
     assert "Not linked" in out(container, m)[0]["text"]
+    m = mark(container)
+    say(client, container, "hannah", "link alice wecom:zhangsan")     # the playground never meets a real person
+    assert "Not linked" in out(container, m)[0]["text"]
     with container.sessions() as s:
         alice = find_account(s, "sandbox", "alice").person
-        assert {(a.platform, a.user_id) for a in alice.accounts} == {("sandbox", "alice"), ("wecom", "zhangsan")}
+        assert {(a.platform, a.user_id) for a in alice.accounts} == {("sandbox", "alice"), ("sandbox", "zed")}
         assert find_account(s, "sandbox", "bob").person.employee_id == "E1001"
-    assert audit_actions(container).count("identity.conflict") == 2
+        zhangsan = find_account(s, "wecom", "zhangsan")
+        assert zhangsan is None or zhangsan.person_id != alice.id
+    assert audit_actions(container).count("identity.conflict") == 3
 
 
 def test_a_departure_on_wecom_empties_the_person_out_of_every_platform(db_url, clock, sandbox_config):
+    from core.kernel.directory import account_for
+    from core.kernel.identity import link_by_key
+    from core.membership.admission import admit
+
     container = build_container(db_url, clock, sandbox_config)
     try:
+        now = clock.now()
         with container.sessions.begin() as s:
             register_group(container.ctx, s, platform="wecom", chat_id="wrwNEW", name="新人群", kind="new-hire",
                            lead="wecom:lily", admins=("wecom:lily",))
-        say_link = create_app(container).test_client()
-        assert say_link.post("/sandbox/messages", json={"user_id": "hannah", "text": "link alice wecom:zhangsan"},
-                             environ_base=LOCAL).status_code == 200
+            register_group(container.ctx, s, platform="slack", chat_id="C0NEW", name="New hires", kind="new-hire",
+                           lead="slack:U0LILY", admins=("slack:U0LILY",))
         with container.sessions.begin() as s:
-            from core.membership.admission import admit
-            group = s.scalar(select(Group).where(Group.chat_id == "wrwNEW"))
-            admit(container.ctx, s, group, find_account(s, "wecom", "zhangsan"), reason="test", clause="R2.1.2",
-                  actor="test")
+            alice = account_for(s, "slack", "U0ALICE", now)
+            assert link_by_key(s, alice, "wecom:zhangsan", now, "test").status == "linked"
+            for platform, chat, user in (("slack", "C0NEW", "U0ALICE"), ("wecom", "wrwNEW", "zhangsan")):
+                group = s.scalar(select(Group).where(Group.chat_id == chat))
+                admit(container.ctx, s, group, find_account(s, platform, user), reason="test", clause="R2.1.2",
+                      actor="test")
         assert ingest(container.ctx, UserDeparted(platform="wecom", event_id="d-1", user_id="zhangsan"))
         with container.sessions() as s:
-            alice = find_account(s, "sandbox", "alice").person
+            alice = find_account(s, "slack", "U0ALICE").person
             assert alice.status == "departed"
             assert s.scalars(select(Membership).where(Membership.person_id == alice.id,
                                                       Membership.left_at.is_(None))).all() == []
             removals = [(o.platform, o.action["chat_id"]) for o in s.scalars(select(OutboxItem))
                         if o.action["type"] == "remove"]
-            assert sorted(removals) == [("sandbox", "new-hires"), ("wecom", "wrwNEW")]
+            assert sorted(removals) == [("slack", "C0NEW"), ("wecom", "wrwNEW")]
             assert {a.platform for a in s.scalars(select(Account).where(Account.person_id == alice.id))} == \
-                {"sandbox", "wecom"}
+                {"slack", "wecom"}
     finally:
         container.engine.dispose()
 

@@ -143,13 +143,15 @@ def test_xlsx_with_a_formula_cell(env, tmp_path):
 
 
 def test_person_link_show_and_conflict(env, tmp_path):
-    assert run(env, "person", "link", "sandbox:alice", "wecom:alice01").exit_code == 0
+    assert run(env, "person", "link", "sandbox:alice", "sandbox:alice01").exit_code == 0
+    assert run(env, "person", "link", "sandbox:alice", "wecom:alice01").exit_code == 1   # the playground stays apart
     assert run(env, "person", "link", "sandbox:alice", "alice@example.com").exit_code == 0
     assert run(env, "person", "link", "sandbox:bob", "E9").exit_code == 0
     result = run(env, "person", "link", "sandbox:bob", "alice@example.com")
     assert result.exit_code == 1 and "nothing was merged" in result.output
     shown = run(env, "person", "show", "alice@example.com")
-    assert shown.exit_code == 0 and "wecom:alice01" in shown.output and "sandbox:new-hires" in shown.output
+    assert shown.exit_code == 0 and "sandbox:alice01" in shown.output and "sandbox:new-hires" in shown.output
+    assert "wecom:alice01" not in shown.output
     assert run(env, "person", "show", "nobody@example.com").exit_code == 1
     assert run(env, "person", "link", "not-an-account", "E1").exit_code == 1
 

@@ -11,9 +11,8 @@ from sqlalchemy import func, select
 
 from core.db.models import AuditEntry, Case, InboundEvent, Membership, OutboxItem
 from steward.worker import drain
+from tests.conftest import LOCAL
 from webhooks import create_app
-
-LOCAL = {"REMOTE_ADDR": "127.0.0.1"}
 
 
 @pytest.fixture

@@ -38,9 +38,12 @@ def _get(port: int, path: str, timeout: float = 5.0) -> tuple[int, dict[str, str
 
 
 def _post_json(port: int, path: str, body: dict) -> int:
+    """POST as the playground page does: with the token its page hands out."""
+    page = _get(port, "/sandbox/")[2].decode("utf-8")
+    token = page.split('name="steward-csrf" content="', 1)[1].split('"', 1)[0]
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
-        conn.request("POST", path, json.dumps(body), {"Content-Type": "application/json"})
+        conn.request("POST", path, json.dumps(body), {"Content-Type": "application/json", "X-Steward-CSRF": token})
         response = conn.getresponse()
         response.read()
         return response.status
@@ -73,7 +76,7 @@ def server(tmp_path, sqlite_template):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("STEWARD_", "DATABASE_URL", "SLACK_",
                                                                      "WECOM_", "DINGTALK_"))}
     env.update({"DATABASE_URL": f"sqlite:///{db}", "STEWARD_CONFIG": str(config), "STEWARD_LOG_LEVEL": "WARNING",
-                "STEWARD_FILES_DIR": str(tmp_path / "files")})
+                "STEWARD_FILES_DIR": str(tmp_path / "files"), "STEWARD_PLAYGROUND": "1"})
     port = _free_port()
     log = tempfile.TemporaryFile()
     proc = subprocess.Popen(

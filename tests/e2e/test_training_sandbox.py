@@ -12,10 +12,9 @@ from core.config import parse_config
 from core.db.models import ArchivedMessage, AuditEntry, OutboxItem
 from core.training.models import Acknowledgement, Announcement, Feedback, Material, Question
 from steward.worker import drain
-from tests.conftest import build_container
+from tests.conftest import LOCAL, build_container
 from webhooks import create_app
 
-LOCAL = {"REMOTE_ADDR": "127.0.0.1"}
 CONFIG = """
 locale: en
 timezone: Asia/Shanghai

@@ -2,6 +2,7 @@
 the event subscription's signature over its AES-encrypted body."""
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 from datetime import datetime
 
@@ -9,9 +10,12 @@ from connectors.base import Headers, InboundRequest
 from tests.connectors.contract import ROOT, Contract
 from tests.connectors.dingtalk.dingtalk_support import FIXTURES, base_env, encrypt_event, event_request, robot_request
 
+_SENT = itertools.count(1)
+
 
 def sign_for_test(endpoint: str, body: bytes, now: datetime) -> InboundRequest:
-    timestamp = str(int(now.timestamp() * 1000))
+    # every request DingTalk sends has its own timestamp: a robot signature is single-use
+    timestamp = str(int(now.timestamp() * 1000) - next(_SENT))
     if endpoint == "robot":
         return robot_request(body, timestamp)
     assert endpoint == "events"

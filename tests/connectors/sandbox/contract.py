@@ -9,11 +9,13 @@ from connectors.base import Headers, InboundRequest
 from tests.connectors.contract import ROOT, Contract
 
 REMOTE = "X-Steward-Remote-Addr"
+TOKEN = "contract-playground-token"
 
 
 def sign_for_test(endpoint: str, body: bytes, now: datetime) -> InboundRequest:
     return InboundRequest("POST", f"/sandbox/{endpoint}", endpoint,
-                          Headers({"Content-Type": "application/json", REMOTE: "127.0.0.1"}), {}, body)
+                          Headers({"Content-Type": "application/json", REMOTE: "127.0.0.1", "Host": "localhost",
+                                   "X-Steward-CSRF": TOKEN}), {}, body)
 
 
 def tamper(request: InboundRequest) -> InboundRequest:
@@ -22,7 +24,7 @@ def tamper(request: InboundRequest) -> InboundRequest:
 
 CONTRACT = Contract(
     platform="sandbox",
-    env={},
+    env={"STEWARD_PLAYGROUND_TOKEN": TOKEN},
     sign=sign_for_test,
     tamper=tamper,
     samples={"messages": json.dumps({"user_id": "bob", "chat_id": "new-hires", "text": "@steward help"}).encode(),

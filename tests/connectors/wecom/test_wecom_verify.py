@@ -71,7 +71,7 @@ def test_bad_signatures_are_refused(connector, clock, method, problem):
     elif problem == "wrong_token":
         query["msg_signature"] = msg_signature("someoneElsesToken", query["timestamp"], NONCE, encrypted)
     bad = get(query) if method == "GET" else post(request.body, query)
-    with pytest.raises(VerificationFailed):
+    with pytest.raises(BadRequest if problem == "bad_timestamp" else VerificationFailed):   # malformed: 400
         connector.verify(bad)
 
 

@@ -130,13 +130,29 @@ def test_two_known_people_are_never_merged(container):
 def test_a_bare_account_joins_the_known_person_with_its_history(container):
     now = container.clock.now()
     with container.sessions.begin() as s:
-        alice = account_for(s, "sandbox", "alice", now)
+        alice = account_for(s, "wecom", "alice", now)
         alice.person.employee_id = "E1"
         slack = account_for(s, "slack", "U0ALICE", now)
         old = slack.person
         assert link_by_key(s, slack, "E1", now, "test").status == "linked"
         assert slack.person is alice.person and old.status == "merged"
-        assert link_by_key(s, slack, "sandbox:alice", now, "test").status == "already"
+        assert link_by_key(s, slack, "wecom:alice", now, "test").status == "already"
+
+
+def test_a_playground_account_never_joins_a_real_person(container):
+    """Anyone on the playground's machine may speak as any sandbox account: none is ever one person with a
+    real messenger's account, whichever way the link is asked for (issue 12, finding 1)."""
+    now = container.clock.now()
+    with container.sessions.begin() as s:
+        adam = account_for(s, "sandbox", "adam", now)
+        boss = account_for(s, "slack", "U0BOSS", now)
+        boss.person.employee_id = "E9"
+        for account, key in ((adam, "slack:U0BOSS"), (adam, "E9"), (boss, "sandbox:adam"),
+                             (account_for(s, "sandbox", "zed", now), "slack:U0BOSS")):
+            result = link_by_key(s, account, key, now, "test")
+            assert (result.status, result.reason) == ("conflict", "playground_separate")
+        assert {a.platform for a in boss.person.accounts} == {"slack"}
+        assert {a.platform for a in adam.person.accounts} == {"sandbox"}
 
 
 @pytest.mark.parametrize("text,fields,rest", [
@@ -168,7 +184,7 @@ def test_a_merged_persons_other_records_follow_them(container):
     now = container.clock.now()
     with container.sessions.begin() as s:
         new_hires, managers = (s.scalar(select(Group).where(Group.chat_id == c)) for c in ("new-hires", "managers"))
-        alice = account_for(s, "sandbox", "alice", now)
+        alice = account_for(s, "wecom", "alice", now)
         alice.person.employee_id = "E1"
         slack = account_for(s, "slack", "U0ALICE", now)
         s.add_all([Acknowledgement(person_id=slack.person_id, group_id=new_hires.id, sent_at=now, acknowledged_at=now),

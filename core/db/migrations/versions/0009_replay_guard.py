@@ -1,7 +1,7 @@
 """replay guard: seen_signatures (a signed request is accepted once, across processes)
 
 Revision ID: replay_guard_01
-Revises: 0007
+Revises: audit_chain_01
 Create Date: 2026-12-06
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import core.db.types
 
 revision = 'replay_guard_01'
-down_revision = '0007'
+down_revision = 'audit_chain_01'
 branch_labels = None
 depends_on = None
 

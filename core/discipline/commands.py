@@ -3,10 +3,14 @@ from __future__ import annotations
 
 import re
 
+from sqlalchemy import select
+
+from core.db.models import Role
 from core.discipline.cases import Discipline, Violation
 from core.i18n import t
 from core.kernel import audit
 from core.kernel.directory import display, roles_of
+from core.kernel.parser import usage_in
 from core.kernel.spec import CommandSpec
 from core.roles import ADMINS as ADMIN
 from core.roles import RECORD_READERS
@@ -16,19 +20,22 @@ CLAUSE = re.compile(r"^R\d{1,2}\.\d{1,2}\.\d{1,2}$", re.IGNORECASE)
 
 
 def _help(r, inv, cmd, group, actor, locale) -> None:
-    """The discipline commands, then every other feature's commands this person may use."""
-    mine = {spec.name for spec in COMMANDS}
-    roles = roles_of(r.s, actor.person_id, group.id if group else None)
-    more = [spec.usage or spec.name for spec in r.ctx.features.grammar.specs.values()
-            if spec.name not in mine and (spec.roles is None or spec.roles & roles)]
-    text = t(locale, "help") + (f"\n{t(locale, 'help.more')}\n" + "\n".join(more) if more else "")
-    r.reply(inv, group, text, private=group is None)
+    """Every command this person may use, in the group's language; always privately (never a long
+    post in the group). In a 1:1 chat the roles held in any group count."""
+    if group is not None:
+        roles = roles_of(r.s, actor.person_id, group.id)
+    else:
+        roles = set(r.s.scalars(select(Role.role).where(Role.person_id == actor.person_id)))
+    lines = [usage_in(spec, locale) for spec in r.ctx.features.grammar.specs.values()
+             if all(allowed is None or allowed & roles for allowed in (spec.roles, spec.listed_for))]
+    r.reply(inv, group, "\n".join([t(locale, "help"), *lines, t(locale, "help.footer")]), private=True)
 
 
 def _rules(r, inv, cmd, group, actor, locale) -> None:
+    """The rules, privately (R3.3.2: whoever asks gets them; the group is not flooded)."""
     d = r.ctx.config.all_templates()[group.template].discipline
     r.reply(inv, group, t(locale, "rules", group=group.name, limit=d.warnings_before_removal,
-                          days=d.warning_expiry_days), private=False)
+                          days=d.warning_expiry_days), private=True)
 
 
 def _record(r, inv, cmd, group, actor, locale) -> None:
@@ -109,11 +116,13 @@ COMMANDS = (
                 usage="remove @member reason [in:GROUP] · 移出 @成员 理由 [in:群]",
                 needs_member=True, needs_text=True, needs_group=True, roles=ADMIN),
     CommandSpec("revoke", ("撤销", "撤銷"), _revoke, usage="revoke CASE reason · 撤销 案件号 理由",
-                needs_case=True, needs_text=True),
+                needs_case=True, needs_text=True, listed_for=ADMIN),
     CommandSpec("appeal", ("申诉", "申訴"), _appeal, usage="appeal CASE reason · 申诉 案件号 理由",
                 needs_case=True, needs_text=True),
-    CommandSpec("approve", ("批准",), _resolve(True), usage="approve CASE · 批准 案件号", needs_case=True),
-    CommandSpec("reject", ("驳回", "駁回"), _resolve(False), usage="reject CASE · 驳回 案件号", needs_case=True),
+    CommandSpec("approve", ("批准",), _resolve(True), usage="approve CASE · 批准 案件号", needs_case=True,
+                listed_for=ADMIN),
+    CommandSpec("reject", ("驳回", "駁回"), _resolve(False), usage="reject CASE · 驳回 案件号", needs_case=True,
+                listed_for=ADMIN),
 )
 
 

@@ -43,10 +43,11 @@ class CommandRunner:
         group = None if inv.is_direct or inv.chat_id is None else group_for(self.s, inv.platform, inv.chat_id)
         locale = group.locale if group else self.ctx.config.locale
         actor = account_for(self.s, inv.platform, inv.user_id, self.now, inv.display_name)
+        grammar = self.ctx.features.grammar
         try:
-            cmd = self.ctx.features.grammar.parse(inv.text)
+            cmd = grammar.parse(inv.text)
         except CommandError as err:
-            self.reply(inv, group, t(locale, err.key, **err.values), private=True)
+            self.reply(inv, group, self.not_understood(inv.text, err, locale), private=True)
             return
         spec = self.ctx.features.grammar.specs[cmd.name]
         if spec.needs_group and group is None:
@@ -61,6 +62,23 @@ class CommandRunner:
                                                        clause=spec.clause):
             return
         spec.handler(self, inv, cmd, group, actor, locale)
+
+    def not_understood(self, text: str, err: CommandError, locale: str) -> str:
+        """Every addressed message gets an answer: a bare mention a short help, a typo the closest
+        commands (in the group's language), other text what to send instead."""
+        grammar = self.ctx.features.grammar
+        word = lambda name: grammar.alias_for(name, locale)   # noqa: E731
+        names = dict(help=word("help"), ask=word("ask") if "ask" in grammar.specs else word("help"))
+        if err.key != "command.unknown":
+            return t(locale, err.key, **err.values)
+        if not text.strip():
+            return t(locale, "command.hello", **names)
+        typed = err.values.get("command", "")
+        close = grammar.suggest(typed)
+        if close:
+            return t(locale, "command.did_you_mean", command=typed,
+                     suggestions=t(locale, "command.or").join(f"“{word(n)}”" for n in close), **names)
+        return t(locale, "command.unknown", command=typed, **names)
 
     def card(self, inv: Invocation, action: str, value: str) -> None:
         """A card button; unknown actions are ignored (an old card, or a forged click)."""

@@ -23,3 +23,5 @@ class CommandSpec:
     needs_group: bool = False                # runs in a group (or in a 1:1 chat naming one)
     roles: frozenset[str] | None = ANYONE    # checked by the runner against the command's group
     clause: str = "R7.1.2"                   # cited when a command is refused
+    # `help` lists the command only to holders of these roles (when the handler checks them itself)
+    listed_for: frozenset[str] | None = None

@@ -142,7 +142,7 @@ COMMANDS = (
                 needs_member=True, needs_group=True, roles=RECOMMENDERS),
     CommandSpec("link", ("关联", "關聯"), _link,
                 usage="link @member platform:user_id | employee id | e-mail · 关联 @成员 平台:账号",
-                needs_member=True, needs_text=True),
+                needs_member=True, needs_text=True, listed_for=LINKERS),
     CommandSpec("leave", ("退群", "退出培训群", "退出培訓群"), _leave,
                 usage="leave [in:GROUP] reason · 退群 [in:群] 理由", needs_text=True),
     CommandSpec("ack", ("保密确认", "保密確認"), _ack, usage="ack [in:GROUP] · 保密确认"),

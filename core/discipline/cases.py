@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from core.actions import Action, Button, DeleteMessage, InviteMember, PostCard, PostMessage, RemoveMember, SendPrivate
 from core.db.models import Account, Case, Group, Person
 from core.discipline.ladder import ADMIN_REMOVE_CLAUSE, REMOVE_CLAUSE, LadderSettings, PriorCase, decide, live_warnings
-from core.i18n import t
+from core.i18n import catalog, t
 from core.kernel import audit
 from core.kernel.context import CoreContext
 from core.kernel.directory import account_on, display, leave, people_with_role, roles_of
@@ -26,11 +26,17 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def reason_text(case: Case, locale: str) -> str:
+    """A case's reason for members: the admin's words, or the detector's category in `locale`."""
+    key = f"category.{case.category}"
+    return t(locale, key) if case.category != "manual" and key in catalog(locale) else case.rule
+
+
 @dataclass(frozen=True)
 class Violation:
     group: Group
     account: Account          # the offender's account in this group's platform
-    clause: str               # the rule broken, e.g. "R8.1.2"
+    clause: str               # the rule broken, e.g. "R8.1.2"; "" when an admin cited none
     rule: str                 # what exactly, e.g. "ads: contact offer"
     category: str             # manual | ads | insult | ...
     reported_by: str          # "person:12" or "detector:ads"
@@ -83,8 +89,15 @@ class Discipline:
         return case
 
     def _texts(self, case: Case, group: Group, account: Account) -> dict[str, object]:
-        return dict(member=display(account), group=group.name, case=case.number, reason=case.rule,
-                    violated=case.clause, clause=case.outcome_clause)
+        """What the messages about a case say, in the group's language: a detector's finding by its
+        category's name; the clause broken when one was cited, else that the reason is the admin's
+        (never a clause the member did not break)."""
+        locale = group.locale
+        reason = reason_text(case, locale)
+        breaks = (t(locale, "case.breaks", violated=case.clause) if case.clause
+                  else t(locale, "case.admin_reason", clause=case.outcome_clause))
+        return dict(member=display(account), group=group.name, case=case.number, reason=reason,
+                    violated=case.clause, clause=case.outcome_clause, breaks=breaks)
 
     # --- use cases ---------------------------------------------------------------------------
     def report(self, v: Violation) -> Case:
@@ -98,7 +111,7 @@ class Discipline:
         case = self._new_case(v, decision.outcome, decision.clause)
         audit.record(self.s, at=self.now, actor=v.reported_by, action=f"case.{decision.outcome}",
                      clause=decision.clause, group_id=group.id, person_id=v.account.person_id,
-                     case_number=case.number, violated=v.clause, rule=case.rule, category=v.category,
+                     case_number=case.number, violated=v.clause or None, rule=case.rule, category=v.category,
                      detector=v.detector, severe=v.severe, evidence=case.evidence,
                      live_warnings=decision.live_warnings, why=decision.reason)
         if v.delete_message and v.message_id:
@@ -119,7 +132,7 @@ class Discipline:
 
     def remove(self, group: Group, account: Account, reason: str, by: str) -> Case:
         """An admin's explicit removal (R2.4.2, R7.1.2): no ladder, but a case on record."""
-        v = Violation(group=group, account=account, clause=ADMIN_REMOVE_CLAUSE, rule=reason,
+        v = Violation(group=group, account=account, clause="", rule=reason,
                       category="manual", reported_by=by, automated=False)
         case = self._new_case(v, "removal_manual", ADMIN_REMOVE_CLAUSE)
         audit.record(self.s, at=self.now, actor=by, action="case.removal_manual", clause=ADMIN_REMOVE_CLAUSE,
@@ -239,6 +252,6 @@ class Discipline:
         for c in cases[-20:]:
             lines.append(t(locale, "record.line", case=c.number, date=c.created_at.date().isoformat(),
                            outcome=t(locale, f"outcome.{c.outcome}"), clause=c.outcome_clause,
-                           reason=f"{c.clause} {c.rule}",
+                           reason=f"{c.clause} {reason_text(c, locale)}".strip(),
                            revoked=t(locale, "record.revoked") if c.status == "revoked" else ""))
         return "\n".join(lines)

@@ -5,6 +5,7 @@ import re
 
 from sqlalchemy import select
 
+from core.clauses import is_clause, nearest
 from core.db.models import Role
 from core.discipline.cases import Discipline, Violation
 from core.i18n import t
@@ -16,7 +17,8 @@ from core.roles import ADMINS as ADMIN
 from core.roles import RECORD_READERS
 from core.roles import TEACHING as REPORTERS
 
-CLAUSE = re.compile(r"^R\d{1,2}\.\d{1,2}\.\d{1,2}$", re.IGNORECASE)
+# what reads as a clause id: validated against the regulation (core/clauses.py), never taken on trust
+CLAUSE = re.compile(r"^R\d{1,2}(\.\d{1,2}){0,3}$", re.IGNORECASE)
 
 
 def _help(r, inv, cmd, group, actor, locale) -> None:
@@ -65,11 +67,20 @@ def _warn(r, inv, cmd, group, actor, locale) -> None:
     offender = _offender(r, inv, cmd, group, actor, locale)
     if offender is None:
         return
-    # "warn @bob R8.1.2 spam" names the clause broken; otherwise R7.1.2 (admins keep order).
-    clause, reason = "R7.1.2", cmd.rest
+    # "warn @bob R8.1.2 spam" names the clause broken; without one, the warning is the ladder's step
+    # (R8.2.1) for the admin's reason, and cites no clause the member did not break.
+    clause, reason = "", cmd.rest
     head, _, tail = cmd.rest.partition(" ")
-    if CLAUSE.match(head) and tail.strip():
-        clause, reason = head.upper(), tail.strip()
+    if CLAUSE.match(head):
+        if not is_clause(head.upper()):
+            audit.record(r.s, at=r.now, actor=f"person:{actor.person_id}", action="command.refused",
+                         clause="R7.1.2", group_id=group.id, person_id=actor.person_id, command="warn",
+                         why="unknown clause", cited=head[:16])
+            r.reply(inv, group, t(locale, "command.unknown_clause", clause=head, nearest=", ".join(nearest(head)),
+                                  usage=usage_in(r.ctx.features.grammar.specs["warn"], locale)), private=True)
+            return
+        if tail.strip():
+            clause, reason = head.upper(), tail.strip()
     case = Discipline(r.ctx, r.s).report(Violation(
         group=group, account=offender, clause=clause, rule=reason, category="manual",
         reported_by=f"person:{actor.person_id}", automated=False, evidence=cmd.rest))

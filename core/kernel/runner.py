@@ -47,7 +47,7 @@ class CommandRunner:
         try:
             cmd = grammar.parse(inv.text)
         except CommandError as err:
-            self.reply(inv, group, self.not_understood(inv.text, err, locale), private=True)
+            self.reply(inv, group, self.not_understood(inv.text, err, locale, inv.is_direct), private=True)
             return
         spec = self.ctx.features.grammar.specs[cmd.name]
         if spec.needs_group and group is None:
@@ -63,9 +63,10 @@ class CommandRunner:
             return
         spec.handler(self, inv, cmd, group, actor, locale)
 
-    def not_understood(self, text: str, err: CommandError, locale: str) -> str:
+    def not_understood(self, text: str, err: CommandError, locale: str, direct: bool = True) -> str:
         """Every addressed message gets an answer: a bare mention a short help, a typo the closest
-        commands (in the group's language), other text what to send instead."""
+        commands (in the group's language), other text what to send instead (in a group, where it
+        may be a question the instructors' watch picks up, that it was noted)."""
         grammar = self.ctx.features.grammar
         word = lambda name: grammar.alias_for(name, locale)   # noqa: E731
         names = dict(help=word("help"), ask=word("ask") if "ask" in grammar.specs else word("help"))
@@ -78,7 +79,7 @@ class CommandRunner:
         if close:
             return t(locale, "command.did_you_mean", command=typed,
                      suggestions=t(locale, "command.or").join(f"“{word(n)}”" for n in close), **names)
-        return t(locale, "command.unknown", command=typed, **names)
+        return t(locale, "command.unknown" if direct else "command.noted", command=typed, **names)
 
     def card(self, inv: Invocation, action: str, value: str) -> None:
         """A card button; unknown actions are ignored (an old card, or a forged click)."""

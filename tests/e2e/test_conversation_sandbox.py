@@ -5,9 +5,12 @@ Three groups, one per locale; the same people in each (alice a member, adam the 
 """
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select
 
+from core.clauses import is_clause
 from core.config import parse_config
 from core.db.models import AuditEntry, Case
 from steward.worker import drain
@@ -131,3 +134,74 @@ def test_staff_quoting_evidence_in_a_command_still_runs_it(env):
     with env[0].sessions() as s:
         outcomes = sorted(c.outcome for c in s.scalars(select(Case)))
     assert "warning" in outcomes
+
+
+# --- every clause cited is the clause broken --------------------------------------------------------
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_a_warning_without_a_clause_cites_the_ladder_and_the_admins_reason(env, locale):
+    warn = {"zh-Hans": "警告", "zh-Hant": "警告", "en": "warn"}[locale]
+    out = say(env, "adam", f"@steward {warn} @bob 上课时间一直在聊游戏", chat=CHAT[locale])
+    texts = [e["text"] for e in out]
+    assert texts and not any("R7.1.2" in text for text in texts)
+    [group_line] = public(out)
+    [private] = private_to(out, "bob")
+    assert "R8.2.1" in group_line["text"] and "上课时间一直在聊游戏" in private["text"]
+    assert "R8.2.1" in private["text"]
+    with env[0].sessions() as s:
+        case = s.scalars(select(Case)).one()
+        entry = s.scalars(select(AuditEntry).where(AuditEntry.action == "case.warning")).one()
+    assert (case.clause, case.outcome_clause) == ("", "R8.2.1")
+    assert "R7.1.2" not in str(entry.detail)
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("cited,near", [("R9.9.9", None), ("R8.1.9", "R8.1.2"), ("r8.2", "R8.2.1")])
+def test_an_unknown_clause_is_refused_with_the_nearest_valid_ids(env, locale, cited, near):
+    warn = {"zh-Hans": "警告", "zh-Hant": "警告", "en": "warn"}[locale]
+    out = say(env, "adam", f"@steward {warn} @bob {cited} spam", chat=CHAT[locale])
+    assert not public(out)
+    [refusal] = private_to(out, "adam")
+    assert cited in refusal["text"] and (near is None or near in refusal["text"])
+    offered = set(re.findall(r"R\d+(?:\.\d+)+", refusal["text"])) - {cited.upper()}
+    assert offered and all(is_clause(c) for c in offered)
+    with env[0].sessions() as s:
+        assert not s.scalars(select(Case)).all()
+        assert s.scalars(select(AuditEntry).where(AuditEntry.action == "command.refused")).one()
+
+
+@pytest.mark.parametrize("locale,name", [("zh-Hans", "广告或推销"), ("zh-Hant", "廣告或推銷"), ("en", "ads or sales")])
+def test_a_detectors_category_is_named_in_the_groups_language(env, locale, name):
+    out = say(env, "bob", "加我微信 abc12345，兼职刷单日结", chat=CHAT[locale])
+    [group_line] = public(out)
+    [private] = private_to(out, "bob")
+    assert name in group_line["text"] and name in private["text"] and "R8.1.2" in private["text"]
+    if locale != "en":
+        assert "ads:" not in group_line["text"] + private["text"]
+
+
+MY = {"zh-Hans": "我的", "zh-Hant": "我的", "en": "my"}
+BELOW = {"zh-Hans": "低于及格线", "zh-Hant": "低於及格線", "en": "below the pass mark"}
+NOT_YET = {"zh-Hans": "尚未评分", "zh-Hant": "尚未評分", "en": "nothing graded yet"}
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_my_says_nothing_is_graded_before_anything_is(sqlite_url, clock, locale):
+    container = build_container(sqlite_url, clock, parse_config(CONFIG.replace("locale: en", f"locale: {locale}", 1)))
+    app = create_app(container)
+    out = say((container, app.test_client()), "alice", MY[locale])
+    container.engine.dispose()
+    text = "\n".join(e["text"] for e in out)
+    assert NOT_YET[locale] in text and BELOW[locale] not in text
+
+
+@pytest.mark.parametrize("locale,word", [("zh-Hans", "，或"), ("zh-Hant", "，或"), ("en", " or ")])
+def test_the_honours_rule_reads_top_n_or_the_threshold(env, locale, word):
+    from core.assessment.models import AssessmentScheme
+    from core.assessment.schemes import describe
+    from core.db.models import Training
+    scheme = AssessmentScheme(version=1, components=[], pass_mark=60, honours_top=3, honours_threshold=90,
+                              status="published")
+    text = describe(scheme, Training(name="onboarding"), locale)
+    top, threshold = text.index("3"), text.rindex("90")
+    assert word in text[top:threshold]

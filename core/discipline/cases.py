@@ -185,7 +185,7 @@ class Discipline:
         account = self.s.get(Account, case.account_id)
         assert group is not None and account is not None
         texts = self._texts(case, group, account)
-        if case.outcome != "removal_pending" or case.status != "open":
+        if case.outcome != "removal_pending" or case.status not in ("open", "appeal_rejected"):
             return t(group.locale, "case.not_pending", **texts)
         case.resolved_by = by
         if approve:
@@ -220,6 +220,25 @@ class Discipline:
             reply += "\n" + t(group.locale, "revoke.readded", **texts)
         return reply
 
+    def reject_appeal(self, case: Case, reason: str, by: str) -> str:
+        """An admin rejects a member's appeal, with a reason (R2.3.3): the case stands, the member is
+        told why, and the decision is on the record (case status and audit). Accepting is `revoke`."""
+        group = self.s.get(Group, case.group_id)
+        account = self.s.get(Account, case.account_id)
+        assert group is not None and account is not None
+        texts = self._texts(case, group, account)
+        if case.appeal_text is None:
+            return t(group.locale, "appeal.none", **texts)
+        if case.status != "open":
+            return t(group.locale, "appeal.decided", **texts)
+        case.status, case.resolved_by = "appeal_rejected", by
+        audit.record(self.s, at=self.now, actor=by, action="case.appeal_rejected", clause="R2.3.3",
+                     group_id=group.id, person_id=case.person_id, case_number=case.number, reason=reason)
+        self._emit(SendPrivate(group.platform, account.user_id, t(
+            group.locale, "appeal.rejected.private", case=case.number, reason=reason, clause=case.outcome_clause)),
+            f"case:{case.number}:appeal_rejected:private", case, group)
+        return t(group.locale, "appeal.rejected.done", **{**texts, "reason": reason})
+
     def appeal(self, case: Case, person: Person, text: str) -> str:
         """A member appeals against their own case (R2.3.3); the admins get it privately."""
         group = self.s.get(Group, case.group_id)
@@ -253,5 +272,6 @@ class Discipline:
             lines.append(t(locale, "record.line", case=c.number, date=c.created_at.date().isoformat(),
                            outcome=t(locale, f"outcome.{c.outcome}"), clause=c.outcome_clause,
                            reason=f"{c.clause} {reason_text(c, locale)}".strip(),
-                           revoked=t(locale, "record.revoked") if c.status == "revoked" else ""))
+                           revoked=t(locale, "record.revoked") if c.status == "revoked"
+                           else t(locale, "record.appeal_rejected") if c.status == "appeal_rejected" else ""))
         return "\n".join(lines)

@@ -111,6 +111,14 @@ def _resolve(approve: bool):
     return handler
 
 
+def _reject_appeal(r, inv, cmd, group, actor, locale) -> None:
+    case = r.case(inv, group, cmd.case, locale)
+    if case is not None and r.allowed(inv, cmd, group, actor, locale, ADMIN, group_id=case.group_id,
+                                      clause="R2.3.3"):
+        r.reply(inv, group, Discipline(r.ctx, r.s).reject_appeal(case, cmd.rest, by=f"person:{actor.person_id}"),
+                private=True)
+
+
 def _appeal(r, inv, cmd, group, actor, locale) -> None:
     case = r.case(inv, group, cmd.case, locale)
     if case is not None:
@@ -126,10 +134,13 @@ COMMANDS = (
     CommandSpec("remove", ("kick", "移出", "踢出"), _remove,
                 usage="remove @member reason [in:GROUP] · 移出 @成员 理由 [in:群]",
                 needs_member=True, needs_text=True, needs_group=True, roles=ADMIN),
-    CommandSpec("revoke", ("撤销", "撤銷"), _revoke, usage="revoke CASE reason · 撤销 案件号 理由",
+    CommandSpec("revoke", ("撤销", "撤銷", "accept-appeal", "接受申诉", "接受申訴"), _revoke, usage="revoke CASE reason · 撤销 案件号 理由",
                 needs_case=True, needs_text=True, listed_for=ADMIN),
     CommandSpec("appeal", ("申诉", "申訴"), _appeal, usage="appeal CASE reason · 申诉 案件号 理由",
                 needs_case=True, needs_text=True),
+    CommandSpec("reject-appeal", ("dismiss-appeal", "驳回申诉", "駁回申訴"), _reject_appeal,
+                usage="reject-appeal CASE reason · 驳回申诉 案件号 理由", needs_case=True, needs_text=True,
+                listed_for=ADMIN),
     CommandSpec("approve", ("批准",), _resolve(True), usage="approve CASE · 批准 案件号", needs_case=True,
                 listed_for=ADMIN),
     CommandSpec("reject", ("驳回", "駁回"), _resolve(False), usage="reject CASE · 驳回 案件号", needs_case=True,

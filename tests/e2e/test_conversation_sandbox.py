@@ -205,3 +205,43 @@ def test_the_honours_rule_reads_top_n_or_the_threshold(env, locale, word):
     text = describe(scheme, Training(name="onboarding"), locale)
     top, threshold = text.index("3"), text.rindex("90")
     assert word in text[top:threshold]
+
+
+# --- appeals decided both ways ----------------------------------------------------------------------
+
+APPEAL = {"zh-Hans": "申诉", "zh-Hant": "申訴", "en": "appeal"}
+REJECT_APPEAL = {"zh-Hans": "驳回申诉", "zh-Hant": "駁回申訴", "en": "reject-appeal"}
+ACCEPT_APPEAL = {"zh-Hans": "接受申诉", "zh-Hant": "接受申訴", "en": "accept-appeal"}
+
+
+def _warned_and_appealed(env, locale):
+    say(env, "adam", f"@steward warn @bob R8.1.2 课程群里发广告", chat=CHAT[locale])
+    out = say(env, "bob", f"{APPEAL[locale]} C000001 我只是转发了公司的活动，说明：内部培训")
+    assert any(e["to_user"] == "adam" and REJECT_APPEAL[locale] in e["text"] for e in out)
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_an_appeal_can_be_rejected_with_a_reason_and_the_member_is_told(env, locale):
+    _warned_and_appealed(env, locale)
+    out = say(env, "bob", f"{REJECT_APPEAL[locale]} C000001 我说不算")          # members cannot decide
+    assert [e["to_user"] for e in out] == ["bob"]
+    out = say(env, "adam", f"{REJECT_APPEAL[locale]} C000001 截图显示是外部微商广告")
+    assert not public(out)
+    told = private_to(out, "bob")
+    assert len(told) == 1 and "截图显示是外部微商广告" in told[0]["text"] and "R8.2.1" in told[0]["text"]
+    assert private_to(out, "adam")
+    with env[0].sessions() as s:
+        case = s.scalars(select(Case)).one()
+        entry = s.scalars(select(AuditEntry).where(AuditEntry.action == "case.appeal_rejected")).one()
+    assert case.status == "appeal_rejected" and entry.clause == "R2.3.3"
+    again = say(env, "adam", f"{REJECT_APPEAL[locale]} C000001 again")
+    assert [e["to_user"] for e in again] == ["adam"]      # decided once; nothing new for bob
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_an_appeal_can_be_accepted_and_the_member_is_told(env, locale):
+    _warned_and_appealed(env, locale)
+    out = say(env, "adam", f"{ACCEPT_APPEAL[locale]} C000001 确是公司活动")
+    assert not public(out) and "确是公司活动" in private_to(out, "bob")[0]["text"]
+    with env[0].sessions() as s:
+        assert s.scalars(select(Case)).one().status == "revoked"

@@ -245,3 +245,30 @@ def test_an_appeal_can_be_accepted_and_the_member_is_told(env, locale):
     assert not public(out) and "确是公司活动" in private_to(out, "bob")[0]["text"]
     with env[0].sessions() as s:
         assert s.scalars(select(Case)).one().status == "revoked"
+
+
+# --- members' text stored exactly as typed ----------------------------------------------------------
+
+ASSIGN = {"zh-Hans": "布置作业", "zh-Hant": "佈置作業", "en": "assign"}
+SUBMIT = {"zh-Hans": "提交作业", "zh-Hant": "提交作業", "en": "submit"}
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_full_width_punctuation_survives_in_titles_submissions_and_appeals(env, clock, locale):
+    import hashlib
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    from core.assessment.models import Assignment, Submission
+    due = (clock.now() + timedelta(days=3)).astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M")
+    title = "第一周：入职总结，含案例"
+    say(env, "lily", f"@steward {ASSIGN[locale]} 标题：{title} 截止：{due} 方式：文本", chat=CHAT[locale])
+    typed = "总结：入职第一周，学习了制度；分析：案例一（见附件）。"
+    say(env, "alice", f"{SUBMIT[locale]} 1 {typed}")
+    _warned_and_appealed(env, locale)
+    with env[0].sessions() as s:
+        assert s.scalars(select(Assignment)).one().title == title
+        sub = s.scalars(select(Submission)).one()
+        appeal = s.scalars(select(Case)).one().appeal_text
+    assert sub.content == typed and sub.checksum == hashlib.sha256(typed.encode("utf-8")).hexdigest()
+    assert appeal == "我只是转发了公司的活动，说明：内部培训"

@@ -215,7 +215,7 @@ ACCEPT_APPEAL = {"zh-Hans": "接受申诉", "zh-Hant": "接受申訴", "en": "ac
 
 
 def _warned_and_appealed(env, locale):
-    say(env, "adam", f"@steward warn @bob R8.1.2 课程群里发广告", chat=CHAT[locale])
+    say(env, "adam", "@steward warn @bob R8.1.2 课程群里发广告", chat=CHAT[locale])
     out = say(env, "bob", f"{APPEAL[locale]} C000001 我只是转发了公司的活动，说明：内部培训")
     assert any(e["to_user"] == "adam" and REJECT_APPEAL[locale] in e["text"] for e in out)
 

@@ -1,6 +1,8 @@
 """The playground page for the sandbox: choose who you are, type into a group, watch Steward."""
 from __future__ import annotations
 
+import logging
+
 from flask import Blueprint, abort, jsonify, render_template, request
 from sqlalchemy import select
 
@@ -8,8 +10,18 @@ from core.db.models import Account, AuditEntry, Group, Role
 from webhooks.platform import REMOTE_ADDR_HEADER  # noqa: F401  (the sandbox connector checks it)
 
 
+class QuietPolling(logging.Filter):
+    """The development server logs every request; the playground's polling of /sandbox/state is left out."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "/sandbox/state" not in record.getMessage()
+
+
 def blueprint(container, connector) -> Blueprint:
     bp = Blueprint("playground", __name__, url_prefix="/sandbox", template_folder="templates")
+    requests_log = logging.getLogger("werkzeug")
+    if not any(isinstance(f, QuietPolling) for f in requests_log.filters):
+        requests_log.addFilter(QuietPolling())
 
     @bp.get("/")
     def page():

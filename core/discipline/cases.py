@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -268,8 +269,9 @@ class Discipline:
         live = live_warnings([PriorCase(c.created_at, c.outcome, c.status == "revoked") for c in cases],
                              LadderSettings(warning_expiry_days=expiry), self.now)
         lines = [t(locale, "record.header", member=label, live=live)]
+        tz = ZoneInfo(self.ctx.config.timezone)     # dates on the deployment's clock, as members live them
         for c in cases[-20:]:
-            lines.append(t(locale, "record.line", case=c.number, date=c.created_at.date().isoformat(),
+            lines.append(t(locale, "record.line", case=c.number, date=c.created_at.astimezone(tz).date().isoformat(),
                            outcome=t(locale, f"outcome.{c.outcome}"), clause=c.outcome_clause,
                            reason=f"{c.clause} {reason_text(c, locale)}".strip(),
                            revoked=t(locale, "record.revoked") if c.status == "revoked"

@@ -78,7 +78,7 @@ class CommandRunner:
         close = grammar.suggest(typed)
         if close:
             return t(locale, "command.did_you_mean", command=typed,
-                     suggestions=t(locale, "command.or").join(f"“{word(n)}”" for n in close), **names)
+                     suggestions=t(locale, "command.or").join(word(n) for n in close), **names)
         return t(locale, "command.unknown" if direct else "command.noted", command=typed, **names)
 
     def card(self, inv: Invocation, action: str, value: str) -> None:

@@ -79,6 +79,8 @@ def test_a_typo_in_a_group_gets_a_private_suggestion(env, locale):
     assert not public(out)
     [answer] = private_to(out, "alice")
     assert HELP[locale] in answer["text"] and TYPO[locale] in answer["text"]
+    quoted = {"en": 'Did you mean "help"?', "zh-Hans": "你是想用「帮助」吗", "zh-Hant": "你是想用「幫助」嗎"}[locale]
+    assert quoted in answer["text"]
 
 
 @pytest.mark.parametrize("locale", LOCALES)

@@ -18,6 +18,7 @@ from core.kernel import audit
 from core.kernel.context import CoreContext
 from core.kernel.directory import account_for, find_account, group_for, open_membership, roles_of
 from core.kernel.outbox import FORGET, enqueue
+from core.kernel.roster import locale_of
 from core.kernel.parser import CommandError, ParsedCommand
 from core.roles import STAFF
 
@@ -41,8 +42,9 @@ class CommandRunner:
 
     def run(self, inv: Invocation) -> None:
         group = None if inv.is_direct or inv.chat_id is None else group_for(self.s, inv.platform, inv.chat_id)
-        locale = group.locale if group else self.ctx.config.locale
         actor = account_for(self.s, inv.platform, inv.user_id, self.now, inv.display_name)
+        # a 1:1 chat speaks the language of the asker's (first) group, else the deployment's
+        locale = group.locale if group else locale_of(self.s, actor.person_id, self.ctx.config.locale)
         grammar = self.ctx.features.grammar
         try:
             cmd = grammar.parse(inv.text)

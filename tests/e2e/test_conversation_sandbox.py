@@ -19,14 +19,15 @@ from webhooks import create_app
 
 LOCAL = {"REMOTE_ADDR": "127.0.0.1"}
 
-CONFIG = """
+HEAD = """
 locale: en
 bot_names: [steward, 管家]
 templates:
   new-hire:
     discipline: {warnings_before_removal: 1, removal: auto, warning_expiry_days: 180}
 groups:
-""" + "".join(f"""  - platform: sandbox
+"""
+GROUPS = {locale: f"""  - platform: sandbox
     chat_id: {chat}
     name: {name}
     kind: new-hire
@@ -37,7 +38,8 @@ groups:
     instructors: [sandbox:ian]
     members: [sandbox:alice, sandbox:bob]
 """ for chat, name, locale in (("hans", "2026 Q4 新员工培训群", "zh-Hans"), ("hant", "新人培訓群", "zh-Hant"),
-                               ("en", "New hires", "en")))
+                               ("en", "New hires", "en"))}
+CONFIG = HEAD + "".join(GROUPS.values())
 
 CHAT = {"zh-Hans": "hans", "zh-Hant": "hant", "en": "en"}
 HELP = {"zh-Hans": "帮助", "zh-Hant": "幫助", "en": "help"}
@@ -189,7 +191,8 @@ NOT_YET = {"zh-Hans": "尚未评分", "zh-Hant": "尚未評分", "en": "nothing 
 
 @pytest.mark.parametrize("locale", LOCALES)
 def test_my_says_nothing_is_graded_before_anything_is(sqlite_url, clock, locale):
-    container = build_container(sqlite_url, clock, parse_config(CONFIG.replace("locale: en", f"locale: {locale}", 1)))
+    # a 1:1 chat speaks the language of the asker's group
+    container = build_container(sqlite_url, clock, parse_config(HEAD + GROUPS[locale]))
     app = create_app(container)
     out = say((container, app.test_client()), "alice", MY[locale])
     container.engine.dispose()

@@ -18,8 +18,8 @@ from core.kernel import audit
 from core.kernel.context import CoreContext
 from core.kernel.directory import account_for, find_account, group_for, open_membership, roles_of
 from core.kernel.outbox import FORGET, enqueue
-from core.kernel.roster import locale_of
 from core.kernel.parser import CommandError, ParsedCommand
+from core.kernel.roster import locale_of
 from core.roles import STAFF
 
 

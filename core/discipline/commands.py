@@ -76,7 +76,7 @@ def _warn(r, inv, cmd, group, actor, locale) -> None:
             audit.record(r.s, at=r.now, actor=f"person:{actor.person_id}", action="command.refused",
                          clause="R7.1.2", group_id=group.id, person_id=actor.person_id, command="warn",
                          why="unknown clause", cited=head[:16])
-            r.reply(inv, group, t(locale, "command.unknown_clause", clause=head, nearest=", ".join(nearest(head)),
+            r.reply(inv, group, t(locale, "command.unknown_clause", clause=head, nearest=t(locale, "command.list_sep").join(nearest(head)),
                                   usage=usage_in(r.ctx.features.grammar.specs["warn"], locale)), private=True)
             return
         if tail.strip():

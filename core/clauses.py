@@ -115,6 +115,18 @@ def clauses_in(section_id: str) -> tuple[str, ...]:
     return tuple(c for c in CLAUSES if c.startswith(section_id + "."))
 
 
+def nearest(clause_id: str, n: int = 3) -> tuple[str, ...]:
+    """The valid clause ids closest to a mistyped one: the clauses of its section when that section
+    exists (a number past the section's last clause), else the most similar ids of the whole table."""
+    text = str(clause_id).strip().upper()
+    section = text.rsplit(".", 1)[0]
+    if is_section(text):
+        return clauses_in(text)[:n]
+    if is_section(section):
+        return tuple(difflib.get_close_matches(text, clauses_in(section), n=n, cutoff=0.0))
+    return tuple(difflib.get_close_matches(text, list(CLAUSES), n=n, cutoff=0.0))
+
+
 def require(clause_id: str) -> str:
     """Return `clause_id` when it names a clause; otherwise raise ValueError naming the nearest ids."""
     if is_clause(clause_id):
@@ -122,6 +134,5 @@ def require(clause_id: str) -> str:
     if is_section(clause_id):
         hint = f"{clause_id} is a section; cite one of its clauses: {', '.join(clauses_in(clause_id))}"
     else:
-        nearest = difflib.get_close_matches(str(clause_id), list(CLAUSES), n=3, cutoff=0.0)
-        hint = f"nearest: {', '.join(nearest)}"
+        hint = f"nearest: {', '.join(nearest(clause_id))}"
     raise ValueError(f"unknown clause {clause_id!r} (docs/regulation/README.md); {hint}")

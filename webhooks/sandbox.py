@@ -7,6 +7,8 @@ POST must carry.
 """
 from __future__ import annotations
 
+import logging
+
 from flask import Blueprint, abort, jsonify, render_template, request
 from sqlalchemy import select
 
@@ -16,8 +18,18 @@ from core.errors import Forbidden
 from webhooks.platform import headers_of
 
 
+class QuietPolling(logging.Filter):
+    """The development server logs every request; the playground's polling of /sandbox/state is left out."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "/sandbox/state" not in record.getMessage()
+
+
 def blueprint(container, connector) -> Blueprint:
     bp = Blueprint("playground", __name__, url_prefix="/sandbox", template_folder="templates")
+    requests_log = logging.getLogger("werkzeug")
+    if not any(isinstance(f, QuietPolling) for f in requests_log.filters):
+        requests_log.addFilter(QuietPolling())
 
     @bp.before_request
     def only_this_machine():

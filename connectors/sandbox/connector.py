@@ -32,7 +32,9 @@ from core.capabilities import Capabilities
 from core.events import FileRef, MessagePosted
 
 BOT_NAMES = ("steward", "管家")
-_MENTION = re.compile(r"@([A-Za-z0-9_.\-]{1,64})")
+# `@name` or a full-width `＠name`; Steward's own names may be Chinese (`@管家`)
+_MENTION = re.compile(r"[@＠]((?:" + "|".join(BOT_NAMES) + r")(?![A-Za-z0-9_.\-])|[A-Za-z0-9_.\-]{1,64})",
+                      re.IGNORECASE)
 
 
 class SandboxConnector(Connector):

@@ -123,7 +123,10 @@ def describe(scheme: AssessmentScheme, training: Training, locale: str) -> str:
         honours.append(t(locale, "scheme.honours_top", top=scheme.honours_top))
     if scheme.honours_threshold is not None:
         honours.append(t(locale, "scheme.honours_threshold", threshold=f"{scheme.honours_threshold:g}"))
-    lines.append(t(locale, "scheme.footer", pass_mark=f"{scheme.pass_mark:g}", honours=", ".join(honours) or "-",
+    # R6.3.2: honoured are those who pass and are among the top N *or* reach the threshold
+    rule = t(locale, "scheme.honours_or").join(honours)
+    lines.append(t(locale, "scheme.footer", pass_mark=f"{scheme.pass_mark:g}",
+                   honours=t(locale, "scheme.honours_rule", rule=rule) if honours else "-",
                    status=t(locale, f"scheme.status.{scheme.status}")))
     return "\n".join(lines)
 

@@ -54,7 +54,7 @@ def standing_text(ctx: CoreContext, s: Session, account: Account, locale: str) -
             comps = ", ".join(f"{k} {'-' if v is None else f'{v:.1f}'}" for k, v in mine.components.items()) or "-"
             out.append(t(locale, "my.total", total=f"{mine.total:.1f}", pass_mark=f"{book.pass_mark:g}",
                          components=comps,
-                         result=t(locale, "grades.pass" if mine.passed else "grades.fail")))
+                         result=t(locale, _standing(mine))))
             r = mine.remediation
             if r is not None:
                 out.append(t(locale, "my.remediation", kind=t(locale, f"remediation.kind.{r.kind}"),
@@ -65,3 +65,14 @@ def standing_text(ctx: CoreContext, s: Session, account: Account, locale: str) -
     for section in ctx.features.record:          # the other features' part: the discipline record
         out.extend(section(ctx, s, account, locale))
     return "\n".join(out)
+
+
+def _standing(line) -> str:
+    """Pass or below the pass mark only once something is graded (a new hire is not "below" yet)."""
+    graded = any(v is not None for v in line.components.values()) or any(
+        i.percent is not None for i in line.items)
+    if line.passed:
+        return "grades.pass"
+    if not graded:
+        return "grades.not_yet"
+    return "grades.fail" if line.complete else "grades.in_progress"

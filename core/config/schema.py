@@ -163,6 +163,8 @@ class GroupConfig(Strict):
 class StewardConfig(Strict):
     locale: Locale = "zh-Hans"
     timezone: str = "Asia/Shanghai"
+    # Names that address Steward when typed as `@name` or `＠name` (besides the platform's own mention).
+    bot_names: tuple[str, ...] = ("steward", "管家")
     templates: dict[str, Template] = {}
     groups: tuple[GroupConfig, ...] = ()
     roles: dict[Literal["admin", "hr"], tuple[str, ...]] = {}   # organisation-wide roles

@@ -129,7 +129,7 @@ class Case(Base):
     # warning | removal | removal_pending | removal_rejected | exempt | removal_manual
     outcome: Mapped[str] = mapped_column(String(24))
     outcome_clause: Mapped[str] = mapped_column(String(16))  # R8.2.1 / R8.2.2 / R2.4.2 ...
-    status: Mapped[str] = mapped_column(String(16), default="open")   # open | revoked
+    status: Mapped[str] = mapped_column(String(16), default="open")   # open | revoked | appeal_rejected (the case stands)
     created_at: Mapped[datetime] = mapped_column(index=True)
     resolved_by: Mapped[str | None] = mapped_column(String(200))   # who approved/rejected a pending removal
     revoked_at: Mapped[datetime | None]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,7 +15,7 @@ from sqlalchemy.orm import Session
 from core.actions import Action, Button, DeleteMessage, InviteMember, PostCard, PostMessage, RemoveMember, SendPrivate
 from core.db.models import Account, Case, Group, Person
 from core.discipline.ladder import ADMIN_REMOVE_CLAUSE, REMOVE_CLAUSE, LadderSettings, PriorCase, decide, live_warnings
-from core.i18n import t
+from core.i18n import catalog, t
 from core.kernel import audit
 from core.kernel.context import CoreContext
 from core.kernel.directory import account_on, display, leave, people_with_role, roles_of
@@ -26,11 +27,17 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def reason_text(case: Case, locale: str) -> str:
+    """A case's reason for members: the admin's words, or the detector's category in `locale`."""
+    key = f"category.{case.category}"
+    return t(locale, key) if case.category != "manual" and key in catalog(locale) else case.rule
+
+
 @dataclass(frozen=True)
 class Violation:
     group: Group
     account: Account          # the offender's account in this group's platform
-    clause: str               # the rule broken, e.g. "R8.1.2"
+    clause: str               # the rule broken, e.g. "R8.1.2"; "" when an admin cited none
     rule: str                 # what exactly, e.g. "ads: contact offer"
     category: str             # manual | ads | insult | ...
     reported_by: str          # "person:12" or "detector:ads"
@@ -83,8 +90,15 @@ class Discipline:
         return case
 
     def _texts(self, case: Case, group: Group, account: Account) -> dict[str, object]:
-        return dict(member=display(account), group=group.name, case=case.number, reason=case.rule,
-                    violated=case.clause, clause=case.outcome_clause)
+        """What the messages about a case say, in the group's language: a detector's finding by its
+        category's name; the clause broken when one was cited, else that the reason is the admin's
+        (never a clause the member did not break)."""
+        locale = group.locale
+        reason = reason_text(case, locale)
+        breaks = (t(locale, "case.breaks", violated=case.clause) if case.clause
+                  else t(locale, "case.admin_reason", clause=case.outcome_clause))
+        return dict(member=display(account), group=group.name, case=case.number, reason=reason,
+                    violated=case.clause, clause=case.outcome_clause, breaks=breaks)
 
     # --- use cases ---------------------------------------------------------------------------
     def report(self, v: Violation) -> Case:
@@ -98,7 +112,7 @@ class Discipline:
         case = self._new_case(v, decision.outcome, decision.clause)
         audit.record(self.s, at=self.now, actor=v.reported_by, action=f"case.{decision.outcome}",
                      clause=decision.clause, group_id=group.id, person_id=v.account.person_id,
-                     case_number=case.number, violated=v.clause, rule=case.rule, category=v.category,
+                     case_number=case.number, violated=v.clause or None, rule=case.rule, category=v.category,
                      detector=v.detector, severe=v.severe, evidence=case.evidence,
                      live_warnings=decision.live_warnings, why=decision.reason)
         if v.delete_message and v.message_id:
@@ -119,7 +133,7 @@ class Discipline:
 
     def remove(self, group: Group, account: Account, reason: str, by: str) -> Case:
         """An admin's explicit removal (R2.4.2, R7.1.2): no ladder, but a case on record."""
-        v = Violation(group=group, account=account, clause=ADMIN_REMOVE_CLAUSE, rule=reason,
+        v = Violation(group=group, account=account, clause="", rule=reason,
                       category="manual", reported_by=by, automated=False)
         case = self._new_case(v, "removal_manual", ADMIN_REMOVE_CLAUSE)
         audit.record(self.s, at=self.now, actor=by, action="case.removal_manual", clause=ADMIN_REMOVE_CLAUSE,
@@ -172,7 +186,7 @@ class Discipline:
         account = self.s.get(Account, case.account_id)
         assert group is not None and account is not None
         texts = self._texts(case, group, account)
-        if case.outcome != "removal_pending" or case.status != "open":
+        if case.outcome != "removal_pending" or case.status not in ("open", "appeal_rejected"):
             return t(group.locale, "case.not_pending", **texts)
         case.resolved_by = by
         if approve:
@@ -207,6 +221,25 @@ class Discipline:
             reply += "\n" + t(group.locale, "revoke.readded", **texts)
         return reply
 
+    def reject_appeal(self, case: Case, reason: str, by: str) -> str:
+        """An admin rejects a member's appeal, with a reason (R2.3.3): the case stands, the member is
+        told why, and the decision is on the record (case status and audit). Accepting is `revoke`."""
+        group = self.s.get(Group, case.group_id)
+        account = self.s.get(Account, case.account_id)
+        assert group is not None and account is not None
+        texts = self._texts(case, group, account)
+        if case.appeal_text is None:
+            return t(group.locale, "appeal.none", **texts)
+        if case.status != "open":
+            return t(group.locale, "appeal.decided", **texts)
+        case.status, case.resolved_by = "appeal_rejected", by
+        audit.record(self.s, at=self.now, actor=by, action="case.appeal_rejected", clause="R2.3.3",
+                     group_id=group.id, person_id=case.person_id, case_number=case.number, reason=reason)
+        self._emit(SendPrivate(group.platform, account.user_id, t(
+            group.locale, "appeal.rejected.private", case=case.number, reason=reason, clause=case.outcome_clause)),
+            f"case:{case.number}:appeal_rejected:private", case, group)
+        return t(group.locale, "appeal.rejected.done", **{**texts, "reason": reason})
+
     def appeal(self, case: Case, person: Person, text: str) -> str:
         """A member appeals against their own case (R2.3.3); the admins get it privately."""
         group = self.s.get(Group, case.group_id)
@@ -236,9 +269,11 @@ class Discipline:
         live = live_warnings([PriorCase(c.created_at, c.outcome, c.status == "revoked") for c in cases],
                              LadderSettings(warning_expiry_days=expiry), self.now)
         lines = [t(locale, "record.header", member=label, live=live)]
+        tz = ZoneInfo(self.ctx.config.timezone)     # dates on the deployment's clock, as members live them
         for c in cases[-20:]:
-            lines.append(t(locale, "record.line", case=c.number, date=c.created_at.date().isoformat(),
+            lines.append(t(locale, "record.line", case=c.number, date=c.created_at.astimezone(tz).date().isoformat(),
                            outcome=t(locale, f"outcome.{c.outcome}"), clause=c.outcome_clause,
-                           reason=f"{c.clause} {c.rule}",
-                           revoked=t(locale, "record.revoked") if c.status == "revoked" else ""))
+                           reason=f"{c.clause} {reason_text(c, locale)}".strip(),
+                           revoked=t(locale, "record.revoked") if c.status == "revoked"
+                           else t(locale, "record.appeal_rejected") if c.status == "appeal_rejected" else ""))
         return "\n".join(lines)

@@ -3,31 +3,41 @@ from __future__ import annotations
 
 import re
 
+from sqlalchemy import select
+
+from core.clauses import is_clause, nearest
+from core.db.models import Role
 from core.discipline.cases import Discipline, Violation
 from core.i18n import t
+from core.kernel import audit
 from core.kernel.directory import display, roles_of
+from core.kernel.parser import usage_in
 from core.kernel.spec import ITEM, OPEN, STAFF, CommandSpec
 from core.roles import ADMINS as ADMIN
 from core.roles import RECORD_READERS
 from core.roles import TEACHING as REPORTERS
 
-CLAUSE = re.compile(r"^R\d{1,2}\.\d{1,2}\.\d{1,2}$", re.IGNORECASE)
+# what reads as a clause id: validated against the regulation (core/clauses.py), never taken on trust
+CLAUSE = re.compile(r"^R\d{1,2}(\.\d{1,2}){0,3}$", re.IGNORECASE)
 
 
 def _help(r, inv, cmd, group, actor, locale) -> None:
-    """The discipline commands, then every other feature's commands this person may use."""
-    mine = {spec.name for spec in COMMANDS}
-    roles = roles_of(r.s, actor.person_id, group.id if group else None)
-    more = [spec.usage or spec.name for spec in r.ctx.features.grammar.specs.values()
-            if spec.name not in mine and (spec.roles is None or spec.roles & roles)]
-    text = t(locale, "help") + (f"\n{t(locale, 'help.more')}\n" + "\n".join(more) if more else "")
-    r.reply(inv, group, text, private=group is None)
+    """Every command this person may use, in the group's language; always privately (never a long
+    post in the group). In a 1:1 chat the roles held in any group count."""
+    if group is not None:
+        roles = roles_of(r.s, actor.person_id, group.id)
+    else:
+        roles = set(r.s.scalars(select(Role.role).where(Role.person_id == actor.person_id)))
+    lines = [usage_in(spec, locale) for spec in r.ctx.features.grammar.specs.values()
+             if all(allowed is None or allowed & roles for allowed in (spec.roles, spec.listed_for))]
+    r.reply(inv, group, "\n".join([t(locale, "help"), *lines, t(locale, "help.footer")]), private=True)
 
 
 def _rules(r, inv, cmd, group, actor, locale) -> None:
+    """The rules, privately (R3.3.2: whoever asks gets them; the group is not flooded)."""
     d = r.ctx.config.all_templates()[group.template].discipline
     r.reply(inv, group, t(locale, "rules", group=group.name, limit=d.warnings_before_removal,
-                          days=d.warning_expiry_days), private=False)
+                          days=d.warning_expiry_days), private=True)
 
 
 def _record(r, inv, cmd, group, actor, locale) -> None:
@@ -55,11 +65,20 @@ def _warn(r, inv, cmd, group, actor, locale) -> None:
     offender = _offender(r, inv, cmd, group, actor, locale)
     if offender is None:
         return
-    # "warn @bob R8.1.2 spam" names the clause broken; otherwise R7.1.2 (admins keep order).
-    clause, reason = "R7.1.2", cmd.rest
+    # "warn @bob R8.1.2 spam" names the clause broken; without one, the warning is the ladder's step
+    # (R8.2.1) for the admin's reason, and cites no clause the member did not break.
+    clause, reason = "", cmd.rest
     head, _, tail = cmd.rest.partition(" ")
-    if CLAUSE.match(head) and tail.strip():
-        clause, reason = head.upper(), tail.strip()
+    if CLAUSE.match(head):
+        if not is_clause(head.upper()):
+            audit.record(r.s, at=r.now, actor=f"person:{actor.person_id}", action="command.refused",
+                         clause="R7.1.2", group_id=group.id, person_id=actor.person_id, command="warn",
+                         why="unknown clause", cited=head[:16])
+            r.reply(inv, group, t(locale, "command.unknown_clause", clause=head, nearest=t(locale, "command.list_sep").join(nearest(head)),
+                                  usage=usage_in(r.ctx.features.grammar.specs["warn"], locale)), private=True)
+            return
+        if tail.strip():
+            clause, reason = head.upper(), tail.strip()
     case = Discipline(r.ctx, r.s).report(Violation(
         group=group, account=offender, clause=clause, rule=reason, category="manual",
         reported_by=f"person:{actor.person_id}", automated=False, evidence=cmd.rest))
@@ -99,6 +118,13 @@ def _resolve(approve: bool):
     return handler
 
 
+def _reject_appeal(r, inv, cmd, group, actor, locale) -> None:
+    case = _case(r, inv, cmd, group, actor, locale)
+    if case is not None:
+        r.reply(inv, group, Discipline(r.ctx, r.s).reject_appeal(case, cmd.rest, by=f"person:{actor.person_id}"),
+                private=True)
+
+
 def _appeal(r, inv, cmd, group, actor, locale) -> None:
     """One's own case only; someone else's case and a number that does not exist get the same answer."""
     case = r.find_case(cmd.case)
@@ -119,14 +145,18 @@ COMMANDS = (
     CommandSpec("remove", ("kick", "移出", "踢出"), _remove,
                 usage="remove @member reason [in:GROUP] · 移出 @成员 理由 [in:群]",
                 needs_member=True, needs_text=True, roles=ADMIN, scope=STAFF),
-    CommandSpec("revoke", ("撤销", "撤銷"), _revoke, usage="revoke CASE reason · 撤销 案件号 理由",
-                needs_case=True, needs_text=True, needs_group=False, scope=ITEM),
+    CommandSpec("revoke", ("撤销", "撤銷", "accept-appeal", "接受申诉", "接受申訴"), _revoke,
+                usage="revoke CASE reason · 撤销 案件号 理由", needs_case=True, needs_text=True, needs_group=False,
+                scope=ITEM, listed_for=ADMIN),
     CommandSpec("appeal", ("申诉", "申訴"), _appeal, usage="appeal CASE reason · 申诉 案件号 理由",
                 needs_case=True, needs_text=True, needs_group=False, scope=ITEM),
+    CommandSpec("reject-appeal", ("dismiss-appeal", "驳回申诉", "駁回申訴"), _reject_appeal,
+                usage="reject-appeal CASE reason · 驳回申诉 案件号 理由", needs_case=True, needs_text=True,
+                needs_group=False, scope=ITEM, listed_for=ADMIN),
     CommandSpec("approve", ("批准",), _resolve(True), usage="approve CASE · 批准 案件号", needs_case=True,
-                needs_group=False, scope=ITEM),
+                needs_group=False, scope=ITEM, listed_for=ADMIN),
     CommandSpec("reject", ("驳回", "駁回"), _resolve(False), usage="reject CASE · 驳回 案件号", needs_case=True,
-                needs_group=False, scope=ITEM),
+                needs_group=False, scope=ITEM, listed_for=ADMIN),
 )
 
 

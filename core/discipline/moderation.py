@@ -61,16 +61,17 @@ class ModerationService:
         with self._lock:
             self._checked = 0.0
 
-    def __call__(self, ctx: CoreContext, s: Session, group_id: int, account_id: int, e: MessagePosted) -> None:
+    def __call__(self, ctx: CoreContext, s: Session, group_id: int, account_id: int, e: MessagePosted) -> bool:
+        """True when the message opened a case that counts (the sender is not exempt staff)."""
         template, enabled = self._template_of(ctx, s, group_id)
         if not enabled or not e.text:
-            return
+            return False
         now = ctx.clock.now()
         verdicts = self.moderator(ctx, s, template).check(
             e.text, sender=f"{e.platform}:{e.user_id}", chat=f"{e.platform}:{e.chat_id}", at=e.sent_at or now,
             mentions=len(e.mentions))
         if not verdicts:
-            return
+            return False
         group, account = s.get(Group, group_id), s.get(Account, account_id)
         ladder = [v for v in verdicts if not v.nudge]
         if ladder:
@@ -82,18 +83,19 @@ class ModerationService:
                                                       Case.detector.is_not(None)).limit(1))
                 if earlier is not None:
                     s.info.setdefault(CASES_BY_MESSAGE, {})[e.message_id] = earlier
-                    return
+                    return earlier.outcome != "exempt"
             case = Discipline(ctx, s).report(Violation(
                 group=group, account=account, clause=top.clause, rule=top.rule, category=top.category,
                 reported_by=f"detector:{top.detector}", automated=True, severe=top.severe,
                 evidence=top.evidence, message_id=e.message_id, detector=top.detector,
                 delete_message=any(v.delete for v in ladder)))
             s.info.setdefault(CASES_BY_MESSAGE, {})[e.message_id] = case   # for later observers (conflicts)
-            return
+            return case.outcome != "exempt"
         nudge = verdicts[0]
         enqueue(s, SendPrivate(e.platform, e.user_id, t(group.locale, f"nudge.{nudge.category}", clause=nudge.clause,
                                                         group=group.name)),
                 key=f"nudge:{e.platform}:{e.chat_id}:{e.message_id}"[:200], now=now, group_id=group.id)   # once a message
+        return False
 
     def _template_of(self, ctx: CoreContext, s: Session, group_id: int) -> tuple[str, bool]:
         hit = self._templates.get(group_id)

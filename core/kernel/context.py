@@ -21,7 +21,8 @@ class CoreContext:
     config: StewardConfig
     clock: Clock
     capabilities: Mapping[str, Capabilities] = field(default_factory=dict)
-    # Content detectors (moderation): called for every message in a governed group that is not a command.
+    # Content detectors (moderation): called for every message in a governed group, commands included;
+    # they return True when the message opened a case (then a command in it does not run).
     detectors: Callable | None = None
     lookups: Lookups = field(default_factory=Lookups)
     # Connectors that can read their platform's directory (`user_profile(user_id)`), by platform.

@@ -17,6 +17,7 @@ from core.db.models import Account, ArchivedMessage, Group, InboundEvent
 from core.db.upsert import insert_many_ignore
 from core.events import CardActed, CommandInvoked, Event, MemberJoined, MemberLeft, MessagePosted
 from core.kernel import audit
+from core.kernel.addressing import called
 from core.kernel.context import CoreContext
 from core.kernel.directory import account_for, account_ids_many, find_account, group_for, join, leave
 from core.kernel.runner import CommandRunner, Invocation
@@ -114,17 +115,20 @@ def _message(ctx: CoreContext, s: Session, e: MessagePosted, seen: _Seen) -> Non
         ctx.lookups.remember_member(person_id, group_id)
     if e.files and any(intake(ctx, s, e, person_id) for intake in ctx.features.intake):
         return   # e.g. the worker fetches the file, then answers (R5.2.1, R3.1.3)
-    # A command addressed to Steward runs; a 1:1 message that is no command gets the command list
-    # hint; anything else in a group is only archived and checked (the bot stays quiet).
-    if e.is_direct or (e.addressed and ctx.features.grammar.looks_like_command(e.text)):
-        CommandRunner(ctx, s).run(Invocation(e.platform, e.event_id, e.user_id, e.text,
-                                             None if e.is_direct else e.chat_id, e.is_direct, e.display_name))
-        return
-    if group_id is not None and ctx.detectors is not None:
-        ctx.detectors(ctx, s, group_id, account_id, e)
-    if group_id is not None:
+    # Addressed to Steward: by the platform's mention, a 1:1 chat, or one of its names typed (`＠管家`).
+    by_name, text = called(e.text, ctx.config.bot_names)
+    addressed = e.is_direct or e.addressed or by_name
+    command = addressed and ctx.features.grammar.looks_like_command(text)
+    # Every group message is moderated first, commands included (R8.1.2: an ad inside `ask …` is an
+    # ad). A detector that took the message up the ladder answers for it: the command does not run.
+    flagged = group_id is not None and ctx.detectors is not None and ctx.detectors(ctx, s, group_id, account_id, e)
+    if group_id is not None and not command:
         for observe in ctx.features.observers:    # R4.3.1 questions, R7.3.2 heated exchanges, held links
             observe(ctx, s, group_id, account_id, person_id, e)
+    # Every addressed message gets an answer, privately: the command's, or a suggestion, or short help.
+    if addressed and not flagged:
+        CommandRunner(ctx, s).run(Invocation(e.platform, e.event_id, e.user_id, text,
+                                             None if e.is_direct else e.chat_id, e.is_direct, e.display_name))
 
 
 def _command(ctx: CoreContext, s: Session, e: CommandInvoked) -> None:

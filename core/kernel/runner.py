@@ -19,7 +19,7 @@ from core.kernel.context import CoreContext
 from core.kernel.directory import account_for, find_account, group_for, open_membership, roles_of
 from core.kernel.outbox import FORGET, enqueue
 from core.kernel.parser import CommandError, ParsedCommand
-from core.kernel.roster import training_groups
+from core.kernel.roster import locale_of, training_groups
 from core.kernel.spec import ITEM, OPEN, CommandSpec
 from core.kernel.spec import STAFF as STAFF_SCOPE
 from core.roles import STAFF
@@ -44,12 +44,14 @@ class CommandRunner:
 
     def run(self, inv: Invocation) -> None:
         group = None if inv.is_direct or inv.chat_id is None else group_for(self.s, inv.platform, inv.chat_id)
-        locale = group.locale if group else self.ctx.config.locale
         actor = account_for(self.s, inv.platform, inv.user_id, self.now, inv.display_name)
+        # a 1:1 chat speaks the language of the asker's (first) group, else the deployment's
+        locale = group.locale if group else locale_of(self.s, actor.person_id, self.ctx.config.locale)
+        grammar = self.ctx.features.grammar
         try:
-            cmd = self.ctx.features.grammar.parse(inv.text)
+            cmd = grammar.parse(inv.text)
         except CommandError as err:
-            self.reply(inv, group, t(locale, err.key, **err.values), private=True)
+            self.reply(inv, group, self.not_understood(inv.text, err, locale, inv.is_direct), private=True)
             return
         spec = self.ctx.features.grammar.specs[cmd.name]
         group, locale, ok = self._resolve_group(inv, cmd, spec, group, actor, locale)
@@ -156,6 +158,23 @@ class CommandRunner:
     def holds_anywhere(self, actor: Account, roles: frozenset[str]) -> bool:
         return self.s.scalar(select(Role.id).where(Role.person_id == actor.person_id, Role.role.in_(tuple(roles)))
                              .limit(1)) is not None
+    def not_understood(self, text: str, err: CommandError, locale: str, direct: bool = True) -> str:
+        """Every addressed message gets an answer: a bare mention a short help, a typo the closest
+        commands (in the group's language), other text what to send instead (in a group, where it
+        may be a question the instructors' watch picks up, that it was noted)."""
+        grammar = self.ctx.features.grammar
+        word = lambda name: grammar.alias_for(name, locale)   # noqa: E731
+        names = dict(help=word("help"), ask=word("ask") if "ask" in grammar.specs else word("help"))
+        if err.key != "command.unknown":
+            return t(locale, err.key, **err.values)
+        if not text.strip():
+            return t(locale, "command.hello", **names)
+        typed = err.values.get("command", "")
+        close = grammar.suggest(typed)
+        if close:
+            return t(locale, "command.did_you_mean", command=typed,
+                     suggestions=t(locale, "command.or").join(word(n) for n in close), **names)
+        return t(locale, "command.unknown" if direct else "command.noted", command=typed, **names)
 
     def card(self, inv: Invocation, action: str, value: str) -> None:
         """A card button; unknown actions are ignored (an old card, or a forged click)."""

@@ -38,3 +38,5 @@ class CommandSpec:
     def __post_init__(self) -> None:
         if self.scope not in SCOPES:
             raise ValueError(f"command {self.name!r}: scope {self.scope!r} is none of {SCOPES}")
+    # `help` lists the command only to holders of these roles (when the handler checks them itself)
+    listed_for: frozenset[str] | None = None

@@ -135,7 +135,7 @@ COMMANDS = (
                 needs_member=True, roles=RECOMMENDERS, scope=STAFF),
     CommandSpec("link", ("关联", "關聯"), _link,
                 usage="link @member platform:user_id | employee id | e-mail · 关联 @成员 平台:账号",
-                needs_member=True, needs_text=True, needs_group=False, scope=OPEN),
+                needs_member=True, needs_text=True, needs_group=False, scope=OPEN, listed_for=LINKERS),
     CommandSpec("leave", ("退群", "退出培训群", "退出培訓群"), _leave,
                 usage="leave [in:GROUP] reason · 退群 [in:群] 理由", needs_text=True,
                 needs_group=False),

@@ -10,6 +10,7 @@ import html
 import json
 from datetime import datetime, timedelta
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
@@ -60,27 +61,36 @@ def messages(s: Session, group: Group, since: datetime | None, until: datetime |
     return list(s.scalars(_period(stmt, since, until).order_by(ArchivedMessage.sent_at, ArchivedMessage.id)))
 
 
-def _row(m: ArchivedMessage) -> dict:
-    return {"sent_at": m.sent_at.isoformat(), "user_id": m.user_id, "kind": m.kind, "text": m.text,
-            "thread_id": m.thread_id, "message_id": m.message_id}
+def local(moment: datetime, tz: str) -> str:
+    """A stored (UTC) moment on the deployment's clock: `2026-11-02 17:00`."""
+    return moment.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
+
+
+def _row(m: ArchivedMessage, tz: str) -> dict:
+    return {"sent_at": m.sent_at.astimezone(ZoneInfo(tz)).isoformat(), "user_id": m.user_id, "kind": m.kind,
+            "text": m.text, "thread_id": m.thread_id, "message_id": m.message_id}
 
 
 def render(group: Group, rows: list[ArchivedMessage], fmt: str, since: datetime | None,
-           until: datetime | None) -> str:
-    """The export of one group and period (R3.2.2) as Markdown, HTML or JSON."""
-    period = f"{since.isoformat() if since else '…'} – {until.isoformat() if until else '…'}"
+           until: datetime | None, tz: str = "UTC") -> str:
+    """The export of one group and period (R3.2.2) as Markdown, HTML or JSON; every time on the
+    deployment's clock (`tz`), and the zone named."""
+    zone = ZoneInfo(tz)
+    period = (f"{since.astimezone(zone).isoformat() if since else '…'} – "
+              f"{until.astimezone(zone).isoformat() if until else '…'}; times in {tz}")
     if fmt == "json":
         return json.dumps({"group": {"platform": group.platform, "chat_id": group.chat_id, "name": group.name},
-                           "since": since.isoformat() if since else None,
-                           "until": until.isoformat() if until else None, "clause": "R3.2.2",
-                           "messages": [_row(m) for m in rows]}, ensure_ascii=False, indent=2) + "\n"
+                           "since": since.astimezone(zone).isoformat() if since else None,
+                           "until": until.astimezone(zone).isoformat() if until else None, "timezone": tz,
+                           "clause": "R3.2.2", "messages": [_row(m, tz) for m in rows]},
+                          ensure_ascii=False, indent=2) + "\n"
     if fmt == "md":
         lines = [f"# {group.name} ({group.platform}:{group.chat_id})", "", f"Archive (R3.2.2), {period}", ""]
-        lines += [f"- **{m.sent_at:%Y-%m-%d %H:%M}** `{m.user_id}`: {m.text.replace(chr(10), ' ')}" for m in rows]
+        lines += [f"- **{local(m.sent_at, tz)}** `{m.user_id}`: {m.text.replace(chr(10), ' ')}" for m in rows]
         return "\n".join(lines) + "\n"
     if fmt == "html":
-        items = "\n".join(f"<li><time>{m.sent_at:%Y-%m-%d %H:%M}</time> <b>{html.escape(m.user_id)}</b>: "
-                          f"{html.escape(m.text)}</li>" for m in rows)
+        items = "\n".join(f"<li><time datetime=\"{m.sent_at.astimezone(zone).isoformat()}\">{local(m.sent_at, tz)}"
+                          f"</time> <b>{html.escape(m.user_id)}</b>: {html.escape(m.text)}</li>" for m in rows)
         title = html.escape(group.name)
         return (f"<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>{title}</title></head><body>\n"
                 f"<h1>{title}</h1>\n<p>Archive (R3.2.2), {html.escape(period)}</p>\n<ul>\n{items}\n</ul>\n"

@@ -6,9 +6,7 @@ import sys
 
 import click
 
-from steward.cli.common import build_container, fail, friendly
-
-DATE = click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"])
+from steward.cli.common import DATE, DATE_HELP, build_container, fail, friendly
 
 
 def register(main: click.Group) -> None:
@@ -18,19 +16,20 @@ def register(main: click.Group) -> None:
 
     @audit.command("export")
     @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
-    @click.option("--since", type=DATE, help="From this UTC date/time.")
-    @click.option("--until", type=DATE, help="Before this UTC date/time.")
+    @click.option("--since", type=DATE, help=f"From this date/time, {DATE_HELP}.")
+    @click.option("--until", type=DATE, help=f"Before this date/time, {DATE_HELP}.")
     @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), help="File (default: stdout).")
     @friendly
     def audit_export(fmt: str, since, until, output: str | None) -> None:
-        """Export the audit log (every decision and admin action) as JSON lines or CSV."""
+        """Export the audit log (every decision and admin action) as JSON lines or CSV; times in the
+        deployment's time zone, named on every row."""
         from steward.cli.audit_export import export
 
         container = build_container(with_connectors=False)
         container.check_migrated()
         stream = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout
         try:
-            count = export(container.sessions, stream, fmt, since, until)
+            count = export(container.sessions, stream, fmt, since, until, tz=container.config.timezone)
         finally:
             if output:
                 stream.close()

@@ -51,3 +51,19 @@ def synced_container(**kw):
     with container.sessions.begin() as s:
         sync_config(s, container.config, container.clock.now())
     return container
+
+
+# --since/--until: a date or date and time on the deployment's clock (steward.yaml `timezone`)
+DATE = click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"])
+DATE_HELP = "in the deployment's time zone (steward.yaml timezone, default Asia/Shanghai)"
+
+
+def local_moment(value, tz: str):
+    """A date/time typed on the deployment's clock, as an aware UTC moment (None stays None)."""
+    from datetime import timezone
+    from zoneinfo import ZoneInfo
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=ZoneInfo(tz))
+    return value.astimezone(timezone.utc)

@@ -1,22 +1,73 @@
 """PNG charts of a training's grades for HR (R6.3.1): the score distribution and completion per group.
 
 The data comes from core/assessment/grade_stats.py; this module only draws. matplotlib is imported when a
-chart is drawn (never at import time) with the non-interactive Agg backend. Labels are English plus the
-training's name; a name a default font cannot draw (CJK without a CJK font) is shown with its code, so
-nothing depends on a CJK font being installed.
+chart is drawn (never at import time) with the non-interactive Agg backend.
+
+Chinese names (trainings, groups) are drawn with a CJK font found through matplotlib's font manager:
+`STEWARD_CJK_FONT` (a .ttf/.otf/.ttc file) when set, else the first installed family of `CJK_FAMILIES`
+(Debian and Ubuntu: `apt-get install fonts-noto-cjk`, which CI installs; macOS and Windows ship one).
+DejaVu Sans stays first for Latin text; matplotlib falls back glyph by glyph to the CJK family. Without
+any CJK font a name is shown by its code and a warning says which package to install.
 """
 from __future__ import annotations
 
+import logging
+import os
+from functools import lru_cache
 from pathlib import Path
 
 from core.assessment.grade_stats import Bin, GroupCompletion
 
 SCORES = "score-distribution.png"
 COMPLETION = "completion-per-group.png"
+CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans CJK TC", "Noto Sans CJK JP", "Noto Sans SC", "Noto Sans TC",
+                "Source Han Sans SC", "Source Han Sans CN", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei",
+                "PingFang SC", "Heiti SC", "Microsoft YaHei", "SimHei", "AR PL UMing CN")
+log = logging.getLogger("steward.charts")
+
+
+@lru_cache(maxsize=1)
+def cjk_family() -> str | None:
+    """The CJK font family the charts use, or None when none is installed (see the module's doc)."""
+    from matplotlib import font_manager
+    path = os.environ.get("STEWARD_CJK_FONT")
+    if path:
+        font_manager.fontManager.addfont(path)     # raises OSError/RuntimeError for a bad file: say so
+        return font_manager.FontProperties(fname=path).get_name()
+    found = _installed(font_manager)
+    if found is None:
+        # matplotlib's font list is cached: a font installed since it was built is added from its file
+        for file in font_manager.findSystemFonts():
+            if any(hint in Path(file).name.casefold() for hint in _FILE_HINTS):
+                try:
+                    font_manager.fontManager.addfont(file)
+                except (OSError, RuntimeError, ValueError):
+                    continue
+        found = _installed(font_manager)
+    if found is None:
+        log.warning("no CJK font found for the charts: Chinese names are shown by their code "
+                    "(install fonts-noto-cjk, or set STEWARD_CJK_FONT to a font file)")
+    return found
+
+
+_FILE_HINTS = ("cjk", "wqy", "sourcehan", "notosanssc", "notosanstc", "pingfang", "msyh", "simhei")
+
+
+def _installed(font_manager) -> str | None:
+    installed = {f.name for f in font_manager.fontManager.ttflist}
+    return next((family for family in CJK_FAMILIES if family in installed), None)
+
+
+def _fonts() -> dict:
+    """rc settings for one chart: DejaVu Sans first, the CJK family as the glyph fallback."""
+    family = cjk_family()
+    return {"font.family": ["DejaVu Sans", family] if family else ["DejaVu Sans"], "axes.unicode_minus": False}
 
 
 def _safe(text: str) -> str:
-    """Text the bundled DejaVu fonts can draw: Latin-1 as is, anything else left out (the code stays)."""
+    """Text the charts can draw: everything with a CJK font; else Latin only (the code stays)."""
+    if cjk_family() is not None:
+        return text
     kept = "".join(ch if ord(ch) < 0x250 else "?" for ch in text)
     return kept if kept.strip("? ") else ""
 
@@ -31,9 +82,16 @@ def render(bins: list[Bin], groups: list[GroupCompletion], folder: Path, *, name
     """Write SCORES and COMPLETION into `folder` (created); returns their paths. Raises OSError."""
     import matplotlib
     matplotlib.use("Agg")
-    from matplotlib.figure import Figure
 
     folder.mkdir(parents=True, exist_ok=True)
+    with matplotlib.rc_context(_fonts()):
+        return _draw(bins, groups, folder, name=name, code=code, pass_mark=pass_mark)
+
+
+def _draw(bins: list[Bin], groups: list[GroupCompletion], folder: Path, *, name: str, code: str,
+          pass_mark: float | None) -> list[Path]:
+    from matplotlib.figure import Figure
+
     written = []
 
     fig = Figure(figsize=(8, 4.5), dpi=100)

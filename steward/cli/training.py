@@ -8,14 +8,7 @@ import sys
 
 import click
 
-from steward.cli.common import build_container, friendly
-
-DATE = click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"])
-
-
-def _utc(value):
-    from datetime import timezone
-    return value.replace(tzinfo=timezone.utc) if value is not None else None
+from steward.cli.common import DATE, DATE_HELP, build_container, friendly, local_moment
 
 
 def _group(s, ref: str):
@@ -43,8 +36,8 @@ def register(main: click.Group) -> None:
     @archive.command("search")
     @click.argument("words", nargs=-1, required=True)
     @click.option("--group", "group_ref", required=True, help="platform:chat_id (or a unique chat id).")
-    @click.option("--since", type=DATE, help="From this UTC date/time.")
-    @click.option("--until", type=DATE, help="Before this UTC date/time.")
+    @click.option("--since", type=DATE, help=f"From this date/time, {DATE_HELP}.")
+    @click.option("--until", type=DATE, help=f"Before this date/time, {DATE_HELP}.")
     @click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True)
     @friendly
     def archive_search(words, group_ref, since, until, limit) -> None:
@@ -52,32 +45,36 @@ def register(main: click.Group) -> None:
         from core.training import archive_search as search
         container = build_container(with_connectors=False)
         container.check_migrated()
+        tz = container.config.timezone
         with container.sessions() as s:
             group = _group(s, group_ref)
-            rows = search.search(s, [group.id], " ".join(words), _utc(since), _utc(until), limit)
+            rows = search.search(s, [group.id], " ".join(words), local_moment(since, tz), local_moment(until, tz),
+                                 limit)
             for m in rows:
-                click.echo(f"{m.sent_at:%Y-%m-%d %H:%M} {m.user_id}: {m.text}")
+                click.echo(f"{search.local(m.sent_at, tz)} {m.user_id}: {m.text}")
+        click.echo(f"times in {tz}", err=True)
         click.echo(f"{len(rows)} message(s)", err=True)
 
     @archive.command("export")
     @click.option("--group", "group_ref", required=True, help="platform:chat_id (or a unique chat id).")
-    @click.option("--since", type=DATE, help="From this UTC date/time.")
-    @click.option("--until", type=DATE, help="Before this UTC date/time.")
+    @click.option("--since", type=DATE, help=f"From this date/time, {DATE_HELP}.")
+    @click.option("--until", type=DATE, help=f"Before this date/time, {DATE_HELP}.")
     @click.option("--format", "fmt", type=click.Choice(["md", "html", "json"]), default="md", show_default=True)
     @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), help="File (default: stdout).")
     @friendly
     def archive_export(group_ref, since, until, fmt, output) -> None:
         """Export one group's messages for a period as Markdown, HTML or JSON."""
         from core.training import archive_search as search
-        since, until = _utc(since), _utc(until)
         if since and until and since >= until:
             raise click.UsageError("--since must be before --until")
         container = build_container(with_connectors=False)
         container.check_migrated()
+        tz = container.config.timezone
+        since, until = local_moment(since, tz), local_moment(until, tz)
         with container.sessions() as s:
             group = _group(s, group_ref)
             rows = search.messages(s, group, since, until)
-            text = search.render(group, rows, fmt, since, until)
+            text = search.render(group, rows, fmt, since, until, tz=tz)
         if output:
             with open(output, "w", encoding="utf-8") as f:
                 f.write(text)

@@ -73,6 +73,7 @@ TABLE: dict[str, tuple[str, set[str], set[str]]] = {
     "appeal": ("appeal C1 it was not me", {"member"}, set()),
     "approve": ("approve C1", {"admin"}, set()),
     "reject": ("reject C1", {"admin"}, set()),
+    "reject-appeal": ("reject-appeal C1 the evidence stands", {"admin"}, set()),
     "lexicon": ("lexicon list severe", {"admin"}, set()),
     "announce": ("announce topic: Intro time: 2026-11-20 10:00 points: basics", {"admin", "lead"}, set()),
     "seen": ("seen 1", EVERYONE, set()),

@@ -76,3 +76,30 @@ def test_a_chinese_alias_glued_to_more_words_is_a_sentence():
     assert looks_like_command("申诉C12 我没有")
     assert not looks_like_command("帮助我一下，这道题怎么做")
     assert not looks_like_command("记录一下今天的作业")
+
+
+def test_the_rest_is_kept_exactly_as_typed():
+    cmd = parse("申诉 C12 我没有发广告，说明：那是公司活动")
+    assert cmd.rest == "我没有发广告，说明：那是公司活动"
+    assert parse("ｗａｒｎ <@U1> 理由：刷屏，三次").rest == "理由：刷屏，三次"
+    assert parse("revoke　＃１２　申诉成立，撤销").case == "C000012"   # ideographic spaces, full-width number
+
+
+@pytest.mark.parametrize("typed,name", [("hlep", "help"), ("rulse", "rules"), ("帮组", "help"), ("warm", "warn"),
+                                        ("apeal", "appeal"), ("记彔", "record")])
+def test_a_typo_suggests_the_closest_command(typed, name):
+    assert all_features().grammar.suggest(typed)[0] == name
+
+
+def test_nothing_close_suggests_nothing():
+    assert all_features().grammar.suggest("xyzzy") == []
+    assert all_features().grammar.suggest("今天几点上课") == []
+
+
+@pytest.mark.parametrize("name,hans,hant", [("help", "帮助", "幫助"), ("rules", "群规", "群規"),
+                                            ("recommend", "推荐", "推薦"), ("assign", "布置作业", "佈置作業"),
+                                            ("warn", "警告", "警告")])
+def test_each_locale_sees_its_own_alias(name, hans, hant):
+    grammar = all_features().grammar
+    assert (grammar.alias_for(name, "en"), grammar.alias_for(name, "zh-Hans"), grammar.alias_for(name, "zh-Hant")) \
+        == (name, hans, hant)

@@ -83,19 +83,18 @@ def test_members_mention_steward_in_the_governed_group(wecom, clock):
     side, container, client = wecom
     fake, lead, bob = side.fake, side.users["lead"], side.users["bob"]
 
-    # A member asks for the rules: the answer goes into the group through the response_url, once.
+    # A member asks for the rules: answered privately (the app's message/send), nothing in the group.
     accepted(side.mention("bob", "@Steward rules").send(client))
     deliver_all(container, clock)
-    [(chat, reply)] = fake.aibot_replies
-    assert chat == BOT_CHAT and reply["msgtype"] == "markdown"
-    assert "WeCom new hires" in reply["markdown"]["content"]
-    assert side.posts() == [] and fake.aibot_refused == []
+    [answer] = side.privates()
+    assert answer.user == bob and "WeCom new hires" in answer.text
+    assert side.posts() == [] and fake.aibot_replies == [] and fake.aibot_refused == []
 
     # `my` answers privately: the app's message/send to the member, never into the group.
     mark = side.mark()
     accepted(side.mention("bob", "@Steward my").send(client))
     deliver_all(container, clock)
-    assert [p.user for p in side.privates(mark)] == [bob] and len(fake.aibot_replies) == 1
+    assert [p.user for p in side.privates(mark)] == [bob] and fake.aibot_replies == []
 
     # The lead warns bob by @-mentioning both: a first violation warns (R8.2.1) in the group.
     mark = side.mark()
@@ -109,15 +108,16 @@ def test_members_mention_steward_in_the_governed_group(wecom, clock):
     assert post.chat == side.chat and "R8.2.1" in post.text and "posting ads" in post.text
     assert [p.user for p in side.privates(mark)] == [bob]
 
-    # A question @-mentioning Steward is tracked (R4.3.1); no answer goes out for it.
-    replies = len(fake.aibot_replies)
+    # A question @-mentioning Steward is tracked (R4.3.1); the asker alone hears that it was noted.
+    replies, mark = len(fake.aibot_replies), side.mark()
     accepted(side.mention("carol", "@Steward when does tomorrow's session start?").send(client))
     deliver_all(container, clock)
     with container.sessions() as s:
         [question] = s.scalars(select(Question)).all()
         assert question.status == "open" and "tomorrow's session" in question.text
         assert question.account_id == find_account(s, "wecom", side.users["carol"]).id
-    assert len(fake.aibot_replies) == replies
+    assert len(fake.aibot_replies) == replies and side.posts(mark) == []
+    assert [p.user for p in side.privates(mark)] == [side.users["carol"]]
 
 
 def test_a_repeated_callback_is_handled_once(wecom, clock):
@@ -130,7 +130,7 @@ def test_a_repeated_callback_is_handled_once(wecom, clock):
     clock.advance(seconds=30)
     accepted(side.aibot(payload).send(client))   # the same msgid, newly signed
     deliver_all(container, clock)
-    assert len(side.fake.aibot_replies) == 2
+    assert len(side.privates()) == 2 and side.fake.aibot_replies == []
     with container.sessions() as s:
         assert len(s.scalars(select(InboundEvent).where(InboundEvent.platform == "wecom")).all()) == 2
 

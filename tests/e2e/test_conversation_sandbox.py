@@ -14,10 +14,11 @@ from core.clauses import is_clause
 from core.config import parse_config
 from core.db.models import AuditEntry, Case
 from steward.worker import drain
-from tests.conftest import build_container
+from tests.conftest import (
+    LOCAL,  # noqa: E402  (loopback with the playground token)
+    build_container,
+)
 from webhooks import create_app
-
-LOCAL = {"REMOTE_ADDR": "127.0.0.1"}
 
 HEAD = """
 locale: en

@@ -188,8 +188,12 @@ def _ack_card(r, inv, value: str) -> None:
     if not value.isdigit():
         return
     actor = account_for(r.s, inv.platform, inv.user_id, r.now)
-    group = r.s.get(Group, int(value))
-    if group is None:
+    group = r.s.get(Group, int(value[:9]))
+    if group is None or open_membership(r.s, actor.person_id, group.id) is None:
+        # a forged click for a group the clicker is not in: the same answer as for no group, audited
+        audit.record(r.s, at=r.now, actor=f"person:{actor.person_id}", action="command.refused", clause="R3.3.2",
+                     person_id=actor.person_id, command="membership.ack", reason="not_in_group")
+        r.reply(inv, None, t(r.ctx.config.locale, "membership.ack.nothing"), private=True)
         return
     done = acknowledge(r.ctx, r.s, actor.person, group.id)
     r.reply(inv, None, t(group.locale, "membership.ack.done" if done else "membership.ack.nothing",

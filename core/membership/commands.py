@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from core.db.models import Group, Role
 from core.i18n import t
+from core.kernel import audit
 from core.kernel.directory import account_for, display, find_account, open_membership
 from core.kernel.identity import LinkResult, link_by_key
 from core.kernel.spec import OPEN, STAFF, CommandSpec
@@ -152,11 +153,20 @@ def _request(r, inv, value: str, kind: str):
     return request if request is not None and request.kind == kind else None
 
 
+def _no_such_request(r, inv, command: str) -> None:
+    """A click on a request that does not exist is answered like one the clicker may not decide (audited):
+    a forged card learns nothing (permission before existence)."""
+    clicker = account_for(r.s, inv.platform, inv.user_id, r.now)
+    audit.record(r.s, at=r.now, actor=f"person:{clicker.person_id}", action="command.refused", clause="R7.1.1",
+                 person_id=clicker.person_id, command=command, reason="item")
+    r.reply(inv, None, t(r.ctx.config.locale, "membership.decide.refused", clause="R7.1.1"), private=True)
+
+
 def _decide_application(approve: bool):
     def handler(r, inv, value: str) -> None:
         request = _request(r, inv, value, "application")
         if request is None:
-            return
+            return _no_such_request(r, inv, "membership.approve" if approve else "membership.reject")
         decider = account_for(r.s, inv.platform, inv.user_id, r.now)
         key, values = Applications(r.ctx, r.s).decide(request, approve, decider)
         r.reply(inv, None, t(r.s.get(Group, request.group_id).locale, key, **values), private=True)
@@ -167,7 +177,7 @@ def _decide_move(keep: bool):
     def handler(r, inv, value: str) -> None:
         request = _request(r, inv, value, "move")
         if request is None:
-            return
+            return _no_such_request(r, inv, "membership.keep" if keep else "membership.remove")
         decider = account_for(r.s, inv.platform, inv.user_id, r.now)
         key, values = decide_move(r.ctx, r.s, request, keep, decider)
         r.reply(inv, None, t(r.s.get(Group, request.group_id).locale, key, **values), private=True)
@@ -178,8 +188,12 @@ def _ack_card(r, inv, value: str) -> None:
     if not value.isdigit():
         return
     actor = account_for(r.s, inv.platform, inv.user_id, r.now)
-    group = r.s.get(Group, int(value))
-    if group is None:
+    group = r.s.get(Group, int(value[:9]))
+    if group is None or open_membership(r.s, actor.person_id, group.id) is None:
+        # a forged click for a group the clicker is not in: the same answer as for no group, audited
+        audit.record(r.s, at=r.now, actor=f"person:{actor.person_id}", action="command.refused", clause="R3.3.2",
+                     person_id=actor.person_id, command="membership.ack", reason="not_in_group")
+        r.reply(inv, None, t(r.ctx.config.locale, "membership.ack.nothing"), private=True)
         return
     done = acknowledge(r.ctx, r.s, actor.person, group.id)
     r.reply(inv, None, t(group.locale, "membership.ack.done" if done else "membership.ack.nothing",

@@ -239,3 +239,31 @@ def test_an_item_that_exists_and_one_that_does_not_are_refused_alike(world, name
 def test_open_commands_name_no_group_content(world):
     assert {n for n, spec in all_features().grammar.specs.items() if spec.scope == OPEN} <= {
         "help", "record", "lexicon", "join", "link", "my", "reviews", "consent"}
+
+
+def _click(ctx, actor: str, action: str, value: str) -> tuple[list[dict], list[dict]]:
+    with ctx.sessions() as s:
+        before = s.scalar(select(func.max(AuditEntry.id))) or 0
+        outbox = s.scalar(select(func.max(OutboxItem.id))) or 0
+        CommandRunner(ctx, s).card(Invocation("sandbox", f"click-{actor}-{action}-{value}", actor, "", None, True),
+                                   action, value)
+        s.flush()
+        refused = [dict(e.detail) for e in s.scalars(select(AuditEntry).where(
+            AuditEntry.id > before, AuditEntry.action == "command.refused"))]
+        sent = [row.action for row in s.scalars(select(OutboxItem).where(OutboxItem.id > outbox))]
+        s.rollback()
+    return refused, sent
+
+
+def test_forged_card_clicks_learn_nothing(world):
+    """A card's value is typed by whoever forges the click: a group the clicker is not in, a request that
+    does not exist — each answered alike, and audited."""
+    ctx = world.ctx
+    with ctx.sessions() as s:
+        gid = group_for(s, "sandbox", "g-chat").id
+    refused, sent = _click(ctx, "outsider", "membership.ack", str(gid))
+    refused_none, sent_none = _click(ctx, "outsider", "membership.ack", "999999")
+    assert refused and refused_none and [a["text"] for a in sent] == [a["text"] for a in sent_none]
+    assert "The group" not in sent[0]["text"]
+    refused, sent = _click(ctx, "outsider", "membership.approve", "999999")
+    assert refused and "lead" in sent[0]["text"]

@@ -139,7 +139,8 @@ def test_a_worker_killed_mid_delivery_loses_nothing_and_doubles_nothing(containe
     sandbox = container.connectors["sandbox"]
     queue(container, PostMessage("sandbox", "new-hires", "only once"))
     a = Deliverer(container.ctx, {"sandbox": sandbox}, "A", lease_seconds=60)
-    [claimed] = a._claim()
+    [(claimed, interrupted)] = a._claim()
+    assert not interrupted                    # nobody held it before
     sandbox.deliver(PostMessage("sandbox", "new-hires", "only once"), "k1")   # A's call went out ...
     # ... and A died here, before _done.
     b = Deliverer(container.ctx, {"sandbox": sandbox}, "B", lease_seconds=60)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Mapping
 
 from connectors.base import EnvVar
@@ -33,7 +33,6 @@ ENV: tuple[EnvVar, ...] = (
 
 @dataclass(frozen=True)
 class Settings:
-    """Secrets (database URL, tokens) stay out of repr."""
     database_url: str
     config_path: str
     redis_url: str | None
@@ -42,7 +41,7 @@ class Settings:
     log_level: str
     files_dir: str = "steward-files"
     playground: bool = False
-    health_token: str | None = None
+    health_token: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":

@@ -16,8 +16,8 @@ from core.events import Event
 
 log = logging.getLogger("steward.webhooks")
 
-#: what malformed input makes parsing code raise (nesting too deep, `int("²")`, 5,000 digits, bytes that are not
-#: UTF-8, a field of the wrong type): the sender's fault, answered 400 and never 500
+#: what malformed input makes the checks before verification raise (nesting too deep, `int("²")`, 5,000 digits,
+#: bytes that are not UTF-8, a field of the wrong type): nobody vouched for it, answered 400 and never 500
 MALFORMED = (RecursionError, ValueError, OverflowError, TypeError, KeyError, IndexError, AttributeError,
              struct.error)
 
@@ -85,9 +85,15 @@ def blueprint(platform: str, endpoints: Mapping[str, tuple[str, ...]], connector
             req = inbound_request(endpoint)
             try:
                 payload = connector.verify(req)        # raises before anything is parsed
-                result = connector.parse(req, payload)
             except MALFORMED as exc:
-                log.info("malformed %s request: %s", endpoint, type(exc).__name__)
+                log.warning("malformed %s request refused before verification: %s", endpoint, type(exc).__name__)
+                raise BadRequest(f"malformed request ({type(exc).__name__})") from None
+            try:
+                result = connector.parse(req, payload)
+            except (RecursionError, UnicodeError) as exc:
+                # verified, yet nested too deep or not text: the same request will never parse (no retry);
+                # any other error stays a 500, so the platform retries once the cause is fixed
+                log.warning("unparseable verified %s request: %s", endpoint, type(exc).__name__)
                 raise BadRequest(f"malformed request ({type(exc).__name__})") from None
             for event in result.events:
                 ingest(event)

@@ -40,7 +40,7 @@ def blueprint(container, connector) -> Blueprint:
 
     @bp.get("/")
     def page():
-        response = render_template("playground.html", csrf_token=connector.csrf_token)
+        response = render_template("playground.html", csrf_token=connector.page_token())
         return response, 200, {"Cache-Control": "no-store", "X-Frame-Options": "DENY",
                                "Content-Security-Policy": "frame-ancestors 'none'",
                                "Referrer-Policy": "no-referrer"}

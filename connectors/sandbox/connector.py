@@ -54,10 +54,10 @@ class SandboxConnector(Connector):
         settings = sandbox_settings.load(env)
         return cls(deps, settings.emulate, settings)
 
-    @property
-    def csrf_token(self) -> str:
-        """What the playground page hands its script; every POST must carry it (verify.py)."""
-        return self.settings.csrf_token
+    def page_token(self) -> str:
+        """The token a playground page hands its script; every POST must carry one (verify.py). Each page load
+        gets its own, signed with this process's key (or STEWARD_PLAYGROUND_TOKEN, when it is set)."""
+        return self.settings.csrf_token or verify.issue_token(self.settings.csrf_key)
 
     @property
     def capabilities(self) -> Capabilities:
@@ -76,7 +76,7 @@ class SandboxConnector(Connector):
 
     # --- inbound -----------------------------------------------------------------------------
     def verify(self, request: InboundRequest) -> Payload:
-        return verify.verify(request, self.settings.csrf_token)
+        return verify.verify(request, self.settings.csrf_token, self.settings.csrf_key)
 
     def parse(self, request: InboundRequest, payload: Payload) -> InboundResult:
         data = parse.body(payload)

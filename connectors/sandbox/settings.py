@@ -13,8 +13,8 @@ ENV: tuple[EnvVar, ...] = (
     EnvVar("STEWARD_SANDBOX_EMULATE", False, False,
            "make the sandbox behave like slack, wecom or dingtalk (capabilities)", None),
     EnvVar("STEWARD_PLAYGROUND_TOKEN", False, True,
-           "the playground's anti-forgery token (X-Steward-CSRF on every POST); unset: a new random one "
-           "each time the process starts, shown only in the playground page", None),
+           "one fixed anti-forgery token for the playground (X-Steward-CSRF on every POST), for scripts; "
+           "unset: each page load gets its own, signed with a key made when the process starts", None),
 )
 
 
@@ -26,8 +26,10 @@ def emulable() -> tuple[str, ...]:
 @dataclass(frozen=True)
 class SandboxSettings:
     emulate: str | None = None
-    #: every POST carries it (X-Steward-CSRF): a page of another site cannot read it, so cannot forge one
-    csrf_token: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
+    #: STEWARD_PLAYGROUND_TOKEN: one fixed token (for scripts); None: each page load gets its own (csrf_key)
+    csrf_token: str | None = field(default=None, repr=False)
+    #: signs the tokens the page hands out; new each time the process starts
+    csrf_key: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
 
     def __post_init__(self) -> None:
         if self.emulate is not None and self.emulate not in emulable():

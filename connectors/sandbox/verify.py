@@ -7,14 +7,18 @@ and only requests that prove they come from the playground page itself:
 - an Origin, when the browser sends one, is this very host (`Origin: https://evil.example` is refused),
   and a browser's Sec-Fetch-Site, when sent, says same-origin;
 - the body is JSON (`text/plain` and form posts, which any site can make a browser send, are refused);
-- X-Steward-CSRF carries the playground's token (shown only in the page; another site cannot read it).
+- X-Steward-CSRF carries a token the playground page handed out (each page load its own, signed with a key
+  this process made at start; or STEWARD_PLAYGROUND_TOKEN): another site cannot read the page, so cannot
+  forge one.
 
 Everything refused is refused with 403 (core.errors.Forbidden) before the body is read.
 """
 from __future__ import annotations
 
+import hashlib
 import hmac
 import ipaddress
+import secrets
 from urllib.parse import urlsplit
 
 from connectors.base import InboundRequest, Payload
@@ -65,14 +69,29 @@ def check_same_origin(headers) -> None:
         raise Forbidden("cross-site request refused")
 
 
-def verify(request: InboundRequest, csrf_token: str) -> Payload:
+def issue_token(key: bytes) -> str:
+    nonce = secrets.token_urlsafe(16)
+    return f"{nonce}.{_mac(key, nonce)}"
+
+
+def _mac(key: bytes, nonce: str) -> str:
+    return hmac.new(key, nonce.encode("utf-8"), hashlib.sha256).hexdigest()[:40]
+
+
+def token_ok(given: str, fixed: str | None, key: bytes) -> bool:
+    if fixed is not None:
+        return bool(given) and hmac.compare_digest(given.encode("utf-8", "replace"), fixed.encode("utf-8"))
+    nonce, _, mac = given.partition(".")
+    return bool(nonce and mac) and hmac.compare_digest(mac.encode("utf-8", "replace"), _mac(key, nonce).encode())
+
+
+def verify(request: InboundRequest, csrf_token: str | None, csrf_key: bytes) -> Payload:
     headers = request.headers
     check_local(headers)
     check_same_origin(headers)
     content_type = (headers.get("content-type") or "").split(";", 1)[0].strip().lower()
     if content_type != "application/json":
         raise Forbidden("the sandbox accepts only application/json")
-    given = (headers.get(CSRF_HEADER) or "").encode("utf-8", "replace")
-    if not given or not hmac.compare_digest(given, csrf_token.encode("utf-8")):
+    if not token_ok((headers.get(CSRF_HEADER) or "").strip(), csrf_token, csrf_key):
         raise Forbidden("missing or wrong playground token (X-Steward-CSRF)")
     return Payload(request.body)

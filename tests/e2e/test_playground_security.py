@@ -106,13 +106,24 @@ def test_the_page_hands_out_the_token_and_a_same_origin_post_is_accepted(playgro
     assert events(container) == 1
 
 
-def test_without_a_configured_token_each_process_makes_its_own(sqlite_url, clock, sandbox_config):
-    tokens = []
+def test_without_a_configured_token_each_page_gets_its_own(sqlite_url, clock, sandbox_config):
+    pages = []
     for _ in range(2):
-        container = build_container(sqlite_url, clock, sandbox_config,
-                                    extra_env={"STEWARD_PLAYGROUND": "1"})
-        tokens.append(container.connectors["sandbox"].csrf_token)
+        container = build_container(sqlite_url, clock, sandbox_config, extra_env={"STEWARD_PLAYGROUND": "1"})
         client = create_app(container).test_client()
+        tokens = [_token(client.get("/sandbox/").get_data(as_text=True)) for _ in range(2)]
+        assert tokens[0] != tokens[1] and all(len(t) >= 40 for t in tokens)
+        for token in tokens:                                   # each page's token works in this process
+            assert client.post("/sandbox/messages", json=BODY, headers={"X-Steward-CSRF": token}).status_code == 200
         assert client.post("/sandbox/messages", json=BODY, environ_base=LOCAL).status_code == 403
+        forged = tokens[0].split(".")[0] + "." + "0" * 40
+        assert client.post("/sandbox/messages", json=BODY, headers={"X-Steward-CSRF": forged}).status_code == 403
+        if pages:                                              # another process's token is worthless here
+            assert client.post("/sandbox/messages", json=BODY,
+                               headers={"X-Steward-CSRF": pages[0]}).status_code == 403
+        pages.append(tokens[0])
         container.engine.dispose()
-    assert tokens[0] != tokens[1] and all(len(t) >= 32 for t in tokens)
+
+
+def _token(page: str) -> str:
+    return page.split('name="steward-csrf" content="', 1)[1].split('"', 1)[0]

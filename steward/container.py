@@ -25,6 +25,7 @@ from core.kernel.context import CoreContext
 from core.kernel.delivery import Deliverer
 from core.kernel.inbound import ingest, ingest_many
 from core.ports import Directory
+from steward import metrics
 from steward.features import all_features
 from steward.ratelimit import LimitsRateLimiter
 from steward.settings import Settings
@@ -52,7 +53,8 @@ class Container:
 
     def deliverer(self, worker_id: str | None = None) -> Deliverer:
         worker = worker_id or self.settings.worker_id or f"{socket.gethostname()}:{os.getpid()}"
-        return Deliverer(self.ctx, self.connectors, worker)
+        counted = {p: metrics.CountingMessenger(p, c) for p, c in self.connectors.items()}   # /metrics
+        return Deliverer(self.ctx, counted, worker)
 
     def check_database(self) -> None:
         """Raise DatabaseUnavailable with a clear message if the database cannot be used."""
@@ -98,7 +100,8 @@ def build(env: Mapping[str, str] | None = None, *, clock: Clock | None = None,
     files = LocalFileStore(settings.files_dir)
     if with_connectors:
         deps = ConnectorDeps(clock=clock, tokens=DbTokenStore(sessions, clock),
-                             limiter=LimitsRateLimiter(settings.redis_url or "memory://"), files=files)
+                             limiter=metrics.CountingRateLimiter(LimitsRateLimiter(settings.redis_url or "memory://")),
+                             files=files)
         problems: list[str] = []
         for platform in platforms_wanted(config, env):
             try:
@@ -114,7 +117,7 @@ def build(env: Mapping[str, str] | None = None, *, clock: Clock | None = None,
                                 directories={p: c for p, c in container.connectors.items()
                                              if isinstance(c, Directory)},
                                 files=files, file_sources=dict(container.connectors),
-                                features=all_features())
+                                features=all_features(), metrics=metrics.CoreMetrics())
     # the directory port of core/kernel/identity.py: connectors that can look a user up
     ctx = container.ctx
     if settings.spool_dir:
@@ -123,6 +126,7 @@ def build(env: Mapping[str, str] | None = None, *, clock: Clock | None = None,
         container.accept = container.spool
     else:
         container.accept = lambda event: ingest(ctx, event)
+    container.accept = metrics.instrument_accept(container.accept)   # counted and timed for /metrics
     return container
 
 

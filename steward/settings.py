@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Mapping
 
 from connectors.base import EnvVar
@@ -20,6 +20,12 @@ ENV: tuple[EnvVar, ...] = (
            "then store them in batches; unset: answer after the database commit", None),
     EnvVar("STEWARD_WORKER_ID", False, False, "name of this worker in leases and logs", None),
     EnvVar("STEWARD_LOG_LEVEL", False, False, "DEBUG, INFO, WARNING or ERROR", "INFO"),
+    EnvVar("STEWARD_LOG_FORMAT", False, False, "text (default) or json: one JSON object per log line", "text"),
+    EnvVar("STEWARD_METRICS_TOKEN", False, True,
+           "bearer token that /metrics asks for; unset: /metrics answers only the loopback interface", None),
+    EnvVar("PROMETHEUS_MULTIPROC_DIR", False, False,
+           "where the web processes keep their metrics for /metrics to sum; `steward serve` makes one itself, "
+           "plain gunicorn needs an empty directory", None),
     EnvVar("STEWARD_FILES_DIR", False, False,
            "directory of the files members send Steward (submissions, shared materials)", "steward-files"),
 )
@@ -34,6 +40,8 @@ class Settings:
     worker_id: str | None
     log_level: str
     files_dir: str = "steward-files"
+    log_format: str = "text"
+    metrics_token: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -49,4 +57,6 @@ class Settings:
                    spool_dir=get("STEWARD_SPOOL_DIR"),
                    worker_id=get("STEWARD_WORKER_ID"),
                    log_level=(get("STEWARD_LOG_LEVEL") or "INFO").upper(),
-                   files_dir=get("STEWARD_FILES_DIR") or "steward-files")
+                   files_dir=get("STEWARD_FILES_DIR") or "steward-files",
+                   log_format=(get("STEWARD_LOG_FORMAT") or "text").lower(),
+                   metrics_token=get("STEWARD_METRICS_TOKEN"))

@@ -56,6 +56,9 @@ def register(main: click.Group) -> None:
     def serve(host: str, port: int, workers: int | None, threads: int, timeout: int, keep_alive: int,
               no_worker: bool, dev: bool) -> None:
         """Run the web app (webhooks, /healthz, the sandbox playground) with an embedded worker."""
+        if not dev:
+            from steward import metrics
+            metrics.prepare_multiprocess_dir()   # before any metric exists: /metrics sums every web process
         container = synced_container()
         if dev:
             _serve_dev(container, host, port, no_worker)
@@ -139,7 +142,7 @@ class WebServer(BaseApplication):
             "bind": bind, "workers": workers, "worker_class": f"{__name__}.IdleBoundThreadWorker", "threads": threads,
             "timeout": timeout, "keepalive": keep_alive, **LIMITS,
             "proc_name": "steward", "loglevel": level if level in ("debug", "info", "warning", "error") else "info",
-            "worker_exit": _worker_exit,
+            "worker_exit": _worker_exit, "child_exit": _child_exit,
             # recent gunicorn opens a control socket at one fixed path per user; Steward has no use for it
             "control_socket_disable": True,
         }
@@ -207,6 +210,12 @@ def _worker_exit(_server, _worker) -> None:
     container = _process.container
     if container is not None and container.spool is not None:
         container.spool.stop()
+
+
+def _child_exit(_server, worker) -> None:
+    """In gunicorn's master: a web process ended; /metrics forgets its live values."""
+    from steward import metrics
+    metrics.process_dead(worker.pid)
 
 
 def _stall_limit(sock: socket.socket, seconds: int) -> None:

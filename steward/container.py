@@ -54,7 +54,7 @@ class Container:
     def deliverer(self, worker_id: str | None = None) -> Deliverer:
         worker = worker_id or self.settings.worker_id or f"{socket.gethostname()}:{os.getpid()}"
         counted = {p: metrics.CountingMessenger(p, c) for p, c in self.connectors.items()}   # /metrics
-        return Deliverer(self.ctx, counted, worker)
+        return Deliverer(self.ctx, counted, worker, lease_seconds=self.settings.lease_seconds)
 
     def check_database(self) -> None:
         """Raise DatabaseUnavailable with a clear message if the database cannot be used."""

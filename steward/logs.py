@@ -78,6 +78,8 @@ def configure(level: str | None = None, fmt: str | None = None) -> None:
 def request_id_of_key(key: str) -> str | None:
     """The request id an outbox key names: `reply:slack:Ev123:1` -> `slack:Ev123` (None if it names none)."""
     parts = key.removeprefix("forget:").split(":")
-    if len(parts) >= 3 and parts[0] in ("reply", "nudge"):
-        return f"{parts[1]}:{parts[2]}"
+    if len(parts) >= 4 and parts[0] == "reply":          # reply:<messenger>:<event id>:<n>
+        return ":".join(parts[1:-1])
+    if len(parts) >= 3 and parts[0] == "nudge":          # nudge:<messenger>:<event id>
+        return ":".join(parts[1:])
     return None

@@ -31,6 +31,7 @@ from core.events import Event
 from steward import logs
 
 log = logging.getLogger("steward.delivery")
+log_accept = logging.getLogger("steward.inbound")
 
 _lock = threading.Lock()
 _metrics: SimpleNamespace | None = None
@@ -102,6 +103,8 @@ def instrument_accept(accept: Callable[[Event], object]) -> Callable[[Event], ob
         finally:
             logs.request_id.reset(token)
         metrics.ingest.labels(event.platform).observe(time.perf_counter() - started)
+        log_accept.info("accepted %s %s %s", event.platform, type(event).__name__, event.event_id,
+                        extra={"request_id": f"{event.platform}:{event.event_id}"})
         return result
     return counted
 

@@ -144,6 +144,19 @@ def test_json_logs_carry_the_request_id():
     assert logs.request_id_of_key("reply:slack:Ev1:2") == "slack:Ev1"
     assert logs.request_id_of_key("forget:reply:wecom:m-9:1") == "wecom:m-9"
     assert logs.request_id_of_key("alert:12:U1") is None
+    assert logs.request_id_of_key("reply:sandbox:msg:x:1") == "sandbox:msg:x"
+    assert logs.request_id_of_key("nudge:slack:Ev7") == "slack:Ev7"
+
+
+def test_the_request_id_follows_an_event_from_webhook_to_delivery(client, container, caplog):
+    caplog.handler.addFilter(logs._RequestId())
+    with caplog.at_level(logging.INFO):
+        client.post("/sandbox/messages", json={"user_id": "alice", "text": "help", "id": "trace-1"},
+                    environ_base=LOCAL)
+        drain(container)
+    ids = {(r.name, r.request_id) for r in caplog.records if r.name in ("steward.inbound", "steward.delivery")}
+    assert ("steward.inbound", "sandbox:msg:trace-1") in ids      # the sandbox's event ids are msg:<id>
+    assert ("steward.delivery", "sandbox:msg:trace-1") in ids, ids
 
 
 def _clean_env(tmp_path, db) -> dict[str, str]:

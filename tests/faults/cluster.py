@@ -28,6 +28,8 @@ from pathlib import Path
 from tests.fakes.slack_api import BOT_USER_ID, TEAM_ID, FakeSlack
 
 SIGNING_SECRET = "fault-suite-signing-secret"
+#: one line per fault, printed at the end of the run (tests/faults/conftest.py)
+FIGURES: list[str] = []
 CHANNEL = "C0FAULTS1"
 MEMBERS = [f"U0FMEMB{n:02d}" for n in range(10)]
 
@@ -304,6 +306,14 @@ class Process:
         except ProcessLookupError:
             pass
         self.proc.wait(timeout=10)
+
+    def terminate(self) -> None:
+        """SIGTERM to the process and its children, without waiting (stop() waits)."""
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
 
     def stop(self) -> None:
         if self.proc is None or self.proc.poll() is not None:

@@ -49,12 +49,14 @@ def m() -> SimpleNamespace:
         return _metrics
     with _lock:
         if _metrics is None:
-            from prometheus_client import CollectorRegistry, Counter, Histogram
+            from prometheus_client import CollectorRegistry, Counter, Histogram, values
 
-            registry = None if multiprocess() else CollectorRegistry(auto_describe=True)
+            # files under PROMETHEUS_MULTIPROC_DIR only if it was set when prometheus_client was imported
+            shared = multiprocess() and values.ValueClass is not values.MutexValue
+            registry = None if shared else CollectorRegistry(auto_describe=True)
             kw = {"registry": registry}
             _metrics = SimpleNamespace(
-                registry=registry,
+                registry=registry, directory=os.environ.get("PROMETHEUS_MULTIPROC_DIR") if shared else None,
                 events=Counter("steward_events_received_total", "Events received from the messengers",
                                ["messenger", "type"], **kw),
                 ingest=Histogram("steward_ingest_seconds", "Time to accept one event (stored, or spooled)",
@@ -223,9 +225,9 @@ def exposition(container) -> tuple[bytes, str]:
 
     metrics = m()
     registry = CollectorRegistry(auto_describe=False)
-    if multiprocess():
+    if metrics.registry is None:      # counted in files: sum every process's
         from prometheus_client import multiprocess as mp
-        mp.MultiProcessCollector(registry)
+        mp.MultiProcessCollector(registry, path=metrics.directory)
     else:
         registry.register(_Forward(metrics.registry))
     registry.register(StateCollector(container))
@@ -250,8 +252,9 @@ def process_dead(pid: int) -> None:
         mp.mark_process_dead(pid)
 
 
-def prepare_multiprocess_dir() -> str:
-    """For `steward serve`: PROMETHEUS_MULTIPROC_DIR, made (a fresh temporary directory) or emptied."""
+def prepare_multiprocess_dir() -> tuple[str, bool]:
+    """For `steward serve`, before gunicorn forks: PROMETHEUS_MULTIPROC_DIR, emptied of a previous run's
+    values, or made (a fresh temporary directory; True: the caller removes it when the server ends)."""
     import glob
     import tempfile
 
@@ -259,8 +262,8 @@ def prepare_multiprocess_dir() -> str:
     if not path:
         path = tempfile.mkdtemp(prefix="steward-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
-    else:
-        os.makedirs(path, exist_ok=True)
-        for stale in glob.glob(os.path.join(path, "*.db")):   # values of a previous run
-            os.remove(stale)
-    return path
+        return path, True
+    os.makedirs(path, exist_ok=True)
+    for stale in glob.glob(os.path.join(path, "*.db")):   # values of a previous run
+        os.remove(stale)
+    return path, False

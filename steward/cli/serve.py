@@ -56,9 +56,6 @@ def register(main: click.Group) -> None:
     def serve(host: str, port: int, workers: int | None, threads: int, timeout: int, keep_alive: int,
               no_worker: bool, dev: bool) -> None:
         """Run the web app (webhooks, /healthz, the sandbox playground) with an embedded worker."""
-        if not dev:
-            from steward import metrics
-            metrics.prepare_multiprocess_dir()   # before any metric exists: /metrics sums every web process
         container = synced_container()
         if dev:
             _serve_dev(container, host, port, no_worker)
@@ -77,12 +74,16 @@ def register(main: click.Group) -> None:
 
         container.engine.dispose()    # each web process opens its own connections
         lock_dir = None if no_worker else tempfile.mkdtemp(prefix="steward-serve-")
+        from steward import metrics
+        metrics_dir, made = metrics.prepare_multiprocess_dir()   # before any metric exists: /metrics sums all
         try:
             WebServer(_bind(host, port), workers=workers, threads=threads, timeout=timeout, keep_alive=keep_alive,
                       delivery_lock=os.path.join(lock_dir, "delivery.lock") if lock_dir else None).run()
         finally:
             if lock_dir:
                 shutil.rmtree(lock_dir, ignore_errors=True)
+            if made:
+                shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 def _banner(container, host: str, port: int, no_worker: bool) -> None:

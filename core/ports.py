@@ -86,6 +86,18 @@ class NoRateLimit:
         return 0.0
 
 
+class Metrics(Protocol):
+    """What the core counts for monitoring (e.g. `count("detector_hits", detector="ads", category="ads")`);
+    the composition root exports it (Prometheus)."""
+
+    def count(self, name: str, amount: float = 1.0, **labels: str) -> None: ...
+
+
+class NoMetrics:
+    def count(self, name: str, amount: float = 1.0, **labels: str) -> None:
+        pass
+
+
 class Messenger(Protocol):
     """The outbound half of a connector, as the delivery service sees it."""
 

@@ -25,7 +25,7 @@ from core.kernel.context import CoreContext
 from core.kernel.delivery import Deliverer
 from core.kernel.inbound import ingest, ingest_many
 from core.ports import Directory
-from steward import redact
+from steward import metrics, redact
 from steward.features import all_features
 from steward.ratelimit import LimitsRateLimiter
 from steward.replay import replay_guard
@@ -55,7 +55,8 @@ class Container:
 
     def deliverer(self, worker_id: str | None = None) -> Deliverer:
         worker = worker_id or self.settings.worker_id or f"{socket.gethostname()}:{os.getpid()}"
-        return Deliverer(self.ctx, self.connectors, worker)
+        counted = {p: metrics.CountingMessenger(p, c) for p, c in self.connectors.items()}   # /metrics
+        return Deliverer(self.ctx, counted, worker, lease_seconds=self.settings.lease_seconds)
 
     def check_database(self) -> None:
         """Raise DatabaseUnavailable with a clear message if the database cannot be used."""
@@ -103,8 +104,8 @@ def build(env: Mapping[str, str] | None = None, *, clock: Clock | None = None,
     files = LocalFileStore(settings.files_dir)
     if with_connectors:
         deps = ConnectorDeps(clock=clock, tokens=DbTokenStore(sessions, clock),
-                             limiter=LimitsRateLimiter(settings.redis_url or "memory://"), files=files,
-                             replay=replay_guard(sessions, clock, settings.redis_url))
+                             limiter=metrics.CountingRateLimiter(LimitsRateLimiter(settings.redis_url or "memory://")),
+                             files=files, replay=replay_guard(sessions, clock, settings.redis_url))
         problems: list[str] = []
         wanted = platforms_wanted(config, env)
         if settings.playground:
@@ -129,7 +130,7 @@ def build(env: Mapping[str, str] | None = None, *, clock: Clock | None = None,
                                 directories={p: c for p, c in container.connectors.items()
                                              if isinstance(c, Directory)},
                                 files=files, file_sources=dict(container.connectors),
-                                features=all_features())
+                                features=all_features(), metrics=metrics.CoreMetrics())
     # the directory port of core/kernel/identity.py: connectors that can look a user up
     ctx = container.ctx
     if settings.spool_dir:
@@ -138,6 +139,7 @@ def build(env: Mapping[str, str] | None = None, *, clock: Clock | None = None,
         container.accept = container.spool
     else:
         container.accept = lambda event: ingest(ctx, event)
+    container.accept = metrics.instrument_accept(container.accept)   # counted and timed for /metrics
     return container
 
 

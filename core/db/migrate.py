@@ -7,7 +7,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 
 def alembic_config(engine: Engine) -> Config:
@@ -17,8 +17,24 @@ def alembic_config(engine: Engine) -> Config:
     return cfg
 
 
+#: the PostgreSQL advisory lock that `upgrade` holds (an arbitrary constant: "steward" as a number)
+MIGRATION_LOCK = 0x73746577617264
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    command.upgrade(alembic_config(engine), revision)
+    """Migrate to `revision`. On PostgreSQL, under an advisory lock: every node may run `steward db upgrade`
+    at once on start; the first migrates, the others wait for it and then find nothing left to do."""
+    if engine.dialect.name != "postgresql":
+        command.upgrade(alembic_config(engine), revision)
+        return
+    with engine.connect() as lock:
+        lock.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
+        lock.commit()       # hold the session-level lock on an idle connection, not in a transaction
+        try:
+            command.upgrade(alembic_config(engine), revision)
+        finally:
+            lock.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK})
+            lock.commit()
 
 
 def current_revision(engine: Engine) -> str | None:

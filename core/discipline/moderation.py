@@ -72,6 +72,8 @@ class ModerationService:
             mentions=len(e.mentions))
         if not verdicts:
             return False
+        for verdict in verdicts:
+            ctx.metrics.count("detector_hits", detector=verdict.detector or "-", category=verdict.category)
         group, account = s.get(Group, group_id), s.get(Account, account_id)
         ladder = [v for v in verdicts if not v.nudge]
         if ladder:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
 from core.config.schema import StewardConfig
@@ -11,9 +11,18 @@ from core.db.models import Group, Role, Training
 from core.kernel import audit
 from core.kernel.directory import account_for, join
 
+#: the advisory lock `sync_config` holds on PostgreSQL ("steward" + 1 as a number)
+SYNC_LOCK = 0x73746577617265
+
 
 def sync_config(session: Session, config: StewardConfig, now: datetime) -> dict[str, int]:
-    """Idempotent: run at every start; returns counts for the log."""
+    """Idempotent: run at every start; returns counts for the log.
+
+    Every process runs it when it starts, and several start at once (web processes and workers on several
+    nodes): on PostgreSQL they take turns under a transaction-level advisory lock, so that none inserts a
+    group another has just inserted."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SYNC_LOCK})
     seen_groups: set[int] = set()
     wanted_roles: set[tuple[int, str, int | None]] = set()
     for cfg in config.groups:

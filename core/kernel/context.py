@@ -12,7 +12,7 @@ from core.clock import Clock
 from core.config.schema import StewardConfig
 from core.kernel.features import NONE, Features
 from core.kernel.lookups import Lookups
-from core.ports import FileSource, FileStore
+from core.ports import FileSource, FileStore, Metrics, NoMetrics
 
 
 @dataclass
@@ -32,6 +32,8 @@ class CoreContext:
     file_sources: Mapping[str, FileSource] = field(default_factory=dict)
     # What the features add (commands, card actions, event handlers, jobs), from the composition root.
     features: Features = NONE
+    # What the core counts for monitoring (detector hits); the composition root exports it.
+    metrics: Metrics = field(default_factory=NoMetrics)
 
     def caps(self, platform: str) -> Capabilities:
         """The connector's declared capabilities; without a connector, the platform's registered row."""

@@ -4,9 +4,6 @@ One module per area registers its commands on `main`; steward/cli/common.py hold
 """
 from __future__ import annotations
 
-import logging
-import os
-
 import click
 
 from steward.cli import assessment, audit, config, db, membership, sandbox, serve, spool, training, wecom, worker
@@ -17,11 +14,8 @@ from steward.cli.moderate import moderate
 @click.version_option(package_name="groupsteward")
 def main() -> None:
     """Steward (培訓群管家): training-group governance for Slack, WeCom and DingTalk."""
-    level = os.environ.get("STEWARD_LOG_LEVEL", "INFO").upper()
-    logging.basicConfig(level=level if level in ("DEBUG", "INFO", "WARNING", "ERROR") else "INFO",
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    if level != "DEBUG":
-        logging.getLogger("alembic").setLevel(logging.WARNING)
+    from steward import logs
+    logs.configure()      # STEWARD_LOG_LEVEL, STEWARD_LOG_FORMAT=json
 
 
 serve.register(main)         # serve

@@ -74,12 +74,16 @@ def register(main: click.Group) -> None:
 
         container.engine.dispose()    # each web process opens its own connections
         lock_dir = None if no_worker else tempfile.mkdtemp(prefix="steward-serve-")
+        from steward import metrics
+        metrics_dir, made = metrics.prepare_multiprocess_dir()   # before any metric exists: /metrics sums all
         try:
             WebServer(_bind(host, port), workers=workers, threads=threads, timeout=timeout, keep_alive=keep_alive,
                       delivery_lock=os.path.join(lock_dir, "delivery.lock") if lock_dir else None).run()
         finally:
             if lock_dir:
                 shutil.rmtree(lock_dir, ignore_errors=True)
+            if made:
+                shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 def _banner(container, host: str, port: int, no_worker: bool) -> None:
@@ -141,7 +145,7 @@ class WebServer(BaseApplication):
             "bind": bind, "workers": workers, "worker_class": f"{__name__}.IdleBoundThreadWorker", "threads": threads,
             "timeout": timeout, "keepalive": keep_alive, **LIMITS,
             "proc_name": "steward", "loglevel": level if level in ("debug", "info", "warning", "error") else "info",
-            "worker_exit": _worker_exit,
+            "worker_exit": _worker_exit, "child_exit": _child_exit,
             # recent gunicorn opens a control socket at one fixed path per user; Steward has no use for it
             "control_socket_disable": True,
         }
@@ -209,6 +213,12 @@ def _worker_exit(_server, _worker) -> None:
     container = _process.container
     if container is not None and container.spool is not None:
         container.spool.stop()
+
+
+def _child_exit(_server, worker) -> None:
+    """In gunicorn's master: a web process ended; /metrics forgets its live values."""
+    from steward import metrics
+    metrics.process_dead(worker.pid)
 
 
 def _stall_limit(sock: socket.socket, seconds: int) -> None:

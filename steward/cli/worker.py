@@ -20,8 +20,12 @@ def _stop_on_signals() -> threading.Event:
 def register(main: click.Group) -> None:
     @main.command()
     @click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
+    @click.option("--metrics-port", type=click.IntRange(1, 65535),
+                  help="Serve this worker's Prometheus metrics (deliveries, rate-limit waits) on this port.")
+    @click.option("--metrics-host", default="127.0.0.1", show_default=True,
+                  help="Interface for --metrics-port.")
     @friendly
-    def worker(once: bool) -> None:
+    def worker(once: bool, metrics_port: int | None, metrics_host: str) -> None:
         """Run a delivery worker on its own (several may run side by side)."""
         from steward.worker import drain, run_worker
 
@@ -30,6 +34,9 @@ def register(main: click.Group) -> None:
         if once:
             click.echo(f"delivered {drain(container)} item(s)")
             return
+        if metrics_port:
+            from steward.metrics_server import serve_metrics
+            serve_metrics(container, metrics_host, metrics_port)
         run_worker(container, _stop_on_signals())
 
     @main.command()

@@ -1,0 +1,98 @@
+"""`steward db upgrade` from every node at once: one migrates under the advisory lock, the others wait and
+find nothing left to do; and processes starting at once sync steward.yaml in turn."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from core.db.migrate import current_revision, head_revision
+from core.db.session import make_engine
+from tests.conftest import SANDBOX_CONFIG, _postgres_available
+
+pytestmark = pytest.mark.postgres
+NODES = 3
+
+
+@pytest.fixture
+def empty_schema():
+    url = _postgres_available()
+    if url is None:
+        pytest.skip("PostgreSQL not available: set STEWARD_TEST_POSTGRES_URL (CI does)")
+    schema = f"steward_upgrade_{uuid.uuid4().hex[:10]}"
+    admin = make_engine(url)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    yield make_url(url).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
+        hide_password=False)
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    admin.dispose()
+
+
+def _env(url: str, tmp_path) -> dict[str, str]:
+    config = tmp_path / "steward.yaml"
+    config.write_text(SANDBOX_CONFIG, "utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("STEWARD_", "DATABASE_URL", "SLACK_", "WECOM_",
+                                                                     "DINGTALK_"))}
+    env.update({"DATABASE_URL": url, "STEWARD_CONFIG": str(config), "STEWARD_FILES_DIR": str(tmp_path / "files")})
+    return env
+
+
+def _at_once(args: list[str], env: dict[str, str], cwd) -> list[tuple[int, str]]:
+    procs = [subprocess.Popen([sys.executable, "-c", "from steward.cli import main; main()", *args], env=env, cwd=cwd,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for _ in range(NODES)]
+    return [(p.wait(timeout=180), p.stdout.read().decode()) for p in procs]
+
+
+def test_upgrade_from_every_node_at_once(empty_schema, tmp_path):
+    env = _env(empty_schema, tmp_path)
+    results = _at_once(["db", "upgrade"], env, tmp_path)
+    assert all(code == 0 for code, _ in results), results
+    engine = make_engine(empty_schema)
+    try:
+        assert current_revision(engine) == head_revision(engine)
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
+    finally:
+        engine.dispose()
+
+
+
+def test_processes_starting_at_once_sync_the_config_in_turn(empty_schema, sandbox_config, clock):
+    """Every web process syncs steward.yaml when it starts; two inserting the same new group must not fail."""
+    import threading
+
+    from core.db.migrate import upgrade
+    from core.db.session import make_sessionmaker
+    from core.kernel.config_sync import sync_config
+
+    engine = make_engine(empty_schema)
+    upgrade(engine)
+    sessions = make_sessionmaker(engine)
+    start, errors = threading.Barrier(NODES), []
+
+    def node() -> None:
+        start.wait()
+        try:
+            with sessions.begin() as s:
+                sync_config(s, sandbox_config, clock.now())
+        except Exception as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=node) for _ in range(NODES)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    try:
+        assert not errors, errors
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM groups")).scalar() == len(sandbox_config.groups)
+    finally:
+        engine.dispose()

@@ -145,7 +145,9 @@ def test_while_the_database_is_away_every_caller_gets_the_error_and_nothing_is_s
                                                                                           sandbox_config):
     from steward.container import build
 
-    away = build({"DATABASE_URL": f"sqlite:///{tmp_path}/gone/steward.db", "STEWARD_FILES_DIR": str(tmp_path)},
+    unopenable = tmp_path / "a directory, not a database file"     # "unable to open database file"
+    unopenable.mkdir()
+    away = build({"DATABASE_URL": f"sqlite:///{unopenable}", "STEWARD_FILES_DIR": str(tmp_path)},
                  clock=clock, config=sandbox_config)
     try:
         with pytest.raises(OperationalError) as raised:

@@ -91,7 +91,9 @@ def test_while_the_database_is_away_the_platform_gets_503_and_retries(slack, clo
     is told to retry."""
     from steward.container import build
 
-    env = {**slack.env(), "DATABASE_URL": f"sqlite:///{tmp_path}/gone/steward.db",
+    unopenable = tmp_path / "a directory, not a database file"     # "unable to open database file"
+    unopenable.mkdir()
+    env = {**slack.env(), "DATABASE_URL": f"sqlite:///{unopenable}",
            "STEWARD_FILES_DIR": str(tmp_path / "files")}
     c = build(env, clock=clock, config=steward_config([slack]))
     try:

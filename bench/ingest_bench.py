@@ -14,9 +14,13 @@ Keep-alive connections stay on the worker that accepted them, so both modes spre
 over the workers (Balancer) before the clock starts.
 Steward runs on a temporary SQLite file and, when STEWARD_TEST_POSTGRES_URL is reachable, on
 PostgreSQL in a schema of its own (dropped afterwards), so tests using that database are not disturbed;
-each both ways: answering after the commit (the default) and with a spool (STEWARD_SPOOL_DIR: answered
-once written, committed in batches). A spool's rate is what was also committed in the burst, counted in
-the archive, so answering faster than the database keeps up does not count.
+each both ways: answering after the group commit (the default: concurrent requests share a transaction,
+each answered once it committed) and with a spool (STEWARD_SPOOL_DIR: answered once written, committed
+in batches). A spool's rate is what was also committed in the burst, counted in the archive, so
+answering faster than the database keeps up does not count. Each runs with the uniform events and with
+a realistic mix (bench/slack_load.py MixedEvents); bench/stages.py then splits one event's CPU into its
+stages. PostgreSQL: STEWARD_BENCH_POSTGRES_URL (a database of the bench's own), else
+STEWARD_TEST_POSTGRES_URL. BENCH_ONLY=bare,sqlite,... runs only those rows.
 Targets print PASS or MISS; nothing fails on them.
 """
 from __future__ import annotations

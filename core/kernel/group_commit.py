@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import logging
 import threading
+from contextlib import nullcontext
 from dataclasses import dataclass, field
-from typing import Callable, Generic, Sequence, TypeVar
+from typing import Callable, ContextManager, Generic, Sequence, TypeVar
 
 from core.db.failures import database_away
 
@@ -54,6 +55,8 @@ class GroupCommit(Generic[E]):
     set_aside: Callable[[E, BaseException, int], object]
     max_batch: int = 256
     stats: Stats = field(default_factory=Stats)
+    #: taken by the leader before it takes its batch (SQLite: core.db.session.WriterGate)
+    gate: Callable[[], ContextManager[object]] | None = None
 
     def __post_init__(self) -> None:
         self._cond = threading.Condition()
@@ -73,10 +76,11 @@ class GroupCommit(Generic[E]):
             self._leading = True
         try:
             while not slot.done:
-                with self._cond:
-                    batch = self._queue[:self.max_batch]
-                    del self._queue[:len(batch)]
-                self._commit(batch)
+                with self.gate() if self.gate is not None else nullcontext():
+                    with self._cond:     # taken once the gate is ours: what queued while waiting comes along
+                        batch = self._queue[:self.max_batch]
+                        del self._queue[:len(batch)]
+                    self._commit(batch)
         finally:
             with self._cond:
                 self._leading = False

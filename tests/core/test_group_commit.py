@@ -203,3 +203,29 @@ def test_a_search_of_1200_words_is_answered(container):
         assert container.group_commit(event) is True
     assert count(container, DeadEvent) == 0
     assert count(container, OutboxItem, OutboxItem.platform == "sandbox") == 2
+
+
+def test_on_sqlite_the_leader_takes_the_writer_gate_that_other_processes_wait_on(tmp_path):
+    """Another process (here: another open file, as a second web process has) cannot take the gate while a
+    leader commits, and can the moment it is done."""
+    import fcntl
+    import os
+
+    from core.db.session import WriterGate, make_engine, writer_gate
+
+    assert writer_gate(make_engine("sqlite://")) is None
+    gate = writer_gate(make_engine(f"sqlite:///{tmp_path}/steward.db"))
+    assert isinstance(gate, WriterGate)
+    other = os.open(gate.path, os.O_RDWR | os.O_CREAT)
+    seen = []
+
+    def handle(events):
+        with pytest.raises(BlockingIOError):
+            fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        seen.extend(events)
+        return [True] * len(events)
+
+    commit = GroupCommit(handle, lambda event, exc, attempts: None, gate=gate)
+    assert commit("e1") is True and seen == ["e1"]
+    fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)      # free again
+    os.close(other)

@@ -14,9 +14,13 @@ Keep-alive connections stay on the worker that accepted them, so both modes spre
 over the workers (Balancer) before the clock starts.
 Steward runs on a temporary SQLite file and, when STEWARD_TEST_POSTGRES_URL is reachable, on
 PostgreSQL in a schema of its own (dropped afterwards), so tests using that database are not disturbed;
-each both ways: answering after the commit (the default) and with a spool (STEWARD_SPOOL_DIR: answered
-once written, committed in batches). A spool's rate is what was also committed in the burst, counted in
-the archive, so answering faster than the database keeps up does not count.
+each both ways: answering after the group commit (the default: concurrent requests share a transaction,
+each answered once it committed) and with a spool (STEWARD_SPOOL_DIR: answered once written, committed
+in batches). A spool's rate is what was also committed in the burst, counted in the archive, so
+answering faster than the database keeps up does not count. Each runs with the uniform events and with
+a realistic mix (bench/slack_load.py MixedEvents); bench/stages.py then splits one event's CPU into its
+stages. PostgreSQL: STEWARD_BENCH_POSTGRES_URL (a database of the bench's own), else
+STEWARD_TEST_POSTGRES_URL. BENCH_ONLY=bare,sqlite,... runs only those rows.
 Targets print PASS or MISS; nothing fails on them.
 """
 from __future__ import annotations
@@ -33,7 +37,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.slack_load import Result, SignedEvents, closed_loop, paced
+from bench.slack_load import MixedEvents, Result, SignedEvents, closed_loop, paced
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKERS, THREADS = 2, 4
@@ -195,11 +199,11 @@ def _free_port() -> int:
 
 
 def measure(label: str, factory: str, env: dict[str, str] | None = None,
-            stored: StoredMessages | None = None) -> Figures:
+            stored: StoredMessages | None = None, source=SignedEvents) -> Figures:
     """With `stored` (a spool), the burst starts with nothing queued and its rate counts as committed only
     what the archive holds when it ends; what the paced run left queued is timed until committed."""
     with Gunicorn(factory, env) as server:
-        events = SignedEvents()
+        events = source()
         closed_loop(server.port, events, connections=CONNECTIONS, seconds=WARMUP_S)
         if stored is not None:
             stored.settle()
@@ -228,10 +232,11 @@ def measure(label: str, factory: str, env: dict[str, str] | None = None,
 
 
 def postgres_url() -> str | None:
-    """STEWARD_TEST_POSTGRES_URL with a fresh schema of our own first on the search_path, or None."""
-    url = os.environ.get("STEWARD_TEST_POSTGRES_URL")
+    """STEWARD_BENCH_POSTGRES_URL (else STEWARD_TEST_POSTGRES_URL) with a fresh schema of our own first on the
+    search_path, or None."""
+    url = os.environ.get("STEWARD_BENCH_POSTGRES_URL") or os.environ.get("STEWARD_TEST_POSTGRES_URL")
     if not url:
-        print("PostgreSQL: STEWARD_TEST_POSTGRES_URL not set, skipped")
+        print("PostgreSQL: neither STEWARD_BENCH_POSTGRES_URL nor STEWARD_TEST_POSTGRES_URL set, skipped")
         return None
     from sqlalchemy import text
     from sqlalchemy.engine import make_url
@@ -280,11 +285,11 @@ def stored_rows(url: str) -> str:
 
 def report(fig: Figures) -> None:
     b, p = fig.burst, fig.paced
-    print(f"{fig.label:<26}{b.rate:>8.0f}{b.pct(50):>8.1f}{b.pct(99):>8.1f}{fig.cpu_ms:>11.2f}{fig.split:>9}"
+    print(f"{fig.label:<32}{b.rate:>8.0f}{b.pct(50):>8.1f}{b.pct(99):>8.1f}{fig.cpu_ms:>11.2f}{fig.split:>9}"
           f" |{p.rate:>8.0f}{p.pct(50):>8.1f}{p.pct(99):>8.1f}{p.pct(100):>8.1f}{b.errors + p.errors:>7}",
           flush=True)
     if fig.stored_rate is not None:
-        print(f"{'':<26}committed during the burst: {fig.stored_rate:.0f}/s; after the paced run the last "
+        print(f"{'':<32}committed during the burst: {fig.stored_rate:.0f}/s; after the paced run the last "
               f"committed {fig.drain_s:.1f} s later", flush=True)
 
 
@@ -314,28 +319,49 @@ def _load() -> str:
     return "/".join(f"{x:.1f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
 
 
+RUNS = (  # key, label, database, spool, mix
+    ("sqlite", "Steward, SQLite", "sqlite", False, False),
+    ("sqlite-mix", "Steward, SQLite, mix", "sqlite", False, True),
+    ("sqlite-spool", "Steward, SQLite, spool", "sqlite", True, False),
+    ("sqlite-spool-mix", "Steward, SQLite, spool, mix", "sqlite", True, True),
+    ("postgres", "Steward, PostgreSQL", "postgres", False, False),
+    ("postgres-mix", "Steward, PostgreSQL, mix", "postgres", False, True),
+    ("postgres-spool", "Steward, PostgreSQL, spool", "postgres", True, False),
+    ("postgres-spool-mix", "Steward, PostgreSQL, spool, mix", "postgres", True, True),
+)
+
+
+def _wanted(key: str) -> bool:
+    """BENCH_ONLY=bare,sqlite,... narrows a run (by key prefix); unset, everything runs."""
+    only = [k for k in os.environ.get("BENCH_ONLY", "").split(",") if k]
+    return not only or key in only
+
+
 def main() -> None:
     size = len(SignedEvents().next()[0])
     print(f"POST /slack/events: signed event_callback message events (~{size} B, unique event_id) under gunicorn "
           f"({WORKERS} gthread workers x {THREADS} threads, keep-alive), {os.cpu_count()} CPUs\n"
           f"closed loop: {CONNECTIONS} connections for {BURST_S:.0f} s after {WARMUP_S:.0f} s warm-up; "
           f"paced: {PACED_RATE}/s for {PACED_S:.0f} s on {PACED_CONNECTIONS} connections; "
-          f"load average before: {_load()}\n")
-    print(f"{'':<26}{'closed loop':-^44} | {f'paced {PACED_RATE}/s':-^39}")
-    print(f"{'app':<26}{'req/s':>8}{'p50 ms':>8}{'p99 ms':>8}{'CPU ms/req':>11}{'split %':>9}"
+          f"load average before: {_load()}\n"
+          "uniform: four ordinary chat messages in turn; mix: of every 100, 85 chat and 5 violations from the "
+          "moderation corpus, 7 commands to Steward in the channel, 3 in a 1:1 chat\n")
+    print(f"{'':<32}{'closed loop':-^44} | {f'paced {PACED_RATE}/s':-^39}")
+    print(f"{'app':<32}{'req/s':>8}{'p50 ms':>8}{'p99 ms':>8}{'CPU ms/req':>11}{'split %':>9}"
           f" |{'req/s':>8}{'p50 ms':>8}{'p99 ms':>8}{'max ms':>8}{'errors':>7}")
     figs: dict[str, Figures] = {}
     stored: dict[str, str] = {}
     failed: list[str] = []
 
-    def run(key: str, label: str, factory: str, database_url: str | None = None, spool: str | None = None) -> None:
+    def run(key: str, label: str, factory: str, database_url: str | None = None, spool: str | None = None,
+            mix: bool = False) -> None:
         env = {"DATABASE_URL": database_url} if database_url else {}
         counter = None
         if spool:
             env["STEWARD_SPOOL_DIR"] = spool
             counter = StoredMessages(database_url)
         try:
-            figs[key] = measure(label, factory, env or None, counter)
+            figs[key] = measure(label, factory, env or None, counter, MixedEvents if mix else SignedEvents)
             report(figs[key])
             if database_url:
                 stored[key] = stored_rows(database_url)
@@ -346,30 +372,39 @@ def main() -> None:
             if counter is not None:
                 counter.engine.dispose()
 
-    run("bare", "bare Flask", "bare")
-    run("bolt", "slack-bolt no-op", "bolt")
-    with tempfile.TemporaryDirectory(prefix="steward-bench-") as tmp:
-        run("sqlite", "Steward, SQLite", "steward", f"sqlite:///{tmp}/steward.db")
-        run("sqlite-spool", "Steward, SQLite, spool", "steward", f"sqlite:///{tmp}/spooled.db", f"{tmp}/spool")
-    for key, label, spool in (("postgres", "Steward, PostgreSQL", False),
-                              ("postgres-spool", "Steward, PostgreSQL, spool", True)):
-        pg_url = postgres_url()
-        if not pg_url:
-            break
-        try:
-            with tempfile.TemporaryDirectory(prefix="steward-bench-") as tmp:
-                run(key, label, "steward", pg_url, f"{tmp}/spool" if spool else None)
-        finally:
-            drop_postgres_schema(pg_url)
+    for key, label, factory in (("bare", "bare Flask", "bare"), ("bolt", "slack-bolt no-op", "bolt")):
+        if _wanted(key):
+            run(key, label, factory)
+    pg_url = postgres_url() if any(_wanted(k) for k, _, db, _, _ in RUNS if db == "postgres") else None
+    for key, label, database, spool, mix in RUNS:
+        if not _wanted(key) or (database == "postgres" and not pg_url):
+            continue
+        with tempfile.TemporaryDirectory(prefix="steward-bench-") as tmp:
+            try:
+                if database == "postgres":
+                    url = postgres_url()      # a fresh schema for each run
+                else:
+                    url = f"sqlite:///{tmp}/steward.db"
+                run(key, label, "steward", url, f"{tmp}/spool" if spool else None, mix)
+            finally:
+                if database == "postgres":
+                    drop_postgres_schema(pg_url)
     print()
     for key, rows in stored.items():
         f = figs[key]
         print(f"Steward {key} stored: {rows} (answered 200: {len(f.burst.latencies) + len(f.paced.latencies)}"
               f" measured, plus warm-up and connection set-up)")
     verdicts(figs)
-    print("spool: STEWARD_SPOOL_DIR set (fast acknowledgement: answered once written to the spool file, committed "
-          "in batches by a thread of each worker); its rate is the lower of answered and committed per second")
+    print("default: answered after the group commit in the shared database; spool: STEWARD_SPOOL_DIR set (answered "
+          "once written to the spool file, committed in batches by a thread of each worker); a spool's rate is the "
+          "lower of answered and committed per second")
     print(f"CPU ms/req: the workers' CPU per answered request; split: its share per worker. Load average after: "
           f"{_load()} on {os.cpu_count()} CPUs (other processes on the machine make every figure noisier)")
+    if _wanted("stages"):
+        from bench import stages
+
+        print("\nWhere one event's CPU goes (Steward's app in one process, events posted one after another, "
+              "SQLite, default mode; each stage timed with the thread's CPU clock; python -m bench.stages):")
+        stages.report(stages.measure({"uniform": SignedEvents, "realistic mix": MixedEvents}))
     if failed:
         raise RuntimeError(f"could not run: {', '.join(failed)}")

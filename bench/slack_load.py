@@ -15,10 +15,12 @@ import hmac
 import http.client
 import itertools
 import json
+import random
 import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
 from bench.apps import BOT_USER_ID, CHANNEL_ID, MEMBERS, SIGNING_SECRET, TEAM_ID
@@ -39,15 +41,19 @@ class SignedEvents:
         self._seq = itertools.count()
         self._secret = SIGNING_SECRET.encode()
 
+    def message(self, n: int) -> tuple[str, str, str]:
+        """The n-th message: (text, channel, channel_type)."""
+        return TEXTS[n % len(TEXTS)], CHANNEL_ID, "channel"
+
     def next(self) -> tuple[bytes, dict[str, str]]:
         n = next(self._seq)
         now = time.time()
-        text = TEXTS[n % len(TEXTS)]
+        text, channel, channel_type = self.message(n)
         ts = f"{int(now)}.{n % 1_000_000:06d}"  # unique per message, as Slack's are per channel
         envelope = {
             "token": "XXYYZZ", "team_id": TEAM_ID, "api_app_id": "A0STEWARD", "type": "event_callback",
             "event_id": f"Ev{self._run}{n:08d}", "event_time": int(now),
-            "event": {"type": "message", "channel": CHANNEL_ID, "channel_type": "channel",
+            "event": {"type": "message", "channel": channel, "channel_type": channel_type,
                       "user": MEMBERS[n % len(MEMBERS)], "text": text, "ts": ts, "event_ts": ts,
                       "team": TEAM_ID, "client_msg_id": str(uuid.UUID(int=n))},
             "authorizations": [{"enterprise_id": None, "team_id": TEAM_ID, "user_id": BOT_USER_ID,
@@ -59,6 +65,42 @@ class SignedEvents:
         digest = hmac.new(self._secret, b"v0:" + stamp.encode() + b":" + body, hashlib.sha256).hexdigest()
         return body, {"Content-Type": "application/json", "User-Agent": "Slackbot 1.0 (+https://api.slack.com/robots)",
                       "X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": f"v0={digest}"}
+
+
+CORPUS = Path(__file__).resolve().parent.parent / "tests" / "core" / "moderation" / "corpus"
+COMMANDS = [f"<@{BOT_USER_ID}> help", f"<@{BOT_USER_ID}> schedule", f"<@{BOT_USER_ID}> search 作业",
+            f"<@{BOT_USER_ID}> questions", f"<@{BOT_USER_ID}> materials"]
+DIRECT = ["my", "help", "schedule"]
+
+
+class MixedEvents(SignedEvents):
+    """A realistic mix: of every 100 messages, 85 plain chat and 5 violations from the labelled moderation
+    corpus (tests/core/moderation/corpus: insults, ads, discrimination, illegal offers, credentials, in
+    the three languages), 7 commands addressed to Steward in the channel, 3 commands in a 1:1 chat."""
+
+    def __init__(self, run_id: str | None = None, seed: int = 18) -> None:
+        super().__init__(run_id)
+        ordinary, violations = [], []
+        for path in sorted(CORPUS.glob("*.jsonl")):
+            for line in path.read_text("utf-8").splitlines():
+                if line.strip():
+                    row = json.loads(line)
+                    (violations if row["labels"] else ordinary).append(row["text"])
+        rng = random.Random(seed)
+        self._plan = ["chat"] * 85 + ["violation"] * 5 + ["command"] * 7 + ["direct"] * 3
+        rng.shuffle(self._plan)
+        self._ordinary = ordinary or TEXTS
+        self._violations = violations or TEXTS
+
+    def message(self, n: int) -> tuple[str, str, str]:
+        kind = self._plan[n % len(self._plan)]
+        if kind == "chat":
+            return self._ordinary[(n * 7919) % len(self._ordinary)], CHANNEL_ID, "channel"
+        if kind == "violation":
+            return self._violations[(n * 104729) % len(self._violations)], CHANNEL_ID, "channel"
+        if kind == "command":
+            return COMMANDS[n % len(COMMANDS)], CHANNEL_ID, "channel"
+        return DIRECT[n % len(DIRECT)], f"D0{MEMBERS[n % len(MEMBERS)][2:]}", "im"
 
 
 @dataclass

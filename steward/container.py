@@ -16,14 +16,16 @@ from core.clock import Clock, SystemClock
 from core.config import load_config
 from core.config.schema import StewardConfig
 from core.db.migrate import current_revision, head_revision
-from core.db.session import make_engine, make_sessionmaker
+from core.db.session import make_engine, make_sessionmaker, writer_gate
 from core.discipline.moderation import ModerationService
 from core.errors import ConfigError, StewardError
 from core.events import Event
 from core.file_store import LocalFileStore
 from core.kernel.context import CoreContext
+from core.kernel.dead_events import set_aside
 from core.kernel.delivery import Deliverer
-from core.kernel.inbound import ingest, ingest_many
+from core.kernel.group_commit import GroupCommit
+from core.kernel.inbound import ingest_many
 from core.ports import Directory
 from steward import metrics, redact
 from steward.features import all_features
@@ -48,8 +50,10 @@ class Container:
     clock: Clock
     connectors: dict[str, Connector] = field(default_factory=dict)
     ctx: CoreContext | None = None
-    #: what the webhooks and streams hand their parsed events to: ingest, or the spool (steward/spool.py)
+    #: what the webhooks and streams hand their parsed events to: the group commit, or the spool on top of it
     accept: Callable[[Event], object] | None = None
+    #: the default: each event joins the next transaction, its caller returns once it is committed
+    group_commit: GroupCommit | None = None
     spool: Spool | None = None
     _head: str | None = None
 
@@ -133,12 +137,15 @@ def build(env: Mapping[str, str] | None = None, *, clock: Clock | None = None,
                                 features=all_features(), metrics=metrics.CoreMetrics())
     # the directory port of core/kernel/identity.py: connectors that can look a user up
     ctx = container.ctx
+    container.group_commit = GroupCommit(lambda events: ingest_many(ctx, events),
+                                         lambda event, exc, attempts: set_aside(ctx, event, exc, attempts),
+                                         gate=writer_gate(engine))
     if settings.spool_dir:
-        container.spool = Spool(settings.spool_dir, lambda events: ingest_many(ctx, events),
-                                lambda event: ingest(ctx, event))
+        container.spool = Spool(settings.spool_dir, lambda events: ingest_many(ctx, events), container.group_commit,
+                                set_aside=lambda event, exc, attempts: set_aside(ctx, event, exc, attempts))
         container.accept = container.spool
     else:
-        container.accept = lambda event: ingest(ctx, event)
+        container.accept = container.group_commit
     container.accept = metrics.instrument_accept(container.accept)   # counted and timed for /metrics
     return container
 

@@ -12,9 +12,10 @@ ordinary ingest path in batches — de-duplication, archive, policy and outbox, 
   every loop) and replayed from its last committed offset. Replays are harmless: ingest de-duplicates.
 - Back-pressure: past `max_backlog` queued events the request is handled directly (the platform waits for
   the commit), so the spool never runs ahead of the database by more than that.
-- Failures: a failed batch is retried event by event; while the database is unreachable the thread waits
-  and retries (nothing is dropped); an event that fails for another reason 3 times is written to
-  `dead/` with its error and logged.
+- Failures: a failed batch is retried event by event; while the database is away (core/db/failures.py)
+  the thread waits and retries (nothing is dropped); an event whose statement fails 3 times is set aside
+  in the database's dead-letter table with its error (core/kernel/dead_events.py: `steward events dead`,
+  /healthz, the admins told), or — should even that fail — written to `dead/` beside the spool.
 
 Compared before writing this: persist-queue's file queue (pickle records, no hand-over between processes)
 and diskcache's Deque (a SQLite transaction per append, the very cost avoided here).
@@ -33,8 +34,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
-from sqlalchemy.exc import DBAPIError, OperationalError
-
+from core.db.failures import database_away
 from core.events import Event, event_from_dict, event_to_dict
 
 log = logging.getLogger("steward.spool")
@@ -49,17 +49,14 @@ def encode(event: Event) -> bytes:
     return json.dumps(event_to_dict(event), ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
 
 
-def _database_away(exc: BaseException) -> bool:
-    return isinstance(exc, OperationalError) or (isinstance(exc, DBAPIError) and exc.connection_invalidated)
-
-
 class Spool:
     def __init__(self, directory: str | Path, handle_batch: Callable[[Sequence[Event]], object],
-                 handle_one: Callable[[Event], object], *, max_batch: int = 256, max_backlog: int = 2000,
+                 handle_one: Callable[[Event], object], *,
+                 set_aside: Callable[[Event, BaseException, int], object] | None = None, max_batch: int = 256, max_backlog: int = 2000,
                  linger: float = 0.02, rotate_bytes: int = ROTATE_BYTES) -> None:
         self.directory = Path(directory)
         self._rotate_bytes = rotate_bytes
-        self._batch, self._one = handle_batch, handle_one
+        self._batch, self._one, self._set_aside = handle_batch, handle_one, set_aside
         self._max_batch, self._max_backlog, self._linger = max_batch, max_backlog, linger
         self._cond = threading.Condition()
         self._queue: list[tuple[Event, int]] = []     # (event, file offset just after its record)
@@ -156,7 +153,8 @@ class Spool:
             self._fd = self._done_fd = self._pid = None
 
     def _consume_until_stopped(self) -> None:
-        adopt_orphans(self.directory, self._batch, self._one, stop=self._stop)
+        adopt_orphans(self.directory, self._batch, self._one, stop=self._stop,
+                      set_aside=self._set_aside)
         self._next_adopt = time.monotonic() + ADOPT_EVERY_S
         while not self._stop.is_set():
             with self._cond:
@@ -169,11 +167,13 @@ class Spool:
             with self._cond:
                 batch = self._queue[:self._max_batch]
             if time.monotonic() >= self._next_adopt:
-                adopt_orphans(self.directory, self._batch, self._one, stop=self._stop)
+                adopt_orphans(self.directory, self._batch, self._one, stop=self._stop,
+                      set_aside=self._set_aside)
                 self._next_adopt = time.monotonic() + ADOPT_EVERY_S
             if not batch:
                 continue
-            if not run([event for event, _ in batch], self._batch, self._one, self.directory, self._stop):
+            if not run([event for event, _ in batch], self._batch, self._one, self.directory, self._stop,
+                       self._set_aside):
                 return    # stopped half-way: the file keeps what is not committed, for adoption
             with self._cond:
                 del self._queue[:len(batch)]
@@ -185,7 +185,7 @@ class Spool:
 
 
 def run(batch: Sequence[Event], handle_batch, handle_one, directory: Path,
-        stop: threading.Event | None = None) -> bool:
+        stop: threading.Event | None = None, set_aside=None) -> bool:
     """Commit a batch; should it fail, each event on its own, waiting out a database that is away.
     False when `stop` interrupted it before every event was stored or set aside."""
     try:
@@ -194,23 +194,22 @@ def run(batch: Sequence[Event], handle_batch, handle_one, directory: Path,
     except Exception as exc:
         if len(batch) > 1:
             log.warning("a spooled batch of %d failed (%s); handling each on its own", len(batch), type(exc).__name__)
-        elif not _database_away(exc):
-            _poison(batch[0], exc, handle_one, directory)
+        elif not database_away(exc) and _poison(batch[0], exc, handle_one, directory, set_aside):
             return True
-    return all(_one_until_done(event, handle_one, directory, stop) for event in batch)
+    return all(_one_until_done(event, handle_one, directory, stop, set_aside) for event in batch)
 
 
-def _one_until_done(event: Event, handle_one, directory: Path, stop: threading.Event | None) -> bool:
+def _one_until_done(event: Event, handle_one, directory: Path, stop: threading.Event | None,
+                    set_aside=None) -> bool:
     failures, pause = 0, 0.5
     while True:
         try:
             handle_one(event)
             return True
         except Exception as exc:
-            if not _database_away(exc):
+            if not database_away(exc):
                 failures += 1
-                if failures >= POISON_ATTEMPTS:
-                    _dead_letter(directory, event, exc)
+                if failures >= POISON_ATTEMPTS and _dead_letter(directory, event, exc, set_aside):
                     return True
             log.error("spooled event %s %s not stored yet (%s); retrying", event.platform, event.event_id,
                       type(exc).__name__)
@@ -221,17 +220,31 @@ def _one_until_done(event: Event, handle_one, directory: Path, stop: threading.E
         pause = min(pause * 2, 30.0)
 
 
-def _poison(event: Event, exc: Exception, handle_one, directory: Path) -> None:
+def _poison(event: Event, exc: Exception, handle_one, directory: Path, set_aside=None) -> bool:
+    """Stored or set aside: True; False when the database went away meanwhile."""
     for _ in range(POISON_ATTEMPTS - 1):
         try:
             handle_one(event)
-            return
+            return True
         except Exception as again:
+            if database_away(again):
+                return False
             exc = again
-    _dead_letter(directory, event, exc)
+    return _dead_letter(directory, event, exc, set_aside)
 
 
-def _dead_letter(directory: Path, event: Event, exc: BaseException) -> None:
+def _dead_letter(directory: Path, event: Event, exc: BaseException, set_aside=None) -> bool:
+    """Set the event aside: in the database's dead-letter table when there is one and it answers, else in
+    `dead/` beside the spool. False when the database is away (the caller keeps retrying)."""
+    if set_aside is not None:
+        try:
+            set_aside(event, exc, POISON_ATTEMPTS)
+            return True
+        except Exception as failed:
+            if database_away(failed):
+                return False
+            log.error("cannot set aside %s %s in the database (%s); writing it to %s", event.platform,
+                      event.event_id, type(failed).__name__, directory / "dead")
     dead = directory / "dead"
     dead.mkdir(parents=True, exist_ok=True)
     line = json.dumps({"event": event_to_dict(event), "error": f"{type(exc).__name__}: {exc}"[:2000]},
@@ -240,10 +253,11 @@ def _dead_letter(directory: Path, event: Event, exc: BaseException) -> None:
         f.write(line)
     log.error("spooled event %s %s failed %d times and was set aside in %s: %s", event.platform, event.event_id,
               POISON_ATTEMPTS, dead, type(exc).__name__)
+    return True
 
 
 def adopt_orphans(directory: str | Path, handle_batch, handle_one, max_batch: int = 256,
-                  stop: threading.Event | None = None) -> int:
+                  stop: threading.Event | None = None, set_aside=None) -> int:
     """Replay the files of processes that died, from their last committed offset; returns events replayed."""
     directory, replayed = Path(directory), 0
     for path in sorted(directory.glob(f"*{SUFFIX}")) if directory.is_dir() else []:
@@ -251,7 +265,7 @@ def adopt_orphans(directory: str | Path, handle_batch, handle_one, max_batch: in
             if fd is None or not path.exists():
                 continue          # its owner is alive, or another process adopted it meanwhile
             events = _unfinished(path, fd)
-            if not all(run(events[start:start + max_batch], handle_batch, handle_one, directory, stop)
+            if not all(run(events[start:start + max_batch], handle_batch, handle_one, directory, stop, set_aside)
                        for start in range(0, len(events), max_batch)):
                 break     # stopping: the file stays for the next process that looks
             replayed += len(events)

@@ -8,6 +8,7 @@ import time
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.kernel import audit_anchor
+from core.kernel.dead_events import set_aside
 from core.kernel.inbound import ingest, ingest_many
 from core.kernel.scheduler import JobHandler, run_due
 from steward import reconcile_run
@@ -46,7 +47,8 @@ def run_worker(container, stop: threading.Event, idle_seconds: float = 0.5) -> N
 def adopt_spooled(container, stop: threading.Event | None = None) -> int:
     ctx = container.ctx
     return adopt_orphans(container.settings.spool_dir, lambda events: ingest_many(ctx, events),
-                         lambda event: ingest(ctx, event), stop=stop)
+                         lambda event: ingest(ctx, event), stop=stop,
+                         set_aside=lambda event, exc, attempts: set_aside(ctx, event, exc, attempts))
 
 
 def start_embedded(container) -> tuple[threading.Thread, threading.Event]:

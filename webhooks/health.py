@@ -78,6 +78,11 @@ def blueprint(container) -> Blueprint:
             ok = ok and deep_ok
         else:
             checks["connectors"] = sorted(container.connectors)
+        if ok:
+            from core.kernel.dead_events import count
+            with container.sessions() as s:
+                # poison messages set aside (`steward events dead`): each one is an event Steward did not act on
+                checks["set_aside"] = count(s)
         if container.spool is not None:
             # queued here and not yet committed; growing means the database cannot keep up (IT watches it)
             checks["spool"] = {"queued": container.spool.backlog()}

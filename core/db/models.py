@@ -190,6 +190,22 @@ class InboundEvent(Base):
     received_at: Mapped[datetime]
 
 
+class DeadEvent(Base):
+    """An inbound event that failed on its own (a poison message): set aside with its error so every other
+    event flows; `steward events dead` lists them, `steward events replay` tries them again."""
+    __tablename__ = "dead_events"
+    __table_args__ = (UniqueConstraint("platform", "event_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    event_id: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(32))
+    chat_id: Mapped[str | None] = mapped_column(String(200))
+    event: Mapped[dict[str, Any]]                       # the event as received (core.events.event_to_dict)
+    error: Mapped[str] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    set_aside_at: Mapped[datetime]
+
+
 # --- outbox and scheduled work ---------------------------------------------------------------
 
 class OutboxItem(Base):

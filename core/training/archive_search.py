@@ -33,6 +33,30 @@ def spellings(term: str) -> set[str]:
     return out
 
 
+MAX_TERMS, MAX_TERM_CHARS = 8, 100
+
+
+def terms(query: str) -> list[str]:
+    """The words a search matches: distinct, at most MAX_TERMS of them, each at most MAX_TERM_CHARS long.
+
+    Every term adds a condition (and its other spellings) to one statement: unbounded, a message of 1,200
+    words built a statement deeper than SQLite allows ("Expression tree is too large") and failed on every
+    delivery. Past eight words a search finds nothing more anyway."""
+    out: list[str] = []
+    for word in query.split():
+        word = word[:MAX_TERM_CHARS]
+        if word not in out:
+            out.append(word)
+            if len(out) == MAX_TERMS:
+                break
+    return out
+
+
+def like_pattern(term: str) -> str:
+    """`term` anywhere, with LIKE's own characters taken literally (use with escape="\\")."""
+    return f"%{_escape(term)}%"
+
+
 def _escape(term: str) -> str:
     return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
@@ -41,8 +65,8 @@ def search(s: Session, group_ids: list[int], query: str, since: datetime | None 
            until: datetime | None = None, limit: int = 20) -> list[ArchivedMessage]:
     stmt = select(ArchivedMessage).where(ArchivedMessage.group_id.in_(group_ids),
                                          ArchivedMessage.direct.is_(False))
-    for term in query.split():
-        stmt = stmt.where(or_(*(ArchivedMessage.text.ilike(f"%{_escape(v)}%", escape="\\")
+    for term in terms(query):
+        stmt = stmt.where(or_(*(ArchivedMessage.text.ilike(like_pattern(v), escape="\\")
                                 for v in spellings(term))))
     return list(s.scalars(_period(stmt, since, until).order_by(ArchivedMessage.sent_at.desc(),
                                                                ArchivedMessage.id.desc()).limit(limit)))

@@ -22,6 +22,8 @@ from core.kernel.outbox import enqueue
 from core.kernel.refusals import Refusal
 from core.kernel.roster import name_of, staff_accounts, training_groups
 from core.training import digest as weekly_digest
+from core.training.archive_search import like_pattern
+from core.training.archive_search import terms as search_terms
 from core.training.models import Material
 
 
@@ -126,9 +128,9 @@ class Materials:
 
     def library(self, group: Group, terms: str = "") -> list[Material]:
         query = select(Material).where(Material.group_id == group.id, Material.status == "approved")
-        for term in terms.split():
-            like = f"%{term.lower()}%"
-            query = query.where(or_(Material.title.ilike(like), Material.url.ilike(like)))
+        for term in search_terms(terms):       # bounded: one statement, whatever the member typed
+            like = like_pattern(term.lower())
+            query = query.where(or_(Material.title.ilike(like, escape="\\"), Material.url.ilike(like, escape="\\")))
         return list(self.s.scalars(query.order_by(Material.id.desc()).limit(30)))
 
 

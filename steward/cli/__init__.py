@@ -6,7 +6,20 @@ from __future__ import annotations
 
 import click
 
-from steward.cli import assessment, audit, config, db, membership, sandbox, serve, spool, training, wecom, worker
+from steward.cli import (
+    assessment,
+    audit,
+    config,
+    db,
+    events,
+    membership,
+    sandbox,
+    serve,
+    spool,
+    training,
+    wecom,
+    worker,
+)
 from steward.cli.moderate import moderate
 
 
@@ -30,3 +43,4 @@ training.register(main)      # archive
 assessment.register(main)    # scheme, quiz, grades
 wecom.register(main)         # wecom ingest-archive
 spool.register(main)         # spool status|replay-dead
+events.register(main)        # events dead|replay

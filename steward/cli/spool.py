@@ -28,8 +28,15 @@ def register(main: click.Group) -> None:
             click.echo(f"{f['file']}: {f['pending_bytes']} bytes not yet committed; owned by {owner}")
         if not found["files"]:
             click.echo("no spool files")
-        click.echo(f"set aside: {found['dead_letters']} event(s)"
+        click.echo(f"set aside beside the spool: {found['dead_letters']} event(s)"
                    + (" — fix the cause, then `steward spool replay-dead`" if found["dead_letters"] else ""))
+        from core.kernel.dead_events import count
+
+        container = synced_container()
+        with container.sessions() as s:
+            dead = count(s)
+        click.echo(f"set aside in the database: {dead} event(s)"
+                   + (" — `steward events dead` lists them" if dead else ""))
 
     @spool.command("replay-dead")
     @friendly

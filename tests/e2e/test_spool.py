@@ -253,7 +253,8 @@ def test_operators_see_the_spool_and_replay_what_was_set_aside(tmp_path, sqlite_
     shown = runner.invoke(main, ["spool", "status"], env=env, catch_exceptions=False)
     assert shown.exit_code == 0
     assert f"{orphan.name}: {orphan.stat().st_size} bytes not yet committed; owned by nobody" in shown.output
-    assert "set aside: 1 event(s)" in shown.output
+    assert "set aside beside the spool: 1 event(s)" in shown.output
+    assert "set aside in the database: 0 event(s)" in shown.output
 
     replayed = runner.invoke(main, ["spool", "replay-dead"], env=env, catch_exceptions=False)
     assert replayed.exit_code == 0 and "stored 1, still failing 0" in replayed.output

@@ -1,0 +1,160 @@
+"""Group commit: the requests that arrive while a transaction is being committed share the next one.
+
+Each caller (a webhook request's thread) queues its event and waits. When no commit is under way, the
+caller becomes the leader: it takes everything queued (its own event among it), commits it in one
+transaction (`ingest_many`: de-duplication, archive, policy and outbox for all), marks every event done
+and wakes their callers, then hands the lead to the next waiting caller whose event is still queued.
+So a lone event commits at once (no timer, no thread of its own), and under load batches form by
+themselves: as many events as arrived during the previous commit.
+
+A caller returns only once its event is durable in the database — the answer to the platform may follow.
+
+A batch that fails is split in halves and each half committed again, down to single events, so one bad
+event never fails its batch-mates. A single event that fails is tried once more alone and then, unless
+the database is away, set aside (`set_aside`: the dead-letter table) and its caller returns normally —
+the platform gets its 200 and stops redelivering it. While the database is away (core/db/failures.py)
+every caller of the batch gets the exception (the webhook answers 503; the platform retries).
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from typing import Callable, ContextManager, Generic, Sequence, TypeVar
+
+from core.db.failures import database_away
+
+log = logging.getLogger("steward.group_commit")
+
+E = TypeVar("E")
+ALONE_ATTEMPTS = 2     # a single failing event: tried this many times on its own before it is set aside
+
+
+@dataclass
+class Stats:
+    """Counters for tests and metrics: how many transactions committed how many events."""
+    batches: int = 0          # transactions that committed (each: one batch, or one half of a split)
+    events: int = 0           # events committed in them
+    largest: int = 0
+    failed_batches: int = 0   # transactions rolled back
+    set_aside: int = 0        # events set aside as poison
+
+
+@dataclass(eq=False)
+class _Slot(Generic[E]):
+    event: E
+    done: bool = False
+    result: object = None
+    error: BaseException | None = None
+
+
+@dataclass
+class GroupCommit(Generic[E]):
+    handle_batch: Callable[[Sequence[E]], Sequence[object]]
+    set_aside: Callable[[E, BaseException, int], object]
+    max_batch: int = 256
+    stats: Stats = field(default_factory=Stats)
+    #: taken by the leader before it takes its batch (SQLite: core.db.session.WriterGate)
+    gate: Callable[[], ContextManager[object]] | None = None
+
+    def __post_init__(self) -> None:
+        self._cond = threading.Condition()
+        self._queue: list[_Slot[E]] = []
+        self._leading = False
+
+    def __call__(self, event: E) -> object:
+        """Commit `event` (with whatever else is queued); returns what `handle_batch` said of it, or None
+        when it was set aside. Raises what the database raised while it is away."""
+        slot = _Slot(event)
+        with self._cond:
+            self._queue.append(slot)
+            while self._leading and not slot.done:
+                self._cond.wait()
+            if slot.done:
+                return self._outcome(slot)
+            self._leading = True
+        try:
+            while not slot.done:
+                with self.gate() if self.gate is not None else nullcontext():
+                    with self._cond:     # taken once the gate is ours: what queued while waiting comes along
+                        batch = self._queue[:self.max_batch]
+                        del self._queue[:len(batch)]
+                    self._commit(batch)
+        finally:
+            with self._cond:
+                self._leading = False
+                self._cond.notify_all()   # the callers of this batch return; one still queued leads next
+        return self._outcome(slot)
+
+    @staticmethod
+    def _outcome(slot: _Slot[E]) -> object:
+        if slot.error is not None:
+            raise slot.error
+        return slot.result
+
+    def pending(self) -> int:
+        with self._cond:
+            return len(self._queue)
+
+    def _commit(self, batch: list[_Slot[E]]) -> None:
+        try:
+            try:
+                results = self.handle_batch([slot.event for slot in batch])
+            except BaseException as exc:
+                self.stats.failed_batches += 1
+                if not isinstance(exc, Exception) or database_away(exc):
+                    raise
+                self._split(batch, exc)
+                return
+            self.stats.batches += 1
+            self.stats.events += len(batch)
+            self.stats.largest = max(self.stats.largest, len(batch))
+            for slot, result in zip(batch, results):
+                slot.result = result
+        except BaseException as exc:
+            for slot in batch:
+                if not slot.done:
+                    slot.error = exc
+        finally:
+            with self._cond:
+                for slot in batch:
+                    slot.done = True
+                self._cond.notify_all()
+
+    def _split(self, batch: list[_Slot[E]], exc: Exception) -> None:
+        """The batch failed on a statement: commit each half again, down to single events."""
+        if len(batch) == 1:
+            self._alone(batch[0], exc)
+            return
+        log.warning("a batch of %d failed (%s); committing its halves apart", len(batch), type(exc).__name__)
+        middle = len(batch) // 2
+        for half in (batch[:middle], batch[middle:]):
+            try:
+                results = self.handle_batch([slot.event for slot in half])
+            except Exception as again:
+                self.stats.failed_batches += 1
+                if database_away(again):
+                    raise
+                self._split(half, again)
+                continue
+            self.stats.batches += 1
+            self.stats.events += len(half)
+            for slot, result in zip(half, results):
+                slot.result = result
+
+    def _alone(self, slot: _Slot[E], exc: Exception) -> None:
+        for _ in range(ALONE_ATTEMPTS - 1):
+            try:
+                slot.result = self.handle_batch([slot.event])[0]
+                self.stats.batches += 1
+                self.stats.events += 1
+                return
+            except Exception as again:
+                self.stats.failed_batches += 1
+                if database_away(again):
+                    raise
+                exc = again
+        self.set_aside(slot.event, exc, ALONE_ATTEMPTS)     # raises while the database is away
+        self.stats.set_aside += 1
+        slot.result = None

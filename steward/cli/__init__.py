@@ -9,7 +9,20 @@ import os
 
 import click
 
-from steward.cli import assessment, audit, config, db, membership, sandbox, serve, spool, training, wecom, worker
+from steward.cli import (
+    assessment,
+    audit,
+    config,
+    console,
+    db,
+    membership,
+    sandbox,
+    serve,
+    spool,
+    training,
+    wecom,
+    worker,
+)
 from steward.cli.moderate import moderate
 
 
@@ -36,3 +49,4 @@ training.register(main)      # archive
 assessment.register(main)    # scheme, quiz, grades
 wecom.register(main)         # wecom ingest-archive
 spool.register(main)         # spool status|replay-dead
+console.register(main)       # console link

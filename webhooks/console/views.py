@@ -1,0 +1,459 @@
+"""The console at /console/: server-rendered pages for admins, leads, HR, IT and members.
+
+Who may see and do what is decided by `core/kernel/access.py` (one table); every write calls the same
+core service as the chat command (`core/discipline/cases.py`), with `console` as the audit channel; every
+refusal is audited. Sessions and one-time links are in `signin.py`, names and local times in `names.py`.
+"""
+from __future__ import annotations
+
+import csv
+import hmac
+import io
+import secrets
+from datetime import timedelta
+from functools import wraps
+from typing import Callable
+
+from flask import Blueprint, Response, abort, g, redirect, render_template, request, url_for
+from sqlalchemy import func, select
+from werkzeug.exceptions import HTTPException
+
+from connectors import registry
+from core.db.models import Account, AuditEntry, Case, Group, InboundEvent, Membership, OutboxItem, Person, Role
+from core.discipline.cases import Discipline
+from core.i18n import LOCALES, add_catalog, t
+from core.kernel import access, audit
+from core.kernel.access import Viewer
+from webhooks.console import signin
+from webhooks.console.names import Names
+from webhooks.console.signin import ConsoleSettings
+
+add_catalog("webhooks.console")
+
+SESSION_COOKIE = "steward_console"
+PRE_COOKIE = "steward_console_pre"      # the CSRF token of forms shown before sign-in (double submit)
+LANG_COOKIE = "steward_console_lang"
+PAGE_SIZE = 200
+STATUSES = ("all", "pending", "open", "appealed", "revoked")
+
+
+def choose_locale(choice: str | None, accept: list[str], default: str) -> str:
+    """The user's choice, else the browser's languages in order, else the deployment's locale."""
+    if choice in LOCALES:
+        return choice
+    for tag in accept:
+        tag = tag.lower()
+        if tag.startswith("zh"):
+            if any(x in tag for x in ("hant", "-tw", "-hk", "-mo")):
+                return "zh-Hant"
+            return "zh-Hans"
+        if tag.startswith("en"):
+            return "en"
+    return default
+
+
+def viewer_of(s, person_id: int) -> Viewer:
+    org: set[str] = set()
+    per_group: dict[int, set[str]] = {}
+    for role in s.scalars(select(Role).where(Role.person_id == person_id)):
+        if role.group_id is None:
+            org.add(role.role)
+        else:
+            per_group.setdefault(role.group_id, set()).add(role.role)
+    return Viewer(person_id, frozenset(org), {gid: frozenset(r) for gid, r in per_group.items()})
+
+
+def blueprint(container, settings: ConsoleSettings | None = None) -> Blueprint:
+    settings = settings or ConsoleSettings.from_env()
+    bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates",
+                   static_folder="static", static_url_path="/static")
+    public = {"console.signin", "console.signin_link", "console.static", "console.language"}
+
+    # --- every request: database, locale, session, CSRF -----------------------------------------
+    @bp.before_request
+    def open_request():
+        g.db = container.sessions()
+        g.now = container.clock.now()
+        g.names = Names(g.db, container.config.timezone)
+        g.sess = signin.current_session(g.db, request.cookies.get(SESSION_COOKIE), g.now, settings)
+        g.viewer = viewer_of(g.db, g.sess.person_id) if g.sess else None
+        g.pre = request.cookies.get(PRE_COOKIE) or secrets.token_urlsafe(32)
+        g.locale = choose_locale(request.cookies.get(LANG_COOKIE),
+                                 [tag for tag, _ in request.accept_languages], container.config.locale)
+        if request.method == "POST":
+            expected = g.sess.csrf if g.sess else request.cookies.get(PRE_COOKIE)
+            given = request.form.get("csrf", "")
+            if not expected or not given or not hmac.compare_digest(expected, given):
+                _refuse("csrf")
+        if g.sess is None and request.endpoint not in public:
+            return redirect(url_for("console.signin"))
+        return None
+
+    @bp.after_request
+    def close_request(response: Response) -> Response:
+        db = g.pop("db", None)
+        if db is not None:
+            if response.status_code < 500:
+                db.commit()
+            db.close()
+        if g.get("sess") is None and not request.cookies.get(PRE_COOKIE):
+            _cookie(response, PRE_COOKIE, g.pre, max_age=3600)
+        response.headers.setdefault("Content-Security-Policy", "default-src 'none'; style-src 'self'; "
+                                    "img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        if request.endpoint != "console.static":
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+    @bp.teardown_request
+    def drop_request(exc):
+        db = g.pop("db", None)
+        if db is not None:       # an error before after_request: nothing is written
+            db.rollback()
+            db.close()
+
+    def _cookie(response: Response, name: str, value: str, max_age: int | None = None) -> None:
+        response.set_cookie(name, value, max_age=max_age, path="/console", secure=settings.secure or request.is_secure,
+                            httponly=True, samesite="Lax")
+
+    def _refuse(why: str, group_id: int | None = None, status: int = 403):
+        """Audit the refusal (who, what, where), then answer 403."""
+        person = g.sess.person_id if g.get("sess") else None
+        audit.record(g.db, at=g.now, actor=signin.actor(person) if person else signin.CHANNEL,
+                     action="console.refused", clause="R7.1.2", group_id=group_id, person_id=person,
+                     why=why, path=request.path)
+        g.db.commit()
+        abort(status)
+
+    def need(what: str, group_id: int | None = None, owner_id: int | None = None) -> None:
+        if not access.allowed(g.viewer, what, group_id=group_id, owner_id=owner_id):
+            _refuse(what, group_id)
+
+    def page(what: str | None):
+        def wrap(fn: Callable):
+            @wraps(fn)
+            def inner(*a, **kw):
+                if what is not None:
+                    need(what)
+                return fn(*a, **kw)
+            return inner
+        return wrap
+
+    @bp.app_template_global("_")
+    def translate(key: str, **values) -> str:
+        try:
+            return t(g.get("locale", container.config.locale), key, **values)
+        except KeyError:     # a value another feature added (a new outcome, a new role): shown as it is
+            return key.rsplit(".", 1)[-1]
+
+    @bp.context_processor
+    def common():
+        viewer = g.get("viewer")
+        return dict(viewer=viewer, nav=access.pages(viewer) if viewer else [], names=g.get("names"),
+                    csrf=g.sess.csrf if g.get("sess") else g.get("pre", ""), locale=g.get("locale"),
+                    locales=LOCALES, me=g.names.person(viewer.person_id) if viewer else "",
+                    timezone=container.config.timezone)
+
+    @bp.errorhandler(HTTPException)
+    def error(exc: HTTPException):
+        if request.blueprint != "console":
+            return exc
+        return render_template("console/error.html", code=exc.code), exc.code or 500
+
+    # --- sign-in, sign-out, language ------------------------------------------------------------
+    @bp.get("/signin", endpoint="signin")
+    def signin_page():
+        return render_template("console/signin.html", token=None)
+
+    @bp.route("/signin/<token>", methods=["GET", "POST"])
+    def signin_link(token: str):
+        """GET shows a button (a link previewer that fetches the URL uses nothing up); POST signs in."""
+        if request.method == "GET":
+            return render_template("console/signin.html", token=token)
+        account = signin.redeem_link(g.db, token, g.now)
+        if account is None:
+            g.db.commit()
+            return render_template("console/signin.html", token=None, failed=True), 403
+        return _signed_in(account, "link")
+
+    def _signed_in(account: Account, method: str) -> Response:
+        if g.sess is not None:
+            signin.end_session(g.db, g.sess, g.now)
+        cookie = signin.start_session(g.db, account, method, g.now)
+        response = redirect(url_for("console.overview"))
+        _cookie(response, SESSION_COOKIE, cookie)
+        response.delete_cookie(PRE_COOKIE, path="/console")
+        return response
+
+    bp.signed_in = _signed_in     # the messengers' OAuth sign-in (oauth.py) ends the same way
+
+    @bp.post("/signout")
+    def signout():
+        signin.end_session(g.db, g.sess, g.now)
+        response = redirect(url_for("console.signin"))
+        response.delete_cookie(SESSION_COOKIE, path="/console")
+        return response
+
+    @bp.post("/language")
+    def language():
+        choice = request.form.get("locale", "")
+        target = request.form.get("next", "")
+        response = redirect(target if target.startswith("/console/") and "//" not in target
+                            else url_for("console.overview"))
+        if choice in LOCALES:
+            _cookie(response, LANG_COOKIE, choice, max_age=365 * 86400)
+        return response
+
+    # --- overview -------------------------------------------------------------------------------
+    @bp.get("/")
+    def overview():
+        if not access.allowed(g.viewer, "overview"):
+            return redirect(url_for("console.person", person_id=g.viewer.person_id))
+        scope = access.groups_for(g.viewer, "overview")
+        s = g.db
+
+        def in_scope(column):
+            return True if scope is None else column.in_(scope or {-1})
+
+        per_platform = s.execute(select(Group.platform, func.count()).where(Group.active.is_(True),
+                                 in_scope(Group.id)).group_by(Group.platform).order_by(Group.platform)).all()
+        members = s.scalar(select(func.count(func.distinct(Membership.person_id))).where(
+            Membership.left_at.is_(None), in_scope(Membership.group_id)))
+        cases = select(func.count()).select_from(Case).where(in_scope(Case.group_id))
+        counts = dict(
+            members=members,
+            open_cases=s.scalar(cases.where(Case.status == "open", Case.outcome != "removal_rejected")),
+            pending=s.scalar(cases.where(Case.status == "open", Case.outcome == "removal_pending")),
+            appeals=s.scalar(cases.where(Case.status == "open", Case.appealed_at.is_not(None))),
+        )
+        outbox = select(func.count()).select_from(OutboxItem).where(in_scope(OutboxItem.group_id))
+        counts["backlog"] = s.scalar(outbox.where(OutboxItem.status == "pending"))
+        counts["dead"] = s.scalar(outbox.where(OutboxItem.status == "dead"))
+        weeks = []
+        start = g.now - timedelta(weeks=6)
+        created = list(s.scalars(select(Case.created_at).where(in_scope(Case.group_id), Case.created_at >= start)))
+        for n in range(6):
+            a, b = start + timedelta(weeks=n), start + timedelta(weeks=n + 1)
+            weeks.append((g.names.time(a)[:10], sum(1 for at in created if a <= at < b)))
+        peak = max([c for _, c in weeks] + [1])
+        return render_template("console/overview.html", counts=counts, weeks=weeks, peak=peak,
+                               platforms=[(_platform_name(p), n) for p, n in per_platform])
+
+    # --- cases and appeals ----------------------------------------------------------------------
+    @bp.get("/cases")
+    @page("cases")
+    def cases():
+        scope = access.groups_for(g.viewer, "cases")
+        f = {k: request.args.get(k, "").strip() for k in ("group", "person", "clause", "status")}
+        query = select(Case).order_by(Case.id.desc())
+        if scope is not None:
+            query = query.where(Case.group_id.in_(scope or {-1}))
+        if f["group"].isdigit():
+            query = query.where(Case.group_id == int(f["group"]))
+        if f["person"]:
+            ids = select(Person.id).where(Person.name.contains(f["person"]))
+            query = query.where(Case.person_id.in_(ids))
+        if f["clause"]:
+            query = query.where((Case.clause == f["clause"].upper()) | (Case.outcome_clause == f["clause"].upper()))
+        status = f["status"] or "all"
+        if status == "pending":
+            query = query.where(Case.status == "open", Case.outcome == "removal_pending")
+        elif status == "open":
+            query = query.where(Case.status == "open")
+        elif status == "appealed":
+            query = query.where(Case.status == "open", Case.appealed_at.is_not(None))
+        elif status == "revoked":
+            query = query.where(Case.status == "revoked")
+        rows = list(g.db.scalars(query.limit(PAGE_SIZE)))
+        groups = [gr for gr in g.names.all_groups() if scope is None or gr.id in scope]
+        return render_template("console/cases.html", cases=rows, f=f, status=status, statuses=STATUSES,
+                               groups=groups)
+
+    def _case(number: str) -> Case:
+        case = g.db.scalar(select(Case).where(Case.number == number))
+        if case is None:
+            abort(404)
+        if not (access.allowed(g.viewer, "cases", group_id=case.group_id)
+                or access.allowed(g.viewer, "me", owner_id=case.person_id)):
+            _refuse("case", case.group_id)
+        return case
+
+    @bp.get("/cases/<number>")
+    def case(number: str):
+        case = _case(number)
+        chain = list(g.db.scalars(select(AuditEntry).where(AuditEntry.case_number == case.number)
+                                  .order_by(AuditEntry.id)))
+        staff = access.allowed(g.viewer, "cases", group_id=case.group_id)
+        sent = list(g.db.scalars(select(OutboxItem).where(OutboxItem.case_number == case.number)
+                                 .order_by(OutboxItem.id))) if staff else []
+        return render_template("console/case.html", case=case, chain=chain, sent=sent,
+                               decide=access.allowed(g.viewer, "case.decide", group_id=case.group_id),
+                               done=request.args.get("done", ""))
+
+    def _decision(number: str, act: Callable[[Discipline, Case, str], object]):
+        case = _case(number)
+        need("case.decide", group_id=case.group_id)
+        act(Discipline(container.ctx, g.db), case, signin.actor(g.viewer.person_id))
+        return redirect(url_for("console.case", number=case.number, done=request.endpoint.rsplit(".", 1)[-1]))
+
+    def _reason() -> str:
+        reason = request.form.get("reason", "").strip()
+        if not reason:
+            abort(400)
+        return reason[:1000]
+
+    @bp.post("/cases/<number>/approve")
+    def approve(number: str):
+        return _decision(number, lambda d, c, by: d.resolve(c, True, by=by))
+
+    @bp.post("/cases/<number>/reject")
+    def reject(number: str):
+        return _decision(number, lambda d, c, by: d.resolve(c, False, by=by))
+
+    @bp.post("/cases/<number>/revoke")
+    def revoke(number: str):
+        reason = _reason()
+        return _decision(number, lambda d, c, by: d.revoke(c, reason, by=by))
+
+    @bp.post("/cases/<number>/accept-appeal")
+    def accept_appeal(number: str):
+        """An accepted appeal revokes the case (R2.3.3), exactly as `revoke CASE reason` in the chat."""
+        reason = _reason()
+        return _decision(number, lambda d, c, by: d.revoke(c, reason, by=by))
+
+    # --- audit log ------------------------------------------------------------------------------
+    def _audit_query():
+        scope = access.groups_for(g.viewer, "audit")
+        everything = access.allowed(g.viewer, "audit.all")
+        f = {k: request.args.get(k, "").strip() for k in ("action", "clause", "person", "group", "case")}
+        query = select(AuditEntry).order_by(AuditEntry.id.desc())
+        if not everything:
+            query = query.where(AuditEntry.group_id.in_(scope or {-1}) if scope is not None else True)
+        if f["action"]:
+            query = query.where(AuditEntry.action.startswith(f["action"]))
+        if f["clause"]:
+            query = query.where(AuditEntry.clause == f["clause"].upper())
+        if f["case"]:
+            query = query.where(AuditEntry.case_number == f["case"].upper())
+        if f["group"].isdigit():
+            query = query.where(AuditEntry.group_id == int(f["group"]))
+        if f["person"]:
+            query = query.where(AuditEntry.person_id.in_(select(Person.id).where(Person.name.contains(f["person"]))))
+        return query, f
+
+    @bp.get("/audit")
+    @page("audit")
+    def audit_log():
+        query, f = _audit_query()
+        entries = list(g.db.scalars(query.limit(PAGE_SIZE)))
+        return render_template("console/audit.html", entries=entries, f=f)
+
+    @bp.get("/audit.csv")
+    @page("audit")
+    def audit_csv():
+        query, _ = _audit_query()
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(["id", f"at ({container.config.timezone})", "actor", "action", "clause", "group", "person",
+                         "case", "detail"])
+        names = g.names
+        for e in g.db.scalars(query):
+            writer.writerow([e.id, names.time(e.at), names.actor(e.actor), e.action, e.clause or "",
+                             names.group(e.group_id), names.person(e.person_id), e.case_number or "",
+                             _detail(e.detail)])
+        audit.record(g.db, at=g.now, actor=signin.actor(g.viewer.person_id), action="console.audit_exported",
+                     person_id=g.viewer.person_id)
+        return Response("\ufeff" + out.getvalue(), mimetype="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": "attachment; filename=steward-audit.csv"})
+
+    # --- groups and people ----------------------------------------------------------------------
+    @bp.get("/groups")
+    @page("groups")
+    def groups():
+        scope = access.groups_for(g.viewer, "groups")
+        rows = [gr for gr in g.names.all_groups() if scope is None or gr.id in scope]
+        counts = dict(g.db.execute(select(Membership.group_id, func.count()).where(
+            Membership.left_at.is_(None)).group_by(Membership.group_id)).all())
+        return render_template("console/groups.html", groups=rows, counts=counts, platform_name=_platform_name)
+
+    @bp.get("/groups/<int:group_id>")
+    def group(group_id: int):
+        grp = g.db.get(Group, group_id)
+        if grp is None:
+            abort(404)
+        need("groups", group_id=group_id)
+        stays = list(g.db.scalars(select(Membership).where(Membership.group_id == group_id)
+                                  .order_by(Membership.left_at.is_not(None), Membership.joined_at)))
+        roles = list(g.db.scalars(select(Role).where((Role.group_id == group_id) | Role.group_id.is_(None))
+                                  .order_by(Role.role, Role.person_id)))
+        return render_template("console/group.html", group=grp, stays=stays, roles=roles,
+                               platform_name=_platform_name)
+
+    @bp.get("/people")
+    @page("people")
+    def people():
+        q = request.args.get("q", "").strip()
+        query = select(Person).where(Person.status != "merged").order_by(Person.name)
+        if q:
+            query = query.where(Person.name.contains(q) | Person.employee_id.contains(q))
+        rows = list(g.db.scalars(query.limit(PAGE_SIZE)))
+        roles: dict[int, set[str]] = {}
+        for role in g.db.scalars(select(Role).where(Role.person_id.in_([p.id for p in rows] or [-1]))):
+            roles.setdefault(role.person_id, set()).add(role.role)
+        return render_template("console/people.html", people=rows, roles=roles, q=q)
+
+    @bp.get("/me")
+    def me():
+        return redirect(url_for("console.person", person_id=g.viewer.person_id))
+
+    @bp.get("/people/<int:person_id>")
+    def person(person_id: int):
+        who = g.db.get(Person, person_id)
+        if who is None:
+            abort(404)
+        stays = list(g.db.scalars(select(Membership).where(Membership.person_id == person_id)
+                                  .order_by(Membership.joined_at)))
+        if not (access.allowed(g.viewer, "me", owner_id=person_id) or access.allowed(g.viewer, "people")
+                or any(access.allowed(g.viewer, "groups", group_id=m.group_id) for m in stays)):
+            _refuse("person")
+        cases = list(g.db.scalars(select(Case).where(Case.person_id == person_id).order_by(Case.id.desc())))
+        roles = list(g.db.scalars(select(Role).where(Role.person_id == person_id)))
+        return render_template("console/person.html", person=who, stays=stays, cases=cases, roles=roles,
+                               platform_name=_platform_name)
+
+    # --- IT ---------------------------------------------------------------------------------------
+    @bp.get("/it")
+    @page("it")
+    def it():
+        rows = []
+        for manifest in registry.manifests():
+            connector = container.connectors.get(manifest.id)
+            last = g.db.scalar(select(func.max(InboundEvent.received_at)).where(
+                InboundEvent.platform == manifest.id))
+            dead = g.db.scalar(select(func.count()).select_from(OutboxItem).where(
+                OutboxItem.platform == manifest.id, OutboxItem.status == "dead"))
+            rows.append(dict(
+                id=manifest.id, name=manifest.display_name, configured=connector is not None, real=manifest.real,
+                urls=[(f"{settings.public_url}/{manifest.id}/{name}", "/".join(methods))
+                      for name, methods in manifest.endpoints.items()],
+                env=[(v.name, v.required, v.secret) for v in manifest.env],
+                last_event=g.names.time(last), dead=dead))
+        return render_template("console/it.html", rows=rows, public_url=settings.public_url)
+
+    return bp
+
+
+def _platform_name(platform: str) -> str:
+    try:
+        return registry.manifest(platform).display_name
+    except KeyError:
+        return platform
+
+
+def _detail(detail: dict | None) -> str:
+    return "; ".join(f"{k}={v}" for k, v in (detail or {}).items() if v not in (None, ""))
+
+
+__all__ = ["blueprint", "choose_locale", "viewer_of"]

@@ -22,7 +22,7 @@ from connectors import registry
 from core.db.models import Account, AuditEntry, Case, Group, InboundEvent, Membership, OutboxItem, Person, Role
 from core.discipline.cases import Discipline
 from core.i18n import LOCALES, add_catalog, t
-from core.kernel import access, audit
+from core.kernel import access, audit, roster
 from core.kernel.access import Viewer
 from webhooks.console import signin
 from webhooks.console.names import Names
@@ -219,8 +219,8 @@ def blueprint(container, settings: ConsoleSettings | None = None) -> Blueprint:
 
         per_platform = s.execute(select(Group.platform, func.count()).where(Group.active.is_(True),
                                  in_scope(Group.id)).group_by(Group.platform).order_by(Group.platform)).all()
-        members = s.scalar(select(func.count(func.distinct(Membership.person_id))).where(
-            Membership.left_at.is_(None), in_scope(Membership.group_id)))
+        members = len(roster.members(s, list(s.scalars(select(Group).where(Group.active.is_(True),
+                                                                            in_scope(Group.id))))))
         cases = select(func.count()).select_from(Case).where(in_scope(Case.group_id))
         counts = dict(
             members=members,

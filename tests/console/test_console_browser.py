@@ -1,0 +1,141 @@
+"""The console in a real headless Chromium: sign-in by a one-time link, what a lead and a member see,
+approving a pending removal (the sandbox messenger removes the member; the audit log shows it), and a
+form without its CSRF token refused."""
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+
+import pytest
+
+from tests.conftest import build_container
+from tests.console.conftest import link, name_people
+from tests.console.test_pages import group_id, pending_removal, say
+
+CHROMIUM = os.environ.get("STEWARD_TEST_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def deployment(sqlite_url, console_config):
+    from werkzeug.serving import make_server
+
+    from core.clock import SystemClock
+    from steward.worker import start_embedded
+    from webhooks import create_app
+
+    container = build_container(sqlite_url, SystemClock(), console_config)
+    name_people(container)
+    httpd = make_server("127.0.0.1", 0, create_app(container), threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    _, stop = start_embedded(container)
+    yield container, f"http://127.0.0.1:{httpd.server_port}"
+    stop.set()
+    httpd.shutdown()
+    container.engine.dispose()
+
+
+@pytest.fixture
+def browser():
+    if not CHROMIUM:
+        if os.environ.get("STEWARD_TEST_REQUIRE_SERVICES") == "1":
+            pytest.fail("Chromium is required in CI (.ci/run installs Debian's chromium)")
+        pytest.skip("no Chromium binary found (install Debian's chromium to run the browser test)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        yield chromium
+        chromium.close()
+
+
+def signed_in(browser, deployment, who: str, locale: str = "en-US"):
+    """A fresh browser context signed in as `who` by a one-time link."""
+    container, base = deployment
+    context = browser.new_context(locale=locale, viewport={"width": 1280, "height": 860})
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    page.goto(f"{base}/console/signin/{link(container, who)}")
+    page.click("#signin")
+    page.wait_for_selector("#me")
+    return page
+
+
+def test_sign_in_by_link_and_approve_a_pending_removal(browser, deployment, tmp_path):
+    container, base = deployment
+    number = pending_removal(container)
+    say(container, "lily", "@steward warn @bob R8.1.2 ads", "new-hires")
+    page = signed_in(browser, deployment, "mia")
+    assert page.url == f"{base}/console/"
+    assert page.inner_text("#count-pending") == "1"
+    page = signed_in(browser, deployment, "adam")
+    assert page.inner_text("#count-open") == "3"
+    # STEWARD_CONSOLE_SCREENSHOT=docs/console-overview.png refreshes the README's picture
+    shot = os.environ.get("STEWARD_CONSOLE_SCREENSHOT") or str(tmp_path / "overview.png")
+    page.screenshot(path=shot, full_page=True)
+    assert os.path.getsize(shot) > 10_000
+    page.context.close()
+    page = signed_in(browser, deployment, "mia")
+
+    page.click("#nav-cases")
+    page.click(f"#cases tr[data-case='{number}'] a")
+    page.click("#approve")
+    page.wait_for_selector("#done")
+    assert "removal" in page.inner_text("#outcome")
+    sandbox = container.connectors["sandbox"]
+    for _ in range(100):
+        if "dave" not in sandbox.members.get("managers", {"dave"}):
+            break
+        page.wait_for_timeout(100)
+    assert "dave" not in sandbox.members.get("managers", set())
+
+    page.click("#nav-audit")
+    row = page.locator("#audit tr[data-action='case.approved']")
+    assert "Mia Groupadmin (console)" in row.inner_text() and "Dave" in row.inner_text()
+
+    page.click("#signout")
+    page.goto(f"{base}/console/cases")
+    assert page.url.endswith("/console/signin")
+
+
+def test_a_lead_sees_their_group_and_not_another(browser, deployment):
+    container, base = deployment
+    page = signed_in(browser, deployment, "lily")
+    page.click("#nav-groups")
+    names = page.locator("#groups td:first-child").all_inner_texts()
+    assert names == ["New hires"]
+    page.click("text=New hires")
+    assert page.inner_text("#group-name") == "New hires"
+    assert "Alice" in page.inner_text("#members")
+    response = page.goto(f"{base}/console/groups/{group_id(container, 'managers')}")
+    assert response.status == 403 and page.inner_text("#error-code") == "403"
+
+
+def test_a_member_sees_only_their_own_record(browser, deployment):
+    container, base = deployment
+    number = pending_removal(container)
+    say(container, "lily", "@steward warn @bob R8.1.2 ads", "new-hires")
+    page = signed_in(browser, deployment, "dave", locale="zh-CN")
+    assert page.inner_text("#person-name") == "Dave"
+    assert number in page.inner_text("#record")
+    assert page.locator("#nav-me").inner_text() == "我的记录"
+    assert page.locator("header nav a").count() == 1
+    for path in ("/console/cases", "/console/audit", "/console/people"):
+        assert page.goto(f"{base}{path}").status == 403
+
+
+def test_a_form_without_its_csrf_token_is_refused(browser, deployment):
+    container, base = deployment
+    number = pending_removal(container)
+    page = signed_in(browser, deployment, "adam")
+    page.goto(f"{base}/console/cases/{number}")
+    page.evaluate("document.querySelectorAll('input[name=csrf]').forEach(e => e.remove())")
+    with page.expect_navigation() as nav:
+        page.click("#approve")
+    assert nav.value.status == 403
+    page.goto(f"{base}/console/cases/{number}")
+    assert page.inner_text("#status") == "open" and "pending" in page.inner_text("#outcome")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import threading
 
 import pytest
@@ -12,22 +13,34 @@ import pytest
 from tests.conftest import build_container
 from tests.console.conftest import link, name_people
 from tests.console.test_pages import group_id, pending_removal, say
+from tests.fakes.oauth import FakeSignIn
 
 CHROMIUM = os.environ.get("STEWARD_TEST_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def deployment(sqlite_url, console_config):
+def signin_fake():
+    with FakeSignIn() as fake:
+        yield fake
+
+
+@pytest.fixture
+def deployment(sqlite_url, console_config, signin_fake, monkeypatch):
     from werkzeug.serving import make_server
 
     from core.clock import SystemClock
     from steward.worker import start_embedded
     from webhooks import create_app
 
+    with socket.socket() as probe:         # the public URL names the port before the server binds it
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    for name, value in {**signin_fake.env(), "STEWARD_PUBLIC_URL": f"http://127.0.0.1:{port}"}.items():
+        monkeypatch.setenv(name, value)     # what the console reads; the container gets its own env
     container = build_container(sqlite_url, SystemClock(), console_config)
     name_people(container)
-    httpd = make_server("127.0.0.1", 0, create_app(container), threaded=True)
+    httpd = make_server("127.0.0.1", port, create_app(container), threaded=True)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     _, stop = start_embedded(container)
@@ -139,3 +152,26 @@ def test_a_form_without_its_csrf_token_is_refused(browser, deployment):
     assert nav.value.status == 403
     page.goto(f"{base}/console/cases/{number}")
     assert page.inner_text("#status") == "open" and "pending" in page.inner_text("#outcome")
+
+
+@pytest.mark.parametrize("platform, variant, user, who", [
+    ("slack", "oidc", "U0ADMIN1", "Adam Admin"),
+    ("wecom", "qr", "lily.wang", "Lily Lead"),
+    ("wecom", "web", "lily.wang", "Lily Lead"),
+    ("dingtalk", "qr", "manager4521", "Hannah HR"),
+])
+def test_sign_in_with_each_messenger(browser, deployment, signin_fake, platform, variant, user, who):
+    from tests.console.test_oauth import attach
+
+    container, base = deployment
+    attach(container, who, platform, user)
+    signin_fake.signed_in[platform] = f"union-{user}" if platform == "dingtalk" else user
+    signin_fake.dingtalk_users[f"union-{user}"] = user
+    page = browser.new_context(locale="en-US").new_page()
+    page.set_default_timeout(15000)
+    page.goto(f"{base}/console/cases")
+    assert page.url.endswith("/console/signin")
+    page.click(f"#oauth-{platform}-{variant}")
+    page.wait_for_selector("#me")
+    assert page.inner_text("#me") == who
+    assert page.url.split("#")[0] == f"{base}/console/"     # a browser keeps #wechat_redirect across redirects

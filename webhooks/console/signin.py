@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Mapping
 
@@ -38,6 +38,7 @@ class ConsoleSettings:
     public_url: str = "http://127.0.0.1:8000"
     idle_minutes: int = 30
     max_hours: int = 12
+    env: Mapping[str, str] = field(default_factory=dict, repr=False)   # the messengers' sign-in settings
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "ConsoleSettings":
@@ -49,7 +50,7 @@ class ConsoleSettings:
 
         url = (env.get("STEWARD_PUBLIC_URL") or "").strip().rstrip("/") or cls.public_url
         return cls(public_url=url, idle_minutes=number("STEWARD_CONSOLE_IDLE_MINUTES", cls.idle_minutes),
-                   max_hours=number("STEWARD_CONSOLE_MAX_HOURS", cls.max_hours))
+                   max_hours=number("STEWARD_CONSOLE_MAX_HOURS", cls.max_hours), env=dict(env))
 
     @property
     def secure(self) -> bool:

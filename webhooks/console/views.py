@@ -9,11 +9,14 @@ from __future__ import annotations
 import csv
 import hmac
 import io
+import logging
 import secrets
 from datetime import timedelta
 from functools import wraps
 from typing import Callable
 
+import requests
+from authlib.integrations.base_client import OAuthError
 from flask import Blueprint, Response, abort, g, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 from werkzeug.exceptions import HTTPException
@@ -24,15 +27,18 @@ from core.discipline.cases import Discipline
 from core.i18n import LOCALES, add_catalog, t
 from core.kernel import access, audit, roster
 from core.kernel.access import Viewer
+from core.kernel.directory import find_account
 from webhooks.console import signin
 from webhooks.console.names import Names
 from webhooks.console.signin import ConsoleSettings
 
 add_catalog("webhooks.console")
+log = logging.getLogger("steward.console")
 
 SESSION_COOKIE = "steward_console"
 PRE_COOKIE = "steward_console_pre"      # the CSRF token of forms shown before sign-in (double submit)
 LANG_COOKIE = "steward_console_lang"
+OAUTH_COOKIE = "steward_console_oauth"  # the state and nonce of a sign-in with the messenger, for ten minutes
 PAGE_SIZE = 200
 STATUSES = ("all", "pending", "open", "appealed", "revoked")
 
@@ -52,6 +58,17 @@ def choose_locale(choice: str | None, accept: list[str], default: str) -> str:
     return default
 
 
+def signin_providers(env) -> dict:
+    """The messengers whose sign-in is configured: {platform: provider} (`signin` in their manifests)."""
+    out = {}
+    for manifest in registry.manifests():
+        cls = manifest.extra("signin")
+        provider = cls.from_env(env) if cls is not None else None
+        if provider is not None:
+            out[manifest.id] = provider
+    return out
+
+
 def viewer_of(s, person_id: int) -> Viewer:
     org: set[str] = set()
     per_group: dict[int, set[str]] = {}
@@ -67,7 +84,9 @@ def blueprint(container, settings: ConsoleSettings | None = None) -> Blueprint:
     settings = settings or ConsoleSettings.from_env()
     bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates",
                    static_folder="static", static_url_path="/static")
-    public = {"console.signin", "console.signin_link", "console.static", "console.language"}
+    public = {"console.signin", "console.signin_link", "console.static", "console.language", "console.oauth_start",
+              "console.oauth_callback"}
+    providers = signin_providers(settings.env)
 
     # --- every request: database, locale, session, CSRF -----------------------------------------
     @bp.before_request
@@ -165,7 +184,50 @@ def blueprint(container, settings: ConsoleSettings | None = None) -> Blueprint:
     # --- sign-in, sign-out, language ------------------------------------------------------------
     @bp.get("/signin", endpoint="signin")
     def signin_page():
-        return render_template("console/signin.html", token=None)
+        return render_template("console/signin.html", token=None, providers=[
+            dict(id=pid, name=_platform_name(pid), variants=p.variants) for pid, p in providers.items()])
+
+    # --- sign-in with the messenger (OAuth 2 / OpenID Connect; the providers are in connectors/*/signin.py)
+    def _redirect_uri(platform: str) -> str:
+        return f"{settings.public_url}/console/oauth/{platform}/callback"
+
+    @bp.get("/oauth/<platform>/<variant>")
+    def oauth_start(platform: str, variant: str):
+        provider = providers.get(platform)
+        if provider is None or variant not in provider.variants:
+            abort(404)
+        state, nonce = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
+        response = redirect(provider.authorize_url(_redirect_uri(platform), state, nonce, variant))
+        _cookie(response, OAUTH_COOKIE, f"{platform}.{state}.{nonce}", max_age=600)
+        return response
+
+    @bp.get("/oauth/<platform>/callback", endpoint="oauth_callback")
+    def oauth_callback(platform: str):
+        provider = providers.get(platform)
+        if provider is None:
+            abort(404)
+        kept = request.cookies.get(OAUTH_COOKIE, "").split(".")
+        state = request.args.get("state", "")
+        if len(kept) != 3 or kept[0] != platform or not state or not hmac.compare_digest(kept[1], state):
+            return _signin_refused(platform, "state")
+        try:
+            user_id = provider.user_id(request.args, _redirect_uri(platform), kept[2])
+        except (ValueError, KeyError, OAuthError, requests.RequestException) as exc:
+            log.info("console sign-in with %s refused: %s", platform, exc)
+            return _signin_refused(platform, "provider")
+        account = find_account(g.db, platform, user_id)
+        if account is None:
+            return _signin_refused(platform, "unknown account")
+        response = _signed_in(account, f"oauth:{platform}")
+        response.delete_cookie(OAUTH_COOKIE, path="/console")
+        return response
+
+    def _signin_refused(platform: str, why: str):
+        audit.record(g.db, at=g.now, actor=signin.CHANNEL, action="console.signin_refused", clause="R7.1.2",
+                     platform=platform, why=why)
+        response = Response(render_template("console/signin.html", token=None, failed=True, providers=[]), 403)
+        response.delete_cookie(OAUTH_COOKIE, path="/console")
+        return response
 
     @bp.route("/signin/<token>", methods=["GET", "POST"])
     def signin_link(token: str):

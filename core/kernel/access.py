@@ -35,10 +35,11 @@ RULES: Mapping[str, Rule] = {
     "groups": Rule(RECORD_READERS, GROUP),                     # members and roles
     "people": Rule(frozenset({ADMIN, HR}), ORG),               # every person (HR: membership, departures)
     "it": Rule(ADMINS, ORG),                                   # messengers, callback URLs
+    "moderation": Rule(ADMINS, GROUP),                         # lexicon edits and the what-if box: as `lexicon`
 }
 
 #: the pages in the navigation, in order
-NAVIGATION = ("overview", "cases", "audit", "groups", "people", "it", "me")
+NAVIGATION = ("overview", "cases", "audit", "groups", "people", "moderation", "it", "me")
 
 
 @dataclass(frozen=True)

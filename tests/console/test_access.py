@@ -46,6 +46,10 @@ CASES = [
     (MEMBER, "audit", None, None, False),
     (MEMBER, "me", None, 15, True),
     (MEMBER, "me", None, 16, False),           # somebody else's record
+    (ORG_ADMIN, "moderation", None, None, True),
+    (ADMIN_G2, "moderation", None, None, True),  # as the chat's `lexicon`: an admin in a group
+    (LEAD_G1, "moderation", None, None, False),
+    (HR, "moderation", None, None, False),
 ]
 
 
@@ -70,6 +74,7 @@ def test_which_groups_a_page_covers(viewer, what, expected):
 @pytest.mark.parametrize("viewer, expected", [
     (ORG_ADMIN, list(NAVIGATION)),
     (HR, ["overview", "cases", "audit", "groups", "people", "me"]),
+    (ADMIN_G2, ["overview", "cases", "audit", "groups", "moderation", "me"]),
     (LEAD_G1, ["overview", "cases", "audit", "groups", "me"]),
     (MEMBER, ["me"]),
 ])

@@ -23,12 +23,13 @@ from werkzeug.exceptions import HTTPException
 
 from connectors import registry
 from core.db.models import Account, AuditEntry, Case, Group, InboundEvent, Membership, OutboxItem, Person, Role
+from core.discipline import lexicon
 from core.discipline.cases import Discipline
 from core.i18n import LOCALES, add_catalog, t
 from core.kernel import access, audit, roster
 from core.kernel.access import Viewer
 from core.kernel.directory import find_account
-from webhooks.console import signin
+from webhooks.console import moderation, signin
 from webhooks.console.names import Names
 from webhooks.console.signin import ConsoleSettings
 
@@ -484,6 +485,59 @@ def blueprint(container, settings: ConsoleSettings | None = None) -> Blueprint:
         roles = list(g.db.scalars(select(Role).where(Role.person_id == person_id)))
         return render_template("console/person.html", person=who, stays=stays, cases=cases, roles=roles,
                                platform_name=_platform_name)
+
+    # --- moderation: lexicon edits and the what-if box ---------------------------------------------
+    def _moderation_page(**extra):
+        added, removed = lexicon.current_edits(g.db)
+        templates = sorted(container.config.all_templates())
+        return render_template("console/moderation.html", added=added, removed=removed, templates=templates,
+                               categories=moderation.LEXICON_CATEGORIES, done=request.args.get("done", ""),
+                               **{"form": {}, "text_result": None, "archive": None, **extra})
+
+    def _proposal() -> moderation.Proposal | None:
+        term = request.form.get("term", "").strip()
+        if not term:
+            return None
+        proposal = moderation.Proposal(request.form.get("category", ""), term, request.form.get("op", "add"))
+        if proposal.problem():
+            abort(400)
+        return proposal
+
+    @bp.get("/moderation", endpoint="moderation")
+    @page("moderation")
+    def moderation_page():
+        return _moderation_page()
+
+    @bp.post("/moderation/whatif")
+    @page("moderation")
+    def moderation_whatif():
+        proposal = _proposal()
+        template = request.form.get("template", "")
+        if template not in container.config.all_templates():
+            abort(400)
+        text = request.form.get("text", "")[:5000]
+        before, after = moderation.moderators(container.config, g.db, template, proposal)
+        text_result = None
+        if text.strip():
+            text_result = (moderation.verdicts(before, text, g.now),
+                           moderation.verdicts(after, text, g.now) if after is not None else None)
+        archive = None
+        if proposal is not None and request.form.get("archive"):
+            archive = moderation.archive_changes(container.config, g.db, access.groups_for(g.viewer, "moderation"),
+                                                 proposal, g.now)
+        return _moderation_page(form=request.form, text_result=text_result, archive=archive, proposal=proposal)
+
+    @bp.post("/moderation/lexicon")
+    @page("moderation")
+    def moderation_save():
+        proposal = _proposal()
+        if proposal is None:
+            abort(400)
+        moderation.save(g.db, proposal, signin.actor(g.viewer.person_id), g.now)
+        detectors = container.ctx.detectors
+        if detectors is not None and hasattr(detectors, "invalidate"):
+            detectors.invalidate()       # this process at once; the others within seconds (lexicon.version)
+        return redirect(url_for("console.moderation", done="lexicon"))
 
     # --- IT ---------------------------------------------------------------------------------------
     @bp.get("/it")

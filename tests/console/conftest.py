@@ -54,8 +54,9 @@ def name_people(container) -> None:
 
 
 @pytest.fixture
-def console(sqlite_url, clock, console_config):
-    container = build_container(sqlite_url, clock, console_config)
+def console(db_url, clock, console_config):
+    """SQLite always, PostgreSQL too when STEWARD_TEST_POSTGRES_URL is set (CI)."""
+    container = build_container(db_url, clock, console_config)
     name_people(container)
     yield container
     container.engine.dispose()

@@ -175,3 +175,20 @@ def test_sign_in_with_each_messenger(browser, deployment, signin_fake, platform,
     page.wait_for_selector("#me")
     assert page.inner_text("#me") == who
     assert page.url.split("#")[0] == f"{base}/console/"     # a browser keeps #wechat_redirect across redirects
+
+
+def test_an_admin_tries_a_lexicon_change_in_the_what_if_box(browser, deployment):
+    container, base = deployment
+    page = signed_in(browser, deployment, "adam")
+    page.click("#nav-moderation")
+    page.fill("#whatif-text", "今晚 团购暗号 开始")
+    page.select_option("#whatif-category", "ads")
+    page.fill("#whatif-term", "团购暗号")
+    page.click("#whatif-run")
+    assert "nothing found" in page.inner_text("#verdicts-now")
+    assert "R8.1.2" in page.inner_text("#verdicts-after")
+    page.click("#lexicon-save")
+    page.wait_for_selector("#done")
+    assert "团购暗号" in page.inner_text("#lexicon-edits")
+    page.goto(f"{base}/console/audit?action=lexicon.")
+    assert "Adam Admin (console)" in page.inner_text("#audit")

@@ -187,3 +187,39 @@ def test_every_console_message_exists_in_every_locale():
     keys = [set(json.loads(resources.files("webhooks.console").joinpath("messages", f"{loc}.json")
                            .read_text("utf-8"))) for loc in ("zh-Hans", "zh-Hant", "en")]
     assert keys[0] == keys[1] == keys[2]
+
+
+def test_the_audit_exports_as_xlsx_and_formulas_stay_text(client, console):
+    from openpyxl import load_workbook
+
+    say(console, "lily", "@steward warn @bob =HYPERLINK(\"http://evil\") ads", "new-hires")
+    sign_in(client, console, "adam")
+    r = client.get("/console/audit.xlsx?action=case.")
+    rows = list(load_workbook(io.BytesIO(r.get_data())).active.iter_rows(values_only=True))
+    assert rows[0][1] == "at (Asia/Shanghai)" and rows[1][3] == "case.warning" and rows[1][6] == "Bob"
+    assert "=HYPERLINK" in rows[1][8] and not rows[1][8].startswith("=")
+    text = client.get("/console/audit.csv?action=case.").get_data(as_text=True)
+    assert "=HYPERLINK" in text
+    with console.sessions() as s:
+        exports = s.scalars(select(AuditEntry).where(AuditEntry.action == "console.audit_exported")).all()
+        assert [e.detail["format"] for e in exports] == ["xlsx", "csv"]
+
+
+def test_the_overview_counts_questions_past_their_deadline(client, console, clock):
+    from datetime import timedelta
+
+    from core.db.models import Account
+    from core.training.models import Question
+
+    new_hires = group_id(console, "new-hires")
+    with console.sessions.begin() as s:
+        bob = s.scalars(select(Account).where(Account.user_id == "bob")).one()
+        for hours, status in ((-2, "open"), (-1, "answered"), (3, "open")):
+            s.add(Question(group_id=new_hires, asker_id=bob.person_id, account_id=bob.id,
+                           text="when is the exam?", source="ask", status=status,
+                           deadline_at=clock.now() + timedelta(hours=hours), created_at=clock.now()))
+    sign_in(client, console, "adam")
+    assert 'id="count-overdue">1<' in client.get("/console/").get_data(as_text=True)
+    client2 = client.application.test_client()
+    sign_in(client2, console, "leo")                  # the managers' lead: not their group
+    assert 'id="count-overdue">0<' in client2.get("/console/").get_data(as_text=True)

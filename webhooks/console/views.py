@@ -29,6 +29,7 @@ from core.i18n import LOCALES, add_catalog, t
 from core.kernel import access, audit, roster
 from core.kernel.access import Viewer
 from core.kernel.directory import find_account
+from core.training.models import Question
 from webhooks.console import moderation, signin
 from webhooks.console.names import Names
 from webhooks.console.signin import ConsoleSettings
@@ -294,6 +295,8 @@ def blueprint(container, settings: ConsoleSettings | None = None) -> Blueprint:
         outbox = select(func.count()).select_from(OutboxItem).where(in_scope(OutboxItem.group_id))
         counts["backlog"] = s.scalar(outbox.where(OutboxItem.status == "pending"))
         counts["dead"] = s.scalar(outbox.where(OutboxItem.status == "dead"))
+        counts["overdue"] = s.scalar(select(func.count()).select_from(Question).where(
+            Question.status == "open", Question.deadline_at < g.now, in_scope(Question.group_id)))
         weeks = []
         start = g.now - timedelta(weeks=6)
         created = list(s.scalars(select(Case.created_at).where(in_scope(Case.group_id), Case.created_at >= start)))
@@ -413,23 +416,42 @@ def blueprint(container, settings: ConsoleSettings | None = None) -> Blueprint:
         entries = list(g.db.scalars(query.limit(PAGE_SIZE)))
         return render_template("console/audit.html", entries=entries, f=f)
 
+    def _audit_rows():
+        query, _ = _audit_query()
+        names = g.names
+        yield ["id", f"at ({container.config.timezone})", "actor", "action", "clause", "group", "person", "case",
+               "detail"]
+        for e in g.db.scalars(query):
+            yield [e.id, names.time(e.at), names.actor(e.actor), e.action, e.clause or "", names.group(e.group_id),
+                   names.person(e.person_id), e.case_number or "", _detail(e.detail)]
+
+    def _exported(fmt: str) -> None:
+        audit.record(g.db, at=g.now, actor=signin.actor(g.viewer.person_id), action="console.audit_exported",
+                     person_id=g.viewer.person_id, format=fmt, filters={k: v for k, v in request.args.items() if v})
+
     @bp.get("/audit.csv")
     @page("audit")
     def audit_csv():
-        query, _ = _audit_query()
         out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(["id", f"at ({container.config.timezone})", "actor", "action", "clause", "group", "person",
-                         "case", "detail"])
-        names = g.names
-        for e in g.db.scalars(query):
-            writer.writerow([e.id, names.time(e.at), names.actor(e.actor), e.action, e.clause or "",
-                             names.group(e.group_id), names.person(e.person_id), e.case_number or "",
-                             _detail(e.detail)])
-        audit.record(g.db, at=g.now, actor=signin.actor(g.viewer.person_id), action="console.audit_exported",
-                     person_id=g.viewer.person_id)
+        csv.writer(out).writerows(_safe_cell(row) for row in _audit_rows())
+        _exported("csv")
         return Response("\ufeff" + out.getvalue(), mimetype="text/csv; charset=utf-8",
                         headers={"Content-Disposition": "attachment; filename=steward-audit.csv"})
+
+    @bp.get("/audit.xlsx")
+    @page("audit")
+    def audit_xlsx():
+        from openpyxl import Workbook
+
+        book = Workbook(write_only=True)
+        sheet = book.create_sheet("audit")
+        for row in _audit_rows():
+            sheet.append(_safe_cell(row))
+        out = io.BytesIO()
+        book.save(out)
+        _exported("xlsx")
+        return Response(out.getvalue(), headers={"Content-Disposition": "attachment; filename=steward-audit.xlsx"},
+                        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
     # --- groups and people ----------------------------------------------------------------------
     @bp.get("/groups")
@@ -566,6 +588,11 @@ def _platform_name(platform: str) -> str:
         return registry.manifest(platform).display_name
     except KeyError:
         return platform
+
+
+def _safe_cell(row: list) -> list:
+    """Member text is data: a cell that a spreadsheet would run as a formula starts with a quote."""
+    return [f"'{v}" if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r") else v for v in row]
 
 
 def _detail(detail: dict | None) -> str:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Mapping
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from core.db.models import Account
@@ -78,7 +78,12 @@ def redeem_link(s: Session, token: str, now: datetime) -> Account | None:
         audit.record(s, at=now, actor=CHANNEL, action="console.link_refused", clause="R7.1.2",
                      person_id=None if link is None else s.get(Account, link.account_id).person_id, why=why)
         return None
-    link.used_at = now
+    # claimed with one conditional UPDATE, so two requests racing with the same link cannot both sign in
+    claimed = s.execute(update(ConsoleLink).where(ConsoleLink.id == link.id, ConsoleLink.used_at.is_(None))
+                        .values(used_at=now).execution_options(synchronize_session=False)).rowcount
+    if claimed != 1:
+        audit.record(s, at=now, actor=CHANNEL, action="console.link_refused", clause="R7.1.2", why="used")
+        return None
     return s.get(Account, link.account_id)
 
 

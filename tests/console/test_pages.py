@@ -223,3 +223,13 @@ def test_the_overview_counts_questions_past_their_deadline(client, console, cloc
     client2 = client.application.test_client()
     sign_in(client2, console, "leo")                  # the managers' lead: not their group
     assert 'id="count-overdue">0<' in client2.get("/console/").get_data(as_text=True)
+
+
+def test_the_group_page_shows_each_members_participation(client, console):
+    for text in ("hello everyone", "@steward rules", "see you tomorrow"):
+        say(console, "alice", text, "new-hires")
+    sign_in(client, console, "lily")
+    html = client.get(f"/console/groups/{group_id(console, 'new-hires')}").get_data(as_text=True)
+    alice = html.split('data-person="Alice"')[1].split("</tr>")[0]
+    bob = html.split('data-person="Bob"')[1].split("</tr>")[0]
+    assert "3 messages" in alice and "0 messages" in bob

@@ -22,14 +22,26 @@ from sqlalchemy import func, select
 from werkzeug.exceptions import HTTPException
 
 from connectors import registry
-from core.db.models import Account, AuditEntry, Case, Group, InboundEvent, Membership, OutboxItem, Person, Role
+from core.assessment.models import Assignment, Submission
+from core.db.models import (
+    Account,
+    ArchivedMessage,
+    AuditEntry,
+    Case,
+    Group,
+    InboundEvent,
+    Membership,
+    OutboxItem,
+    Person,
+    Role,
+)
 from core.discipline import lexicon
 from core.discipline.cases import Discipline
 from core.i18n import LOCALES, add_catalog, t
 from core.kernel import access, audit, roster
 from core.kernel.access import Viewer
 from core.kernel.directory import find_account
-from core.training.models import Question
+from core.training.models import Acknowledgement, Announcement, Question
 from webhooks.console import moderation, signin
 from webhooks.console.names import Names
 from webhooks.console.signin import ConsoleSettings
@@ -474,7 +486,35 @@ def blueprint(container, settings: ConsoleSettings | None = None) -> Blueprint:
         roles = list(g.db.scalars(select(Role).where((Role.group_id == group_id) | Role.group_id.is_(None))
                                   .order_by(Role.role, Role.person_id)))
         return render_template("console/group.html", group=grp, stays=stays, roles=roles,
-                               platform_name=_platform_name)
+                               platform_name=_platform_name, participation=_participation(grp))
+
+    def _participation(grp: Group) -> dict[int, dict[str, int]]:
+        """Per member (R2.2.1): messages in the group, acknowledgements of the training's notices, submissions
+        to its assignments, questions asked in the group."""
+        s = g.db
+
+        def per_person(query) -> dict[int, int]:
+            return {pid: n for pid, n in s.execute(query).all() if pid is not None}
+
+        counts = {
+            "messages": per_person(select(ArchivedMessage.person_id, func.count()).where(
+                ArchivedMessage.group_id == grp.id, ArchivedMessage.from_bot.is_(False))
+                .group_by(ArchivedMessage.person_id)),
+            "questions": per_person(select(Question.asker_id, func.count()).where(Question.group_id == grp.id)
+                                    .group_by(Question.asker_id)),
+        }
+        notices = select(Announcement.id).where((Announcement.group_id == grp.id) | (
+            (Announcement.training_id == grp.training_id) if grp.training_id is not None else False))
+        counts["acks"] = per_person(select(Acknowledgement.person_id, func.count()).where(
+            Acknowledgement.announcement_id.in_(notices)).group_by(Acknowledgement.person_id))
+        counts["submissions"] = per_person(select(Submission.person_id, func.count(func.distinct(
+            Submission.assignment_id))).join(Assignment, Assignment.id == Submission.assignment_id).where(
+            Assignment.training_id == grp.training_id).group_by(Submission.person_id)) if grp.training_id else {}
+        people: dict[int, dict[str, int]] = {}
+        for what, found in counts.items():
+            for pid, n in found.items():
+                people.setdefault(pid, {})[what] = n
+        return people
 
     @bp.get("/people")
     @page("people")

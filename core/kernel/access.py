@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Mapping
 
-from core.roles import ADMIN, ADMINS, HR, LEAD, RECORD_READERS
+from core.roles import ADMIN, ADMINS, GRADES_READERS, HR, LEAD, RECORD_READERS
 
 ORG, GROUP, SELF = "org", "group", "self"
 
@@ -36,10 +36,11 @@ RULES: Mapping[str, Rule] = {
     "people": Rule(frozenset({ADMIN, HR}), ORG),               # every person (HR: membership, departures)
     "it": Rule(ADMINS, ORG),                                   # messengers, callback URLs
     "moderation": Rule(ADMINS, GROUP),                         # lexicon edits and the what-if box: as `lexicon`
+    "training": Rule(GRADES_READERS, GROUP),                   # notices, questions, materials, assignments
 }
 
 #: the pages in the navigation, in order
-NAVIGATION = ("overview", "cases", "audit", "groups", "people", "moderation", "it", "me")
+NAVIGATION = ("overview", "cases", "audit", "groups", "training", "people", "moderation", "it", "me")
 
 
 @dataclass(frozen=True)

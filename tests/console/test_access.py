@@ -50,6 +50,9 @@ CASES = [
     (ADMIN_G2, "moderation", None, None, True),  # as the chat's `lexicon`: an admin in a group
     (LEAD_G1, "moderation", None, None, False),
     (HR, "moderation", None, None, False),
+    (INSTRUCTOR_G1, "training", G1, None, True),   # R6.3.1: teaching staff and HR see results
+    (INSTRUCTOR_G1, "training", G2, None, False),
+    (MEMBER, "training", None, None, False),
 ]
 
 
@@ -73,9 +76,10 @@ def test_which_groups_a_page_covers(viewer, what, expected):
 
 @pytest.mark.parametrize("viewer, expected", [
     (ORG_ADMIN, list(NAVIGATION)),
-    (HR, ["overview", "cases", "audit", "groups", "people", "me"]),
-    (ADMIN_G2, ["overview", "cases", "audit", "groups", "moderation", "me"]),
-    (LEAD_G1, ["overview", "cases", "audit", "groups", "me"]),
+    (HR, ["overview", "cases", "audit", "groups", "training", "people", "me"]),
+    (ADMIN_G2, ["overview", "cases", "audit", "groups", "training", "moderation", "me"]),
+    (LEAD_G1, ["overview", "cases", "audit", "groups", "training", "me"]),
+    (INSTRUCTOR_G1, ["training", "me"]),
     (MEMBER, ["me"]),
 ])
 def test_navigation(viewer, expected):

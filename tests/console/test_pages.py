@@ -233,3 +233,35 @@ def test_the_group_page_shows_each_members_participation(client, console):
     alice = html.split('data-person="Alice"')[1].split("</tr>")[0]
     bob = html.split('data-person="Bob"')[1].split("</tr>")[0]
     assert "3 messages" in alice and "0 messages" in bob
+
+
+def test_the_training_page(client, console, clock):
+    from datetime import timedelta
+
+    from core.db.models import Account
+    from core.training.models import Acknowledgement, Announcement, Question
+
+    new_hires = group_id(console, "new-hires")
+    with console.sessions.begin() as s:
+        bob = s.scalars(select(Account).where(Account.user_id == "bob")).one()
+        lily = s.scalars(select(Account).where(Account.user_id == "lily")).one()
+        s.add(Question(group_id=new_hires, asker_id=bob.person_id, account_id=bob.id, text="<i>when</i> is the exam?",
+                       source="ask", status="open", deadline_at=clock.now() - timedelta(hours=1),
+                       created_at=clock.now()))
+        notice = Announcement(group_id=new_hires, kind="notice", topic="Safety week", starts_at=clock.now(),
+                              points="", author_id=lily.person_id, publish_at=clock.now(), status="published",
+                              created_at=clock.now(), published_at=clock.now())
+        s.add(notice)
+        s.flush()
+        s.add(Acknowledgement(announcement_id=notice.id, person_id=bob.person_id, at=clock.now()))
+    sign_in(client, console, "lily")
+    html = client.get("/console/training").get_data(as_text=True)
+    assert "Safety week" in html and "1 / 2 (50%)" in html
+    assert "&lt;i&gt;when&lt;/i&gt;" in html and "past its deadline" in html
+    other = client.application.test_client()
+    sign_in(other, console, "leo")                     # the managers' lead sees none of it
+    html = other.get("/console/training").get_data(as_text=True)
+    assert "Safety week" not in html and "when" not in html
+    member = client.application.test_client()
+    sign_in(member, console, "bob")
+    assert member.get("/console/training").status_code == 403

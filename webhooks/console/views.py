@@ -41,7 +41,7 @@ from core.i18n import LOCALES, add_catalog, t
 from core.kernel import access, audit, roster
 from core.kernel.access import Viewer
 from core.kernel.directory import find_account
-from core.training.models import Acknowledgement, Announcement, Question
+from core.training.models import Acknowledgement, Announcement, Material, Question
 from webhooks.console import moderation, signin
 from webhooks.console.names import Names
 from webhooks.console.signin import ConsoleSettings
@@ -186,7 +186,7 @@ def blueprint(container, settings: ConsoleSettings | None = None) -> Blueprint:
         viewer = g.get("viewer")
         return dict(viewer=viewer, nav=access.pages(viewer) if viewer else [], names=g.get("names"),
                     csrf=g.sess.csrf if g.get("sess") else g.get("pre", ""), locale=g.get("locale"),
-                    locales=LOCALES, me=g.names.person(viewer.person_id) if viewer else "",
+                    locales=LOCALES, me=g.names.person(viewer.person_id) if viewer else "", now=g.get("now"),
                     timezone=container.config.timezone)
 
     @bp.errorhandler(HTTPException)
@@ -547,6 +547,40 @@ def blueprint(container, settings: ConsoleSettings | None = None) -> Blueprint:
         roles = list(g.db.scalars(select(Role).where(Role.person_id == person_id)))
         return render_template("console/person.html", person=who, stays=stays, cases=cases, roles=roles,
                                platform_name=_platform_name)
+
+    # --- training and assessment ------------------------------------------------------------------
+    @bp.get("/training")
+    @page("training")
+    def training():
+        s = g.db
+        scope = access.groups_for(g.viewer, "training")
+        groups = [gr for gr in s.scalars(select(Group).where(Group.active.is_(True)).order_by(Group.id))
+                  if scope is None or gr.id in scope]
+        ids = [gr.id for gr in groups] or [-1]
+        trainings = {gr.training_id for gr in groups if gr.training_id is not None} or {-1}
+        trainees: dict[int, int] = {}
+        for gr in groups:
+            trainees[gr.id] = len(roster.members(s, roster.training_groups(s, gr)))
+        notices = []
+        for a in s.scalars(select(Announcement).where(Announcement.group_id.in_(ids),
+                                                      Announcement.status == "published")
+                           .order_by(Announcement.id.desc()).limit(50)):
+            acks = s.scalar(select(func.count()).select_from(Acknowledgement).where(
+                Acknowledgement.announcement_id == a.id)) or 0
+            notices.append((a, acks, trainees.get(a.group_id, 0)))
+        questions = list(s.scalars(select(Question).where(Question.group_id.in_(ids), Question.status == "open")
+                                   .order_by(Question.deadline_at).limit(100)))
+        materials = list(s.scalars(select(Material).where(Material.group_id.in_(ids), Material.status == "pending")
+                                   .order_by(Material.id).limit(100)))
+        assignments = []
+        for a in s.scalars(select(Assignment).where(Assignment.training_id.in_(trainings))
+                           .order_by(Assignment.due_at.desc()).limit(50)):
+            rows = s.execute(select(Submission.status, func.count(func.distinct(Submission.person_id))).where(
+                Submission.assignment_id == a.id, Submission.status != "superseded")
+                .group_by(Submission.status)).all()
+            assignments.append((a, dict(rows)))
+        return render_template("console/training.html", notices=notices, questions=questions,
+                               materials=materials, assignments=assignments)
 
     # --- moderation: lexicon edits and the what-if box ---------------------------------------------
     def _moderation_page(**extra):

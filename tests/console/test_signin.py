@@ -163,3 +163,16 @@ def test_security_headers(client, console):
     r = client.get("/console/")
     assert r.headers["Referrer-Policy"] == "no-referrer" and r.headers["Cache-Control"] == "no-store"
     assert "frame-ancestors 'none'" in r.headers["Content-Security-Policy"]
+
+
+def test_a_departed_person_cannot_sign_in_and_is_signed_out(client, console):
+    from core.db.models import Person
+
+    sign_in(client, console, "lily")
+    assert client.get("/console/").status_code == 200
+    with console.sessions.begin() as s:
+        s.scalars(select(Person).where(Person.name == "Lily Lead")).one().status = "departed"
+    assert client.get("/console/").status_code == 302                 # signed out at the next page
+    assert sign_in(client.application.test_client(), console, "lily").status_code == 403
+    done = actions(console)
+    assert done[-1] == "console.signin_refused" and "console.signed_out" in done

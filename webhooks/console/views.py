@@ -109,6 +109,9 @@ def blueprint(container, settings: ConsoleSettings | None = None) -> Blueprint:
         g.now = container.clock.now()
         g.names = Names(g.db, container.config.timezone)
         g.sess = signin.current_session(g.db, request.cookies.get(SESSION_COOKIE), g.now, settings)
+        if g.sess is not None and not _active(g.sess.person_id):
+            signin.end_session(g.db, g.sess, g.now)     # a departure (R2.4.1) ends the console too
+            g.sess = None
         g.viewer = viewer_of(g.db, g.sess.person_id) if g.sess else None
         g.pre = request.cookies.get(PRE_COOKIE) or secrets.token_urlsafe(32)
         g.locale = choose_locale(request.cookies.get(LANG_COOKIE),
@@ -254,7 +257,15 @@ def blueprint(container, settings: ConsoleSettings | None = None) -> Blueprint:
             return render_template("console/signin.html", token=None, failed=True), 403
         return _signed_in(account, "link")
 
+    def _active(person_id: int) -> bool:
+        person = g.db.get(Person, person_id)
+        return person is not None and person.status == "active"
+
     def _signed_in(account: Account, method: str) -> Response:
+        if not _active(account.person_id):
+            audit.record(g.db, at=g.now, actor=signin.CHANNEL, action="console.signin_refused", clause="R2.4.1",
+                         person_id=account.person_id, why="not active", method=method)
+            return Response(render_template("console/signin.html", token=None, failed=True, providers=[]), 403)
         if g.sess is not None:
             signin.end_session(g.db, g.sess, g.now)
         cookie = signin.start_session(g.db, account, method, g.now)

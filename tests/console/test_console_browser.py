@@ -192,3 +192,21 @@ def test_an_admin_tries_a_lexicon_change_in_the_what_if_box(browser, deployment)
     assert "团购暗号" in page.inner_text("#lexicon-edits")
     page.goto(f"{base}/console/audit?action=lexicon.")
     assert "Adam Admin (console)" in page.inner_text("#audit")
+
+
+def test_the_console_fits_a_phone(browser, deployment):
+    container, base = deployment
+    number = pending_removal(container)
+    context = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844}, is_mobile=True)
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    page.goto(f"{base}/console/signin/{link(container, 'adam')}")
+    page.click("#signin")
+    page.wait_for_selector("#me")
+    for path in ("/console/", "/console/cases", f"/console/cases/{number}", "/console/audit"):
+        page.goto(f"{base}{path}")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, (path, width)
+    if os.environ.get("STEWARD_CONSOLE_PHONE_SHOT"):
+        page.goto(f"{base}/console/")
+        page.screenshot(path=os.environ["STEWARD_CONSOLE_PHONE_SHOT"], full_page=True)

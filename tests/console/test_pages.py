@@ -167,9 +167,17 @@ def test_the_it_page_shows_no_secret(sqlite_url, clock, console_config):
     name_people(container)
     client = create_app(container).test_client()
     sign_in(client, container, "adam")
+    from datetime import timedelta
+
+    from core.db.models import CachedToken
+    with container.sessions.begin() as s:
+        s.add(CachedToken(key="wecom:wwcorp:1000002:access_token", value="the-cached-access-token",
+                          expires_at=clock.now() + timedelta(hours=1)))
     html = client.get("/console/it").get_data(as_text=True)
     assert "/slack/events" in html and "SLACK_BOT_TOKEN" in html
     assert "s3cr3t-signing" not in html and "xoxb-very-secret" not in html
+    wecom = html.split('id="it-wecom"')[1].split("</section>")[0]
+    assert "valid until 2026-11-02 18:00" in wecom and "the-cached-access-token" not in html
     container.engine.dispose()
 
 
@@ -265,3 +273,14 @@ def test_the_training_page(client, console, clock):
     member = client.application.test_client()
     sign_in(member, console, "bob")
     assert member.get("/console/training").status_code == 403
+
+
+def test_hr_finds_departures_on_the_people_page(client, console):
+    from core.db.models import Person
+
+    with console.sessions.begin() as s:
+        s.scalars(select(Person).where(Person.name == "Erin")).one().status = "departed"
+    sign_in(client, console, "hannah")
+    departed = client.get("/console/people?status=departed").get_data(as_text=True)
+    assert "Erin" in departed and "Dave" not in departed
+    assert "Dave" in client.get("/console/people?q=Dav").get_data(as_text=True)

@@ -27,6 +27,7 @@ from core.db.models import (
     Account,
     ArchivedMessage,
     AuditEntry,
+    CachedToken,
     Case,
     Group,
     InboundEvent,
@@ -531,14 +532,17 @@ def blueprint(container, settings: ConsoleSettings | None = None) -> Blueprint:
     @page("people")
     def people():
         q = request.args.get("q", "").strip()
+        status = request.args.get("status", "")
         query = select(Person).where(Person.status != "merged").order_by(Person.name)
+        if status in ("active", "departed"):
+            query = query.where(Person.status == status)
         if q:
             query = query.where(Person.name.contains(q) | Person.employee_id.contains(q))
         rows = list(g.db.scalars(query.limit(PAGE_SIZE)))
         roles: dict[int, set[str]] = {}
         for role in g.db.scalars(select(Role).where(Role.person_id.in_([p.id for p in rows] or [-1]))):
             roles.setdefault(role.person_id, set()).add(role.role)
-        return render_template("console/people.html", people=rows, roles=roles, q=q)
+        return render_template("console/people.html", people=rows, roles=roles, q=q, status=status)
 
     @bp.get("/me")
     def me():
@@ -657,7 +661,21 @@ def blueprint(container, settings: ConsoleSettings | None = None) -> Blueprint:
                 InboundEvent.platform == manifest.id))
             dead = g.db.scalar(select(func.count()).select_from(OutboxItem).where(
                 OutboxItem.platform == manifest.id, OutboxItem.status == "dead"))
+            outbox = dict(g.db.execute(select(OutboxItem.status, func.count()).where(
+                OutboxItem.platform == manifest.id).group_by(OutboxItem.status)).all())
+            delivered = g.db.scalar(select(func.max(OutboxItem.delivered_at)).where(
+                OutboxItem.platform == manifest.id))
+            failed = g.db.scalar(select(OutboxItem).where(OutboxItem.platform == manifest.id,
+                                                          OutboxItem.last_error.is_not(None))
+                                 .order_by(OutboxItem.id.desc()).limit(1))
+            # token health: the access tokens cached for the platform (when they expire; never the value)
+            tokens = list(g.db.scalars(select(CachedToken.expires_at).where(
+                CachedToken.key.startswith(f"{manifest.id}:"))))
             rows.append(dict(
+                pending=outbox.get("pending", 0), delivered=g.names.time(delivered),
+                last_error=(failed.last_error or "")[:200] if failed is not None else "",
+                last_error_at=g.names.time(failed.next_attempt_at) if failed is not None else "",
+                tokens=[(g.names.time(at), at > g.now) for at in tokens],
                 id=manifest.id, name=manifest.display_name, configured=connector is not None, real=manifest.real,
                 urls=[(f"{settings.public_url}/{manifest.id}/{name}", "/".join(methods))
                       for name, methods in manifest.endpoints.items()],

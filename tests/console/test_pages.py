@@ -111,7 +111,7 @@ def test_approving_removes_the_member_through_the_same_service(client, console):
     assert "Mia Groupadmin (console)" in audit_page and "Dave" in audit_page
     assert "2026-11-02 17:00" in audit_page       # 09:00 UTC in Asia/Shanghai
     again = post(client, f"/console/cases/{number}/approve")
-    assert again.status_code == 302                # not pending any more: the service says so, nothing repeats
+    assert again.status_code == 302 and "done=unchanged" in again.headers["Location"]   # decided already
     with console.sessions() as s:
         assert len(s.scalars(select(AuditEntry).where(AuditEntry.action == "case.approved")).all()) == 1
 

@@ -385,8 +385,11 @@ def blueprint(container, settings: ConsoleSettings | None = None) -> Blueprint:
     def _decision(number: str, act: Callable[[Discipline, Case, str], object]):
         case = _case(number)
         need("case.decide", group_id=case.group_id)
+        before = (case.outcome, case.status)
         act(Discipline(container.ctx, g.db), case, signin.actor(g.viewer.person_id))
-        return redirect(url_for("console.case", number=case.number, done=request.endpoint.rsplit(".", 1)[-1]))
+        # the service refuses what is no longer possible (decided meanwhile, in the chat or another tab)
+        done = request.endpoint.rsplit(".", 1)[-1] if (case.outcome, case.status) != before else "unchanged"
+        return redirect(url_for("console.case", number=case.number, done=done))
 
     def _reason() -> str:
         reason = request.form.get("reason", "").strip()

@@ -10,6 +10,7 @@ from flask import Flask
 from connectors import registry
 from connectors.base import MAX_BODY_BYTES
 from webhooks import errors, health, observability, platform, sandbox
+from webhooks.console import views as console_views
 
 #: pages a manifest may ask for next to its endpoints (its `page`), by name
 PAGES = {"playground": sandbox.blueprint}
@@ -23,6 +24,7 @@ def create_app(container) -> Flask:
     errors.register(app)
     app.register_blueprint(health.blueprint(container))
     observability.register(app, container)     # /readyz, /metrics, request ids
+    app.register_blueprint(console_views.blueprint(container))
 
     def handle(event) -> None:
         container.accept(event)

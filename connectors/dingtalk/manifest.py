@@ -27,5 +27,5 @@ MANIFEST = Manifest(
     capabilities=CAPABILITIES,
     connector="connectors.dingtalk.connector:DingTalkConnector",
     column_aliases=("dingtalk id", "钉钉", "釘釘", "钉钉账号", "釘釘帳號"),
-    extras={"stream": "connectors.dingtalk.stream:StreamRunner"},
+    extras={"stream": "connectors.dingtalk.stream:StreamRunner", "signin": "connectors.dingtalk.signin:DingTalkSignIn"},
 )

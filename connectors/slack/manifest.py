@@ -27,5 +27,5 @@ MANIFEST = Manifest(
     capabilities=CAPABILITIES,
     connector="connectors.slack.connector:SlackConnector",
     column_aliases=("slack id", "slack user id"),
-    extras={"stream": "connectors.slack.socket:SocketModeRunner"},
+    extras={"stream": "connectors.slack.socket:SocketModeRunner", "signin": "connectors.slack.signin:SlackSignIn"},
 )

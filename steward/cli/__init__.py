@@ -10,6 +10,7 @@ from steward.cli import (
     assessment,
     audit,
     config,
+    console,
     db,
     events,
     membership,
@@ -44,3 +45,4 @@ assessment.register(main)    # scheme, quiz, grades
 wecom.register(main)         # wecom ingest-archive
 spool.register(main)         # spool status|replay-dead
 events.register(main)        # events dead|replay
+console.register(main)       # console link

@@ -11,6 +11,7 @@ from core.events import MessagePosted
 from core.kernel import audit
 from core.kernel.inbound import ingest
 from steward.features import FEATURES  # noqa: F401  (every feature's tables on Base.metadata)
+from webhooks.console import models as console_models  # noqa: F401  (the console's tables)
 
 
 def test_migrations_match_the_models(container):

@@ -428,7 +428,7 @@ def report_conflict(ctx, s: Session, account: Account, key: str, value: str, rea
             Role.role == ADMIN, Person.status == "active").distinct()))
     locale = ctx.config.locale
     text = t(locale, "identity.conflict.report", account=f"{account.platform}:{account.user_id}",
-             key=key, value=value, reason=reason, people=", ".join(f"#{p}" for p in [account.person_id, *people]),
+             field=key, value=value, reason=reason, people=", ".join(f"#{p}" for p in [account.person_id, *people]),
              conflict=conflict.id)
     for admin in admins:
         target = next((a for a in admin.accounts if a.platform == account.platform), None) or \

@@ -72,6 +72,61 @@ def _run_file(path: str, dry_run: bool, join_groups: bool) -> None:
 
 def register(main: click.Group) -> None:
     """Add this feature's commands to `main`."""
+    @main.group()
+    def identity() -> None:
+        """One person behind their accounts: what the directories could not settle."""
+
+    @identity.command("conflicts")
+    @click.option("--all", "show_all", is_flag=True, help="Resolved conflicts too.")
+    @friendly
+    def identity_conflicts(show_all: bool) -> None:
+        """Accounts whose directory entry (employee id, e-mail, mobile) matches two or more people, or
+        contradicts an explicit link: never merged automatically. Settle one with `steward person link`,
+        then `steward identity resolve ID`. Exit 1 while any is open."""
+        from sqlalchemy import select
+
+        from core.db.models import Account, IdentityConflict
+        from core.kernel.identity import duplicates_report
+
+        container = synced_container()
+        with container.sessions() as s:
+            query = select(IdentityConflict).order_by(IdentityConflict.id)
+            if not show_all:
+                query = query.where(IdentityConflict.resolved_at.is_(None))
+            rows = list(s.scalars(query))
+            for c in rows:
+                account = s.get(Account, c.account_id)
+                people = ", ".join(f"#{p}" for p in [c.person_id, *c.candidates.get("people", [])])
+                state = f"resolved {c.resolved_at:%Y-%m-%d}" if c.resolved_at else "open"
+                click.echo(f"#{c.id} {account.platform}:{account.user_id}: {c.key} {c.value} — {c.reason}; "
+                           f"people {people}; found {c.created_at:%Y-%m-%d %H:%M} ({state})")
+            duplicates = duplicates_report(s)
+            for name, value, ids in duplicates:
+                click.echo(f"same {name} {value} on people {', '.join(f'#{i}' for i in ids)}")
+        opened = [c for c in rows if c.resolved_at is None]
+        click.echo(f"{len(opened)} open identity conflict(s)")
+        if opened:
+            raise SystemExit(1)
+
+    @identity.command("resolve")
+    @click.argument("conflict_id", type=int)
+    @friendly
+    def identity_resolve(conflict_id: int) -> None:
+        """Mark conflict CONFLICT_ID settled (after linking by hand, or deciding they are two people)."""
+        from core.db.models import IdentityConflict
+        from core.kernel import audit
+
+        container = synced_container()
+        with container.sessions.begin() as s:
+            conflict = s.get(IdentityConflict, conflict_id)
+            if conflict is None:
+                raise StewardError(f"no identity conflict #{conflict_id}")
+            if conflict.resolved_at is None:
+                conflict.resolved_at = container.clock.now()
+                audit.record(s, at=conflict.resolved_at, actor="cli", action="identity.conflict_resolved",
+                             person_id=conflict.person_id, conflict=conflict.id)
+        click.echo(f"identity conflict #{conflict_id} resolved")
+
     @main.command()
     @click.argument("file", type=click.Path(exists=True, dir_okay=False, readable=True))
     @click.option("--dry-run", is_flag=True, help="Show exactly what would happen; write nothing.")

@@ -87,8 +87,12 @@ def started(tmp_path, db_url, clock):
     _arrange(slack, wecom, dingtalk, sides)
     text = "locale: en\ngroups:\n" + "\n".join(group_yaml(side, "onboarding") for side in sides.values()) + "\n"
     env = {key: value for side in sides.values() for key, value in side.env().items()}
-    env.update({"STEWARD_LOG_LEVEL": "ERROR", "STEWARD_FILES_DIR": str(tmp_path / "files")})
+    path = tmp_path / "steward.yaml"
+    path.write_text(text, encoding="utf-8")
+    env.update({"STEWARD_LOG_LEVEL": "ERROR", "STEWARD_FILES_DIR": str(tmp_path / "files"),
+                "STEWARD_CONFIG": str(path)})
     container = build_container(db_url, clock, parse_config(text), env)    # starts: sync, then the worker
+    container.cli_env = {**env, "DATABASE_URL": db_url}
     deliver_all(container, clock)
     app = create_app(container)
     app.testing = True
@@ -166,8 +170,28 @@ def test_two_people_sharing_an_email_are_reported_not_merged(started):
     assert a != b
     assert [(c.key, c.value, c.reason) for c in conflicts] == [("email", "twins@corp.example", "same_platform")]
     slack = started.sides["slack"]
-    assert any("twins@corp.example" in p.text for p in slack.privates() if p.user == slack.users["admin"]) or \
-        started.audits("identity.conflict")
+    told = [p.text for p in slack.privates() if p.user == slack.users["admin"] and "twins@corp.example" in p.text]
+    assert told and "steward identity conflicts" in told[0]
+    assert [e.detail["reason"] for e in started.audits("identity.conflict")] == ["same_platform"]
+
+
+def test_steward_identity_conflicts_lists_them_until_resolved(started):
+    from click.testing import CliRunner
+
+    from steward.cli import main
+
+    env = started.container.cli_env
+    listed = CliRunner().invoke(main, ["identity", "conflicts"], env=env, catch_exceptions=False)
+    assert listed.exit_code == 1, listed.output
+    [line] = [x for x in listed.output.splitlines() if x.startswith("#")]
+    assert "slack:U0TWIN00" in line and "email twins@corp.example — same_platform" in line
+    assert "1 open identity conflict(s)" in listed.output
+    number = line.split()[0].lstrip("#")
+    resolved = CliRunner().invoke(main, ["identity", "resolve", number], env=env, catch_exceptions=False)
+    assert resolved.exit_code == 0, resolved.output
+    again = CliRunner().invoke(main, ["identity", "conflicts"], env=env, catch_exceptions=False)
+    assert again.exit_code == 0 and "0 open identity conflict(s)" in again.output
+    assert started.audits("identity.conflict_resolved")
 
 
 def test_a_stranger_who_joins_a_slack_channel_is_held_and_the_admins_get_the_card(started):

@@ -23,11 +23,15 @@ def _read(container, path: str):
     if size > settings.import_max_bytes:
         raise StewardError(f"{path}: {size} bytes is more than the limit of {settings.import_max_bytes} "
                            "(membership.import_max_bytes)")
-    return read_hr_file(file.read_bytes(), file.name, max_rows=settings.import_max_rows,
-                        max_bytes=settings.import_max_bytes)
+    info: dict = {}
+    rows, problems = read_hr_file(file.read_bytes(), file.name, max_rows=settings.import_max_rows,
+                                  max_bytes=settings.import_max_bytes, info=info)
+    if info.get("encoding"):
+        click.echo(f"{file.name}: read as {info['encoding']}")
+    return rows, problems
 
 
-def _run_file(path: str, dry_run: bool, join_groups: bool) -> None:
+def _run_file(path: str, dry_run: bool, join_groups: bool, move_accounts: bool = False) -> None:
     from rich.console import Console
     from rich.progress import Progress
 
@@ -44,7 +48,8 @@ def _run_file(path: str, dry_run: bool, join_groups: bool) -> None:
             with Progress(console=console, transient=True, disable=not rows) as progress:
                 task = progress.add_task("onboarding" if join_groups else "importing", total=len(rows))
                 results, failed = onboard(container.ctx, session, rows, join_groups=join_groups,
-                                          progress=lambda _row: progress.advance(task), profiles=profiles)
+                                          progress=lambda _row: progress.advance(task), profiles=profiles,
+                                          move_accounts=move_accounts)
             problems = sorted(problems + failed, key=lambda p: p.row)
             if dry_run:
                 session.rollback()
@@ -53,6 +58,8 @@ def _run_file(path: str, dry_run: bool, join_groups: bool) -> None:
     prefix = "would " if dry_run else ""
     for r in results:
         what = [("would create person" if dry_run else "created person") if r.created else f"person #{r.person_id}"]
+        if r.moved:
+            what.append(f"{prefix}move {', '.join(r.moved)}")
         if r.linked:
             what.append(f"{prefix}link {', '.join(r.linked)}")
         if r.joined:
@@ -130,13 +137,18 @@ def register(main: click.Group) -> None:
     @main.command()
     @click.argument("file", type=click.Path(exists=True, dir_okay=False, readable=True))
     @click.option("--dry-run", is_flag=True, help="Show exactly what would happen; write nothing.")
+    @click.option("--move-accounts", is_flag=True,
+                  help="Let a row move an account that belongs to another person to the row's person.")
     @friendly
-    def onboard(file: str, dry_run: bool) -> None:
+    def onboard(file: str, dry_run: bool, move_accounts: bool) -> None:
         """Put HR's new hires (CSV or XLSX) into the new-hire group(s) of their platform (R2.1.2).
 
         Columns: name, employee id, department, position, hire date; optional e-mail, mobile and one
-        column per platform (slack, wecom, dingtalk) with the user id. Exit 1 when any row failed."""
-        _run_file(file, dry_run, join_groups=True)
+        column per platform (slack, wecom, dingtalk) with the user id. A CSV is read as UTF-8 (with or
+        without BOM), GBK/GB18030 or Big5, whichever it is (the encoding used is printed). A row that
+        would move an account from one person to another fails unless --move-accounts (the dry run lists
+        it either way). Exit 1 when any row failed."""
+        _run_file(file, dry_run, join_groups=True, move_accounts=move_accounts)
 
     @main.group()
     def person() -> None:

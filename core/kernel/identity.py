@@ -111,12 +111,14 @@ def _clean(value: Any) -> str | None:
     return text[:200] or None
 
 
-def fill_from_profile(person: Person, profile: Profile | None) -> list[str]:
-    """Fill the person's empty fields from a directory profile; returns the fields filled."""
+def fill_from_profile(person: Person, profile: Profile | None, identifiers: bool = True) -> list[str]:
+    """Fill the person's empty fields from a directory profile; returns the fields filled.
+    `identifiers=False` leaves e-mail and mobile to automatic identity (`resolve`), which checks first
+    whether someone else holds them."""
     if profile is None:
         return []
     filled = []
-    for name in ("department", "position", "email", "mobile"):
+    for name in ("department", "position", *(("email", "mobile") if identifiers else ())):
         value = getattr(profile, name)
         if value and not getattr(person, name):
             setattr(person, name, value)
@@ -401,7 +403,7 @@ def resolve(ctx, s: Session, account: Account, profile: Profile) -> str:
         return report_conflict(ctx, s, account, key, value, result.reason or "account_taken", [other_id])
     audit.record(s, at=now, actor=actor, action="identity.auto_linked", person_id=other.id,
                  account=f"{account.platform}:{account.user_id}", matched=matched, key=key)
-    fill_from_profile(other, profile)
+    fill_from_profile(other, profile, identifiers=False)
     return "linked"
 
 

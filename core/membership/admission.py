@@ -137,7 +137,7 @@ def _held_card(ctx: CoreContext, stay_id: int) -> None:
             return
         group, account = s.get(Group, stay.group_id), s.get(Account, stay.account_id)
         person, now = account.person, ctx.clock.now()
-        fill_from_profile(person, profile)
+        fill_from_profile(person, profile, identifiers=False)
         name = (profile.name if profile and profile.name else None) or display(account)
         text = t(group.locale, "membership.held.card", name=name,
                  department=(profile.department if profile else None) or person.department or "-",

@@ -221,3 +221,30 @@ def test_a_departing_lead_flags_the_group(started):
     with started.container.sessions() as s:
         group = s.scalar(select(Group).where(Group.platform == "dingtalk"))
         assert group.unattended_since is not None
+
+
+def test_a_directory_change_rechecks_the_identity(started):
+    """Slack user_change: the profile is read again; the twin's own new e-mail is recorded on them, and
+    one that belongs to Pat is a conflict against the link the directory made, never a merge."""
+    from core.db.models import Person
+
+    side = started.sides["slack"]
+    with started.container.sessions() as s:      # the twin the shared e-mail was not recorded on
+        [second] = [t for t in TWINS if s.get(Person, find_account(s, "slack", t).person_id).email is None]
+    side.fake.state.users[second]["profile"]["email"] = "twin.two@corp.example"
+    wire = side.event({"type": "user_change", "user": {**side.fake.state.users[second]},
+                       "cache_ts": 1764073400, "event_ts": "1764073400.000100"})
+    assert wire.send(started.client).status_code == 200
+    deliver_all(started.container, started.clock)
+    with started.container.sessions() as s:
+        assert s.get(Person, find_account(s, "slack", second).person_id).email == "twin.two@corp.example"
+    side.fake.state.users[MEMB03["slack"]]["profile"]["email"] = PAT_MAIL
+    wire = side.event({"type": "user_change", "user": {**side.fake.state.users[MEMB03["slack"]]},
+                       "cache_ts": 1764073500, "event_ts": "1764073500.000100"})
+    assert wire.send(started.client).status_code == 200
+    deliver_all(started.container, started.clock)
+    with started.container.sessions() as s:
+        memb03, pat = (find_account(s, "slack", u).person_id for u in (MEMB03["slack"], PAT["slack"]))
+        assert memb03 != pat
+        assert [c.reason for c in s.scalars(select(IdentityConflict).where(IdentityConflict.value == PAT_MAIL))] \
+            == ["same_platform"]

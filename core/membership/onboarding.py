@@ -146,19 +146,22 @@ def _one(ctx: CoreContext, s: Session, row: HrRow, groups: list[Group], join_gro
 
 
 def _someone_else(s: Session, account: Account, row: HrRow) -> bool:
-    """Is the account's person someone the row would take it from: a person with identifiers of their
-    own, other accounts, a stay in a group or a role, or a name that is neither the row's nor the
-    account's handle? Only a bare record (first seen, nothing about them) is linked without a word."""
+    """Is the account's person someone the row would take it from? Yes when they hold another employee
+    id or e-mail, other accounts, or a real name that is not the row's; when all we know is the
+    account's handle, yes if they have a stay or a role (an existing member whose account HR's file may
+    name by mistake). Only a bare record (first seen, nothing about them) is linked without a word."""
     person = account.person
     if person.employee_id and person.employee_id != row.employee_id:
         return True
-    if len(person.accounts) > 1 or person.status == "departed" or person.email and person.email != row.email:
+    if row.email and person.email and person.email.lower() != row.email.lower():
         return True
-    if s.scalar(select(Membership.id).where(Membership.person_id == person.id).limit(1)) is not None or \
-            s.scalar(select(Role.id).where(Role.person_id == person.id).limit(1)) is not None:
+    if len(person.accounts) > 1 or person.status == "departed":
         return True
-    handles = {account.user_id.casefold(), (account.display_name or "").casefold()}
-    return bool(person.name) and person.name.casefold() not in handles | {row.name.casefold()}
+    handles = {account.user_id.casefold(), (account.display_name or "").casefold(), ""}
+    if (person.name or "").casefold() not in handles:
+        return person.name.casefold() != row.name.casefold()
+    return s.scalar(select(Membership.id).where(Membership.person_id == person.id).limit(1)) is not None or \
+        s.scalar(select(Role.id).where(Role.person_id == person.id).limit(1)) is not None
 
 
 def _person_for(s: Session, row: HrRow) -> Person | None:

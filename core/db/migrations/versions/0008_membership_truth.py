@@ -18,6 +18,8 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table('memberships', schema=None) as batch_op:
         batch_op.add_column(sa.Column('admission', sa.String(length=32), nullable=True))
+    # stays recorded before admission was tracked are taken as they were: never held after an upgrade
+    op.execute("UPDATE memberships SET admission = 'recorded' WHERE admission IS NULL")
     with op.batch_alter_table('groups', schema=None) as batch_op:
         batch_op.add_column(sa.Column('unattended_since', core.db.types.UTCDateTime(), nullable=True))
     op.create_table(

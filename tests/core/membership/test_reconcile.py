@@ -1,5 +1,5 @@
-"""Reconciliation: the plan only reads; applied, hand-added members are recorded and flagged to the admins
-(R7.1.1) or removed (R2.1.1), those who left by themselves get their stay closed, people who left the
+"""Reconciliation: the plan only reads; applied, hand-added members are held and flagged to the admins
+(R2.1.1) or removed (R2.1.1), those who left by themselves get their stay closed, people who left the
 organisation are removed (R2.4.1), staff are never taken out; a second run finds nothing."""
 from __future__ import annotations
 

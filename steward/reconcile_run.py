@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from core.db.models import Group
 from core.errors import DeliveryError, RetryableDeliveryError, StewardError
+from core.kernel.config_sync import DISCOVER_JOB as _DISCOVER_JOB
 from core.membership.reconcile import Reconciliation, apply, plan
 
 MAX_WAIT = 60.0
@@ -102,8 +103,10 @@ def describe(outcome: Outcome, fix: bool) -> list[str]:
     if r.clean:
         return [f"{outcome.ref}: matches the records{waited}"]
     verb = (lambda done, todo: done) if fix else (lambda done, todo: f"would {todo}")
-    unadmitted = (verb("removed", "remove") + " (R2.1.1)" if r.policy == "remove"
-                  else verb("recorded and flagged to the admins", "record and flag to the admins") + " (R7.1.1)")
+    unadmitted = {"remove": verb("removed", "remove"),
+                  "allow": verb("recorded as allowed", "record as allowed"),
+                  "hold": verb("held for the admins and the lead", "hold for the admins and the lead")}[r.policy] \
+        + " (R2.1.1)"
     lines = [f"{outcome.ref}:{waited}"]
     for people, what in ((r.unadmitted, f"not admitted: {unadmitted}"),
                          (r.gone, verb("stay closed", "close the stay") + " (gone from the group, R7.1.1)"),
@@ -117,6 +120,7 @@ def describe(outcome: Outcome, fix: bool) -> list[str]:
 # --- the worker's scheduled reconciliation (membership.reconcile_every_hours) ------------------------
 
 JOB = "membership.reconcile"
+DISCOVER_JOB = _DISCOVER_JOB      # queued by every configuration sync (core/kernel/config_sync.py)
 
 
 def _slot_key(now, hours: int) -> str:
@@ -143,15 +147,17 @@ def ensure_scheduled(container) -> None:
                      due_at=now + timedelta(hours=hours), now=now)
 
 
-def job(container):
+def job(container, discovery: bool = False):
     """The job handler, bound to the container: the listing is a platform call, made after the job's
     transaction has committed (the connectors keep their tokens in the database), and a platform that
-    asks to wait longer than a few seconds is reported for its group and tried again next period."""
+    asks to wait longer than a few seconds is reported for its group and tried again next period.
+    `discovery`: the run queued by the configuration sync (DISCOVER_JOB), the same reconciliation."""
     from core.kernel.identity import after_commit
 
     def handler(ctx, s, payload) -> None:
         def reconcile_all() -> None:
-            ensure_scheduled(container)
+            if not discovery:
+                ensure_scheduled(container)
             run(container, select_groups(container, None, ()), fix=True,
                 sleep=lambda seconds: time.sleep(min(seconds, 5.0)))
         after_commit(s, reconcile_all)

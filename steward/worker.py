@@ -10,6 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from core.kernel import audit_anchor
 from core.kernel.dead_events import set_aside
 from core.kernel.inbound import ingest, ingest_many
+from core.kernel.jobs import KERNEL_JOBS
 from core.kernel.scheduler import JobHandler, run_due
 from steward import reconcile_run
 from steward.spool import ADOPT_EVERY_S, adopt_orphans
@@ -18,7 +19,8 @@ log = logging.getLogger("steward.worker")
 
 def handlers_for(container) -> dict[str, JobHandler]:
     """The features' scheduled jobs plus those that call platforms through this container's connectors."""
-    return {**container.ctx.features.jobs, reconcile_run.JOB: reconcile_run.job(container),
+    return {**KERNEL_JOBS, **container.ctx.features.jobs, reconcile_run.JOB: reconcile_run.job(container),
+            reconcile_run.DISCOVER_JOB: reconcile_run.job(container, discovery=True),
             audit_anchor.JOB: audit_anchor.anchor}
 
 

@@ -153,7 +153,15 @@ def build_container(db_url: str, clock, config, extra_env: dict[str, str] | None
     container = build(env, clock=clock, config=config)
     with container.sessions.begin() as s:
         sync_config(s, container.config, clock.now())
+    started(container)
     return container
+
+
+def started(container) -> None:
+    """What a starting Steward's worker does first: the start-up jobs the configuration sync queued
+    (discovery of every group's members, the directory lookups of new accounts), then their deliveries."""
+    from steward.worker import drain
+    drain(container)
 
 
 @pytest.fixture

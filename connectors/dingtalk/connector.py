@@ -42,7 +42,7 @@ CHATID_TTL = timedelta(days=3650)      # openConversationId -> chatid of groups 
 MEMBER_PAGE = 1000                     # batchQuery answers up to 1,000 members at once, then pages
 NOT_A_SCENE_GROUP = {"groupPermissionDenied", "groupTemplatePermissionDenied"}
 PROFILE_FIELDS = ("userid", "unionid", "name", "title", "dept_id_list", "job_number", "email",
-                  "org_email", "manager_userid", "active")
+                  "org_email", "mobile", "manager_userid", "active")
 
 
 class DingTalkConnector(Connector, Directory, GroupCreator):
@@ -233,8 +233,8 @@ def _profile(user_id: str, raw: dict[str, Any]) -> Profile:
         return str(value).strip() or None if isinstance(value, (str, int)) else None
 
     ids = raw.get("dept_id_list") if isinstance(raw.get("dept_id_list"), list) else []
-    return Profile(user_id=text("userid") or user_id, name=text("name"), email=text("email") or text("org_email"),
-                   employee_id=text("job_number"), position=text("title"), deleted=raw.get("active") is False,
+    return Profile(user_id=text("userid") or user_id, name=text("name"), email=text("org_email") or text("email"),
+                   employee_id=text("job_number"), mobile=text("mobile"), position=text("title"), deleted=raw.get("active") is False,
                    department_ids=tuple(str(d) for d in ids))
 
 

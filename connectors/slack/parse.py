@@ -28,6 +28,7 @@ from core.events import (
     MemberJoined,
     MemberLeft,
     MessagePosted,
+    UserChanged,
     UserDeparted,
     UserJoinedOrg,
 )
@@ -260,7 +261,9 @@ class SlackParser:
         if user.get("is_bot"):
             return _ignored("user_change of a bot")
         if user.get("deleted") is not True:
-            return _ignored("user_change without deactivation")
+            # a profile edit (title, e-mail, ...): Slack does not say what changed, so the core re-reads the
+            # profile after the event (a new title asks the leads, R2.4.1; the identity link is re-checked)
+            return InboundResult(events=[UserChanged(platform=PLATFORM, event_id=event_id, user_id=user_id)])
         # R2.4.1: a deactivated account is a departure from the organisation.
         return InboundResult(events=[UserDeparted(platform=PLATFORM, event_id=event_id, user_id=user_id)])
 

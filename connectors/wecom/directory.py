@@ -70,6 +70,10 @@ class Directory:
             departments=departments,
             position=data.get("position") or None,
             department_ids=tuple(str(d) for d in ids),
+            # with the contact-read permission (通讯录读取): the work e-mail, else the company mailbox
+            email=data.get("email") or data.get("biz_mail") or None,
+            mobile=data.get("mobile") or None,
+            deleted=data.get("status") in (2, 5),      # 2 disabled, 5 left the organisation
         )
         self._remember(self._users, user_id, profile)
         return profile

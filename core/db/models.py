@@ -79,6 +79,8 @@ class Group(Base):
     owned: Mapped[bool] = mapped_column(Boolean, default=False)  # created by Steward (WeCom/DingTalk)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
+    # R1.3.4: since when the group has no responsible person (its lead or last admin left); None: it has one
+    unattended_since: Mapped[datetime | None]
 
 
 class Role(Base):
@@ -106,6 +108,25 @@ class Membership(Base):
     left_at: Mapped[datetime | None]
     leave_reason: Mapped[str | None] = mapped_column(String(200))
     leave_clause: Mapped[str | None] = mapped_column(String(16))
+    # How the stay was admitted (R2.1): recommendation | application | onboarding | config | staff | decided
+    # (an admin admitted a held person) | allowed (membership.unadmitted: allow) | held (waiting for the
+    # admins); None: recorded before admission was tracked, or not yet sorted.
+    admission: Mapped[str | None] = mapped_column(String(32))
+
+
+class IdentityConflict(Base):
+    """An account whose directory entry matches two or more people, or contradicts an explicit link:
+    reported to the admins and listed by `steward identity conflicts`, never merged."""
+    __tablename__ = "identity_conflicts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))          # the account's person then
+    key: Mapped[str] = mapped_column(String(16))                             # employee_id | email | mobile
+    value: Mapped[str] = mapped_column(String(320))
+    reason: Mapped[str] = mapped_column(String(32))                          # ambiguous | linked_elsewhere | ...
+    candidates: Mapped[dict[str, Any]] = mapped_column(default=dict)         # {"people": [ids]}
+    created_at: Mapped[datetime]
+    resolved_at: Mapped[datetime | None]
 
 
 # --- discipline ----------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from core.config.schema import StewardConfig
 from core.db.models import Group, Role, Training
 from core.kernel import audit
 from core.kernel.directory import account_for, join
+from core.kernel.scheduler import schedule
 
 #: the advisory lock `sync_config` holds on PostgreSQL ("steward" + 1 as a number)
 SYNC_LOCK = 0x73746577617265
@@ -50,12 +51,13 @@ def sync_config(session: Session, config: StewardConfig, now: datetime) -> dict[
                 platform, user_id = ref.split(":", 1)
                 account = account_for(session, platform, user_id, now)
                 wanted_roles.add((account.person_id, role, group.id))
-                join(session, account, group, now, reason=f"config:{role}")
+                if account.person.status != "departed":
+                    join(session, account, group, now, reason=f"config:{role}", admission="staff")
         for ref in cfg.members:
             platform, user_id = ref.split(":", 1)
             account = account_for(session, platform, user_id, now)
             if account.person.status != "departed":    # R2.4.1: who left the organisation is not put back
-                join(session, account, group, now, reason="config")
+                join(session, account, group, now, reason="config", admission="config")   # a seed: admitted
     for role, refs in config.roles.items():
         for ref in refs:
             platform, user_id = ref.split(":", 1)
@@ -72,7 +74,19 @@ def sync_config(session: Session, config: StewardConfig, now: datetime) -> dict[
                                                      Group.owned.is_(False), Group.active.is_(True))):
         group.active = False   # removed from the file: no longer governed, history kept
     session.flush()
+    schedule_discovery(session, now)
     return {"groups": len(seen_groups), "roles": len(wanted_roles)}
+
+
+DISCOVER_JOB = "groups.discover"
+
+
+def schedule_discovery(session: Session, now: datetime) -> None:
+    """Discovery from the first minute: the worker lists every governed group's members (where the
+    platform lists them) and records them by the admission policy (steward/reconcile_run.py). Queued,
+    not run: the start-up never waits for a platform. One job per start (starts within the same minute
+    share it)."""
+    schedule(session, key=f"{DISCOVER_JOB}:{now:%Y-%m-%dT%H:%M}", kind=DISCOVER_JOB, due_at=now, now=now)
 
 
 def _training(session: Session, code: str, now: datetime) -> int:

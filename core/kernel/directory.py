@@ -6,20 +6,26 @@ from datetime import datetime
 from sqlalchemy import bindparam, select, tuple_, update
 from sqlalchemy.orm import Session
 
-from core.db.models import Account, ArchivedMessage, Case, Group, Membership, Person, Role
+from core.db.models import Account, ArchivedMessage, Case, Group, Membership, Person, Role, ScheduledJob
+from core.db.upsert import insert_ignore
+
+IDENTIFY_JOB = "identity.resolve"
 
 
 def account_for(session: Session, platform: str, user_id: str, now: datetime,
                 display_name: str | None = None) -> Account:
-    """The account, created with a new person on first sight."""
+    """The account, created with a new person on first sight. A new account is looked up in its
+    platform's directory by the worker (`IDENTIFY_JOB`, core/kernel/identity.py: automatic identity),
+    never inside this transaction."""
     account = session.scalar(select(Account).where(Account.platform == platform,
-                                                    Account.user_id == user_id))
+                                                   Account.user_id == user_id))
     if account is None:
         person = Person(name=display_name or user_id, status="active", created_at=now)
         account = Account(person=person, platform=platform, user_id=user_id,
                           display_name=display_name, created_at=now)
         session.add_all([person, account])
         session.flush()
+        identify_later(session, account.id, now)
     elif display_name and account.display_name != display_name:
         account.display_name = display_name
         if account.person.name == account.user_id:
@@ -140,12 +146,24 @@ def open_membership(session: Session, person_id: int, group_id: int) -> Membersh
                                                    Membership.left_at.is_(None)))
 
 
-def join(session: Session, account: Account, group: Group, now: datetime, reason: str) -> Membership:
+def identify_later(session: Session, account_id: int, now: datetime, why: str = "new") -> None:
+    """Queue the directory lookup of an account (first sight, or a directory change event)."""
+    insert_ignore(session, ScheduledJob, dict(
+        key=f"{IDENTIFY_JOB}:{account_id}:{why}"[:200], kind=IDENTIFY_JOB, payload={"account_id": account_id},
+        due_at=now, status="pending", attempts=0, locked_until=None, last_error=None, created_at=now))
+
+
+def join(session: Session, account: Account, group: Group, now: datetime, reason: str,
+         admission: str | None = None) -> Membership:
+    """The open stay, opened when there is none. `admission` says how it was admitted (R2.1): kept on a
+    new stay, and given to an open stay that had none yet."""
     current = open_membership(session, account.person_id, group.id)
     if current is not None:
+        if admission and current.admission is None:
+            current.admission = admission
         return current
     membership = Membership(person_id=account.person_id, group_id=group.id, account_id=account.id,
-                            joined_at=now, join_reason=reason)
+                            joined_at=now, join_reason=reason, admission=admission)
     session.add(membership)
     return membership
 

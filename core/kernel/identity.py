@@ -17,9 +17,13 @@ from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from core import platforms
-from core.db.models import Account, Person
+from core.actions import SendPrivate
+from core.db.models import Account, IdentityConflict, Person, Role
+from core.i18n import t
 from core.kernel import audit
 from core.kernel.directory import account_for, find_account, link_account
+from core.kernel.outbox import enqueue
+from core.roles import ADMIN, LINKERS
 
 log = logging.getLogger("steward.identity")
 
@@ -107,12 +111,14 @@ def _clean(value: Any) -> str | None:
     return text[:200] or None
 
 
-def fill_from_profile(person: Person, profile: Profile | None) -> list[str]:
-    """Fill the person's empty fields from a directory profile; returns the fields filled."""
+def fill_from_profile(person: Person, profile: Profile | None, identifiers: bool = True) -> list[str]:
+    """Fill the person's empty fields from a directory profile; returns the fields filled.
+    `identifiers=False` leaves e-mail and mobile to automatic identity (`resolve`), which checks first
+    whether someone else holds them."""
     if profile is None:
         return []
     filled = []
-    for name in ("department", "position", "email", "mobile"):
+    for name in ("department", "position", *(("email", "mobile") if identifiers else ())):
         value = getattr(profile, name)
         if value and not getattr(person, name):
             setattr(person, name, value)
@@ -327,3 +333,123 @@ def duplicates_report(s: Session) -> list[tuple[str, str, list[int]]]:
                                  .order_by(Person.id)))
             found.append((name, value, ids))
     return found
+
+
+# --- automatic identity (every newly seen account, and every directory change) --------------------
+
+KEYS = ("employee_id", "email", "mobile")
+AUTO = "directory"
+
+
+def identify_job(ctx, s: Session, payload: dict) -> None:
+    """The worker's `IDENTIFY_JOB`: the directory is read once the job's own transaction has committed."""
+    account_id = int(payload["account_id"])
+    after_commit(s, lambda: identify(ctx, account_id))
+
+
+def identify(ctx, account_id: int) -> str | None:
+    """Look the account up in its platform's directory (outside any transaction), then link it:
+    returns what `resolve` did, or None when there is no directory or no profile."""
+    with ctx.sessions() as s:
+        account = s.get(Account, account_id)
+        if account is None or not has_directory(ctx, account.platform):
+            return None
+        platform, user_id = account.platform, account.user_id
+    profile = profile_of(ctx, platform, user_id)
+    if profile is None:
+        return None
+    with ctx.sessions.begin() as s:
+        return resolve(ctx, s, s.get(Account, account_id), profile)
+
+
+def _keys_of(profile: Profile) -> list[tuple[str, str]]:
+    values = (profile.employee_id, (profile.email or "").lower() or None, normalise_mobile(profile.mobile))
+    return [(k, v) for k, v in zip(KEYS, values) if v and (k != "email" or EMAIL.match(v))]
+
+
+def _holders(s: Session, key: str, value: str) -> list[Person]:
+    column = getattr(Person, key)
+    match = func.lower(column) == value if key == "email" else column == value
+    return _active(s, match)
+
+
+def resolve(ctx, s: Session, account: Account, profile: Profile) -> str:
+    """Automatic identity: when the directory's employee id, verified e-mail or mobile matches exactly
+    one other person, the account is linked to them (audited with the key that matched). Two or more
+    people, another account of that person on the same platform, or an account already tied to someone
+    by an explicit link is a conflict: recorded, reported to the admins, never merged.
+    Returns linked | recorded | conflict | unchanged."""
+    now, actor, person = ctx.clock.now(), f"{account.platform}:{AUTO}", account.person
+    keys = _keys_of(profile)
+    found: dict[int, list[str]] = {}
+    for key, value in keys:
+        for other in _holders(s, key, value):
+            if other.id != person.id:
+                found.setdefault(other.id, []).append(key)
+    if not found:
+        recorded = []
+        for key, value in keys:
+            if not getattr(person, key):
+                setattr(person, key, value)
+                recorded.append(key)
+        recorded += fill_from_profile(person, profile)
+        if recorded:
+            audit.record(s, at=now, actor=actor, action="identity.recorded", person_id=person.id,
+                         account=f"{account.platform}:{account.user_id}", fields=sorted(set(recorded)))
+        return "recorded" if recorded else "unchanged"
+    key, value = next((k, v) for k, v in keys if any(k in ks for ks in found.values()))
+    if len(found) > 1:
+        return report_conflict(ctx, s, account, key, value, "ambiguous", sorted(found))
+    (other_id, matched), = found.items()
+    other = s.get(Person, other_id)
+    if any(a.platform == account.platform and a.id != account.id for a in other.accounts):
+        return report_conflict(ctx, s, account, key, value, "same_platform", [other_id])
+    if is_established(person):
+        # linked by an admin, or holding identifiers of its own: the directory contradicts it
+        return report_conflict(ctx, s, account, key, value, "linked_elsewhere", [other_id])
+    result = link(s, account, other, now, actor)
+    if result.status == "conflict":
+        return report_conflict(ctx, s, account, key, value, result.reason or "account_taken", [other_id])
+    audit.record(s, at=now, actor=actor, action="identity.auto_linked", person_id=other.id,
+                 account=f"{account.platform}:{account.user_id}", matched=matched, key=key)
+    fill_from_profile(other, profile, identifiers=False)
+    return "linked"
+
+
+def report_conflict(ctx, s: Session, account: Account, key: str, value: str, reason: str,
+                    people: list[int]) -> str:
+    """Record the conflict once (while it is open) and tell the organisation's admins privately."""
+    now = ctx.clock.now()
+    open_one = s.scalar(select(IdentityConflict).where(
+        IdentityConflict.account_id == account.id, IdentityConflict.key == key, IdentityConflict.value == value,
+        IdentityConflict.resolved_at.is_(None)))
+    if open_one is not None:
+        return "conflict"
+    conflict = IdentityConflict(account_id=account.id, person_id=account.person_id, key=key, value=value[:320],
+                                reason=reason[:32], candidates={"people": people}, created_at=now)
+    s.add(conflict)
+    s.flush()
+    audit.record(s, at=now, actor=f"{account.platform}:{AUTO}", action="identity.conflict",
+                 person_id=account.person_id, account=f"{account.platform}:{account.user_id}", key=key,
+                 reason=reason, candidates=people, conflict=conflict.id)
+    admins = list(s.scalars(select(Person).join(Role, Role.person_id == Person.id).where(
+        Role.role.in_(tuple(LINKERS)), Role.group_id.is_(None), Person.status == "active").distinct()))
+    if not admins:   # no organisation-wide admin: the admins of any group
+        admins = list(s.scalars(select(Person).join(Role, Role.person_id == Person.id).where(
+            Role.role == ADMIN, Person.status == "active").distinct()))
+    locale = ctx.config.locale
+    text = t(locale, "identity.conflict.report", account=f"{account.platform}:{account.user_id}",
+             field=key, value=value, reason=reason, people=", ".join(f"#{p}" for p in [account.person_id, *people]),
+             conflict=conflict.id)
+    for admin in admins:
+        target = next((a for a in admin.accounts if a.platform == account.platform), None) or \
+            (admin.accounts[0] if admin.accounts else None)
+        if target is not None:
+            enqueue(s, SendPrivate(target.platform, target.user_id, text),
+                    key=f"identity-conflict:{conflict.id}:{admin.id}", now=now)
+    return "conflict"
+
+
+def open_conflicts(s: Session) -> list:
+    return list(s.scalars(select(IdentityConflict).where(IdentityConflict.resolved_at.is_(None))
+                          .order_by(IdentityConflict.id)))

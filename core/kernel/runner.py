@@ -5,7 +5,7 @@ members and cases, and check permissions, so every command behaves the same way 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Iterable
 
 from sqlalchemy import select
@@ -17,9 +17,11 @@ from core.i18n import t
 from core.kernel import audit
 from core.kernel.context import CoreContext
 from core.kernel.directory import account_for, find_account, group_for, open_membership, roles_of
+from core.kernel.identity import after_commit, profile_of
 from core.kernel.outbox import FORGET, enqueue
 from core.kernel.parser import CommandError, ParsedCommand
 from core.kernel.roster import locale_of, training_groups
+from core.kernel.scheduler import schedule
 from core.kernel.spec import ITEM, OPEN, CommandSpec
 from core.kernel.spec import STAFF as STAFF_SCOPE
 from core.roles import STAFF
@@ -36,11 +38,15 @@ class Invocation:
     display_name: str | None = None
 
 
+LOOKUP_JOB = "command.member_lookup"
+
+
 class CommandRunner:
-    def __init__(self, ctx: CoreContext, session: Session) -> None:
+    def __init__(self, ctx: CoreContext, session: Session, looked_up: frozenset[str] = frozenset()) -> None:
         self.ctx, self.s = ctx, session
         self.now = ctx.clock.now()
         self._replies = 0
+        self._looked_up = looked_up       # user ids the directory was asked about for this invocation
 
     def run(self, inv: Invocation) -> None:
         group = None if inv.is_direct or inv.chat_id is None else group_for(self.s, inv.platform, inv.chat_id)
@@ -235,7 +241,14 @@ class CommandRunner:
         return False
 
     def member(self, inv: Invocation, group: Group | None, user_id: str, locale: str) -> Account | None:
+        """The named member's account. A user Steward has not seen yet is looked up in the platform's
+        directory by the worker (`LOOKUP_JOB`, never inside this transaction), which then runs the command
+        again; only a user the directory does not know is refused."""
         account = find_account(self.s, inv.platform, user_id)
+        if account is None and user_id not in self._looked_up and self.ctx.directories.get(inv.platform):
+            schedule(self.s, key=f"{LOOKUP_JOB}:{inv.platform}:{inv.event_id}:{user_id}", kind=LOOKUP_JOB,
+                     due_at=self.now, now=self.now, payload={"user_id": user_id, "invocation": asdict(inv)})
+            return None
         if account is None:
             self.reply(inv, group, t(locale, "command.unknown_member", member=user_id), private=True)
         return account
@@ -243,3 +256,19 @@ class CommandRunner:
     def find_case(self, number: str | None) -> Case | None:
         """The case, without a word to the asker: check permission (`item_allowed`) before saying it is unknown."""
         return self.s.scalar(select(Case).where(Case.number == number)) if number else None
+
+
+def member_lookup_job(ctx: CoreContext, s: Session, payload: dict) -> None:
+    """`LOOKUP_JOB`: after the job's transaction, ask the directory about the named user; a user it
+    knows (and who has not left) gets an account, then the command runs again as typed."""
+    inv, user_id = Invocation(**payload["invocation"]), str(payload["user_id"])
+
+    def lookup() -> None:
+        profile = profile_of(ctx, inv.platform, user_id)
+        with ctx.sessions.begin() as session:
+            if profile is not None and not profile.deleted:
+                account_for(session, inv.platform, user_id, ctx.clock.now(), profile.name)
+            runner = CommandRunner(ctx, session, looked_up=frozenset({user_id}))
+            runner._replies = 100      # the first run's replies (if any) keep their keys
+            runner.run(inv)
+    after_commit(s, lookup)

@@ -7,16 +7,19 @@ import re
 
 from sqlalchemy import select
 
-from core.db.models import Group, Role
+from core.db.models import Group, Membership, Role
+from core.events import MemberLeft
 from core.i18n import t
 from core.kernel import audit
-from core.kernel.directory import account_for, display, find_account, open_membership
+from core.kernel.directory import account_for, display, find_account, group_for, open_membership
 from core.kernel.identity import LinkResult, link_by_key
 from core.kernel.spec import OPEN, STAFF, CommandSpec
+from core.membership.admission import decide_held
 from core.membership.applications import Applications
 from core.membership.leave import leave_voluntarily
 from core.membership.models import MembershipRequest
 from core.membership.moves import decide_move
+from core.membership.responsible import check_responsible
 from core.membership.welcome import acknowledge, unacknowledged
 from core.roles import DECIDERS, LINKERS, RECOMMENDERS
 
@@ -200,7 +203,28 @@ def _ack_card(r, inv, value: str) -> None:
                          groups=group.name, clause="R3.3.2"), private=True)
 
 
+def _decide_held(admit_: bool):
+    def handler(r, inv, value: str) -> None:
+        stay = r.s.get(Membership, int(value)) if value.isdigit() else None
+        if stay is None:
+            return
+        decider = account_for(r.s, inv.platform, inv.user_id, r.now)
+        key, values = decide_held(r.ctx, r.s, stay, admit_, decider)
+        r.reply(inv, None, t(r.s.get(Group, stay.group_id).locale, key, **values), private=True)
+    return handler
+
+
+def on_member_left(ctx, s, e: MemberLeft) -> None:
+    """R1.3.4: the kernel closed the stay; a lead or the last admin leaving flags the group."""
+    group = group_for(s, e.platform, e.chat_id)
+    account = find_account(s, e.platform, e.user_id)
+    if group is not None and account is not None:
+        check_responsible(ctx, s, group, account.person, "left")
+
+
 CARD_ACTIONS = {
+    "membership.admit_held": _decide_held(True),
+    "membership.remove_held": _decide_held(False),
     "membership.approve": _decide_application(True),
     "membership.reject": _decide_application(False),
     "membership.keep": _decide_move(True),

@@ -52,9 +52,11 @@ class MembershipSettings(BaseModel):
     new_hire_groups: tuple[str, ...] = ()
     # Directory events (WeCom create_user, DingTalk user_add_org): rules in order, every match applies.
     onboarding_rules: tuple[OnboardingRule, ...] = ()
-    # `steward reconcile --fix` with people in a group nobody admitted: flag (record, tell the admins)
-    # or remove (through the outbox, R2.1.1).
-    reconcile_unadmitted: Literal["flag", "remove"] = "flag"
+    # Someone in a governed group whom nobody recommended, admitted on an application, onboarded from HR
+    # or seeded in steward.yaml (R2.1.1, R2.1.3) — found when they join, at discovery or by reconcile:
+    # hold (record them as held; the admins and the lead get a card to admit or remove; the newcomer is
+    # told privately how to apply), remove (through the outbox), or allow (recorded as allowed).
+    unadmitted: Literal["hold", "remove", "allow"] = "hold"
     # The worker reconciles every group whose platform can list members this often (0: only by hand).
     reconcile_every_hours: int = Field(24, ge=0, le=24 * 31)
     ack_reminder_hours: int = Field(48, ge=1, le=24 * 60)

@@ -8,6 +8,7 @@ from core.config.schema import _check_account
 from core.db.models import Group, Role, Training
 from core.errors import StewardError
 from core.kernel import audit
+from core.kernel.config_sync import schedule_discovery
 from core.kernel.context import CoreContext
 from core.kernel.directory import account_for, join
 
@@ -60,9 +61,11 @@ def register_group(ctx: CoreContext, s: Session, *, platform: str, chat_id: str,
             if s.scalar(select(Role.id).where(Role.person_id == account.person_id, Role.role == role,
                                               Role.group_id == group.id)) is None:
                 s.add(Role(person_id=account.person_id, role=role, group_id=group.id, source="cli", created_at=now))
-            join(s, account, group, now, reason=f"cli:{role}")
+            join(s, account, group, now, reason=f"cli:{role}", admission="staff")
     for ref in members:
-        join(s, account_for(s, platform, ref.split(":", 1)[1], now), group, now, reason="cli:created")
+        join(s, account_for(s, platform, ref.split(":", 1)[1], now), group, now, reason="cli:created",
+             admission="config")
     audit.record(s, at=now, actor="cli", action="group.registered", clause="R1.3.4", group_id=group.id,
                  name=name, kind=kind, owned=True)
+    schedule_discovery(s, now)       # its members are read by the worker (discovery)
     return group.id

@@ -15,6 +15,7 @@ from core.kernel.context import CoreContext
 from core.kernel.directory import leave, open_membership
 from core.kernel.outbox import enqueue
 from core.membership.admission import deciders
+from core.membership.responsible import check_responsible
 
 CLAUSE = "R7.1.1"
 
@@ -38,4 +39,5 @@ def leave_voluntarily(ctx: CoreContext, s: Session, group: Group, account: Accou
                     group_id=group.id)
     audit.record(s, at=now, actor=f"person:{account.person_id}", action="member.left_voluntarily", clause=CLAUSE,
                  group_id=group.id, person_id=account.person_id, reason=reason)
+    check_responsible(ctx, s, group, account.person, "left")
     return True

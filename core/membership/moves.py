@@ -13,7 +13,7 @@ from core.events import UserChanged
 from core.i18n import t
 from core.kernel import audit
 from core.kernel.context import CoreContext
-from core.kernel.directory import account_on, find_account, leave, roles_of
+from core.kernel.directory import account_on, find_account, identify_later, leave, roles_of
 from core.kernel.identity import after_commit, has_directory, profile_of
 from core.kernel.outbox import enqueue
 from core.membership.admission import deciders, tell
@@ -136,4 +136,5 @@ def on_changed(ctx: CoreContext, s: Session, e: UserChanged) -> None:
     if account is not None:
         audit.record(s, at=ctx.clock.now(), actor=f"{e.platform}:directory", action="person.changed",
                      clause="R2.4.1", person_id=account.person_id, changes=dict(e.changes))
+        identify_later(s, account.id, ctx.clock.now(), why=f"changed:{e.event_id}")   # re-check the link
         on_user_changed(ctx, s, account, e.changes)   # R2.4.1: the lead decides whether they stay

@@ -12,6 +12,7 @@ from core.kernel import audit
 from core.kernel.context import CoreContext
 from core.kernel.directory import account_on, find_account, people_with_role
 from core.kernel.outbox import enqueue
+from core.membership.responsible import check_responsible
 
 CLAUSE = "R2.4.1"
 
@@ -32,6 +33,7 @@ def offboard(ctx: CoreContext, s: Session, person: Person, reason: str, actor: s
         ctx.lookups.forget_member(person.id, membership.group_id)
         if group is None or not group.active:
             continue
+        check_responsible(ctx, s, group, person, "departed")      # R1.3.4: a lead who left
         account = account_on(person, group.platform)
         if account is None:
             continue

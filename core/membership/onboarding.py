@@ -12,11 +12,11 @@ from typing import Callable, Mapping
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.db.models import Group, Person
+from core.db.models import Account, Group, Membership, Person, Role
 from core.errors import StewardError
 from core.kernel import audit
 from core.kernel.context import CoreContext
-from core.kernel.directory import account_for, account_on
+from core.kernel.directory import account_for, account_on, find_account, link_account
 from core.kernel.identity import Profile, fill_from_profile, has_directory, link, profile_of
 from core.membership.admission import admit
 from core.membership.onboarding_file import HrRow, RowProblem
@@ -34,6 +34,7 @@ class RowResult:
     linked: list[str] = field(default_factory=list)
     joined: list[str] = field(default_factory=list)
     already: list[str] = field(default_factory=list)
+    moved: list[str] = field(default_factory=list)      # accounts taken from another person (--move-accounts)
 
 
 class RowFailed(Exception):
@@ -61,8 +62,11 @@ def prefetch_profiles(ctx: CoreContext, rows: list[HrRow]) -> dict[tuple[str, st
 
 def onboard(ctx: CoreContext, s: Session, rows: list[HrRow], *, join_groups: bool = True,
             progress: Callable[[HrRow], None] | None = None,
-            profiles: Mapping[tuple[str, str], Profile | None] | None = None
+            profiles: Mapping[tuple[str, str], Profile | None] | None = None, move_accounts: bool = False
             ) -> tuple[list[RowResult], list[RowProblem]]:
+    """Each row in a savepoint. A row that would move an account from one person to another (someone
+    with another name, or identifiers of their own) fails unless `move_accounts`: then it is moved,
+    audited, and listed."""
     groups = new_hire_groups(ctx, s) if join_groups else []
     if join_groups and not groups:
         raise StewardError("no new-hire group is governed: add a group of kind new-hire to steward.yaml, "
@@ -71,7 +75,7 @@ def onboard(ctx: CoreContext, s: Session, rows: list[HrRow], *, join_groups: boo
     for row in rows:
         savepoint = s.begin_nested()
         try:
-            results.append(_one(ctx, s, row, groups, join_groups, profiles or {}))
+            results.append(_one(ctx, s, row, groups, join_groups, profiles or {}, move_accounts))
             savepoint.commit()
         except RowFailed as failed:
             savepoint.rollback()
@@ -82,7 +86,7 @@ def onboard(ctx: CoreContext, s: Session, rows: list[HrRow], *, join_groups: boo
 
 
 def _one(ctx: CoreContext, s: Session, row: HrRow, groups: list[Group], join_groups: bool,
-         profiles: Mapping[tuple[str, str], Profile | None]) -> RowResult:
+         profiles: Mapping[tuple[str, str], Profile | None], move_accounts: bool = False) -> RowResult:
     now = ctx.clock.now()
     result = RowResult(row=row.row, name=row.name)
     person = _person_for(s, row)
@@ -96,6 +100,17 @@ def _one(ctx: CoreContext, s: Session, row: HrRow, groups: list[Group], join_gro
     if person.status == "departed":
         raise RowFailed("departed", f"{row.employee_id} is recorded as departed (R2.4.1)")
     for platform, user_id in row.accounts.items():
+        existing = find_account(s, platform, user_id)
+        if existing is not None and existing.person_id != person.id and _someone_else(s, existing, row):
+            other = existing.person
+            if not move_accounts:
+                raise RowFailed("move", f"{platform}:{user_id} belongs to {other.name} (#{other.id}); this row "
+                                        "would move it to another person — check the file, or pass --move-accounts")
+            link_account(s, existing, person)
+            audit.record(s, at=now, actor=ACTOR, action="identity.moved", clause=CLAUSE, person_id=person.id,
+                         account=f"{platform}:{user_id}", from_person_id=other.id, row=row.row)
+            result.moved.append(f"{platform}:{user_id} (from #{other.id} {other.name})")
+            continue
         account = account_for(s, platform, user_id, now)
         outcome = link(s, account, person, now, ACTOR)
         if outcome.status == "conflict":
@@ -128,6 +143,25 @@ def _one(ctx: CoreContext, s: Session, row: HrRow, groups: list[Group], join_gro
         else:
             result.already.append(f"{group.platform}:{group.chat_id}")
     return result
+
+
+def _someone_else(s: Session, account: Account, row: HrRow) -> bool:
+    """Is the account's person someone the row would take it from? Yes when they hold another employee
+    id or e-mail, other accounts, or a real name that is not the row's; when all we know is the
+    account's handle, yes if they have a stay or a role (an existing member whose account HR's file may
+    name by mistake). Only a bare record (first seen, nothing about them) is linked without a word."""
+    person = account.person
+    if person.employee_id and person.employee_id != row.employee_id:
+        return True
+    if row.email and person.email and person.email.lower() != row.email.lower():
+        return True
+    if len(person.accounts) > 1 or person.status == "departed":
+        return True
+    handles = {account.user_id.casefold(), (account.display_name or "").casefold(), ""}
+    if (person.name or "").casefold() not in handles:
+        return person.name.casefold() != row.name.casefold()
+    return s.scalar(select(Membership.id).where(Membership.person_id == person.id).limit(1)) is not None or \
+        s.scalar(select(Role.id).where(Role.person_id == person.id).limit(1)) is not None
 
 
 def _person_for(s: Session, row: HrRow) -> Person | None:

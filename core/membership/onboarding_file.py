@@ -75,26 +75,49 @@ class RowProblem:
     detail: str
 
 
-def read_hr_file(data: bytes, filename: str, *, max_rows: int, max_bytes: int) -> tuple[list[HrRow], list[RowProblem]]:
+def read_hr_file(data: bytes, filename: str, *, max_rows: int, max_bytes: int,
+                 info: dict | None = None) -> tuple[list[HrRow], list[RowProblem]]:
+    """The rows and the problems of each; `info` (when given) gets the "encoding" a CSV was read with."""
     if len(data) > max_bytes:
         raise HrFileError(f"{filename}: {len(data)} bytes is more than the limit of {max_bytes} "
                           "(membership.import_max_bytes)")
     if not data.strip():
         raise HrFileError(f"{filename}: the file is empty")
     is_xlsx = data[:4] == b"PK\x03\x04" or filename.lower().endswith((".xlsx", ".xlsm"))
-    table = _xlsx_rows(data, filename, max_rows) if is_xlsx else _csv_rows(data, filename, max_rows)
+    table = _xlsx_rows(data, filename, max_rows) if is_xlsx else _csv_rows(data, filename, max_rows, info)
     return _check(table, filename)
 
 
-def _csv_rows(data: bytes, filename: str, max_rows: int) -> list[list[object]]:
-    for encoding in ("utf-8-sig", "gb18030"):
+#: what an HR file is written in, in the order a tie is settled (a file valid in several is read as the first)
+ENCODINGS = ("utf_8", "gb18030", "big5")
+
+
+def decode_csv(data: bytes, filename: str) -> tuple[str, str]:
+    """The text and the encoding it was read with: UTF-8 (with or without a BOM) when the bytes are valid
+    UTF-8, else what charset-normalizer finds among GB18030 (GBK's superset) and Big5."""
+    if data.startswith(b"\xef\xbb\xbf"):
         try:
-            text = data.decode(encoding)
-            break
+            return data[3:].decode("utf-8"), "UTF-8 (with BOM)"
         except UnicodeDecodeError:
-            continue
+            pass
     else:
-        raise HrFileError(f"{filename}: cannot read the text: save it as UTF-8 or GBK")
+        try:
+            return data.decode("utf-8"), "UTF-8"
+        except UnicodeDecodeError:
+            pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data, cp_isolation=list(ENCODINGS[1:])).best()
+    if best is None:
+        raise HrFileError(f"{filename}: cannot read the text: save it as UTF-8, GBK/GB18030 or Big5")
+    name = {"gb18030": "GB18030", "big5": "Big5"}.get(best.encoding, best.encoding)
+    return str(best), name
+
+
+def _csv_rows(data: bytes, filename: str, max_rows: int, info: dict | None = None) -> list[list[object]]:
+    text, encoding = decode_csv(data, filename)
+    if info is not None:
+        info["encoding"] = encoding
     if "\x00" in text:
         raise HrFileError(f"{filename}: this is not a CSV text file (save the sheet as CSV or XLSX)")
     first = text.splitlines()[0] if text.splitlines() else ""

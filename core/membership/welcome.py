@@ -63,10 +63,10 @@ def welcome(ctx: CoreContext, s: Session, group: Group, account: Account, member
 
 def on_member_joined(ctx: CoreContext, s: Session, group: Group, account: Account) -> None:
     """MemberJoined: welcome the member (a second welcome for the same stay is not sent; the group's
-    staff are not welcomed into their own group)."""
+    staff are not welcomed into their own group; a held person is welcomed once admitted)."""
     s.flush()
     membership = open_membership(s, account.person_id, group.id)
-    if membership is not None and not roles_of(s, account.person_id, group.id) & STAFF:
+    if membership is not None and membership.admission != "held" and not roles_of(s, account.person_id, group.id) & STAFF:
         welcome(ctx, s, group, account, membership)
 
 

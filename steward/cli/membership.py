@@ -23,11 +23,15 @@ def _read(container, path: str):
     if size > settings.import_max_bytes:
         raise StewardError(f"{path}: {size} bytes is more than the limit of {settings.import_max_bytes} "
                            "(membership.import_max_bytes)")
-    return read_hr_file(file.read_bytes(), file.name, max_rows=settings.import_max_rows,
-                        max_bytes=settings.import_max_bytes)
+    info: dict = {}
+    rows, problems = read_hr_file(file.read_bytes(), file.name, max_rows=settings.import_max_rows,
+                                  max_bytes=settings.import_max_bytes, info=info)
+    if info.get("encoding"):
+        click.echo(f"{file.name}: read as {info['encoding']}")
+    return rows, problems
 
 
-def _run_file(path: str, dry_run: bool, join_groups: bool) -> None:
+def _run_file(path: str, dry_run: bool, join_groups: bool, move_accounts: bool = False) -> None:
     from rich.console import Console
     from rich.progress import Progress
 
@@ -44,7 +48,8 @@ def _run_file(path: str, dry_run: bool, join_groups: bool) -> None:
             with Progress(console=console, transient=True, disable=not rows) as progress:
                 task = progress.add_task("onboarding" if join_groups else "importing", total=len(rows))
                 results, failed = onboard(container.ctx, session, rows, join_groups=join_groups,
-                                          progress=lambda _row: progress.advance(task), profiles=profiles)
+                                          progress=lambda _row: progress.advance(task), profiles=profiles,
+                                          move_accounts=move_accounts)
             problems = sorted(problems + failed, key=lambda p: p.row)
             if dry_run:
                 session.rollback()
@@ -53,6 +58,8 @@ def _run_file(path: str, dry_run: bool, join_groups: bool) -> None:
     prefix = "would " if dry_run else ""
     for r in results:
         what = [("would create person" if dry_run else "created person") if r.created else f"person #{r.person_id}"]
+        if r.moved:
+            what.append(f"{prefix}move {', '.join(r.moved)}")
         if r.linked:
             what.append(f"{prefix}link {', '.join(r.linked)}")
         if r.joined:
@@ -72,16 +79,76 @@ def _run_file(path: str, dry_run: bool, join_groups: bool) -> None:
 
 def register(main: click.Group) -> None:
     """Add this feature's commands to `main`."""
+    @main.group()
+    def identity() -> None:
+        """One person behind their accounts: what the directories could not settle."""
+
+    @identity.command("conflicts")
+    @click.option("--all", "show_all", is_flag=True, help="Resolved conflicts too.")
+    @friendly
+    def identity_conflicts(show_all: bool) -> None:
+        """Accounts whose directory entry (employee id, e-mail, mobile) matches two or more people, or
+        contradicts an explicit link: never merged automatically. Settle one with `steward person link`,
+        then `steward identity resolve ID`. Exit 1 while any is open."""
+        from sqlalchemy import select
+
+        from core.db.models import Account, IdentityConflict
+        from core.kernel.identity import duplicates_report
+
+        container = synced_container()
+        with container.sessions() as s:
+            query = select(IdentityConflict).order_by(IdentityConflict.id)
+            if not show_all:
+                query = query.where(IdentityConflict.resolved_at.is_(None))
+            rows = list(s.scalars(query))
+            for c in rows:
+                account = s.get(Account, c.account_id)
+                people = ", ".join(f"#{p}" for p in [c.person_id, *c.candidates.get("people", [])])
+                state = f"resolved {c.resolved_at:%Y-%m-%d}" if c.resolved_at else "open"
+                click.echo(f"#{c.id} {account.platform}:{account.user_id}: {c.key} {c.value} — {c.reason}; "
+                           f"people {people}; found {c.created_at:%Y-%m-%d %H:%M} ({state})")
+            duplicates = duplicates_report(s)
+            for name, value, ids in duplicates:
+                click.echo(f"same {name} {value} on people {', '.join(f'#{i}' for i in ids)}")
+        opened = [c for c in rows if c.resolved_at is None]
+        click.echo(f"{len(opened)} open identity conflict(s)")
+        if opened:
+            raise SystemExit(1)
+
+    @identity.command("resolve")
+    @click.argument("conflict_id", type=int)
+    @friendly
+    def identity_resolve(conflict_id: int) -> None:
+        """Mark conflict CONFLICT_ID settled (after linking by hand, or deciding they are two people)."""
+        from core.db.models import IdentityConflict
+        from core.kernel import audit
+
+        container = synced_container()
+        with container.sessions.begin() as s:
+            conflict = s.get(IdentityConflict, conflict_id)
+            if conflict is None:
+                raise StewardError(f"no identity conflict #{conflict_id}")
+            if conflict.resolved_at is None:
+                conflict.resolved_at = container.clock.now()
+                audit.record(s, at=conflict.resolved_at, actor="cli", action="identity.conflict_resolved",
+                             person_id=conflict.person_id, conflict=conflict.id)
+        click.echo(f"identity conflict #{conflict_id} resolved")
+
     @main.command()
     @click.argument("file", type=click.Path(exists=True, dir_okay=False, readable=True))
     @click.option("--dry-run", is_flag=True, help="Show exactly what would happen; write nothing.")
+    @click.option("--move-accounts", is_flag=True,
+                  help="Let a row move an account that belongs to another person to the row's person.")
     @friendly
-    def onboard(file: str, dry_run: bool) -> None:
+    def onboard(file: str, dry_run: bool, move_accounts: bool) -> None:
         """Put HR's new hires (CSV or XLSX) into the new-hire group(s) of their platform (R2.1.2).
 
         Columns: name, employee id, department, position, hire date; optional e-mail, mobile and one
-        column per platform (slack, wecom, dingtalk) with the user id. Exit 1 when any row failed."""
-        _run_file(file, dry_run, join_groups=True)
+        column per platform (slack, wecom, dingtalk) with the user id. A CSV is read as UTF-8 (with or
+        without BOM), GBK/GB18030 or Big5, whichever it is (the encoding used is printed). A row that
+        would move an account from one person to another fails unless --move-accounts (the dry run lists
+        it either way). Exit 1 when any row failed."""
+        _run_file(file, dry_run, join_groups=True, move_accounts=move_accounts)
 
     @main.group()
     def person() -> None:

@@ -159,9 +159,9 @@ def test_restart_resumes_pending_deliveries(db_url, clock, sandbox_config):
     first = build_container(db_url, clock, sandbox_config)
     queue(first, PostMessage("sandbox", "new-hires", "survives a restart"))
     first.engine.dispose()
-    second = build_container(db_url, clock, sandbox_config)
-    assert second.deliverer("after-restart").run_once() == 1
+    second = build_container(db_url, clock, sandbox_config)     # its worker's first round delivers it
     assert second.connectors["sandbox"].transcript[-1].text == "survives a restart"
+    assert second.deliverer("after-restart").run_once() == 0       # once
     second.engine.dispose()
 
 

@@ -32,5 +32,5 @@ def test_failing_job_is_retried_then_marked_failed(container, clock):
         run_due(container.ctx, {"boom": boom}, max_attempts=3)
         clock.advance(hours=1)
     with container.sessions() as s:
-        job = s.scalar(select(ScheduledJob))
+        job = s.scalar(select(ScheduledJob).where(ScheduledJob.key == "x"))
         assert (job.status, job.attempts) == ("failed", 3) and "nope" in job.last_error

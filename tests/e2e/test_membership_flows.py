@@ -139,10 +139,11 @@ def test_recommendation_invites_and_tells_why(client, container):
 
 
 def test_welcome_acknowledgement_reminder_and_the_leads_list(client, container, clock):
+    # added by the group's lead: admitted (someone nobody admitted would be held, R2.1.1)
     assert ingest(container.ctx, MemberJoined(platform="sandbox", event_id="j-1", chat_id="new-hires",
-                                              user_id="erin"))
+                                              user_id="erin", inviter_id="lily"))
     assert ingest(container.ctx, MemberJoined(platform="sandbox", event_id="j-2", chat_id="new-hires",
-                                              user_id="finn"))
+                                              user_id="finn", inviter_id="lily"))
     drain(container)
     cards = [e for e in out(container, 0) if e["kind"] == "card"]
     assert sorted(c["to_user"] for c in cards) == ["erin", "finn"]
@@ -159,7 +160,7 @@ def test_welcome_acknowledgement_reminder_and_the_leads_list(client, container, 
     assert "Everyone" in out(container, m)[0]["text"]
 
     assert ingest(container.ctx, MemberJoined(platform="sandbox", event_id="j-3", chat_id="new-hires",
-                                              user_id="gina"))
+                                              user_id="gina", inviter_id="lily"))
     drain(container)
     clock.advance(hours=49)
     m = mark(container)
@@ -173,7 +174,7 @@ def test_welcome_acknowledgement_reminder_and_the_leads_list(client, container, 
     # a second MemberJoined for the same stay does not welcome twice
     m = mark(container)
     assert ingest(container.ctx, MemberJoined(platform="sandbox", event_id="j-4", chat_id="new-hires",
-                                              user_id="gina"))
+                                              user_id="gina", inviter_id="lily"))
     drain(container)
     assert not out(container, m)
 

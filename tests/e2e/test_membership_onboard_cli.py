@@ -120,7 +120,7 @@ def test_an_undecodable_or_huge_file_is_refused(env, tmp_path):
     path = tmp_path / "bad.csv"
     path.write_bytes(b"name,employee id\n\x81\x30\xff\xff\n")
     result = run(env, "onboard", str(path))
-    assert result.exit_code == 1 and "UTF-8 or GBK" in result.output
+    assert result.exit_code == 1 and "save it as UTF-8, GBK/GB18030 or Big5" in result.output
     big = tmp_path / "big.csv"
     big.write_bytes(b"x" * (6 * 1024 * 1024))
     result = run(env, "onboard", str(big))
@@ -230,3 +230,37 @@ def test_reconcile_skips_platforms_that_cannot_list_members(env):
     result = run(env, "reconcile", "--dry-run")
     assert result.exit_code == 0, result.output
     assert "sandbox:new-hires: skipped" in result.output and "0 group(s) reconciled, 2 skipped" in result.output
+
+
+def test_a_big5_file_of_traditional_chinese_names_is_read_and_the_encoding_printed(env, tmp_path):
+    text = "姓名,工號,部門,職位,入職日期,sandbox\n陳大文,E210,資訊部,工程師,2026-11-30,chen\n黃小玲,E211,業務部,專員,2026-11-30,huang\n"
+    result = run(env, "onboard", "--dry-run", write(tmp_path, "新進.csv", text, encoding="big5"))
+    assert result.exit_code == 0, result.output
+    assert "新進.csv: read as Big5" in result.output
+    assert "row 2: 陳大文" in result.output and "row 3: 黃小玲" in result.output
+    utf8 = run(env, "onboard", "--dry-run", write(tmp_path, "bom.csv", text, encoding="utf-8-sig"))
+    assert "bom.csv: read as UTF-8 (with BOM)" in utf8.output and "row 2: 陳大文" in utf8.output
+
+
+def test_a_row_that_would_move_an_account_is_refused_unless_move_accounts(env, tmp_path):
+    # alice is a member of the new-hire group (steward.yaml); HR's row names her account for someone else
+    text = HEADER + "Wang Wu,E300,wang@example.com,,Sales,Associate,2026-11-30,alice\n"
+    path = write(tmp_path, "move.csv", text)
+    dry = run(env, "onboard", "--dry-run", path)
+    before = counts(env)
+    assert dry.exit_code == 1
+    assert "row 2: FAILED move: sandbox:alice belongs to alice" in dry.output and "--move-accounts" in dry.output
+    refused = run(env, "onboard", path)
+    assert refused.exit_code == 1 and "FAILED move" in refused.output
+    assert counts(env) == before
+    listed = run(env, "onboard", "--dry-run", "--move-accounts", path)
+    assert listed.exit_code == 0 and "would move sandbox:alice (from #" in listed.output
+    moved = run(env, "onboard", "--move-accounts", path)
+    assert moved.exit_code == 0 and "move sandbox:alice (from #" in moved.output
+    engine = make_engine(env["DATABASE_URL"])
+    try:
+        with engine.connect() as c:
+            assert c.scalar(select(func.count()).select_from(AuditEntry).where(
+                AuditEntry.action == "identity.moved")) == 1
+    finally:
+        engine.dispose()

@@ -127,7 +127,7 @@ def test_dry_run_reports_and_fix_acts(d, clock, platform):
     assert dry.exit_code == 0, dry.output
     stranger, erin, dave = STRANGER[platform], LEAVER[platform], side.users["dave"]
     assert f"{platform}:{side.chat}:" in dry.output
-    assert f"{stranger}: not admitted: would record and flag to the admins (R7.1.1)" in dry.output
+    assert f"{stranger}: not admitted: would hold for the admins and the lead (R2.1.1)" in dry.output
     assert f"{erin}: would close the stay (gone from the group, R7.1.1)" in dry.output
     assert f"{dave}: would remove (left the organisation, R2.4.1)" in dry.output
     assert "1 group(s) reconciled, 0 skipped, 0 failed — nothing was changed" in dry.output
@@ -141,8 +141,8 @@ def test_dry_run_reports_and_fix_acts(d, clock, platform):
     assert [r.user for r in side.removals(mark)] == [dave]
     assert dave not in side.members_now()
     told = [p for p in side.privates(mark) if p.user == side.users["admin"]]
-    assert told and stranger in told[0].text and "R7.1.1" in told[0].text and "R2.4.1" in told[0].text
-    assert d.clauses("member.unrecorded") == ["R7.1.1"]
+    assert told and stranger in told[0].text and "R2.1.1" in told[0].text and "R2.4.1" in told[0].text
+    assert d.clauses("member.held") == ["R2.1.1"]
     assert d.clauses("member.departed_removed") == ["R2.4.1"]
     with d.container.sessions() as s:
         erin_id = find_account(s, platform, erin).person_id
@@ -154,7 +154,7 @@ def test_dry_run_reports_and_fix_acts(d, clock, platform):
 
 
 def test_the_remove_policy_takes_strangers_out(tmp_path, db_url, clock):
-    made, fakes = deployment(tmp_path, db_url, clock, "membership:\n  reconcile_unadmitted: remove\n")
+    made, fakes = deployment(tmp_path, db_url, clock, "membership:\n  unadmitted: remove\n")
     try:
         side = made.sides["wecom"]
         put(side, STRANGER["wecom"])
@@ -214,13 +214,13 @@ def test_a_rate_limit_is_waited_out(d):
     result = d.cli("reconcile", "--platform", "slack")
     assert result.exit_code == 0, result.output
     assert "waited 2 s for the platform's rate limit" in result.output
-    assert len(side.fake.calls_to("conversations.members")) == 2
+    assert len(side.fake.calls_to("conversations.members")) == 2 + 1    # + the start-up's discovery
 
 
 def test_the_worker_reconciles_every_period_without_anyone_asking(d, clock):
     """Issue 5's scheduled job: the worker reconciles each group whose platform lists members once per
-    `membership.reconcile_every_hours` (24): a stranger added by hand on Slack is recorded and flagged to
-    the admins (R7.1.1), and the next period's run is scheduled."""
+    `membership.reconcile_every_hours` (24): a stranger added by hand on Slack is held and flagged to
+    the admins (R2.1.1), and the next period's run is scheduled."""
     from core.db.models import ScheduledJob
     from steward import reconcile_run
     from steward.worker import drain
@@ -234,14 +234,15 @@ def test_the_worker_reconciles_every_period_without_anyone_asking(d, clock):
             ScheduledJob.kind == reconcile_run.JOB)) == 1
     mark = side.mark()
     drain(d.container)
-    assert d.clauses("member.unrecorded") == []              # not due yet
+    assert d.clauses("member.held") == []                    # not due yet
     clock.advance(hours=24, seconds=1)
     drain(d.container)                                        # runs the job; the reconciliation follows its commit
+    ran_at = clock.now()
     deliver_all(d.container, clock)
-    assert d.clauses("member.unrecorded") == ["R7.1.1"]
+    assert d.clauses("member.held") == ["R2.1.1"]
     told = [p for p in side.privates(mark) if p.user == side.users["admin"]]
     assert told and STRANGER["slack"] in told[0].text
     with d.container.sessions() as s:
         pending = s.scalars(select(ScheduledJob.due_at).where(ScheduledJob.kind == reconcile_run.JOB,
                                                               ScheduledJob.status == "pending")).all()
-    assert pending == [clock.now() + timedelta(hours=24)]
+    assert pending == [ran_at + timedelta(hours=24)]

@@ -251,7 +251,8 @@ def test_oapi_token_expiry_refreshes(dingtalk, fake_dingtalk):
 def test_user_profile_is_cached(dingtalk, fake_dingtalk, clock):
     fake_dingtalk.add_user("u_lisi", name="李四", title="工程师", dept_id_list=[3], mobile="13800000000")
     profile = dingtalk.user_profile("u_lisi")
-    assert profile == Profile(user_id="u_lisi", name="李四", position="工程师", department_ids=("3",))
+    assert profile == Profile(user_id="u_lisi", name="李四", position="工程师", department_ids=("3",),
+                              mobile="13800000000")
     assert dingtalk.user_profile("u_lisi") == profile
     assert len(fake_dingtalk.calls_to("/topapi/v2/user/get")) == 1
     assert fake_dingtalk.calls_to("/topapi/v2/user/get")[0].body == {"userid": "u_lisi", "language": "zh_CN"}

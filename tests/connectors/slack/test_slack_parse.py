@@ -18,6 +18,7 @@ from core.events import (
     MemberJoined,
     MemberLeft,
     MessagePosted,
+    UserChanged,
     UserDeparted,
     UserJoinedOrg,
 )
@@ -69,6 +70,7 @@ EXPECTED = {
     "member_left_channel__left.json": [MemberLeft(
         platform="slack", event_id="Ev0LEFT00001", chat_id="C0TRAIN01", user_id="U0MEMBER2")],
     "user_change__deleted.json": [UserDeparted(platform="slack", event_id="Ev0DEPART001", user_id="U0MEMBER2")],
+    "user_change__profile_edit.json": [UserChanged(platform="slack", event_id="Ev0PROFILE01", user_id="U0MEMBER1")],
     # a new workspace member: the onboarding rules may admit them (R2.1.2)
     "team_join__new_hire.json": [UserJoinedOrg(platform="slack", event_id="Ev0TEAMJOIN1", user_id="U0NEWHIRE1",
                                                name="赵敏", position="Sales Associate",
@@ -104,7 +106,6 @@ IGNORED = {
     "message__bot_message.json": "message subtype bot_message: bots are not governed",
     "message__own_bot.json": "a bot's message (Steward's own included)",
     "message__message_deleted.json": "message subtype message_deleted: nothing left to moderate",
-    "user_change__profile_edit.json": "user_change without deactivation",
     "event_callback__reaction_added.json": "reactions are not moderated",
     "app_rate_limited__envelope.json": "Slack throttled event delivery (over 30,000 events/hour)",
     "view_submission__ignored.json": "Steward opens no modals",

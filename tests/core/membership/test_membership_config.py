@@ -10,7 +10,7 @@ from core.errors import ConfigError
 def test_defaults():
     m = parse_config("locale: en\n").membership
     assert (m.new_hire_groups, m.ack_reminder_hours, m.import_max_rows) == ((), 48, 5000)
-    assert (m.onboarding_rules, m.reconcile_unadmitted) == ((), "flag")
+    assert (m.onboarding_rules, m.unadmitted) == ((), "hold")
 
 
 @pytest.mark.parametrize("text,named", [
@@ -18,7 +18,7 @@ def test_defaults():
     ("membership: {ack_reminder_hours: 0}", "ack_reminder_hours"),
     ("membership: {import_max_rows: -1}", "import_max_rows"),
     ("membership: {welcome: yes}", "welcome"),
-    ("membership: {reconcile_unadmitted: kick}", "reconcile_unadmitted"),
+    ("membership: {unadmitted: kick}", "unadmitted"),
 ])
 def test_bad_settings_are_named(text, named):
     with pytest.raises(ConfigError) as err:

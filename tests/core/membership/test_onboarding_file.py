@@ -72,7 +72,7 @@ def test_utf8_with_bom_and_semicolons_and_blank_lines():
 @pytest.mark.parametrize("data,message", [
     (b"", "empty"),
     (b"name,department\nA,D\n", "missing column(s) employee id, position, hire date"),
-    (b"\xff\xfe\x00n\x00a", "UTF-8 or GBK"),
+    (b"\xff\xfe\x00n\x00a", "UTF-8, GBK/GB18030 or Big5"),
     (b"PK\x03\x04garbage", "not a readable XLSX"),
 ])
 def test_unusable_files(data, message):

@@ -1,5 +1,5 @@
-"""Reconciliation: the plan only reads; applied, hand-added members are recorded and flagged to the admins
-(R7.1.1) or removed (R2.1.1), those who left by themselves get their stay closed, people who left the
+"""Reconciliation: the plan only reads; applied, hand-added members are held and flagged to the admins
+(R2.1.1) or removed (R2.1.1), those who left by themselves get their stay closed, people who left the
 organisation are removed (R2.4.1), staff are never taken out; a second run finds nothing."""
 from __future__ import annotations
 
@@ -32,23 +32,25 @@ def test_the_plan_writes_nothing(container):
     assert _counts(container) == before
 
 
-def test_applied_it_records_and_flags(container):
+def test_applied_it_holds_and_flags(container):
     with container.sessions.begin() as s:
         apply(container.ctx, s, _group(s), plan(container.ctx, s, _group(s), PRESENT))
     with container.sessions() as s:
         flagged = [o.action for o in s.scalars(select(OutboxItem))]
-        assert [(a["user_id"], "R7.1.1" in a["text"] and "zoe" in a["text"]) for a in flagged] == [("adam", True)]
+        assert [(a["user_id"], "R2.1.1" in a["text"] and "zoe" in a["text"]) for a in flagged] == [("adam", True)]
         bob = find_account(s, "sandbox", "bob").person_id
         assert s.scalar(select(Membership.leave_clause).where(Membership.person_id == bob)) == "R7.1.1"
+        zoe = find_account(s, "sandbox", "zoe").person_id
+        assert s.scalar(select(Membership.admission).where(Membership.person_id == zoe)) == "held"
         assert s.scalar(select(func.count()).select_from(AuditEntry).where(
-            AuditEntry.action == "member.unrecorded", AuditEntry.clause == "R7.1.1")) == 1
+            AuditEntry.action == "member.held", AuditEntry.clause == "R2.1.1")) == 1
     with container.sessions.begin() as s:
         assert plan(container.ctx, s, _group(s), PRESENT).clean
 
 
 def test_remove_policy_departed_people_and_staff(container):
     ctx = replace(container.ctx, config=container.config.model_copy(
-        update={"membership": MembershipSettings(reconcile_unadmitted="remove")}))
+        update={"membership": MembershipSettings(unadmitted="remove")}))
     with container.sessions.begin() as s:
         group = _group(s)
         now = ctx.clock.now()

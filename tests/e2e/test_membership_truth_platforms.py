@@ -7,6 +7,8 @@ sharing an e-mail instead of merging them, holds a stranger who joins (R2.1.1), 
 lead left the organisation (R1.3.4)."""
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import select
 
@@ -110,16 +112,22 @@ def test_discovery_records_every_member_by_the_admission_policy(started):
         assert held is not None and held.left_at is None and held.admission == "held"
 
 
-@pytest.mark.parametrize("platform", ["slack", "wecom", "dingtalk"])
-def test_an_admin_warns_a_member_who_never_posted(started, platform):
+@pytest.mark.parametrize("platform,how", [("slack", "mention"), ("wecom", "direct"), ("dingtalk", "mention"),
+                                          ("dingtalk", "direct")])
+def test_an_admin_warns_a_member_who_never_posted(started, platform, how):
     side = started.sides[platform]
     mark = side.mark()
     if platform == "slack":
         wire = side.slash_command(side.users["admin"], f"warn <@{MEMB03['slack']}|memb03> 刷屏")
     elif platform == "wecom":
         wire = side.app_text(side.users["admin"], f"warn {MEMB03['wecom']} 刷屏")
-    else:
+    elif how == "mention":
         wire = side.robot_message(side.users["admin"], "warn @Member Three 刷屏", at=(MEMB03["dingtalk"],))
+    else:   # the admin's 1:1 chat with the robot: the member's user id without markup
+        payload = json.loads(side.robot_payload(side.users["admin"], f"warn {MEMB03['dingtalk']} 刷屏"))
+        payload.update(conversationType="1", conversationId="cidAdminDirect==", atUsers=[], isInAtList=False)
+        payload.pop("conversationTitle")
+        wire = side.robot_signed(json.dumps(payload, ensure_ascii=False).encode())
     assert wire.send(started.client).status_code == 200
     deliver_all(started.container, started.clock)
     said = [str(c.args) if hasattr(c, "args") else str(c) for c in side.fake.calls[mark:]]

@@ -145,6 +145,25 @@ def test_accepting_an_appeal_revokes_the_case(client, console):
         assert case.status == "revoked" and case.revoked_by.startswith("console:")
 
 
+def test_rejecting_an_appeal_keeps_the_case_and_tells_the_member(client, console):
+    say(console, "lily", "@steward warn @bob R8.1.2 ads", "new-hires")
+    with console.sessions() as s:
+        number = s.scalars(select(Case.number)).one()
+    say(console, "bob", f"appeal {number} it was not me", None)
+    sign_in(client, console, "adam")
+    assert "reject-appeal" in client.get(f"/console/cases/{number}").get_data(as_text=True)
+    assert post(client, f"/console/cases/{number}/reject-appeal").status_code == 400     # a reason is required
+    post(client, f"/console/cases/{number}/reject-appeal", reason="the screenshot shows it")
+    with console.sessions() as s:
+        case = s.scalars(select(Case).where(Case.number == number)).one()
+        assert case.status == "appeal_rejected" and case.resolved_by.startswith("console:")
+        entry = s.scalars(select(AuditEntry).where(AuditEntry.action == "case.appeal_rejected")).one()
+        assert entry.actor.startswith("console:") and entry.case_number == number
+    drain(console)
+    told = [e for e in console.connectors["sandbox"].transcript if "the screenshot shows it" in e.text]
+    assert told, "the member hears why"
+
+
 def test_the_audit_export_has_names_and_local_times(client, console):
     pending_removal(console)
     sign_in(client, console, "hannah")

@@ -416,6 +416,12 @@ def blueprint(container, settings: ConsoleSettings | None = None) -> Blueprint:
         reason = _reason()
         return _decision(number, lambda d, c, by: d.revoke(c, reason, by=by))
 
+    @bp.post("/cases/<number>/reject-appeal")
+    def reject_appeal(number: str):
+        """A rejected appeal keeps the case; the member is told why (R2.3.3), as `reject-appeal` in the chat."""
+        reason = _reason()
+        return _decision(number, lambda d, c, by: d.reject_appeal(c, reason, by=by))
+
     # --- audit log ------------------------------------------------------------------------------
     def _audit_query():
         scope = access.groups_for(g.viewer, "audit")

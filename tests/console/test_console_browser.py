@@ -9,7 +9,9 @@ import socket
 import threading
 
 import pytest
+from sqlalchemy import select
 
+from core.db.models import Case
 from tests.conftest import build_container
 from tests.console.conftest import link, name_people
 from tests.console.test_pages import group_id, pending_removal, say
@@ -210,3 +212,35 @@ def test_the_console_fits_a_phone(browser, deployment):
     if os.environ.get("STEWARD_CONSOLE_PHONE_SHOT"):
         page.goto(f"{base}/console/")
         page.screenshot(path=os.environ["STEWARD_CONSOLE_PHONE_SHOT"], full_page=True)
+
+
+def test_an_admin_decides_appeals_both_ways_and_finds_them_in_the_audit_log(browser, deployment):
+    """R2.3.3: one appeal accepted (the case is revoked), one rejected with a reason (the case stands); both
+    decisions are in the audit log under the admin's name, marked as made in the console, at local times."""
+    container, base = deployment
+    say(container, "lily", "@steward warn @bob R8.1.2 ads", "new-hires")
+    say(container, "lily", "@steward warn @alice R8.1.2 ads", "new-hires")
+    with container.sessions() as s:
+        first, second = s.scalars(select(Case.number).order_by(Case.id)).all()[:2]
+    say(container, "bob", f"appeal {first} it was a colleague's post", None)
+    say(container, "alice", f"appeal {second} it was not an ad", None)
+    page = signed_in(browser, deployment, "adam")
+
+    page.goto(f"{base}/console/cases?status=appealed")
+    page.click(f"#cases tr[data-case='{first}'] a")
+    page.fill("#appeal-reason", "the post was a colleague's")
+    page.click("#accept-appeal")
+    page.wait_for_selector("#done")
+    page.goto(f"{base}/console/cases/{second}")
+    page.fill("#reject-appeal-reason", "the screenshot shows the offer")
+    page.click("#reject-appeal")
+    page.wait_for_selector("#done")
+    with container.sessions() as s:
+        statuses = dict(s.execute(select(Case.number, Case.status).where(Case.number.in_((first, second)))).all())
+    assert statuses == {first: "revoked", second: "appeal_rejected"}
+
+    page.goto(f"{base}/console/audit?action=case.")
+    revoked = page.locator("#audit tr[data-action='case.revoked']").inner_text()
+    rejected = page.locator("#audit tr[data-action='case.appeal_rejected']").inner_text()
+    assert "Adam Admin (console)" in revoked and "Adam Admin (console)" in rejected
+    assert "Asia/Shanghai" in page.inner_text("#audit thead")          # times in the deployment's zone

@@ -6,6 +6,7 @@ import os
 import shutil
 import tempfile
 import uuid
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -169,3 +170,27 @@ def container(db_url, clock, sandbox_config):
     c = build_container(db_url, clock, sandbox_config)
     yield c
     c.engine.dispose()
+
+
+@contextmanager
+def chromium():
+    """Debian's Chromium through Playwright, headless: skipped without it, a failure in CI (.ci/run installs
+    it). The browser tests of the playground and the console share it."""
+    import shutil
+
+    binary = (os.environ.get("STEWARD_TEST_CHROMIUM") or shutil.which("chromium")
+              or shutil.which("chromium-browser"))
+    if not binary:
+        if os.environ.get("STEWARD_TEST_REQUIRE_SERVICES") == "1":
+            pytest.fail("Chromium is required in CI (.ci/run installs Debian's chromium)")
+        pytest.skip("no Chromium binary found (install Debian's chromium to run the browser test)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=binary, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        try:
+            yield browser
+        finally:
+            browser.close()

@@ -11,7 +11,7 @@ import logging
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Mapping, Protocol
+from typing import Any, Callable, Mapping
 
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
@@ -23,6 +23,8 @@ from core.i18n import t
 from core.kernel import audit
 from core.kernel.directory import account_for, find_account, link_account
 from core.kernel.outbox import enqueue
+from core.ports import Directory
+from core.ports import Profile as PortProfile
 from core.roles import ADMIN, LINKERS
 
 log = logging.getLogger("steward.identity")
@@ -32,16 +34,10 @@ MOBILE = re.compile(r"^\+?[\d\- ()]{6,20}$")
 EMPLOYEE_ID = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 
 
-class ProfileSource(Protocol):
-    """The directory port: a connector that can look a user up (Slack users.info, WeCom user/get,
-    DingTalk topapi/v2/user/get). The composition root hands the core the connectors that have it."""
-
-    def user_profile(self, user_id: str) -> Any: ...
-
-
 @dataclass(frozen=True)
 class Profile:
-    """What a platform's directory says about a user, in one shape."""
+    """What identity and onboarding use of a directory's answer (`core.ports.Profile`, the one shape every
+    connector returns): cleaned, and with the departments by name and by id in one tuple for the rules."""
     name: str | None = None
     email: str | None = None
     mobile: str | None = None
@@ -52,7 +48,7 @@ class Profile:
     departments: tuple[str, ...] = ()        # every department, by name and by the platform's id
 
 
-def directories(ctx) -> Mapping[str, ProfileSource]:
+def directories(ctx) -> Mapping[str, Directory]:
     return ctx.directories
 
 
@@ -83,25 +79,15 @@ def profile_of(ctx, platform: str, user_id: str) -> Profile | None:
     except Exception as exc:   # a directory that is down must not stop a command
         log.warning("directory lookup %s:%s failed: %s", platform, user_id, type(exc).__name__)
         return None
-    return normalise_profile(raw) if raw is not None else None
+    return from_directory(raw) if raw is not None else None
 
 
-def normalise_profile(raw: Any) -> Profile:
-    """Slack's UserProfile (name, title, email), WeCom's (name, departments, position) and DingTalk's
-    dict (name, title, email, job_number, mobile, dept names when resolved) become one Profile."""
-    get = raw.get if isinstance(raw, dict) else (lambda key, default=None: getattr(raw, key, default))
-    departments = get("departments") or get("dept_names") or ()
-    department = get("department") or (departments[0] if isinstance(departments, (list, tuple)) and departments
-                                       else None)
-    ids = get("department_ids") or get("dept_id_list") or ()
-    every = [*(departments if isinstance(departments, (list, tuple)) else ()), *(ids if isinstance(ids, (list, tuple))
-                                                                                else ())]
+def from_directory(p: PortProfile) -> Profile:
     return Profile(
-        name=_clean(get("name")), email=_clean(get("email") or get("org_email")), mobile=_clean(get("mobile")),
-        employee_id=_clean(get("job_number") or get("employee_id")), department=_clean(department),
-        position=_clean(get("position") or get("title")),
-        deleted=bool(get("deleted", False)) or get("active", True) is False,
-        departments=tuple(dict.fromkeys(d for d in map(_clean, every) if d)))
+        name=_clean(p.name), email=_clean(p.email), mobile=_clean(p.mobile), employee_id=_clean(p.employee_id),
+        department=_clean(p.department or (p.departments[0] if p.departments else None)),
+        position=_clean(p.position), deleted=p.deleted,
+        departments=tuple(dict.fromkeys(d for d in map(_clean, (*p.departments, *p.department_ids)) if d)))
 
 
 def _clean(value: Any) -> str | None:

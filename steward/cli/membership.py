@@ -219,7 +219,7 @@ def register(main: click.Group) -> None:
         """Compare each governed group's real member list with the records, group by group.
 
         People nobody admitted are reported (with --fix: flagged to the admins or removed, as
-        membership.reconcile_unadmitted says; R2.1.1, R7.1.1), recorded members who are gone get their
+        membership.unadmitted says; R2.1.1, R7.1.1), recorded members who are gone get their
         stay closed, people who left the organisation are removed (R2.4.1). Exit 1 when a group could not
         be listed (a platform error, or a platform asked for by name that cannot list members)."""
         from steward.reconcile_run import describe, run, select_groups

@@ -4,7 +4,6 @@ form without its CSRF token refused."""
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import threading
 
@@ -12,12 +11,11 @@ import pytest
 from sqlalchemy import select
 
 from core.db.models import Case
-from tests.conftest import build_container
+from tests.conftest import build_container, chromium
 from tests.console.conftest import link, name_people
 from tests.console.test_pages import group_id, pending_removal, say
 from tests.fakes.oauth import FakeSignIn
 
-CHROMIUM = os.environ.get("STEWARD_TEST_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.browser
 
 
@@ -54,18 +52,8 @@ def deployment(sqlite_url, console_config, signin_fake, monkeypatch):
 
 @pytest.fixture
 def browser():
-    if not CHROMIUM:
-        if os.environ.get("STEWARD_TEST_REQUIRE_SERVICES") == "1":
-            pytest.fail("Chromium is required in CI (.ci/run installs Debian's chromium)")
-        pytest.skip("no Chromium binary found (install Debian's chromium to run the browser test)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 def signed_in(browser, deployment, who: str, locale: str = "en-US"):

@@ -1,15 +1,12 @@
 """The sandbox playground in a real headless Chromium: type into a group, watch the ladder."""
 from __future__ import annotations
 
-import os
-import shutil
 import threading
 
 import pytest
 
-from tests.conftest import build_container
+from tests.conftest import build_container, chromium
 
-CHROMIUM = os.environ.get("STEWARD_TEST_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.browser
 
 
@@ -39,20 +36,10 @@ def server(served):
 
 @pytest.fixture
 def page():
-    if not CHROMIUM:
-        if os.environ.get("STEWARD_TEST_REQUIRE_SERVICES") == "1":
-            pytest.fail("Chromium is required in CI (.ci/run installs Debian's chromium)")
-        pytest.skip("no Chromium binary found (install Debian's chromium to run the browser test)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+    with chromium() as browser:
         page = browser.new_page()
         page.set_default_timeout(15000)
         yield page
-        browser.close()
 
 
 def send(page, text):

@@ -1,44 +1,22 @@
 """One identity: directory profiles in one shape, finding people, linking, conflicts never merged."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pytest
 from sqlalchemy import select
 
 from core.db.models import AuditEntry, Person
 from core.kernel.directory import account_for
-from core.kernel.identity import find_person, link, link_by_key, normalise_profile, profile_of
+from core.kernel.identity import find_person, from_directory, link, link_by_key, profile_of
 from core.membership.applications import parse_fields
 from core.membership.models import MembershipRequest
+from core.ports import Profile
 
 
-@dataclass
-class SlackLike:
-    user_id: str
-    name: str
-    title: str | None = None
-    email: str | None = None
-    deleted: bool = False
-
-
-@dataclass
-class WeComLike:
-    user_id: str
-    name: str
-    departments: tuple[str, ...]
-    position: str = ""
-
-
-def test_profiles_of_each_platform_become_one_shape():
-    slack = normalise_profile(SlackLike("U1", "Ann Lee", "Engineer", "ann@x.com"))
-    wecom = normalise_profile(WeComLike("zs", "张三", ("销售部", "华东区"), "专员"))
-    dingtalk = normalise_profile({"userid": "d1", "name": "李四", "title": "经理", "job_number": "E7",
-                                  "email": "", "org_email": "li@x.com", "active": True})
-    assert (slack.name, slack.position, slack.email) == ("Ann Lee", "Engineer", "ann@x.com")
-    assert (wecom.department, wecom.position) == ("销售部", "专员")
-    assert (dingtalk.employee_id, dingtalk.email, dingtalk.position, dingtalk.deleted) == ("E7", "li@x.com", "经理",
-                                                                                           False)
+def test_a_directory_answer_is_cleaned_and_its_departments_kept_by_name_and_id():
+    p = from_directory(Profile("zs", name=" 张三 ", departments=("销售部", "华东区"), department_ids=("12", "销售部"),
+                               position="专员", email="", employee_id="E7"))
+    assert (p.name, p.department, p.position, p.email, p.employee_id) == ("张三", "销售部", "专员", None, "E7")
+    assert p.departments == ("销售部", "华东区", "12")
 
 
 class FakeDirectory:
@@ -54,7 +32,7 @@ class FakeDirectory:
 
 
 def test_a_directory_that_fails_does_not_stop_anyone(container):
-    container.ctx.directories = {"sandbox": FakeDirectory({"u": WeComLike("u", "U", ("D",), "P")})}
+    container.ctx.directories = {"sandbox": FakeDirectory({"u": Profile("u", name="U", departments=("D",), position="P")})}
     assert profile_of(container.ctx, "sandbox", "down") is None
     assert profile_of(container.ctx, "sandbox", "u").department == "D"
     assert profile_of(container.ctx, "slack", "u") is None
@@ -64,8 +42,9 @@ def test_the_application_is_prefilled_from_the_directory(container):
     from core.db.models import Group
     from core.membership.applications import Applications
 
-    container.ctx.directories = {"sandbox": FakeDirectory({"carol": WeComLike("carol", "Carol Wu", ("Sales",),
-                                                                              "Associate")})}
+    container.ctx.directories = {"sandbox": FakeDirectory({"carol": Profile("carol", name="Carol Wu",
+                                                                            departments=("Sales",),
+                                                                            position="Associate")})}
     with container.sessions.begin() as s:
         group = s.scalar(select(Group).where(Group.chat_id == "new-hires"))
         account = account_for(s, "sandbox", "carol", container.clock.now())
@@ -84,13 +63,13 @@ def test_a_change_without_details_is_compared_with_the_directory(container):
     with container.sessions.begin() as s:
         bob = account_for(s, "sandbox", "bob", container.clock.now())
         bob.person.department, bob.person.position = "Sales", "Associate"
-    directory = FakeDirectory({"bob": WeComLike("bob", "Bob", ("Logistics",), "Associate")})
+    directory = FakeDirectory({"bob": Profile("bob", name="Bob", departments=("Logistics",), position="Associate")})
     container.ctx.directories = {"sandbox": directory}
     assert ingest(container.ctx, UserChanged(platform="sandbox", event_id="chg-1", user_id="bob"))
     with container.sessions() as s:
         request = s.scalar(select(MembershipRequest).where(MembershipRequest.kind == "move"))
         assert (request.status, request.department) == ("pending", "Logistics")
-    directory.profiles["bob"] = WeComLike("bob", "Bob", ("Logistics",), "Associate")
+    directory.profiles["bob"] = Profile("bob", name="Bob", departments=("Logistics",), position="Associate")
     assert ingest(container.ctx, UserChanged(platform="sandbox", event_id="chg-2", user_id="bob"))
     with container.sessions() as s:                                # nothing changed: no second question
         assert len(s.scalars(select(MembershipRequest)).all()) == 1

@@ -274,6 +274,9 @@ class Manifest:
     real: bool = True                                     # False: the sandbox (a playground, not a messenger)
     #: optional extras, each "module:attribute", imported when used. Known names:
     #: "stream" (a runner class taking (connector, sink) for a connection without a public URL),
+    #: "signin" (the console's sign-in provider class, webhooks/console),
+    #: "archive" (`(lines, *, skip_senders, problems) -> Iterator[Event]`: `steward <id> ingest-archive`),
+    #: "config_check" (`(config, env, say) -> None`: the messenger's own lines in `steward config check`).
     extras: Mapping[str, str] = field(default_factory=dict)
     page: str | None = None                               # a page webhooks/ mounts at /<id>/ ("playground")
 

@@ -1,7 +1,10 @@
-"""Inbound connections that need no public URL: Slack Socket Mode and DingTalk Stream mode.
+"""Inbound connections that need no public URL (Slack Socket Mode, DingTalk Stream mode, ...).
 
-Both runners hand parsed events to the same place as the webhooks (`container.accept`: ingest, or the
-spool), so de-duplication, the archive, the policy and the outbox behave identically.
+A messenger offers one with the manifest extra "stream": a runner class taking (connector, sink) whose
+constructor raises ConfigError when the connection cannot be made (e.g. no app-level token), and whose
+`run_forever()` blocks. Every runner hands parsed events to the same place as the webhooks
+(`container.accept`: ingest, or the spool), so de-duplication, the archive, the policy and the outbox
+behave identically.
 """
 from __future__ import annotations
 
@@ -9,27 +12,39 @@ import logging
 import threading
 from typing import Iterable
 
+from connectors import registry
+from core.errors import ConfigError
+
 log = logging.getLogger("steward.streams")
 
 
+def stream_platforms() -> tuple[str, ...]:
+    """The messengers that offer a connection without a public URL."""
+    return tuple(m.id for m in registry.manifests() if "stream" in m.extras)
+
+
 def start_streams(container, only: Iterable[str] = ()) -> list[str]:
-    """Start a daemon thread per available stream; returns the platforms started."""
-    wanted = set(only) or {"slack", "dingtalk"}
+    """Start a daemon thread per available stream; returns the platforms started.
+
+    A platform named in `only` that cannot stream is an error; otherwise unusable ones are skipped."""
+    asked = set(only)
 
     def sink(events) -> None:
         for event in events:
             container.accept(event)
 
     started = []
-    slack = container.connectors.get("slack")
-    if "slack" in wanted and slack is not None and slack.settings.app_token:
-        from connectors.slack.socket import SocketModeRunner
-        SocketModeRunner(slack, sink).start()
-        started.append("slack")
-    dingtalk = container.connectors.get("dingtalk")
-    if "dingtalk" in wanted and dingtalk is not None:
-        from connectors.dingtalk.stream import StreamRunner
-        runner = StreamRunner(dingtalk, sink)
-        threading.Thread(target=runner.run_forever, name="dingtalk-stream", daemon=True).start()
-        started.append("dingtalk")
+    for platform in stream_platforms():
+        connector = container.connectors.get(platform)
+        if (asked and platform not in asked) or connector is None:
+            continue
+        try:
+            runner = registry.manifest(platform).extra("stream")(connector, sink)
+        except ConfigError:
+            if platform in asked:
+                raise
+            log.info("%s: no stream (not configured for it)", platform)
+            continue
+        threading.Thread(target=runner.run_forever, name=f"{platform}-stream", daemon=True).start()
+        started.append(platform)
     return started

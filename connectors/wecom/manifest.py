@@ -27,5 +27,6 @@ MANIFEST = Manifest(
     capabilities=CAPABILITIES,
     connector="connectors.wecom.connector:WeComConnector",
     column_aliases=("wecom id", "企业微信", "企業微信", "企业微信账号", "企業微信帳號"),
-    extras={"signin": "connectors.wecom.signin:WeComSignIn"},
+    extras={"signin": "connectors.wecom.signin:WeComSignIn", "archive": "connectors.wecom.archive:archive_events",
+            "config_check": "connectors.wecom.checks:check_config"},
 )

@@ -7,6 +7,7 @@ from __future__ import annotations
 import click
 
 from steward.cli import (
+    archive,
     assessment,
     audit,
     config,
@@ -18,13 +19,22 @@ from steward.cli import (
     serve,
     spool,
     training,
-    wecom,
     worker,
 )
 from steward.cli.moderate import moderate
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Main(click.Group):
+    """The commands below, plus `steward <platform> ...` for the messengers registered when it runs."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *archive.platform_commands()})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        return super().get_command(ctx, name) or archive.platform_commands().get(name)
+
+
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="groupsteward")
 def main() -> None:
     """Steward (培訓群管家): training-group governance for Slack, WeCom and DingTalk."""
@@ -42,7 +52,6 @@ main.add_command(moderate)   # moderate
 membership.register(main)    # onboard, person, reconcile, group
 training.register(main)      # archive
 assessment.register(main)    # scheme, quiz, grades
-wecom.register(main)         # wecom ingest-archive
 spool.register(main)         # spool status|replay-dead
 events.register(main)        # events dead|replay
 console.register(main)       # console link

@@ -67,3 +67,19 @@ def local_moment(value, tz: str):
     if value.tzinfo is None:
         value = value.replace(tzinfo=ZoneInfo(tz))
     return value.astimezone(timezone.utc)
+
+
+class Platforms(click.Choice):
+    """A platform id, among those registered when the command runs (a messenger added later counts too)."""
+
+    def __init__(self, ids) -> None:                # ids: () -> ids, e.g. connectors.registry.ids
+        self._ids = ids
+        super().__init__(())
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        return tuple(self._ids())
+
+    @choices.setter
+    def choices(self, _value) -> None:              # click.Choice.__init__ sets it; the ids decide
+        pass

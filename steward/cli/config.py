@@ -15,18 +15,6 @@ from core.errors import ConfigError, StewardError
 from steward import settings as process_settings
 
 
-def _aibot_chats(config, env: Mapping[str, str], say: Callable[[str], None]) -> None:
-    """WeCom's AI bot: which governed groups its @-mentions are read for (`aibot_chat_id`)."""
-    if not (env.get("WECOM_AIBOT_TOKEN") or "").strip():
-        return
-    for group in (g for g in config.groups if g.platform == "wecom"):
-        if group.aibot_chat_id:
-            say(f"  ✓ wecom {group.chat_id}: AI bot @-mentions arrive from chatid {group.aibot_chat_id}")
-        else:
-            say(f"  ! wecom {group.chat_id}: no aibot_chat_id; AI bot @-mentions count for it only if the AI "
-                "bot reports this same chatid (connectors/wecom/README.md, section 3)")
-
-
 def check(env: Mapping[str, str], say: Callable[[str], None]) -> bool:
     """Print a report; returns True when Steward can start with this configuration."""
     from steward.container import build, platforms_wanted
@@ -53,7 +41,10 @@ def check(env: Mapping[str, str], say: Callable[[str], None]) -> bool:
         if rule.training not in hire_trainings:
             say(f"  ! membership.onboarding_rules[{n}]: training {rule.training} has no new-hire group in this file "
                 "(fine if it was registered with `steward group create|add`; otherwise matches are only audited)")
-    _aibot_chats(config, env, say)
+    for manifest in registry.manifests():          # each messenger's own checks (manifest extra)
+        messenger_check = manifest.extra("config_check")
+        if messenger_check is not None:
+            messenger_check(config, env, say)
 
     wanted = platforms_wanted(config, env)
     for manifest in registry.manifests():

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import click
 
+from connectors import registry
 from core.errors import StewardError
-from steward.cli.common import friendly, synced_container
+from steward.cli.common import Platforms, friendly, synced_container
 
 
 def _read(container, path: str):
@@ -208,7 +209,7 @@ def register(main: click.Group) -> None:
                 click.echo(line)
 
     @main.command()
-    @click.option("--platform", type=click.Choice(["slack", "wecom", "dingtalk", "sandbox"]),
+    @click.option("--platform", type=Platforms(registry.ids),
                   help="Only this platform's groups.")
     @click.option("--group", "refs", multiple=True, metavar="PLATFORM:CHAT_ID",
                   help="Only this group (repeatable).")
@@ -247,7 +248,7 @@ def register(main: click.Group) -> None:
         """Training groups Steward governs."""
 
     @group.command("create")
-    @click.option("--platform", required=True, type=click.Choice(["wecom", "dingtalk", "slack"]))
+    @click.option("--platform", required=True, type=Platforms(registry.messengers))
     @click.option("--name", required=True)
     @click.option("--kind", required=True, help="new-hire, skills, management, other or a template of steward.yaml.")
     @click.option("--lead", required=True, help="platform:user_id of the training lead (the group's owner).")
@@ -271,7 +272,7 @@ def register(main: click.Group) -> None:
         click.echo(f"group #{group_id} {platform}:{created} created and registered ({kind}, lead {lead})")
 
     @group.command("add")
-    @click.option("--platform", required=True, type=click.Choice(["slack", "wecom", "dingtalk", "sandbox"]))
+    @click.option("--platform", required=True, type=Platforms(registry.ids))
     @click.option("--chat-id", required=True, help="The platform's id of the existing group or channel.")
     @click.option("--name", required=True)
     @click.option("--kind", required=True, help="new-hire, skills, management, other or a template of steward.yaml.")
@@ -293,7 +294,6 @@ def register(main: click.Group) -> None:
 def _create_on_platform(container, platform: str, name: str, lead: str, people: list[str],
                         chat_id: str | None) -> str:
     """Create the group through the platform's API (WeCom appchat/create, DingTalk group create)."""
-    from connectors import registry
     from core.errors import DeliveryError
     from core.ports import GroupCreator
 

@@ -7,7 +7,8 @@ import threading
 import click
 
 from core.errors import ConfigError
-from steward.cli.common import build_container, friendly, synced_container
+from steward.cli.common import Platforms, build_container, friendly, synced_container
+from steward.streams import stream_platforms
 
 
 def _stop_on_signals() -> threading.Event:
@@ -40,7 +41,7 @@ def register(main: click.Group) -> None:
         run_worker(container, _stop_on_signals())
 
     @main.command()
-    @click.option("--platform", "platforms", multiple=True, type=click.Choice(["slack", "dingtalk"]),
+    @click.option("--platform", "platforms", multiple=True, type=Platforms(stream_platforms),
                   help="Only this platform (repeatable). Default: every platform configured for it.")
     @click.option("--no-worker", is_flag=True, help="Do not run the embedded delivery worker.")
     @friendly
@@ -52,7 +53,8 @@ def register(main: click.Group) -> None:
         container = synced_container()
         started = start_streams(container, platforms)
         if not started:
-            raise ConfigError(["no stream to start: set SLACK_APP_TOKEN for Socket Mode, or configure DingTalk"])
+            raise ConfigError([f"no stream to start: none of {', '.join(platforms or stream_platforms())} is configured "
+                               "for a connection without a public URL (see README, `steward stream`)"])
         if not no_worker:
             start_embedded(container)
         click.echo(f"streaming from {', '.join(started)}; worker {'embedded' if not no_worker else 'off'}")

@@ -108,5 +108,34 @@ class PagerConnector(Connector):
         return Health(True, "pager")
 
 
+def archive_events(lines, *, skip_senders=(), problems=None):
+    """The pager's export: one JSON object per line, {"id", "user", "chat", "text"} (extra "archive")."""
+    for line_no, raw in enumerate(lines, start=1):
+        try:
+            data = json.loads(raw)
+            if data["user"] in skip_senders:
+                continue
+            yield MessagePosted(platform="pager", event_id=f"archive:{data['id']}", chat_id=data["chat"],
+                                user_id=data["user"], message_id=data["id"], text=data["text"])
+        except (ValueError, KeyError, TypeError):
+            if problems is None:
+                raise
+            problems.append(ArchiveProblem(line_no, "not a pager record"))
+
+
+@dataclass(frozen=True)
+class ArchiveProblem:
+    line_no: int
+    reason: str
+
+
+def check_config(config, env, say) -> None:
+    """The pager's own line in `steward config check` (extra "config_check")."""
+    say(f"  ✓ pager: {sum(g.platform == 'pager' for g in config.groups)} group(s) page their members")
+
+
 MANIFEST = Manifest(id="pager", display_name="Pager", env=ENV, endpoints={"hook": ("POST",)},
-                    capabilities=CAPABILITIES, connector="tests.connectors.pager.connector:PagerConnector", column_aliases=("pager id",))
+                    capabilities=CAPABILITIES, connector="tests.connectors.pager.connector:PagerConnector",
+                    column_aliases=("pager id",),
+                    extras={"archive": "tests.connectors.pager.connector:archive_events",
+                            "config_check": "tests.connectors.pager.connector:check_config"})

@@ -108,3 +108,24 @@ def test_a_group_on_a_fifth_messenger_is_governed_end_to_end(deployment, tmp_pat
         dana = s.scalar(select(Account).where(Account.platform == "pager", Account.user_id == "dana"))
         assert dana is not None and dana.person.employee_id == "E1001"
         assert s.scalar(select(Membership.id).where(Membership.person_id == dana.person_id)) is not None
+
+
+def test_the_fifth_messengers_export_and_checks_reach_the_cli(deployment):
+    """The manifest's extras give `steward pager ingest-archive` and pager lines in `steward config check`."""
+    container, _client, env = deployment
+    export = "\n".join([json.dumps({"id": "x1", "user": "bob", "chat": "P-TRAIN", "text": "hello all"}),
+                        json.dumps({"id": "x2", "user": "carol", "chat": "P-TRAIN", "text": "加我微信 wx123456 代写作业"}),
+                        "not json"]) + "\n"
+    result = CliRunner().invoke(main, ["pager", "ingest-archive", "-"], env=env, input=export)
+    assert result.exit_code == 1, result.output                  # the bad line is reported, the others land
+    assert "ingested 2 group message(s), 0 already seen" in result.output
+    assert "line 3: not a pager record" in result.output
+    with container.sessions() as s:
+        carol = s.scalar(select(Account).where(Account.platform == "pager", Account.user_id == "carol"))
+        assert [c.message_id for c in s.scalars(select(Case).where(Case.account_id == carol.id))] == ["x2"]
+    again = CliRunner().invoke(main, ["pager", "ingest-archive", "-"], env=env, input=export.splitlines()[1] + "\n")
+    assert "ingested 0 group message(s), 1 already seen" in again.output
+
+    checked = CliRunner().invoke(main, ["config", "check"], env=env)
+    assert "✓ pager: 1 group(s) page their members" in checked.output
+    assert "pager" in CliRunner().invoke(main, ["--help"]).output

@@ -19,8 +19,9 @@ import hmac
 import itertools
 import json
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 from urllib.parse import urlencode
 
 from sqlalchemy import func, select
@@ -472,6 +473,19 @@ class DingTalkSide(Side):
             else:
                 out.append(Sent(call.path))
         return out
+
+
+#: One side per real messenger of the registry (tests/e2e/test_platforms_e2e.py checks that none is missing).
+SIDES: dict[str, tuple[type, type[Side]]] = {"slack": (FakeSlack, SlackSide), "wecom": (FakeWeCom, WeComSide),
+                                              "dingtalk": (FakeDingTalk, DingTalkSide)}
+
+
+@contextmanager
+def open_side(platform: str, clock: FrozenClock) -> Iterator[Side]:
+    """The platform's side, talking to a running fake of its Web API."""
+    fake_cls, side_cls = SIDES[platform]
+    with fake_cls() as fake:
+        yield side_cls(clock, fake)
 
 
 @dataclass

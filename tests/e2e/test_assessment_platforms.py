@@ -18,21 +18,22 @@ from sqlalchemy import select
 
 from core.assessment.models import QuizAnswer, Submission
 from tests.conftest import build_container
-from tests.e2e.platform_support import DingTalkSide, SlackSide, WeComSide, deliver_all, steward_config
-from tests.fakes.dingtalk_api import FakeDingTalk
-from tests.fakes.slack_api import FakeSlack
-from tests.fakes.wecom_api import FakeWeCom
+from tests.e2e.platform_support import (
+    SIDES,
+    DingTalkSide,
+    SlackSide,
+    WeComSide,
+    deliver_all,
+    open_side,
+    steward_config,
+)
 from webhooks import create_app
-
-SIDES = {"slack": (FakeSlack, SlackSide), "wecom": (FakeWeCom, WeComSide),
-         "dingtalk": (FakeDingTalk, DingTalkSide)}
 
 
 @pytest.fixture(params=list(SIDES))
 def side(request, clock):
-    fake_cls, side_cls = SIDES[request.param]
-    with fake_cls() as fake:
-        yield side_cls(clock, fake)
+    with open_side(request.param, clock) as side:
+        yield side
 
 
 @pytest.fixture

@@ -128,5 +128,6 @@ def chain(session: Session, batch: int = 1000) -> Iterable[AuditEntry]:
             break
         yield from rows
         last = rows[-1].seq
-        session.expunge_all()
+        for row in rows:                 # memory stays bounded; the session's other objects stay
+            session.expunge(row)
     yield from session.scalars(select(AuditEntry).where(AuditEntry.seq.is_(None)).order_by(AuditEntry.id))

@@ -303,3 +303,40 @@ def test_hr_finds_departures_on_the_people_page(client, console):
     departed = client.get("/console/people?status=departed").get_data(as_text=True)
     assert "Erin" in departed and "Dave" not in departed
     assert "Dave" in client.get("/console/people?q=Dav").get_data(as_text=True)
+
+
+def test_an_admin_checks_the_audit_chain_from_the_audit_page(client, console, sqlite_url):
+    """The audit page shows the last check of the hash chain; the check walks it, as `steward audit verify`."""
+    import sqlite3
+
+    import pytest
+    if console.engine.url.get_backend_name() != "sqlite":
+        pytest.skip("the forgery below edits the SQLite file (PostgreSQL's app role cannot: docs/audit-log.md)")
+    pending_removal(console)
+    sign_in(client, console, "adam")
+    page = client.get("/console/audit").get_data(as_text=True)
+    assert "has not been checked from the console yet" in page
+    assert post(client, "/console/audit/verify").status_code == 302
+    page = client.get("/console/audit").get_data(as_text=True)
+    assert "The hash chain holds:" in page and "by Adam Admin" in page
+
+    db = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), isolation_level=None)
+    db.execute("DROP TRIGGER audit_log_no_update")             # someone with the database file
+    db.execute("UPDATE audit_log SET actor = 'person:99' WHERE seq = 2")
+    db.close()
+    post(client, "/console/audit/verify")
+    page = client.get("/console/audit").get_data(as_text=True)
+    assert "The hash chain is broken" in page and "seq=2 was rewritten" in page
+    with console.sessions() as s:
+        checks = s.scalars(select(AuditEntry).where(AuditEntry.action == "audit.verified")
+                           .order_by(AuditEntry.id)).all()
+        assert [c.detail["ok"] for c in checks] == [True, False]
+
+
+def test_a_group_admin_may_not_check_the_whole_chain(client, console):
+    sign_in(client, console, "mia")
+    assert "verify-chain" not in client.get("/console/audit").get_data(as_text=True)
+    assert post(client, "/console/audit/verify").status_code == 403
+    with console.sessions() as s:
+        assert s.scalar(select(AuditEntry.id).where(AuditEntry.action == "audit.verified")) is None
+        assert s.scalar(select(AuditEntry.id).where(AuditEntry.action.like("console.%refused%"))) is not None

@@ -442,12 +442,29 @@ def blueprint(container, settings: ConsoleSettings | None = None) -> Blueprint:
             query = query.where(AuditEntry.person_id.in_(select(Person.id).where(Person.name.contains(f["person"]))))
         return query, f
 
+    def _latest(action: str) -> AuditEntry | None:
+        return g.db.scalar(select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id.desc())
+                           .limit(1))
+
     @bp.get("/audit")
     @page("audit")
     def audit_log():
         query, f = _audit_query()
         entries = list(g.db.scalars(query.limit(PAGE_SIZE)))
-        return render_template("console/audit.html", entries=entries, f=f)
+        chain = None
+        if access.allowed(g.viewer, "audit.all"):        # the chain covers entries of every group
+            chain = {"checked": _latest("audit.verified"), "anchored": _latest("audit.anchored")}
+        return render_template("console/audit.html", entries=entries, f=f, chain=chain)
+
+    @bp.post("/audit/verify")
+    @page("audit.all")
+    def audit_verify():
+        """Walk the hash chain now, as `steward audit verify` does, and record the result in the chain."""
+        verdict = audit.verify(audit.chain(g.db))
+        audit.record(g.db, at=g.now, actor=signin.actor(g.viewer.person_id), action="audit.verified",
+                     person_id=g.viewer.person_id, ok=verdict.ok, entries=verdict.count, head_seq=verdict.head_seq,
+                     problem=verdict.problem, entry_id=verdict.entry_id)
+        return redirect(url_for("console.audit_log"))
 
     def _audit_rows():
         query, _ = _audit_query()

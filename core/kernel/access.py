@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Mapping
 
-from core.roles import ADMIN, ADMINS, GRADES_READERS, HR, LEAD, RECORD_READERS
+from core.roles import ADMIN, ADMINS, GRADES_READERS, HR, LEAD, LINKERS, RECORD_READERS
 
 ORG, GROUP, SELF = "org", "group", "self"
 
@@ -34,6 +34,7 @@ RULES: Mapping[str, Rule] = {
     "audit.all": Rule(frozenset({ADMIN, HR}), ORG),            # entries without a group, and the export
     "groups": Rule(RECORD_READERS, GROUP),                     # members and roles
     "people": Rule(frozenset({ADMIN, HR}), ORG),               # every person (HR: membership, departures)
+    "identity": Rule(LINKERS, ORG),                            # settle identity conflicts: as `link` in chat
     "it": Rule(ADMINS, ORG),                                   # messengers, callback URLs
     "moderation": Rule(ADMINS, GROUP),                         # lexicon edits and the what-if box: as `lexicon`
     "training": Rule(GRADES_READERS, GROUP),                   # notices, questions, materials, assignments

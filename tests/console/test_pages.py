@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from core.db.models import AuditEntry, Case, Group
 from steward.worker import drain
@@ -340,3 +340,59 @@ def test_a_group_admin_may_not_check_the_whole_chain(client, console):
     with console.sessions() as s:
         assert s.scalar(select(AuditEntry.id).where(AuditEntry.action == "audit.verified")) is None
         assert s.scalar(select(AuditEntry.id).where(AuditEntry.action.like("console.%refused%"))) is not None
+
+
+def _conflict_for(console, user: str, like: str) -> int:
+    """A new account whose directory e-mail matched `like`'s person: recorded, never merged."""
+    from core.db.models import IdentityConflict
+    from core.kernel.directory import account_for, find_account
+    from core.kernel.identity import report_conflict
+
+    with console.sessions.begin() as s:
+        account = account_for(s, "sandbox", user, console.clock.now(), user.title())
+        other = find_account(s, "sandbox", like).person_id
+        report_conflict(console.ctx, s, account, "email", f"{like}@example.com", "ambiguous", [other])
+        return s.scalar(select(IdentityConflict.id).order_by(IdentityConflict.id.desc()).limit(1))
+
+
+def test_hr_settles_identity_conflicts_in_the_console(client, console):
+    from core.db.models import Account, IdentityConflict
+
+    linked, separate = _conflict_for(console, "alice-desk", "alice"), _conflict_for(console, "bob-2", "bob")
+    alice, bob = _person(console, "alice"), _person(console, "bob")
+    sign_in(client, console, "hannah")
+    page = client.get("/console/people").get_data(as_text=True)
+    assert f'data-conflict="{linked}"' in page and "alice@example.com" in page
+
+    assert post(client, f"/console/identity/{linked}/link/{alice}").status_code == 302
+    assert post(client, f"/console/identity/{separate}/resolve").status_code == 302
+    assert "Settled as different people" in client.get("/console/people?done=identity_resolved").get_data(as_text=True)
+    assert "data-conflict" not in client.get("/console/people").get_data(as_text=True)
+    with console.sessions() as s:
+        desk = s.scalars(select(Account).where(Account.user_id == "alice-desk")).one()
+        bob2 = s.scalars(select(Account).where(Account.user_id == "bob-2")).one()
+        assert desk.person_id == alice                                       # one person behind both accounts
+        assert bob2.person_id != bob                                         # nothing merged
+        assert all(c.resolved_at is not None for c in s.scalars(select(IdentityConflict)))
+        hows = [e.detail["how"] for e in s.scalars(select(AuditEntry).where(
+            AuditEntry.action == "identity.conflict_resolved").order_by(AuditEntry.id))]
+        assert hows == [f"linked to person {alice}", "separate"]
+    # a second click on a settled conflict changes nothing
+    post(client, f"/console/identity/{separate}/resolve")
+    with console.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(AuditEntry)
+                        .where(AuditEntry.action == "identity.conflict_resolved")) == 2
+
+
+def test_a_group_admin_may_not_settle_identity_conflicts(client, console):
+    conflict = _conflict_for(console, "alice-desk", "alice")
+    sign_in(client, console, "mia")
+    assert post(client, f"/console/identity/{conflict}/link/{_person(console, 'mia')}").status_code == 403
+    with console.sessions() as s:
+        assert s.scalar(select(AuditEntry.id).where(AuditEntry.action == "identity.conflict_resolved")) is None
+
+
+def _person(console, user: str) -> int:
+    from core.kernel.directory import find_account
+    with console.sessions() as s:
+        return find_account(s, "sandbox", user).person_id

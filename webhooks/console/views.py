@@ -30,6 +30,7 @@ from core.db.models import (
     CachedToken,
     Case,
     Group,
+    IdentityConflict,
     InboundEvent,
     Membership,
     OutboxItem,
@@ -39,7 +40,7 @@ from core.db.models import (
 from core.discipline import lexicon
 from core.discipline.cases import Discipline
 from core.i18n import LOCALES, add_catalog, t
-from core.kernel import access, audit, roster
+from core.kernel import access, audit, identity, roster
 from core.kernel.access import Viewer
 from core.kernel.directory import find_account
 from core.training.models import Acknowledgement, Announcement, Material, Question
@@ -568,7 +569,50 @@ def blueprint(container, settings: ConsoleSettings | None = None) -> Blueprint:
         roles: dict[int, set[str]] = {}
         for role in g.db.scalars(select(Role).where(Role.person_id.in_([p.id for p in rows] or [-1]))):
             roles.setdefault(role.person_id, set()).add(role.role)
-        return render_template("console/people.html", people=rows, roles=roles, q=q, status=status)
+        conflicts = []
+        if access.allowed(g.viewer, "identity"):
+            for c in identity.open_conflicts(g.db):
+                account = g.db.get(Account, c.account_id)
+                conflicts.append({"id": c.id, "account": account, "key": c.key, "value": c.value, "reason": c.reason,
+                                  "people": [pid for pid in dict.fromkeys([c.person_id, *c.candidates.get("people", [])])
+                                             if pid != account.person_id]})
+        return render_template("console/people.html", people=rows, roles=roles, q=q, status=status,
+                               conflicts=conflicts, done=request.args.get("done", ""))
+
+    def _conflict(conflict_id: int) -> IdentityConflict:
+        need("identity")
+        conflict = g.db.get(IdentityConflict, conflict_id)
+        if conflict is None:
+            abort(404)
+        return conflict
+
+    def _settle(conflict: IdentityConflict, how: str) -> None:
+        conflict.resolved_at = g.now
+        audit.record(g.db, at=g.now, actor=signin.actor(g.viewer.person_id), action="identity.conflict_resolved",
+                     person_id=conflict.person_id, conflict=conflict.id, how=how)
+
+    @bp.post("/identity/<int:conflict_id>/link/<int:person_id>")
+    def identity_link(conflict_id: int, person_id: int):
+        """The account is this person's: the same service as `link` in the chat and `steward person link`."""
+        conflict = _conflict(conflict_id)
+        target = g.db.get(Person, person_id)
+        if conflict.resolved_at is not None or target is None:
+            return redirect(url_for("console.people", done="unchanged"))
+        account = g.db.get(Account, conflict.account_id)
+        result = identity.link(g.db, account, target, g.now, signin.actor(g.viewer.person_id))
+        if result.status in ("linked", "already"):
+            _settle(conflict, f"linked to person {person_id}")
+            return redirect(url_for("console.people", done="identity_linked"))
+        return redirect(url_for("console.people", done="identity_refused"))
+
+    @bp.post("/identity/<int:conflict_id>/resolve")
+    def identity_resolve(conflict_id: int):
+        """Two people after all (or settled elsewhere): the conflict is closed, nothing is merged."""
+        conflict = _conflict(conflict_id)
+        if conflict.resolved_at is not None:
+            return redirect(url_for("console.people", done="unchanged"))
+        _settle(conflict, "separate")
+        return redirect(url_for("console.people", done="identity_resolved"))
 
     @bp.get("/me")
     def me():

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Mapping
 
-from core.roles import ADMIN, ADMINS, GRADES_READERS, HR, LEAD, LINKERS, RECORD_READERS
+from core.roles import ADMIN, ADMINS, DECIDERS, GRADES_READERS, HR, LEAD, LINKERS, RECORD_READERS
 
 ORG, GROUP, SELF = "org", "group", "self"
 
@@ -30,6 +30,7 @@ RULES: Mapping[str, Rule] = {
     "overview": Rule(RECORD_READERS, GROUP),                   # counts of the groups one looks after
     "cases": Rule(RECORD_READERS, GROUP),                      # cases and appeals of those groups
     "case.decide": Rule(ADMINS, GROUP),                        # approve/reject/revoke/accept appeal: as in chat
+    "application.decide": Rule(DECIDERS, GROUP),               # join applications (R2.1.3): the lead's card
     "audit": Rule(RECORD_READERS, GROUP),                      # the audit log of those groups
     "audit.all": Rule(frozenset({ADMIN, HR}), ORG),            # entries without a group, and the export
     "groups": Rule(RECORD_READERS, GROUP),                     # members and roles

@@ -125,11 +125,14 @@ class Applications:
             enqueue(self.s, action, key=f"application:{request.id}:lead:{lead.id}", now=self.now,
                     group_id=group.id)
 
-    def decide(self, request: MembershipRequest, approve: bool, decider: Account) -> tuple[str, dict]:
-        """The lead's (or an admin's) click; returns the reply to the decider."""
+    def decide(self, request: MembershipRequest, approve: bool, decider: Account,
+               actor: str | None = None) -> tuple[str, dict]:
+        """The lead's (or an admin's) click; returns the reply to the decider. `actor`: how the audit log names
+        the decider (default `person:N`; the console's `console:person:N`)."""
         group = self.s.get(Group, request.group_id)
+        actor = actor or f"person:{decider.person_id}"
         if not roles_of(self.s, decider.person_id, group.id) & DECIDERS:
-            audit.record(self.s, at=self.now, actor=f"person:{decider.person_id}", action="command.refused",
+            audit.record(self.s, at=self.now, actor=actor, action="command.refused",
                          clause="R7.1.1", group_id=group.id, person_id=decider.person_id,
                          command="membership.approve" if approve else "membership.reject")
             return "membership.decide.refused", {"clause": "R7.1.1"}
@@ -137,11 +140,11 @@ class Applications:
             return "membership.decide.done", {"request": request.id, "status": request.status}
         person = self.s.get(Person, request.person_id)
         request.status = "approved" if approve else "rejected"
-        request.decided_by, request.decided_at = f"person:{decider.person_id}", self.now
+        request.decided_by, request.decided_at = actor, self.now
         if approve:
             admit(self.ctx, self.s, group, self.s.get(Account, request.account_id), reason="application",
-                  clause=APPLY, actor=f"person:{decider.person_id}")
-        audit.record(self.s, at=self.now, actor=f"person:{decider.person_id}",
+                  clause=APPLY, actor=actor)
+        audit.record(self.s, at=self.now, actor=actor,
                      action=f"application.{request.status}", clause=APPLY, group_id=group.id,
                      person_id=person.id, request=request.id)
         tell(self.ctx, self.s, group, person, f"application:{request.id}:outcome",

@@ -396,3 +396,40 @@ def _person(console, user: str) -> int:
     from core.kernel.directory import find_account
     with console.sessions() as s:
         return find_account(s, "sandbox", user).person_id
+
+
+def test_the_lead_decides_join_applications_in_the_console(client, console):
+    """R2.1.3: the pending applications of the lead's group, approved or rejected as with the lead's card."""
+    from core.membership.models import MembershipRequest
+
+    say(console, "frank", "join in:new-hires name: Frank Wu department: Sales position: Engineer", None)
+    say(console, "gina", "join in:new-hires name: Gina Ho department: Legal position: Counsel", None)
+    drain(console)
+    new_hires, lily = group_id(console, "new-hires"), _person(console, "lily")
+    with console.sessions() as s:
+        frank, gina = s.scalars(select(MembershipRequest.id).order_by(MembershipRequest.id)).all()
+
+    sign_in(client, console, "mia")                                     # the other group's admin
+    assert "applications" not in client.get(f"/console/groups/{new_hires}").get_data(as_text=True)
+    assert post(client, f"/console/applications/{frank}/approve").status_code == 403
+
+    client.post("/console/signout", data={"csrf": csrf_of(client.get("/console/me", follow_redirects=True)
+                                                         .get_data(as_text=True))})
+    sign_in(client, console, "lily")
+    page = client.get(f"/console/groups/{new_hires}").get_data(as_text=True)
+    assert f'data-application="{frank}"' in page and "Frank Wu" in page and "Engineer" in page
+    assert post(client, f"/console/applications/{frank}/approve").status_code == 302
+    assert post(client, f"/console/applications/{gina}/reject").status_code == 302
+    assert "unchanged" in post(client, f"/console/applications/{gina}/approve").headers["Location"]
+    with console.sessions() as s:
+        assert [r.status for r in s.scalars(select(MembershipRequest).order_by(MembershipRequest.id))] == [
+            "approved", "rejected"]
+        decided = s.scalars(select(AuditEntry).where(AuditEntry.action.like("application.%ed"))
+                            .where(AuditEntry.action != "application.submitted").order_by(AuditEntry.id)).all()
+        assert [(e.action, e.clause) for e in decided] == [("application.approved", "R2.1.3"),
+                                                           ("application.rejected", "R2.1.3")]
+        assert all(e.actor == f"console:person:{lily}" for e in decided)
+    drain(console)
+    told = {e["to_user"]: e["text"] for e in console.connectors["sandbox"].since(0)
+            if e["sender"] == "steward" and e["to_user"] in ("frank", "gina") and "R2.1.3" in e["text"]}
+    assert "not approved" not in told["frank"] and "not approved" in told["gina"]

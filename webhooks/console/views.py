@@ -43,6 +43,8 @@ from core.i18n import LOCALES, add_catalog, t
 from core.kernel import access, audit, identity, roster
 from core.kernel.access import Viewer
 from core.kernel.directory import find_account
+from core.membership.applications import Applications
+from core.membership.models import MembershipRequest
 from core.training.models import Acknowledgement, Announcement, Material, Question
 from webhooks.console import moderation, signin
 from webhooks.console.names import Names
@@ -524,8 +526,28 @@ def blueprint(container, settings: ConsoleSettings | None = None) -> Blueprint:
                                   .order_by(Membership.left_at.is_not(None), Membership.joined_at)))
         roles = list(g.db.scalars(select(Role).where((Role.group_id == group_id) | Role.group_id.is_(None))
                                   .order_by(Role.role, Role.person_id)))
+        applications = []
+        if access.allowed(g.viewer, "application.decide", group_id=group_id):
+            applications = list(g.db.scalars(select(MembershipRequest).where(
+                MembershipRequest.group_id == group_id, MembershipRequest.kind == "application",
+                MembershipRequest.status == "pending").order_by(MembershipRequest.id)))
         return render_template("console/group.html", group=grp, stays=stays, roles=roles,
-                               platform_name=_platform_name, participation=_participation(grp))
+                               platform_name=_platform_name, participation=_participation(grp),
+                               applications=applications, done=request.args.get("done", ""))
+
+    @bp.post("/applications/<int:request_id>/<any(approve, reject):decision>")
+    def application_decide(request_id: int, decision: str):
+        """The lead's approve / reject card (R2.1.3), through the same service as the chat."""
+        found = g.db.get(MembershipRequest, request_id)
+        if found is None or found.kind != "application":
+            abort(404)
+        need("application.decide", group_id=found.group_id)
+        decider = g.db.scalar(select(Account).where(Account.person_id == g.viewer.person_id).order_by(Account.id))
+        before = found.status
+        Applications(container.ctx, g.db).decide(found, decision == "approve", decider,
+                                                 actor=signin.actor(g.viewer.person_id))
+        done = f"application_{found.status}" if found.status != before else "unchanged"
+        return redirect(url_for("console.group", group_id=found.group_id, done=done))
 
     def _participation(grp: Group) -> dict[int, dict[str, int]]:
         """Per member (R2.2.1): messages in the group, acknowledgements of the training's notices, submissions

@@ -176,3 +176,21 @@ def test_a_departed_person_cannot_sign_in_and_is_signed_out(client, console):
     assert sign_in(client.application.test_client(), console, "lily").status_code == 403
     done = actions(console)
     assert done[-1] == "console.signin_refused" and "console.signed_out" in done
+
+
+def test_spent_links_and_dead_sessions_are_deleted_a_day_on(client, console, clock):
+    """Each sign-in deletes what can never be used again; the live session and an unexpired link stay."""
+    sign_in(client, console, "adam")                      # a session, and its link (now used)
+    with console.sessions() as s:
+        adams_link = s.scalars(select(ConsoleLink.token_hash)).one()
+    clock.advance(minutes=31)                             # the session dies of idleness, unseen
+    client.post("/console/signout")                       # (refused: no CSRF; nothing ends it)
+    clock.advance(hours=12 + 25)
+    fresh = link(console, "lily")                         # unexpired, unused
+    sign_in(client, console, "hannah")
+    with console.sessions() as s:
+        sessions = s.scalars(select(ConsoleSession)).all()
+        links = s.scalars(select(ConsoleLink)).all()
+    assert [row.person_id for row in sessions] == [sessions[0].person_id] and len(sessions) == 1
+    kept = {row.token_hash for row in links}                  # lily's, and hannah's (used, not yet expired)
+    assert hashlib.sha256(fresh.encode()).hexdigest() in kept and adams_link not in kept and len(kept) == 2

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Mapping
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from core.db.models import Account
@@ -112,6 +112,19 @@ def current_session(s: Session, token: str | None, now: datetime, settings: Cons
         return None
     row.last_seen_at = now
     return row
+
+
+KEEP_ENDED = timedelta(days=1)    # an ended session or a spent link is kept a day, then deleted
+
+
+def purge(s: Session, now: datetime, settings: ConsoleSettings) -> None:
+    """Delete links past their expiry and sessions that can never be used again (ended, or older than
+    STEWARD_CONSOLE_MAX_HOURS), a day on. Run at each sign-in: the tables stay as small as the live set."""
+    cutoff = now - KEEP_ENDED
+    s.execute(delete(ConsoleLink).where(ConsoleLink.expires_at < cutoff))
+    s.execute(delete(ConsoleSession).where(or_(
+        ConsoleSession.ended_at < cutoff,
+        ConsoleSession.created_at < cutoff - timedelta(hours=settings.max_hours))))
 
 
 def end_session(s: Session, row: ConsoleSession, now: datetime) -> None:

@@ -273,6 +273,7 @@ def blueprint(container, settings: ConsoleSettings | None = None) -> Blueprint:
         if g.sess is not None:
             signin.end_session(g.db, g.sess, g.now)
         cookie = signin.start_session(g.db, account, method, g.now)
+        signin.purge(g.db, g.now, settings)
         response = redirect(url_for("console.overview"))
         _cookie(response, SESSION_COOKIE, cookie)
         response.delete_cookie(PRE_COOKIE, path="/console")

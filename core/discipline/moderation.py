@@ -16,7 +16,8 @@ from core.actions import SendPrivate
 from core.db.models import Account, Case, Group
 from core.discipline import lexicon
 from core.discipline.cases import Discipline, Violation
-from core.discipline.config import moderation_settings
+from core.discipline.config import acting, moderation_settings
+from core.discipline.review import Review
 from core.events import MessagePosted
 from core.i18n import t
 from core.kernel.context import CoreContext
@@ -86,11 +87,18 @@ class ModerationService:
                 if earlier is not None:
                     s.info.setdefault(CASES_BY_MESSAGE, {})[e.message_id] = earlier
                     return earlier.outcome != "exempt"
+            # R7.2.2: below the template's confidence (act_at) a hit waits for an admin in the review queue
+            moderation = ctx.config.all_templates()[group.template].moderation
+            acts = [v for v in ladder if acting(moderation, v)]
+            if not acts:
+                Review(ctx, s).flag(group, account, e, top)
+                return False
+            top = acts[0]
             case = Discipline(ctx, s).report(Violation(
                 group=group, account=account, clause=top.clause, rule=top.rule, category=top.category,
                 reported_by=f"detector:{top.detector}", automated=True, severe=top.severe,
                 evidence=top.evidence, message_id=e.message_id, detector=top.detector,
-                delete_message=any(v.delete for v in ladder)))
+                delete_message=any(v.delete for v in acts)))
             s.info.setdefault(CASES_BY_MESSAGE, {})[e.message_id] = case   # for later observers (conflicts)
             return case.outcome != "exempt"
         nudge = verdicts[0]

@@ -14,6 +14,7 @@ from steward.cli import (
     db,
     events,
     membership,
+    review,
     sandbox,
     serve,
     spool,
@@ -46,3 +47,4 @@ wecom.register(main)         # wecom ingest-archive
 spool.register(main)         # spool status|replay-dead
 events.register(main)        # events dead|replay
 console.register(main)       # console link
+review.register(main)        # review list|export-dismissed

@@ -27,6 +27,21 @@ def _aibot_chats(config, env: Mapping[str, str], say: Callable[[str], None]) -> 
                 "bot reports this same chatid (connectors/wecom/README.md, section 3)")
 
 
+def _thresholds(config, say: Callable[[str], None]) -> None:
+    """templates.<kind>.moderation.act_at: what acts alone and what waits in the admins' review queue (R7.2.2)."""
+    for kind, template in sorted(config.all_templates().items()):
+        m = template.moderation
+        if not m.enabled:
+            say(f"  - moderation {kind}: off")
+            continue
+        if not m.act_at and not any(m.act_at_by_category.values()):
+            say(f"  ✓ moderation {kind}: every detector hit acts alone")
+            continue
+        by = ", ".join(f"{c} {v:g}" for c, v in sorted(m.act_at_by_category.items()))
+        say(f"  ✓ moderation {kind}: hits act alone at confidence {m.act_at:g} or above"
+            + (f" ({by})" if by else "") + "; below, they wait in the admins' review queue")
+
+
 def check(env: Mapping[str, str], say: Callable[[str], None]) -> bool:
     """Print a report; returns True when Steward can start with this configuration."""
     from steward.container import build, platforms_wanted
@@ -54,6 +69,7 @@ def check(env: Mapping[str, str], say: Callable[[str], None]) -> bool:
             say(f"  ! membership.onboarding_rules[{n}]: training {rule.training} has no new-hire group in this file "
                 "(fine if it was registered with `steward group create|add`; otherwise matches are only audited)")
     _aibot_chats(config, env, say)
+    _thresholds(config, say)
 
     wanted = platforms_wanted(config, env)
     for manifest in registry.manifests():

@@ -195,3 +195,14 @@ def test_reports_that_cannot_be_taken(client, container):
         [reply] = steward_said(container, at)
         assert expected in reply["text"], (text, reply)
     assert items(container) == []
+
+
+def test_config_check_reports_what_acts_alone(tmp_path, sqlite_url):
+    (tmp_path / "steward.yaml").write_text(CONFIG, "utf-8")
+    env = {"DATABASE_URL": sqlite_url, "STEWARD_CONFIG": str(tmp_path / "steward.yaml"), "STEWARD_LOG_LEVEL": "ERROR"}
+    out = CliRunner().invoke(main, ["config", "check"], env=env).output
+    assert "moderation new-hire: hits act alone at confidence 0.95 or above (illegal 0.5)" in out
+    assert "moderation management: every detector hit acts alone" in out
+    (tmp_path / "steward.yaml").write_text(CONFIG.replace("act_at: 0.95", "act_at: 3"), "utf-8")
+    result = CliRunner().invoke(main, ["config", "check"], env=env)
+    assert result.exit_code == 1 and "act_at" in result.output

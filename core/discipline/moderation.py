@@ -20,8 +20,10 @@ from core.discipline.config import acting, moderation_settings
 from core.discipline.review import Review
 from core.events import MessagePosted
 from core.i18n import t
+from core.kernel.addressing import called
 from core.kernel.context import CoreContext
 from core.kernel.outbox import enqueue
+from core.kernel.parser import CommandError
 from core.moderation import MemoryRecentMessages, Moderator, RecentMessages
 
 CASES_BY_MESSAGE = "steward.cases_by_message"   # Session.info key: the case each message opened
@@ -65,7 +67,7 @@ class ModerationService:
     def __call__(self, ctx: CoreContext, s: Session, group_id: int, account_id: int, e: MessagePosted) -> bool:
         """True when the message opened a case that counts (the sender is not exempt staff)."""
         template, enabled = self._template_of(ctx, s, group_id)
-        if not enabled or not e.text:
+        if not enabled or not e.text or _a_report(ctx, e):
             return False
         now = ctx.clock.now()
         verdicts = self.moderator(ctx, s, template).check(
@@ -114,3 +116,15 @@ class ModerationService:
             hit = (group.template, ctx.config.all_templates()[group.template].moderation.enabled)
             self._templates[group_id] = hit
         return hit
+
+
+def _a_report(ctx: CoreContext, e: MessagePosted) -> bool:
+    """A member's `report` to Steward quoting what someone wrote (R2.3.3) is no violation of its own: its words
+    go to the admins, who see them on the review card, and the reporter is not warned for quoting."""
+    by_name, text = called(e.text, ctx.config.bot_names)
+    if not (e.addressed or by_name):
+        return False
+    try:
+        return ctx.features.grammar.parse(text).name == "report"
+    except CommandError:
+        return False

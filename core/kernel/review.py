@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.actions import Action, Button, PostCard, SendPrivate
-from core.db.models import Account, Group, Person, ReviewItem
+from core.db.models import Account, Group, Person, ReviewItem, ReviewReport
 from core.i18n import t
 from core.kernel import audit
 from core.kernel.context import CoreContext
@@ -100,6 +100,10 @@ def card_text(s: Session, item: ReviewItem, group: Group) -> str:
         lines.append(t(locale, "review.card.detector", rule=item.rule, score=f"{item.score or 0:.2f}"))
     if item.reporters:
         lines.append(t(locale, "review.card.reporters", count=item.reporters))
+        reasons = [r for r in s.scalars(select(ReviewReport.reason).where(ReviewReport.item_id == item.id)
+                                        .order_by(ReviewReport.id).limit(3)) if r.strip()]
+        if reasons:   # what the reporters said, without who said it
+            lines.append(t(locale, "review.card.reasons", reasons=" / ".join(_clip(redact(r), 200) for r in reasons)))
     lines.append(t(locale, "review.card.clause", clause=item.clause or "R8.2.1"))
     return "\n".join(lines)
 

@@ -206,3 +206,17 @@ def test_config_check_reports_what_acts_alone(tmp_path, sqlite_url):
     (tmp_path / "steward.yaml").write_text(CONFIG.replace("act_at: 0.95", "act_at: 3"), "utf-8")
     result = CliRunner().invoke(main, ["config", "check"], env=env)
     assert result.exit_code == 1 and "act_at" in result.output
+
+
+def test_a_report_quoting_an_ad_warns_nobody_and_the_admins_read_what_the_reporter_said(client, container):
+    """R2.3.3: quoting what someone wrote in a report is no violation; the admins see the words on the card."""
+    say(client, container, "bob", "有空一起吃饭", id="m-lunch")
+    at = mark(container)
+    say(client, container, "alice", "@steward report @bob he also sent me: 加我微信 zhang_888，课程资料免费送")
+    with container.sessions() as s:
+        assert s.scalars(select(Case)).all() == []
+    [card] = [e for e in steward_said(container, at) if e["kind"] == "card"]
+    assert "he also sent me" in card["text"] and "alice" not in card["text"].lower()
+    # the same words said plainly to Steward are still an ad (below this template's act_at: queued)
+    say(client, container, "alice", "@steward 加我微信 zhang_888，课程资料免费送")
+    assert [(i.kind, i.category) for i in items(container)] == [("report", None), ("detector", "ads")]

@@ -87,11 +87,10 @@ class Materials:
             else:
                 action = SendPrivate(lead.platform, lead.user_id, f"{title_text}\n{body}")
             enqueue(self.s, action, key=f"training.review:{m.id}:{lead.id}", now=self.now, group_id=group.id)
-        # R7.2.2: the admins' one review queue shows it too; whichever card decides first, decides
-        item = review.submit(self.ctx, self.s, group=group, kind="held", key=f"held:{m.id}",
-                             actor=f"person:{sharer.person_id}", account=sharer, text=f"{m.url} {m.title}".strip(),
-                             ref=str(m.id))
-        review.notify(self.ctx, self.s, item)
+        # R7.2.2: the admins' one review queue holds it too (`queue`, `review RVN release`); the lead's card above
+        # stays its one-click card, and whichever decides first, decides
+        review.submit(self.ctx, self.s, group=group, kind="held", key=f"held:{m.id}", actor=f"person:{sharer.person_id}",
+                      account=sharer, text=f"{m.url} {m.title}".strip(), ref=str(m.id))
         return m
 
     def decide(self, m: Material, by: Account, approve: bool, reason: str, locale: str) -> None:

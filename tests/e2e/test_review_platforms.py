@@ -6,8 +6,8 @@ message, a member names the member in the 1:1 app chat and says what they wrote;
 hears only @-mentions, the same in the 1:1 chat or with an @-mention of the robot in the group. Two members
 report, one item; the admin's click on the card (Slack block_actions, WeCom template_card_event, DingTalk's
 robot message from the card link) warns with the clause; the reported member never learns who reported.
-A hit below the template's act_at waits in the queue (Slack and DingTalk, where Steward sees the message) and
-a dismissal makes it a labelled negative for the evaluation set.
+A hit below the template's act_at waits in the queue (on WeCom: from the message archive feed) and a dismissal
+makes it a labelled negative for the evaluation set.
 """
 from __future__ import annotations
 
@@ -125,12 +125,22 @@ def test_two_members_report_one_message_and_the_admin_warns_from_the_card(side, 
 
 
 def test_a_hit_below_act_at_waits_and_its_dismissal_is_a_negative(side, deployment, clock):
-    if isinstance(side, WeComSide):
-        pytest.skip("the WeCom app sees no group message (the archive feed is `steward wecom ingest-archive`)")
     container, client = deployment
     bob = side.users["bob"]
-    said = side.channel_message(bob, AD) if isinstance(side, SlackSide) else side.robot_message(bob, AD)
-    send(client, container, clock, said)
+    if isinstance(side, WeComSide):
+        # the app sees no group message: group traffic comes from the message archive (`steward wecom
+        # ingest-archive`, which ingests exactly this way)
+        from connectors.wecom.archive import archive_events
+        from core.kernel.inbound import ingest
+        record = json.dumps({"msgid": "arch-1", "action": "send", "from": bob, "tolist": [side.users["lead"]],
+                             "roomid": side.chat, "msgtime": int(clock.now().timestamp() * 1000), "msgtype": "text",
+                             "text": {"content": AD}}, ensure_ascii=False)
+        for event in archive_events([record]):
+            ingest(container.ctx, event)
+        deliver_all(container, clock)
+    else:
+        said = side.channel_message(bob, AD) if isinstance(side, SlackSide) else side.robot_message(bob, AD)
+        send(client, container, clock, said)
     with container.sessions() as s:
         assert s.scalars(select(Case)).all() == []
     [item] = items(container)

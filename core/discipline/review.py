@@ -97,10 +97,12 @@ class Review:
         return item
 
     # --- an admin decides -----------------------------------------------------------------------------
-    def decide(self, item: ReviewItem, decision: str, by: Account, note: str, locale: str) -> str:
-        """warn | dismiss | release, once; a second decision is answered with the first and who took it."""
+    def decide(self, item: ReviewItem, decision: str, by: Account, note: str, locale: str,
+               actor: str | None = None) -> str:
+        """warn | dismiss | release, once; a second decision is answered with the first and who took it.
+        `actor`: how the audit log names the decider when not the chat (the console's `console:person:N`)."""
         group = self.s.get(Group, item.group_id)
-        actor = f"person:{by.person_id}"
+        actor = actor or f"person:{by.person_id}"
         if item.status != review.OPEN:
             audit.record(self.s, at=self.now, actor=actor, action="review.already_decided", clause=review.CLAUSE,
                          group_id=group.id, item=item.id, status=item.status, attempted=decision)
@@ -131,8 +133,9 @@ class Review:
         return t(locale, f"review.done.{decision}", number=review.number(item))
 
     def _who(self, actor: str | None, group: Group) -> str:
-        if actor and actor.startswith("person:") and actor[7:].isdigit():
-            person = self.s.get(Person, int(actor[7:]))
+        digits = (actor or "").rsplit("person:", 1)[-1]
+        if actor and "person:" in actor and digits.isdigit():
+            person = self.s.get(Person, int(digits))
             if person is not None:
                 return name_of(person, group.platform)
         return actor or "-"

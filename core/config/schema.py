@@ -74,13 +74,29 @@ class Moderation(Strict):
     severity_overrides: dict[str, Literal["normal", "severe"]] = {}
     offtopic_nudges: bool = False
     long_message_chars: int | None = Field(None, ge=20, le=100_000)
+    # R7.2.2: a detector's hit acts alone (a case, the ladder) at this confidence (Verdict.score) or above;
+    # below it, the hit waits in the admins' review queue. 0 (the default): every hit acts, as before.
+    act_at: float = Field(0.0, ge=0.0, le=1.0)
+    act_at_by_category: dict[str, float] = {}     # e.g. {insult: 0.95, dlp: 0.5}; else act_at
 
     @model_validator(mode="after")
     def _check(self) -> "Moderation":
         from core.moderation.settings import ModerationSettings
+        from core.moderation.verdict import LADDER_CATEGORIES
+        for category, value in self.act_at_by_category.items():
+            if category not in LADDER_CATEGORIES:
+                raise ValueError(f"act_at_by_category: unknown category {category!r} "
+                                 f"(one of {', '.join(LADDER_CATEGORIES)})")
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"act_at_by_category.{category}: {value} is not between 0 and 1")
         ModerationSettings(allow_terms=self.allow_terms, severe_categories=self.severe_categories,
                            severity_overrides=dict(self.severity_overrides))   # raises ValueError
         return self
+
+
+def acts_alone(m: Moderation, category: str, score: float) -> bool:
+    """Does a detector's hit of `category` with confidence `score` act without an admin (R7.2.2)?"""
+    return score >= m.act_at_by_category.get(category, m.act_at)
 
 
 class Template(Strict):

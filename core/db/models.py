@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from core.db.types import UTCDateTime
@@ -158,6 +158,47 @@ class Case(Base):
     revoke_reason: Mapped[str | None] = mapped_column(Text)
     appeal_text: Mapped[str | None] = mapped_column(Text)
     appealed_at: Mapped[datetime | None]
+
+
+class ReviewItem(Base):
+    """One thing held or flagged for the group's admins (R7.2.2): a message members reported (R2.3.3), a
+    detector's hit below the confidence that acts alone, a held link or share. One item per message."""
+    __tablename__ = "review_items"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str | None] = mapped_column(String(300), unique=True)   # msg:platform:chat:id | held:N
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))            # report | detector | held
+    status: Mapped[str] = mapped_column(String(16), index=True)   # open | warned | dismissed | released
+    platform: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[str] = mapped_column(String(128))
+    message_id: Mapped[str | None] = mapped_column(String(128))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)    # whose message
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    text: Mapped[str] = mapped_column(Text, default="")      # the member's text, exactly as typed
+    category: Mapped[str | None] = mapped_column(String(32))  # a detector's category, when one matched
+    clause: Mapped[str] = mapped_column(String(16), default="")   # the clause a warning would cite
+    rule: Mapped[str] = mapped_column(String(200), default="")
+    detector: Mapped[str | None] = mapped_column(String(64))
+    score: Mapped[float | None] = mapped_column(Float)
+    severe: Mapped[bool] = mapped_column(Boolean, default=False)
+    ref: Mapped[str | None] = mapped_column(String(64))      # the held material's number
+    reporters: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    decided_at: Mapped[datetime | None]
+    note: Mapped[str | None] = mapped_column(Text)
+    case_number: Mapped[str | None] = mapped_column(String(32))
+
+
+class ReviewReport(Base):
+    """Who reported an item: never shown to the reported member, nor named on the admins' card."""
+    __tablename__ = "review_reports"
+    __table_args__ = (UniqueConstraint("item_id", "person_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("review_items.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime]
 
 
 class AuditEntry(Base):

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from typing import Mapping
 
-from core.config.schema import StewardConfig
+from core.config.schema import Moderation, StewardConfig, acts_alone
 from core.moderation.settings import ModerationSettings
+from core.moderation.verdict import Verdict
 
 
 def moderation_settings(config: StewardConfig, template: str, added: Mapping[str, list[str]] | None = None,
@@ -22,3 +23,8 @@ def moderation_settings(config: StewardConfig, template: str, added: Mapping[str
         repeat_max=m.repeat_max, mention_storm=m.mention_storm, severe_categories=m.severe_categories,
         severity_overrides=dict(m.severity_overrides), offtopic_nudges=m.offtopic_nudges,
         long_message_chars=m.long_message_chars)
+
+
+def acting(m: Moderation, verdict: Verdict) -> bool:
+    """Does this hit act alone (a case), or wait in the review queue (templates.<kind>.moderation.act_at)?"""
+    return acts_alone(m, verdict.category, verdict.score)

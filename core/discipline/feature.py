@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from core.db.models import Account
-from core.discipline import commands, conflicts, lexicon_commands
+from core.discipline import commands, conflicts, lexicon_commands, review_commands
 from core.discipline.cases import Discipline
 from core.events import MessagePosted
 from core.kernel.context import CoreContext
@@ -23,8 +23,8 @@ def _record(ctx: CoreContext, s: Session, account: Account, locale: str) -> list
 
 FEATURE = Feature(
     name="discipline",
-    commands=(*commands.COMMANDS, *lexicon_commands.COMMANDS),
-    card_actions={**commands.CARD_ACTIONS, **lexicon_commands.CARD_ACTIONS},
+    commands=(*commands.COMMANDS, *lexicon_commands.COMMANDS, *review_commands.COMMANDS),
+    card_actions={**commands.CARD_ACTIONS, **lexicon_commands.CARD_ACTIONS, **review_commands.CARD_ACTIONS},
     observers=(_heated,),
     record=(_record,),
 )

@@ -16,11 +16,14 @@ from core.actions import SendPrivate
 from core.db.models import Account, Case, Group
 from core.discipline import lexicon
 from core.discipline.cases import Discipline, Violation
-from core.discipline.config import moderation_settings
+from core.discipline.config import acting, moderation_settings
+from core.discipline.review import Review
 from core.events import MessagePosted
 from core.i18n import t
+from core.kernel.addressing import called
 from core.kernel.context import CoreContext
 from core.kernel.outbox import enqueue
+from core.kernel.parser import CommandError
 from core.moderation import MemoryRecentMessages, Moderator, RecentMessages
 
 CASES_BY_MESSAGE = "steward.cases_by_message"   # Session.info key: the case each message opened
@@ -64,7 +67,7 @@ class ModerationService:
     def __call__(self, ctx: CoreContext, s: Session, group_id: int, account_id: int, e: MessagePosted) -> bool:
         """True when the message opened a case that counts (the sender is not exempt staff)."""
         template, enabled = self._template_of(ctx, s, group_id)
-        if not enabled or not e.text:
+        if not enabled or not e.text or _a_report(ctx, e):
             return False
         now = ctx.clock.now()
         verdicts = self.moderator(ctx, s, template).check(
@@ -86,11 +89,18 @@ class ModerationService:
                 if earlier is not None:
                     s.info.setdefault(CASES_BY_MESSAGE, {})[e.message_id] = earlier
                     return earlier.outcome != "exempt"
+            # R7.2.2: below the template's confidence (act_at) a hit waits for an admin in the review queue
+            moderation = ctx.config.all_templates()[group.template].moderation
+            acts = [v for v in ladder if acting(moderation, v)]
+            if not acts:
+                Review(ctx, s).flag(group, account, e, top)
+                return False
+            top = acts[0]
             case = Discipline(ctx, s).report(Violation(
                 group=group, account=account, clause=top.clause, rule=top.rule, category=top.category,
                 reported_by=f"detector:{top.detector}", automated=True, severe=top.severe,
                 evidence=top.evidence, message_id=e.message_id, detector=top.detector,
-                delete_message=any(v.delete for v in ladder)))
+                delete_message=any(v.delete for v in acts)))
             s.info.setdefault(CASES_BY_MESSAGE, {})[e.message_id] = case   # for later observers (conflicts)
             return case.outcome != "exempt"
         nudge = verdicts[0]
@@ -106,3 +116,15 @@ class ModerationService:
             hit = (group.template, ctx.config.all_templates()[group.template].moderation.enabled)
             self._templates[group_id] = hit
         return hit
+
+
+def _a_report(ctx: CoreContext, e: MessagePosted) -> bool:
+    """A member's `report` to Steward quoting what someone wrote (R2.3.3) is no violation of its own: its words
+    go to the admins, who see them on the review card, and the reporter is not warned for quoting."""
+    by_name, text = called(e.text, ctx.config.bot_names)
+    if not (e.addressed or by_name):
+        return False
+    try:
+        return ctx.features.grammar.parse(text).name == "report"
+    except CommandError:
+        return False

@@ -38,6 +38,9 @@ JobHandler = Callable[["CoreContext", "Session", dict[str, Any]], None]
 FileUse = Callable[["Session", int, "datetime", str], list[str]]
 # (ctx, session, account, locale) -> lines of a member's own record (`my`), empty when none
 RecordSection = Callable[["CoreContext", "Session", "Account", str], list[str]]
+# (ctx, session, review item, deciding account, release, note, locale) -> None: a held item of the feature's kind
+# decided in the review queue (core/kernel/review.py): publish it (release) or keep it down
+ReviewRelease = Callable[..., None]
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,8 @@ class Feature:
     jobs: Mapping[str, JobHandler] = field(default_factory=dict)
     record: Sequence[RecordSection] = ()
     file_uses: Sequence[FileUse] = ()
+    #: review-queue item kinds the feature holds (core/kernel/review.py), and how a decision releases or drops one
+    review_release: Mapping[str, ReviewRelease] = field(default_factory=dict)
 
 
 class Features:
@@ -71,6 +76,10 @@ class Features:
     @cached_property
     def card_actions(self) -> dict[str, CardHandler]:
         return _unique("card action", (item for f in self.all for item in f.card_actions.items()))
+
+    @cached_property
+    def review_release(self) -> dict[str, ReviewRelease]:
+        return _unique("review kind", (item for f in self.all for item in f.review_release.items()))
 
     @cached_property
     def jobs(self) -> dict[str, JobHandler]:

@@ -12,4 +12,5 @@ FEATURE = Feature(
     observers=(watch.observe,),              # R4.3.1 questions, R3.1.3 / R7.2.2 held links
     jobs=TRAINING_JOBS,                      # announcements, pins, change reminders, questions, digests
     file_uses=(materials.file_uses,),        # R3.1.3 `share`
+    review_release={"held": materials.release_held},   # R7.2.2 held links and shares in the admins' queue
 )

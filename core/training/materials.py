@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from core.actions import Button, PostCard, PostFile, PostMessage, SendPrivate
 from core.db.models import Account, Group, Person
 from core.i18n import t
-from core.kernel import audit, files
+from core.kernel import audit, files, review
 from core.kernel.context import CoreContext
 from core.kernel.files import ReceivedFile
 from core.kernel.outbox import enqueue
@@ -87,6 +87,10 @@ class Materials:
             else:
                 action = SendPrivate(lead.platform, lead.user_id, f"{title_text}\n{body}")
             enqueue(self.s, action, key=f"training.review:{m.id}:{lead.id}", now=self.now, group_id=group.id)
+        # R7.2.2: the admins' one review queue holds it too (`queue`, `review RVN release`); the lead's card above
+        # stays its one-click card, and whichever decides first, decides
+        review.submit(self.ctx, self.s, group=group, kind="held", key=f"held:{m.id}", actor=f"person:{sharer.person_id}",
+                      account=sharer, text=f"{m.url} {m.title}".strip(), ref=str(m.id))
         return m
 
     def decide(self, m: Material, by: Account, approve: bool, reason: str, locale: str) -> None:
@@ -100,6 +104,8 @@ class Materials:
         m.reason, m.decided_by, m.decided_at = reason.strip() or None, by.person_id, self.now
         audit.record(self.s, at=self.now, actor=f"person:{by.person_id}", action=f"training.material_{m.status}",
                      clause="R3.1.3", group_id=group.id, person_id=m.sharer_id, material=m.id, reason=m.reason)
+        review.settle_ref(self.ctx, self.s, "held", str(m.id), "release" if approve else "dismiss",
+                          f"person:{by.person_id}", m.reason or "")
         sharer = self.s.get(Person, m.sharer_id)
         lead = name_of(by.person, group.platform)
         if approve and m.file_id is not None:
@@ -132,6 +138,16 @@ class Materials:
             like = like_pattern(term.lower())
             query = query.where(or_(Material.title.ilike(like, escape="\\"), Material.url.ilike(like, escape="\\")))
         return list(self.s.scalars(query.order_by(Material.id.desc()).limit(30)))
+
+
+def release_held(ctx: CoreContext, s: Session, item, by: Account, release: bool, note: str, locale: str) -> None:
+    """A held link or share decided in the admins' review queue (core/kernel/review.py): released, it is
+    approved and posted as the lead's card would; warned or dismissed, it is rejected with the note."""
+    m = s.get(Material, int(item.ref)) if item.ref and item.ref.isdigit() else None
+    if m is None or m.status != "pending":
+        return
+    reason = note.strip() or t(locale, "training.review.queue_reason")
+    Materials(ctx, s).decide(m, by, release, "" if release else reason, locale)
 
 
 def shown(m: Material) -> str:

@@ -15,6 +15,7 @@ from steward.cli import (
     db,
     events,
     membership,
+    review,
     sandbox,
     serve,
     spool,
@@ -55,3 +56,4 @@ assessment.register(main)    # scheme, quiz, grades
 spool.register(main)         # spool status|replay-dead
 events.register(main)        # events dead|replay
 console.register(main)       # console link
+review.register(main)        # review list|export-dismissed

@@ -15,6 +15,21 @@ from core.errors import ConfigError, StewardError
 from steward import settings as process_settings
 
 
+def _thresholds(config, say: Callable[[str], None]) -> None:
+    """templates.<kind>.moderation.act_at: what acts alone and what waits in the admins' review queue (R7.2.2)."""
+    for kind, template in sorted(config.all_templates().items()):
+        m = template.moderation
+        if not m.enabled:
+            say(f"  - moderation {kind}: off")
+            continue
+        if not m.act_at and not any(m.act_at_by_category.values()):
+            say(f"  ✓ moderation {kind}: every detector hit acts alone")
+            continue
+        by = ", ".join(f"{c} {v:g}" for c, v in sorted(m.act_at_by_category.items()))
+        say(f"  ✓ moderation {kind}: hits act alone at confidence {m.act_at:g} or above"
+            + (f" ({by})" if by else "") + "; below, they wait in the admins' review queue")
+
+
 def check(env: Mapping[str, str], say: Callable[[str], None]) -> bool:
     """Print a report; returns True when Steward can start with this configuration."""
     from steward.container import build, platforms_wanted
@@ -45,6 +60,7 @@ def check(env: Mapping[str, str], say: Callable[[str], None]) -> bool:
         messenger_check = manifest.extra("config_check")
         if messenger_check is not None:
             messenger_check(config, env, say)
+    _thresholds(config, say)
 
     wanted = platforms_wanted(config, env)
     for manifest in registry.manifests():

@@ -114,6 +114,9 @@ TABLE: dict[str, tuple[str, set[str], set[str]]] = {
     "consent": ("consent yes", EVERYONE, ANYBODY),
     "makeup": ("makeup", TEACHING, set()),
     "tutoring": ("tutoring", TEACHING, set()),
+    "report": ("report <@g-other> spam", EVERYONE, set()),               # R2.3.3: any member of the group
+    "queue": ("queue", {"admin"}, set()),                                # R7.2.2: the group's admins
+    "review": ("review 1 dismiss", {"admin"}, set()),                    # item 1: the held share of `_items`
 }
 
 ACTORS = [(f"g-{r}", r, True) for r in ROLES] + [(f"h-{r}", r, False) for r in ROLES] + [("outsider", None, False)]

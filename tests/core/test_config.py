@@ -93,3 +93,25 @@ def test_unreadable_files(tmp_path, content, expected):
 def test_hostile_yaml_tags_are_refused():
     found = problems("locale: !!python/object/apply:os.system ['echo hi']\n")
     assert found and "YAML tag tag:yaml.org,2002:python/object/apply" in found[0]
+
+
+def test_confidence_thresholds_per_template():
+    """templates.<kind>.moderation.act_at (R7.2.2): the default acts on every hit; a category may differ."""
+    from core.config.schema import acts_alone
+    config = parse_config(GROUP)
+    assert acts_alone(config.template_for(config.groups[0]).moderation, "ads", 0.0)
+    config = parse_config("templates:\n  new-hire:\n    moderation: {act_at: 0.95, act_at_by_category: {dlp: 0.5}}\n"
+                          + GROUP)
+    m = config.template_for(config.groups[0]).moderation
+    assert not acts_alone(m, "ads", 0.9) and acts_alone(m, "ads", 0.95) and acts_alone(m, "dlp", 0.6)
+
+
+@pytest.mark.parametrize("moderation,expected", [
+    ("{act_at: 1.5}", "act_at: Input should be less than or equal to 1"),
+    ("{act_at_by_category: {spam: 0.5}}", "unknown category 'spam'"),
+    ("{act_at_by_category: {offtopic: 0.5}}", "unknown category 'offtopic'"),      # a nudge never acts
+    ("{act_at_by_category: {ads: 2}}", "ads: 2.0 is not between 0 and 1"),
+])
+def test_confidence_thresholds_are_checked(moderation, expected):
+    found = problems(f"templates:\n  new-hire:\n    moderation: {moderation}\n" + GROUP)
+    assert any(expected in p for p in found), found

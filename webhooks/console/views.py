@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import hmac
 import io
+import json
 import logging
 import secrets
 from datetime import timedelta
@@ -35,14 +36,17 @@ from core.db.models import (
     Membership,
     OutboxItem,
     Person,
+    ReviewItem,
     Role,
 )
 from core.discipline import lexicon
 from core.discipline.cases import Discipline
+from core.discipline.review import Review
 from core.i18n import LOCALES, add_catalog, t
-from core.kernel import access, audit, identity, roster
+from core.kernel import access, audit, identity, review, roster
 from core.kernel.access import Viewer
 from core.kernel.directory import find_account
+from core.kernel.refusals import Refusal
 from core.membership.applications import Applications
 from core.membership.models import MembershipRequest
 from core.training.models import Acknowledgement, Announcement, Material, Question
@@ -694,9 +698,44 @@ def blueprint(container, settings: ConsoleSettings | None = None) -> Blueprint:
     def _moderation_page(**extra):
         added, removed = lexicon.current_edits(g.db)
         templates = sorted(container.config.all_templates())
+        queue = review.open_items(g.db, access.groups_for(g.viewer, "moderation"), limit=100)
         return render_template("console/moderation.html", added=added, removed=removed, templates=templates,
                                categories=moderation.LEXICON_CATEGORIES, done=request.args.get("done", ""),
+                               queue=queue, number=review.number,
                                **{"form": {}, "text_result": None, "archive": None, **extra})
+
+    @bp.post("/moderation/review/<int:item_id>")
+    @page("moderation")
+    def moderation_review(item_id: int):
+        """One review item decided (R7.2.2): the chat's `review` service, by an admin of the item's group."""
+        item = g.db.get(ReviewItem, item_id)
+        need("moderation", group_id=item.group_id if item else -1)
+        decision = request.form.get("decision", "")
+        if item is None or decision not in review.DECISIONS:
+            abort(400)
+        group = g.db.get(Group, item.group_id)
+        person = g.db.get(Person, g.viewer.person_id)
+        by = next((a for a in person.accounts if a.platform == group.platform), None) or person.accounts[0]
+        before = item.status
+        try:
+            Review(container.ctx, g.db).decide(item, decision, by, request.form.get("note", "")[:1000], group.locale,
+                                               actor=signin.actor(g.viewer.person_id))
+        except Refusal:
+            pass
+        return redirect(url_for("console.moderation", done="review" if item.status != before else "review_unchanged"))
+
+    @bp.get("/moderation/review/dismissed.jsonl")
+    @page("moderation")
+    def moderation_dismissed():
+        """The dismissed reports and detector hits of the viewer's groups, as `steward moderate --eval` reads them."""
+        scope = access.groups_for(g.viewer, "moderation")
+        rows = [review.negative(item, group) for item, group in review.dismissed(g.db)
+                if scope is None or group.id in scope]
+        audit.record(g.db, at=g.now, actor=signin.actor(g.viewer.person_id), action="review.exported",
+                     clause=review.CLAUSE, count=len(rows))
+        body = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+        return Response(body, mimetype="application/x-ndjson",
+                        headers={"Content-Disposition": "attachment; filename=dismissed.jsonl"})
 
     def _proposal() -> moderation.Proposal | None:
         term = request.form.get("term", "").strip()

@@ -1,0 +1,226 @@
+"""The review queue end to end through the sandbox (R2.3.3, R7.2.2): members report a message, a detector's hit
+below the template's act_at waits for an admin, held shares join the same queue; one click decides each item,
+a second click is told who decided; dismissed items come out of `steward review export-dismissed` as negatives
+that `steward moderate --eval` reads."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from core.config import parse_config
+from core.db.models import AuditEntry, Case, ReviewItem, ReviewReport
+from core.moderation.evaluate import load
+from steward.cli import main
+from steward.worker import drain
+from tests.conftest import LOCAL, SANDBOX_CONFIG, build_container
+from tests.e2e.test_sandbox_ladder import say, steward_said
+from webhooks import create_app
+
+CONFIG = SANDBOX_CONFIG.replace(
+    "    discipline: {warnings_before_removal: 1, removal: auto, warning_expiry_days: 180}\n",
+    "    discipline: {warnings_before_removal: 1, removal: auto, warning_expiry_days: 180}\n"
+    "    moderation: {act_at: 0.95, act_at_by_category: {illegal: 0.5}}\n"
+    "    training: {hold_links: true}\n", 1).replace(
+    "members: [sandbox:alice, sandbox:bob]", "members: [sandbox:alice, sandbox:bob, sandbox:carol]")
+RUDE = "这个方案真垃圾"     # no detector takes it up: only a member's report brings it to the admins
+
+
+@pytest.fixture
+def container(db_url, clock):
+    c = build_container(db_url, clock, parse_config(CONFIG))
+    yield c
+    c.engine.dispose()
+
+
+@pytest.fixture
+def client(container):
+    app = create_app(container)
+    app.testing = True
+    return app.test_client()
+
+
+def click(client, container, user, action, value):
+    assert client.post("/sandbox/cards", json={"user_id": user, "action": action, "value": value},
+                       environ_base=LOCAL).status_code == 200
+    drain(container)
+
+
+def mark(container):
+    transcript = container.connectors["sandbox"].transcript
+    return transcript[-1].seq if transcript else 0
+
+
+def items(container):
+    with container.sessions() as s:
+        return s.scalars(select(ReviewItem).order_by(ReviewItem.id)).all()
+
+
+def actions(container):
+    with container.sessions() as s:
+        return [e.action for e in s.scalars(select(AuditEntry).order_by(AuditEntry.id))]
+
+
+def test_two_members_report_one_message_and_an_admin_warns_with_one_click(client, container):
+    say(client, container, "bob", RUDE, id="m-rude")
+    assert steward_said(container) == [] and items(container) == []
+
+    at = mark(container)
+    say(client, container, "alice", "@steward report @bob R1.3.3 rude about the trainer's plan")
+    out = steward_said(container, at)
+    ack = [e for e in out if e["to_user"] == "alice"]
+    cards = [e for e in out if e["kind"] == "card"]
+    assert len(ack) == 1 and "RV1" in ack[0]["text"] and "R2.3.3" in ack[0]["text"]
+    assert [c["to_user"] for c in cards] == ["adam"] and RUDE in cards[0]["text"] and "R1.3.3" in cards[0]["text"]
+    assert "alice" not in cards[0]["text"].lower()            # the card counts reporters, never names them
+    assert not [e for e in out if e["to_user"] == "bob" or e["kind"] == "message"]
+
+    at = mark(container)
+    say(client, container, "carol", "@steward 举报 m-rude")      # the same message, by its id
+    [reply] = steward_said(container, at)
+    assert reply["to_user"] == "carol" and "RV1" in reply["text"] and "2" in reply["text"]
+    at = mark(container)
+    say(client, container, "alice", "@steward report m-rude")    # the same reporter again
+    [reply] = steward_said(container, at)
+    assert reply["to_user"] == "alice" and "already reported" in reply["text"]
+    [item] = items(container)
+    assert (item.kind, item.status, item.reporters, item.text, item.clause) == ("report", "open", 2, RUDE, "R1.3.3")
+    with container.sessions() as s:
+        assert len(s.scalars(select(ReviewReport)).all()) == 2
+
+    at = mark(container)
+    click(client, container, "lily", "review.warn", str(item.id))      # the lead is no admin: refused
+    assert items(container)[0].status == "open" and actions(container)[-1] == "command.refused"
+    click(client, container, "adam", "review.warn", str(item.id))
+    with container.sessions() as s:
+        [case] = s.scalars(select(Case)).all()
+    assert (case.clause, case.outcome, case.outcome_clause, case.message_id) == ("R1.3.3", "warning", "R8.2.1", "m-rude")
+    assert case.decided_by.startswith("person:") and case.evidence == RUDE
+    item = items(container)[0]
+    assert (item.status, item.case_number) == ("warned", case.number)
+    to_bob = [e for e in steward_said(container, at) if e["to_user"] == "bob"]
+    assert to_bob and "R1.3.3" in to_bob[0]["text"]
+    everything_bob_saw = " ".join(e["text"] for e in steward_said(container)
+                                  if e["to_user"] == "bob" or e["kind"] == "message")
+    assert "alice" not in everything_bob_saw.lower() and "carol" not in everything_bob_saw.lower()
+    assert "rude about" not in everything_bob_saw             # the reporter's words stay with the admins
+
+    at = mark(container)
+    click(client, container, "adam", "review.dismiss", str(item.id))   # a second click on a decided item
+    [reply] = steward_said(container, at)
+    assert reply["to_user"] == "adam" and "already decided" in reply["text"] and "warned" in reply["text"]
+    assert "adam" in reply["text"].lower()
+    assert items(container)[0].status == "warned"
+    log = actions(container)
+    for step in ("review.queued", "review.reported", "review.report_repeated", "review.warned", "case.warning",
+                 "review.already_decided"):
+        assert step in log, step
+
+
+def test_a_low_confidence_hit_waits_is_dismissed_and_exported_as_a_negative(client, container, tmp_path,
+                                                                            db_url):
+    text = "兼职刷单，日结工资，有意私聊"       # ads, confidence 0.9: below this template's act_at 0.95
+    say(client, container, "bob", text, id="m-ad")
+    with container.sessions() as s:
+        assert s.scalars(select(Case)).all() == []
+    [item] = items(container)
+    assert (item.kind, item.category, item.clause, item.score, item.text) == ("detector", "ads", "R8.1.2", 0.9, text)
+    out = steward_said(container)
+    assert [e["to_user"] for e in out if e["kind"] == "card"] == ["adam"]
+    assert not [e for e in out if e["to_user"] == "bob" or e["kind"] == "message"]
+
+    at = mark(container)
+    say(client, container, "adam", f"review RV{item.id} dismiss a joke among colleagues", chat=None)
+    [reply] = steward_said(container, at)
+    assert "dismissed" in reply["text"]
+    assert items(container)[0].status == "dismissed"
+
+    # the category override acts alone: illegal at 0.5
+    say(client, container, "alice", "Anyone selling fake invoices? Need some for my expense claim", id="m-illegal")
+    with container.sessions() as s:
+        [case] = s.scalars(select(Case)).all()
+    assert case.category == "illegal" and len(items(container)) == 1
+
+    target = tmp_path / "negatives.jsonl"
+    env = {"DATABASE_URL": db_url, "STEWARD_CONFIG": str(tmp_path / "steward.yaml"), "STEWARD_LOG_LEVEL": "ERROR"}
+    (tmp_path / "steward.yaml").write_text(CONFIG, "utf-8")
+    result = CliRunner().invoke(main, ["review", "export-dismissed", str(target)], env=env, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in target.read_text("utf-8").splitlines()]
+    assert [(r["text"], r["label"], r["lang"], r["flagged_as"]) for r in rows] == [(text, "benign", "en", "ads")]
+    [example] = load(target)                         # the format `steward moderate --eval` reads
+    assert (example.text, example.label) == (text, "benign")
+    later = CliRunner().invoke(main, ["review", "export-dismissed", "--since", "2099-01-01", str(target)], env=env)
+    assert later.exit_code == 0 and target.read_text("utf-8") == ""
+    assert "review.exported" in actions(container)
+
+
+def test_a_held_share_is_released_from_the_same_queue(client, container):
+    say(client, container, "alice", "@steward share https://docs.example.com/guide The guide")
+    [item] = items(container)
+    assert (item.kind, item.status, item.ref) == ("held", "open", "1")
+    cards = [e for e in steward_said(container) if e["kind"] == "card"]
+    assert [c["to_user"] for c in cards] == ["lily"]                # the lead's own one-click card
+    at = mark(container)
+    say(client, container, "adam", "@steward queue")
+    [listed] = steward_said(container, at)
+    assert listed["to_user"] == "adam" and f"RV{item.id}" in listed["text"] and "docs.example.com/guide" in listed["text"]
+    at = mark(container)
+    say(client, container, "adam", f"审核 RV{item.id} 放行", chat=None)
+    out = steward_said(container, at)
+    assert any(e["kind"] == "message" and "docs.example.com/guide" in e["text"] for e in out)
+    assert items(container)[0].status == "released"
+    at = mark(container)
+    click(client, container, "lily", "training.material_approve", "1")   # the lead's card, now decided
+    assert steward_said(container, at)[0]["to_user"] == "lily"
+    from core.training.models import Material
+    with container.sessions() as s:
+        assert s.get(Material, 1).status == "approved"
+
+
+def test_a_decision_on_the_leads_card_closes_the_queue_item(client, container):
+    say(client, container, "alice", "@steward share https://docs.example.com/x Notes")
+    click(client, container, "lily", "training.material_reject", "1 off topic")
+    assert items(container)[0].status == "dismissed"
+    at = mark(container)
+    click(client, container, "adam", "review.release", str(items(container)[0].id))
+    [reply] = steward_said(container, at)
+    assert "already decided" in reply["text"]
+
+
+def test_reports_that_cannot_be_taken(client, container):
+    say(client, container, "bob", "hello all", id="m-own")
+    for text, expected in (("@steward report", "To report a message"), ("@steward report @bob", "your own"),
+                           ("@steward report nosuchmessage", "To report a message")):
+        at = mark(container)
+        say(client, container, "bob" if "@bob" in text else "alice", text)
+        [reply] = steward_said(container, at)
+        assert expected in reply["text"], (text, reply)
+    assert items(container) == []
+
+
+def test_config_check_reports_what_acts_alone(tmp_path, sqlite_url):
+    (tmp_path / "steward.yaml").write_text(CONFIG, "utf-8")
+    env = {"DATABASE_URL": sqlite_url, "STEWARD_CONFIG": str(tmp_path / "steward.yaml"), "STEWARD_LOG_LEVEL": "ERROR"}
+    out = CliRunner().invoke(main, ["config", "check"], env=env).output
+    assert "moderation new-hire: hits act alone at confidence 0.95 or above (illegal 0.5)" in out
+    assert "moderation management: every detector hit acts alone" in out
+    (tmp_path / "steward.yaml").write_text(CONFIG.replace("act_at: 0.95", "act_at: 3"), "utf-8")
+    result = CliRunner().invoke(main, ["config", "check"], env=env)
+    assert result.exit_code == 1 and "act_at" in result.output
+
+
+def test_a_report_quoting_an_ad_warns_nobody_and_the_admins_read_what_the_reporter_said(client, container):
+    """R2.3.3: quoting what someone wrote in a report is no violation; the admins see the words on the card."""
+    say(client, container, "bob", "有空一起吃饭", id="m-lunch")
+    at = mark(container)
+    say(client, container, "alice", "@steward report @bob he also sent me: 加我微信 zhang_888，课程资料免费送")
+    with container.sessions() as s:
+        assert s.scalars(select(Case)).all() == []
+    [card] = [e for e in steward_said(container, at) if e["kind"] == "card"]
+    assert "he also sent me" in card["text"] and "alice" not in card["text"].lower()
+    # the same words said plainly to Steward are still an ad (below this template's act_at: queued)
+    say(client, container, "alice", "@steward 加我微信 zhang_888，课程资料免费送")
+    assert [(i.kind, i.category) for i in items(container)] == [("report", None), ("detector", "ads")]

@@ -74,23 +74,27 @@ class CommandRunner:
         """The group the command is about — the one named with in:GROUP, else the one it was typed in, else
         (when it needs one) the actor's one group on this platform — and whether the actor may use it.
 
-        A named group that does not exist and one the actor may not use get the same refusal, so in:GROUP
-        never tells an outsider which groups exist. Item commands (scope ITEM) resolve no group here: the
+        A named group that does not exist and one the actor is not in get the same refusal, for every scope
+        (OPEN included), so in:GROUP never tells an outsider which groups exist; only a command whose spec
+        says `any_group` (`join`: an applicant is in no group yet) may name a group the actor is not in. Item commands (scope ITEM) resolve no group here: the
         item's group decides (`item_allowed`)."""
         if spec.scope == ITEM:
             return typed, locale, True
         if inv.chat_id and not inv.is_direct and typed is None and spec.needs_group and not cmd.group:
             self.reply(inv, None, t(locale, "command.group_not_governed"), private=True)
             return None, locale, False
-        group = typed
+        group, standing = typed, None
         if cmd.group:
+            named = cmd.group[:128]
             group = group_for(self.s, inv.platform, cmd.group)
-            if group is None and spec.scope == OPEN:
-                self.reply(inv, typed, t(locale, "command.unknown_group", group=cmd.group), private=True)
-                return None, locale, False
-            if group is None:
-                self.refuse(inv, cmd, typed, actor, locale, spec.clause, reason="no_such_group",
-                            named=cmd.group[:128], key="command.not_in_group", group=cmd.group[:128])
+            # A group that does not exist and one the actor may not see take one path: a standing computed for
+            # both (the same queries), then the same refusal text, audited (the audit keeps which it was).
+            standing = self.standing(actor, group)
+            if group is None or (standing == "outsider" and not spec.any_group):
+                self.refuse(inv, cmd, typed, actor, locale, spec.clause, group_id=group.id if group else None,
+                            reason="no_such_group" if group is None else "not_in_group", named=named,
+                            key="command.unknown_group" if spec.any_group else "command.not_in_group",
+                            group=named)
                 return None, locale, False
         elif group is None and spec.needs_group:
             group = self._group_for_direct(inv, cmd, actor, locale, staff_only=spec.scope == STAFF_SCOPE
@@ -98,7 +102,7 @@ class CommandRunner:
             if group is None:
                 return None, locale, False
         if group is not None and spec.scope != OPEN:
-            standing = self.standing(actor, group)
+            standing = standing or self.standing(actor, group)
             if standing == "outsider" or (standing == "member" and spec.scope == STAFF_SCOPE):
                 # an outsider hears what a group that does not exist would say; a member, that the
                 # command is not theirs to use
@@ -109,17 +113,20 @@ class CommandRunner:
                 return None, locale, False
         return group, (group.locale if group else locale), True
 
-    def standing(self, actor: Account, group: Group) -> str:
+    def standing(self, actor: Account, group: Group | None) -> str:
         """"staff": a role in the group, in another group of its training, or organisation-wide; "member":
-        an open member of the group; else "outsider". MEMBER commands want staff or member, STAFF ones staff."""
-        if roles_of(self.s, actor.person_id, group.id) & STAFF:
+        an open member of the group; else "outsider". MEMBER commands want staff or member, STAFF ones staff.
+        No group (a name that matches none) runs the same queries against an id no group has: "outsider",
+        or "staff" for an organisation-wide role."""
+        gid = group.id if group is not None else 0
+        if roles_of(self.s, actor.person_id, gid) & STAFF:
             return "staff"
-        others = [g.id for g in training_groups(self.s, group) if g.id != group.id]
+        others = [g.id for g in training_groups(self.s, group) if g.id != gid] if group is not None else [0]
         if others and self.s.scalar(select(Role.id).where(Role.person_id == actor.person_id,
                                                           Role.role.in_(tuple(STAFF)),
                                                           Role.group_id.in_(others)).limit(1)) is not None:
             return "staff"
-        return "member" if open_membership(self.s, actor.person_id, group.id) is not None else "outsider"
+        return "member" if open_membership(self.s, actor.person_id, gid) is not None else "outsider"
 
     def _belongs(self, actor: Account, group_id: int | None) -> bool:
         """An open member of the group or of another group of the same training (on any messenger)."""

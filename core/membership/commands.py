@@ -134,7 +134,7 @@ def _acks(r, inv, cmd, group, actor, locale) -> None:
 COMMANDS = (
     CommandSpec("join", ("apply", "申请加入", "申請加入"), _join,
                 usage="join [in:GROUP] [name: …] [department: …] [position: …] · 申请加入 [in:群] 姓名: … 部门: … 职位: …",
-                needs_group=False, scope=OPEN),
+                needs_group=False, scope=OPEN, any_group=True),
     CommandSpec("recommend", ("推荐", "推薦"), _recommend, usage="recommend @a @b [reason] · 推荐 @成员 [理由]",
                 needs_member=True, roles=RECOMMENDERS, scope=STAFF),
     CommandSpec("link", ("关联", "關聯"), _link,

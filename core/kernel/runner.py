@@ -20,6 +20,7 @@ from core.kernel.directory import account_for, find_account, group_for, open_mem
 from core.kernel.identity import after_commit, profile_of
 from core.kernel.outbox import FORGET, enqueue
 from core.kernel.parser import CommandError, ParsedCommand
+from core.kernel.refusals import Refusal
 from core.kernel.roster import locale_of, training_groups
 from core.kernel.scheduler import schedule
 from core.kernel.spec import ITEM, OPEN, CommandSpec
@@ -46,6 +47,7 @@ class CommandRunner:
         self.ctx, self.s = ctx, session
         self.now = ctx.clock.now()
         self._replies = 0
+        self._refused = False             # a refusal of this invocation is audited already (one row each)
         self._looked_up = looked_up       # user ids the directory was asked about for this invocation
 
     def run(self, inv: Invocation) -> None:
@@ -66,7 +68,22 @@ class CommandRunner:
         if spec.roles is not None and not self.allowed(inv, cmd, group, actor, locale, spec.roles,
                                                        clause=spec.clause):
             return
-        spec.handler(self, inv, cmd, group, actor, locale)
+        try:
+            spec.handler(self, inv, cmd, group, actor, locale)
+        except Refusal as refusal:
+            self.refused(inv, cmd.name, group, actor.person_id, locale, spec.clause, refusal)
+
+    def refused(self, inv: Invocation, command: str, where: Group | None, person_id: int | None, locale: str,
+                clause: str, refusal: Refusal) -> None:
+        """A use case refused the input (a bad date, an unknown clause, a closed quiz…): the same private
+        answer as always, and one `command.refused` audit entry (reason "input", the message key; not the
+        member's text), unless this invocation's refusal is audited already."""
+        if not (self._refused or refusal.audited):
+            self._refused = True
+            audit.record(self.s, at=self.now, actor=f"person:{person_id}" if person_id else f"{inv.platform}:?",
+                         action="command.refused", clause=clause, group_id=where.id if where else None,
+                         person_id=person_id, command=command, reason="input", key=refusal.key)
+        self.reply(inv, where, refusal.text(locale), private=True)
 
     # --- who may see or act in a group: decided here, before anything of the group is looked up -----------
     def _resolve_group(self, inv: Invocation, cmd: ParsedCommand, spec: CommandSpec, typed: Group | None,
@@ -140,6 +157,7 @@ class CommandRunner:
         """Every refusal: an audit entry (`command.refused`, with the reason), then a private answer (the
         message `key` with `values`) where the command was typed."""
         gid = group_id if group_id is not None else (where.id if where else None)
+        self._refused = True
         audit.record(self.s, at=self.now, actor=f"person:{actor.person_id}", action="command.refused",
                      clause=clause, group_id=gid, person_id=actor.person_id, command=cmd.name, reason=reason,
                      **{k: v for k, v in values.items() if k != "group"})
@@ -192,8 +210,15 @@ class CommandRunner:
     def card(self, inv: Invocation, action: str, value: str) -> None:
         """A card button; unknown actions are ignored (an old card, or a forged click)."""
         handler = self.ctx.features.card_actions.get(action)
-        if handler is not None:
+        if handler is None:
+            return
+        try:
             handler(self, inv, value)
+        except Refusal as refusal:
+            account = find_account(self.s, inv.platform, inv.user_id)
+            person_id = account.person_id if account else None
+            locale = locale_of(self.s, person_id, self.ctx.config.locale) if person_id else self.ctx.config.locale
+            self.refused(inv, action, None, person_id, locale, "R7.1.2", refusal)
 
     def _group_for_direct(self, inv: Invocation, cmd: ParsedCommand, actor: Account, locale: str,
                           staff_only: bool = True) -> Group | None:

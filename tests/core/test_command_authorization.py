@@ -296,3 +296,30 @@ def test_forged_card_clicks_learn_nothing(world):
     assert "The group" not in sent[0]["text"]
     refused, sent = _click(ctx, "outsider", "membership.approve", "999999")
     assert refused and "lead" in sent[0]["text"]
+
+
+@pytest.mark.parametrize("actor,text,key", [
+    ("g-lead", "assign title: Report due: someday", "assign.bad_due"),
+    ("g-lead", "warn <@g-member> R9.9.9 spam", "command.unknown_clause"),
+    ("g-member", "consent maybe", "consent.usage"),
+    ("g-admin", "approve-material 1 ok extra", None),        # no refusal: nothing audited
+])
+def test_a_refused_input_is_audited_once(world, actor, text, key):
+    """A use case's refusal (a bad date, an unknown clause, a wrong word) is audited like a permission
+    refusal: one `command.refused` entry per refused command (reason "input", the message key, not the
+    member's text), and the same private answer."""
+    refused, sent = _run(world.ctx, actor, text, WHERE[0], 500000)
+    if key is None:
+        assert not [e for e in refused if e["reason"] == "input"], refused
+        return
+    assert refused == [{"command": text.split()[0], "reason": "input", "key": key}], refused
+    assert len(sent) == 1 and sent[0]["type"] != "post" and "someday" not in str(refused)
+
+
+def test_a_refusal_a_use_case_audited_itself_is_not_audited_twice(world):
+    """`choose` on a quiz of another training: the quiz use case audits it (reason "item"), the runner adds
+    nothing; the same for a forged quiz card."""
+    refused, sent = _run(world.ctx, "h-member", "choose 1.1 a", WHERE[1], 500001)
+    assert [e["reason"] for e in refused] == ["item"] and len(sent) == 1, (refused, sent)
+    refused, sent = _click(world.ctx, "h-member", "assessment.answer", "999999.1.0")
+    assert [e["reason"] for e in refused] == ["item"] and len(sent) == 1, (refused, sent)

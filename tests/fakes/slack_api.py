@@ -542,3 +542,71 @@ class _FakeSocketMode:
 def fake_slack() -> Iterator[FakeSlack]:
     with FakeSlack() as slack:
         yield slack
+
+
+# --- what a reader sees ----------------------------------------------------------------------------
+# Slack's mrkdwn styles, by the documented rule: a marker opens after the start, a space or punctuation and
+# before a non-space; it closes after a non-space and before the end, a space or punctuation.
+_STYLES = {"bold": "*", "italic": "_", "strike": "~", "code": "`"}
+_EDGE = r"(?:^|(?<=[\s.,;:!?()\[\]'\"“”「」（）]))"
+_AFTER = r"(?=$|[\s.,;:!?()\[\]'\"“”「」（）])"
+
+
+def _mrkdwn(text: str) -> tuple[str, set[str]]:
+    import re
+    styles: set[str] = set()
+    if re.search(r"```[\s\S]+?```", text):
+        styles.add("preformatted")
+        text = re.sub(r"```([\s\S]+?)```", r"\1", text)
+    if re.search(r"(?m)^&gt;", text):
+        styles.add("quote")
+        text = re.sub(r"(?m)^&gt; ?", "", text)
+    for style, mark in _STYLES.items():
+        m = re.escape(mark)
+        pattern = rf"{_EDGE}{m}(?=\S)(.+?)(?<=\S){m}{_AFTER}"
+        if re.search(pattern, text):
+            styles.add(style)
+            text = re.sub(pattern, r"\1", text)
+    text = re.sub(r"<@([UW][A-Z0-9]+)>", r"@\1", text)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&"), styles
+
+
+def shown(message: dict) -> tuple[str, set[str]]:
+    """The words a Slack reader sees in a posted message (its args) and the styles Slack applied to them.
+    Blocks win over `text` (then only a notification's fallback); rich text and plain text are shown as
+    written (a rich text element's own `style` counts), mrkdwn text (top-level `text` unless `mrkdwn` is
+    false, mrkdwn text objects) is formatted."""
+    blocks = message.get("blocks")
+    if isinstance(blocks, str):
+        blocks = json.loads(blocks)
+    if not blocks:
+        if message.get("mrkdwn") is False:
+            return _mrkdwn_entities(message.get("text", "")), set()
+        return _mrkdwn(message.get("text", ""))
+    words: list[str] = []
+    styles: set[str] = set()
+    for block in blocks:
+        if block["type"] == "rich_text":
+            for section in block["elements"]:
+                for element in section["elements"]:
+                    if element["type"] == "text":
+                        words.append(element["text"])
+                        styles |= {k for k, v in (element.get("style") or {}).items() if v}
+                    elif element["type"] == "user":
+                        words.append(f"@{element['user_id']}")
+        elif block["type"] in ("header", "section") and block.get("text"):
+            if block["text"]["type"] == "plain_text":
+                words.append(block["text"]["text"])
+            else:
+                text, applied = _mrkdwn(block["text"]["text"])
+                words.append(text)
+                styles |= applied
+        if block["type"] != "actions":
+            words.append("\n")
+    return "".join(words).rstrip("\n"), styles
+
+
+def _mrkdwn_entities(text: str) -> str:
+    import re
+    text = re.sub(r"<@([UW][A-Z0-9]+)>", r"@\1", text)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")

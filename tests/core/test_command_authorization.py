@@ -195,6 +195,7 @@ def test_who_may_use_each_command(world, name):
         for where in WHERE:
             n += 1
             refused, sent = _run(ctx, actor, text, where, hash((name, n)) & 0xFFFFFF)
+            refused = [e for e in refused if e.get("reason") != "input"]   # let through, the input refused
             expected_ok = (role in in_group) if of_group else (
                 role in elsewhere and (where == WHERE[0] or spec.any_group or spec.scope == ITEM))
             if expected_ok == bool(refused):

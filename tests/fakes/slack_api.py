@@ -26,13 +26,14 @@ import queue
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Iterator
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from tests.fakes.file_transfer import send_bytes
+from tests.fakes.server import FakeServer
 
 BOT_TOKEN = "xoxb-0000000000-fake-bot-token"
 ADMIN_TOKEN = "xoxp-0000000000-fake-admin-token"
@@ -73,7 +74,9 @@ class SlackState:
     shared: list[dict] = field(default_factory=list)                 # files.completeUploadExternal results
 
 
-class FakeSlack:
+class FakeSlack(FakeServer):
+    name = "fake-slack"
+
     def __init__(self, *, bot_token: str = BOT_TOKEN, admin_token: str = ADMIN_TOKEN,
                  app_token: str = APP_TOKEN) -> None:
         self.tokens = {bot_token: BOT_USER_ID, admin_token: ADMIN_USER_ID}
@@ -83,44 +86,27 @@ class FakeSlack:
         self._failures: dict[str, list[_Failure]] = {}
         self._lock = threading.Lock()
         self._ts = itertools.count(1)
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
         self._socket: _FakeSocketMode | None = None
 
-    # --- lifecycle ---------------------------------------------------------------------------------
-    def start(self) -> "FakeSlack":
+    # --- lifecycle (tests/fakes/server.py) ---------------------------------------------------------
+    def handler_class(self) -> type[BaseHTTPRequestHandler]:
         fake = self
 
         class Handler(_Handler):
             slack = fake
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.01},
-                                        name="fake-slack", daemon=True)
-        self._thread.start()
-        return self
+        return Handler
 
     def stop(self) -> None:
         if self._socket is not None:
             self._socket.stop()
             self._socket = None
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> "FakeSlack":
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        super().stop()
 
     @property
     def url(self) -> str:
         """The value for SLACK_API_URL."""
-        assert self._server is not None, "FakeSlack is not started"
-        return f"http://127.0.0.1:{self._server.server_address[1]}/api/"
+        return f"{self.origin}/api/"
 
     def env(self, *, signing_secret: str = "fake-signing-secret", admin: bool = True,
             app: bool = False) -> dict[str, str]:

@@ -133,15 +133,16 @@ class CommandRunner:
     def standing(self, actor: Account, group: Group | None) -> str:
         """"staff": a role in the group, in another group of its training, or organisation-wide; "member":
         an open member of the group; else "outsider". MEMBER commands want staff or member, STAFF ones staff.
-        No group (a name that matches none) runs the same queries against an id no group has: "outsider",
-        or "staff" for an organisation-wide role."""
+        The same four statements for every outsider, whether the group exists (with or without a training)
+        or not (None: a name that matches no group, asked about an id no group and no training has)."""
         gid = group.id if group is not None else 0
+        training = group.training_id if group is not None and group.training_id is not None else 0
         if roles_of(self.s, actor.person_id, gid) & STAFF:
             return "staff"
-        others = [g.id for g in training_groups(self.s, group) if g.id != gid] if group is not None else [0]
-        if others and self.s.scalar(select(Role.id).where(Role.person_id == actor.person_id,
-                                                          Role.role.in_(tuple(STAFF)),
-                                                          Role.group_id.in_(others)).limit(1)) is not None:
+        others = [i for i in self.s.scalars(select(Group.id).where(Group.training_id == training,
+                                                                   Group.active.is_(True))) if i != gid]
+        if self.s.scalar(select(Role.id).where(Role.person_id == actor.person_id, Role.role.in_(tuple(STAFF)),
+                                               Role.group_id.in_(others)).limit(1)) is not None:
             return "staff"
         return "member" if open_membership(self.s, actor.person_id, gid) is not None else "outsider"
 

@@ -11,9 +11,10 @@ chat lets nobody outside it through, whatever the command's scope, except a comm
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from core.config import parse_config
 from core.db.models import AuditEntry, OutboxItem, Role
@@ -240,6 +241,21 @@ def test_an_item_that_exists_and_one_that_does_not_are_refused_alike(world, name
             assert same(sent_a) == same(sent_b), (actor, where, sent_a, sent_b)
 
 
+@contextmanager
+def _statements(engine):
+    """Counts the SQL statements run inside the block (a list, so it can be read after the block)."""
+    seen: list[str] = []
+
+    def count(conn, cursor, statement, *args) -> None:
+        seen.append(statement.split()[0])
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
 @pytest.mark.parametrize("name", sorted(n for n, spec in all_features().grammar.specs.items()
                                         if spec.scope != ITEM and not spec.any_group))
 def test_a_group_one_is_not_in_and_one_that_does_not_exist_are_answered_alike(world, name):
@@ -248,9 +264,12 @@ def test_a_group_one_is_not_in_and_one_that_does_not_exist_are_answered_alike(wo
     ctx = world.ctx
     text = TABLE[name][0]
     for actor in ("outsider", "h-member", "h-admin"):
-        refused_a, sent_a = _run(ctx, actor, text, WHERE[1], 600000)
-        refused_b, sent_b = _run(ctx, actor, text, WHERE[1], 600001, named="no-such-chat")
+        with _statements(world.engine) as count_a:
+            refused_a, sent_a = _run(ctx, actor, text, WHERE[1], 600000)
+        with _statements(world.engine) as count_b:
+            refused_b, sent_b = _run(ctx, actor, text, WHERE[1], 600001, named="no-such-chat")
         assert refused_a and refused_b, (actor, sent_a, sent_b)
+        assert count_a == count_b, (actor, count_a, count_b)        # the same path: as many statements
         assert {e["reason"] for e in refused_a} == {"not_in_group"}, refused_a
         assert {e["reason"] for e in refused_b} == {"no_such_group"}, refused_b
         assert [a["text"].replace("g-chat", "X") for a in sent_a] == \

@@ -5,6 +5,11 @@ Inbound, Slack writes `<@U123>` (or the legacy `<@U123|name>`), `<#C123|name>`, 
 (https://docs.slack.dev/messaging/formatting-message-text). The core reads one form: user mentions
 `<@U123>`, everything else as plain text. Outbound, text from the core is escaped so a member's words
 quoted back by Steward cannot ping `@channel` or forge a link; the core's own `<@U123>` mentions stay.
+
+mrkdwn has no escape for `*bold*`, `_italic_`, `~strike~` or backticks, and a `verbatim` mrkdwn text object
+still formats them; so what Steward shows goes out as a `rich_text` block (`literal`), whose text elements
+Slack shows as typed, with the core's mentions as user elements. The escaped mrkdwn `text` stays as the
+notification's fallback.
 """
 from __future__ import annotations
 
@@ -91,6 +96,20 @@ def escape(text: str) -> str:
         last = match.end()
     out.append(_escape_plain(text[last:]))
     return "".join(out)
+
+
+def pieces(text: str) -> list[tuple[str, str]]:
+    """Core text split into ("text", words) and ("user", user_id) for the core's own `<@U123>` mentions."""
+    out: list[tuple[str, str]] = []
+    last = 0
+    for match in _CORE_MENTION.finditer(text):
+        if match.start() > last:
+            out.append(("text", text[last:match.start()]))
+        out.append(("user", match.group(1)))
+        last = match.end()
+    if last < len(text):
+        out.append(("text", text[last:]))
+    return out
 
 
 def _escape_plain(text: str) -> str:

@@ -14,13 +14,16 @@ from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
     ButtonElement,
-    MarkdownTextObject,
+    HeaderBlock,
     PlainTextObject,
+    RichTextBlock,
+    RichTextElementParts,
+    RichTextSectionElement,
     SectionBlock,
 )
 
 from connectors.base import Unsupported
-from connectors.slack.mrkdwn import escape
+from connectors.slack.mrkdwn import escape, pieces
 from core.actions import (
     Action,
     DeleteMessage,
@@ -35,7 +38,8 @@ from core.actions import (
 )
 from core.errors import PermanentDeliveryError
 
-SECTION_MAX = 3000          # Block Kit: section text
+SECTION_MAX = 3000          # Block Kit: section text (and, to be safe, one rich text element)
+HEADER_MAX = 150            # Block Kit: header text
 BUTTON_LABEL_MAX = 75       # Block Kit: button text
 BUTTONS_PER_BLOCK = 25      # Block Kit: elements in one actions block
 BUTTON_STYLES = {"primary": "primary", "danger": "danger", "default": None}
@@ -70,19 +74,39 @@ class Upload:
     caption: str = ""
 
 
+def literal(text: str) -> list[Block]:
+    """Core text as a reader should see it: a `rich_text` block. Its text elements are shown as typed
+    (`*bold*`, `_italic_`, `~strike~`, backticks, `>` from a member's words stay characters), its user
+    elements are the core's own mentions. Nothing is added to the text (no invisible joiners to copy along)."""
+    elements: list[RichTextElementParts.Text | RichTextElementParts.User] = []
+    for kind, value in pieces(text):
+        if kind == "user":
+            elements.append(RichTextElementParts.User(user_id=value))
+            continue
+        elements.extend(RichTextElementParts.Text(text=value[start:start + SECTION_MAX])
+                        for start in range(0, len(value), SECTION_MAX))
+    return [RichTextBlock(elements=[RichTextSectionElement(elements=elements)])] if elements else []
+
+
+def _shown(text: str) -> dict[str, object]:
+    """The message's fields: the literal blocks, and the escaped mrkdwn text for notifications."""
+    blocks = literal(text)
+    return {"text": escape(text), **({"blocks": blocks} if blocks else {})}
+
+
 def post_message(action: PostMessage, admin: bool) -> Call:
-    return _post(action.chat_id, text=escape(action.text), thread_ts=action.thread_id)
+    return _post(action.chat_id, **_shown(action.text), thread_ts=action.thread_id)
 
 
 def send_private(action: SendPrivate, admin: bool) -> Call:
     # paced before conversations.open: no wasted call
-    return Call("chat.postMessage", {"text": escape(action.text)}, pace=f"chat.postMessage:dm:{action.user_id}",
+    return Call("chat.postMessage", _shown(action.text), pace=f"chat.postMessage:dm:{action.user_id}",
                 dm_user=action.user_id)
 
 
 def send_ephemeral(action: SendEphemeral, admin: bool) -> Call:
-    return Call("chat.postEphemeral", {"channel": action.chat_id, "user": action.user_id,
-                                       "text": escape(action.text)}, answer="ephemeral")
+    return Call("chat.postEphemeral", {"channel": action.chat_id, "user": action.user_id, **_shown(action.text)},
+                answer="ephemeral")
 
 
 def remove_member(action: RemoveMember, admin: bool) -> Call:
@@ -125,10 +149,14 @@ def post_file(action: PostFile, admin: bool) -> Upload:
 
 
 def card_blocks(card: PostCard) -> list[Block]:
-    """A section (title in bold, then the text) and the buttons: action_id = action, value = value."""
-    body = f"*{escape(card.title)}*" + (f"\n{escape(card.text)}" if card.text else "")
-    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=chunk))
-                           for chunk in _chunks(body, SECTION_MAX)]
+    """A header (the title; a long one a plain-text section), the text as literal rich text (`literal`: a
+    member's words quoted on a card are never formatted), and the buttons: action_id = action, value = value."""
+    blocks: list[Block] = []
+    if 0 < len(card.title) <= HEADER_MAX:
+        blocks.append(HeaderBlock(text=PlainTextObject(text=card.title)))
+    elif card.title:
+        blocks.extend(SectionBlock(text=PlainTextObject(text=chunk)) for chunk in _chunks(card.title, SECTION_MAX))
+    blocks += literal(card.text)
     buttons = []
     seen: dict[str, int] = {}
     for button in card.buttons:

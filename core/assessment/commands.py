@@ -3,7 +3,6 @@ core/assessment/feature.py. The use cases live in assignments.py, submissions.py
 schemes.py, quizzes.py, grades.py and standing.py; these handlers parse, check who asks, and answer."""
 from __future__ import annotations
 
-import functools
 import re
 
 from sqlalchemy.orm import Session
@@ -29,17 +28,6 @@ from core.roles import TEACHING as LEADS
 from core.roles import TEACHING as LEAD_ROLES
 
 _ATTEMPTS = re.compile(r"(?:^|\s)attempts\s*=\s*(\d{1,2})(?=\s|$)", re.IGNORECASE)
-
-
-def refusals(handler):
-    """A use case's Refusal becomes a private, localized answer; nothing else is written."""
-    @functools.wraps(handler)
-    def run(r, inv, cmd, group, actor, locale):
-        try:
-            handler(r, inv, cmd, group, actor, locale)
-        except Refusal as refusal:
-            r.reply(inv, group, refusal.text(locale), private=True)
-    return run
 
 
 def _deny(r, inv, cmd, group, actor, locale, clause="R7.1.2") -> None:
@@ -97,7 +85,6 @@ def _unpublished(s: Session, training_id: int, locale: str) -> str:
 
 # --- assignments ------------------------------------------------------------------------------
 
-@refusals
 def _assign(r, inv, cmd, group, actor, locale) -> None:
     training_id = _training_of(group)
     brief = parse_brief(r.ctx, r.s, training_id, cmd.rest, r.now)
@@ -107,7 +94,6 @@ def _assign(r, inv, cmd, group, actor, locale) -> None:
             private=True)
 
 
-@refusals
 def _extend(r, inv, cmd, group, actor, locale) -> None:
     a, rest = _permitted(r, inv, cmd, group, actor, locale, LEADS, "R5.2.1")
     if a is None:
@@ -124,7 +110,6 @@ def _extend(r, inv, cmd, group, actor, locale) -> None:
 
 # --- submissions ------------------------------------------------------------------------------
 
-@refusals
 def _submit(r, inv, cmd, group, actor, locale) -> None:
     a, content = _permitted(r, inv, cmd, group, actor, locale, None, "R5.2.1")
     if a is None:
@@ -137,7 +122,6 @@ def _submit(r, inv, cmd, group, actor, locale) -> None:
     r.reply(inv, None if inv.is_direct else group, subs.receipt(received, a), private=True)
 
 
-@refusals
 def _reopen(r, inv, cmd, group, actor, locale) -> None:
     a, reason = _permitted(r, inv, cmd, group, actor, locale, None, "R5.3.1")
     if a is None:
@@ -151,19 +135,16 @@ def _reopen(r, inv, cmd, group, actor, locale) -> None:
     r.reply(inv, group, t(locale, "reopen.done", n=a.id, member=member.person.name), private=True)
 
 
-@refusals
 def _my(r, inv, cmd, group, actor, locale) -> None:
     r.reply(inv, group, standing_text(r.ctx, r.s, actor, locale), private=True)
 
 
 # --- review ------------------------------------------------------------------------------------
 
-@refusals
 def _reviews(r, inv, cmd, group, actor, locale) -> None:
     r.reply(inv, group, Reviews(r.ctx, r.s).queue(actor.person_id, locale), private=True)
 
 
-@refusals
 def _grade(r, inv, cmd, group, actor, locale) -> None:
     a, marks = _permitted(r, inv, cmd, group, actor, locale, None, "R5.3.1")
     if a is None:
@@ -176,7 +157,6 @@ def _grade(r, inv, cmd, group, actor, locale) -> None:
             private=True)
 
 
-@refusals
 def _progress(r, inv, cmd, group, actor, locale) -> None:
     a, _ = _permitted(r, inv, cmd, group, actor, locale, STAFF_ROLES, "R5.3.1")
     if a is None:
@@ -188,7 +168,6 @@ def _progress(r, inv, cmd, group, actor, locale) -> None:
 
 # --- the scheme ----------------------------------------------------------------------------------
 
-@refusals
 def _scheme(r, inv, cmd, group, actor, locale) -> None:
     training = r.s.get(Training, _training_of(group))
     verb, _, rest = cmd.rest.strip().partition(" ")
@@ -217,7 +196,6 @@ def _scheme(r, inv, cmd, group, actor, locale) -> None:
 
 # --- quizzes -------------------------------------------------------------------------------------
 
-@refusals
 def _quiz(r, inv, cmd, group, actor, locale) -> None:
     quiz = Quizzes(r.ctx, r.s).create(_training_of(group), cmd.rest, by=actor.person_id)
     r.reply(inv, group, t(locale, "quiz.created", n=quiz.id, title=quiz.title,
@@ -226,10 +204,7 @@ def _quiz(r, inv, cmd, group, actor, locale) -> None:
 
 
 def _answer_reply(r, inv, account, quiz_id, question, token, locale) -> None:
-    try:
-        text, _ = Quizzes(r.ctx, r.s).answer(account, quiz_id, question, token)
-    except Refusal as refusal:
-        text = refusal.text(locale)
+    text, _ = Quizzes(r.ctx, r.s).answer(account, quiz_id, question, token)   # a Refusal: the runner answers
     r.reply(inv, None, text, private=True)
 
 
@@ -254,7 +229,6 @@ def _answer_card(r, inv, value: str) -> None:
 
 # --- grades --------------------------------------------------------------------------------------
 
-@refusals
 def _score(r, inv, cmd, group, actor, locale) -> None:
     training = r.s.get(Training, _training_of(group))
     if not is_staff(r.s, actor.person_id, training.id, STAFF_ROLES - {"hr"}):
@@ -277,20 +251,17 @@ def _score(r, inv, cmd, group, actor, locale) -> None:
                           score=f"{score:g}"), private=True)
 
 
-@refusals
 def _grades(r, inv, cmd, group, actor, locale) -> None:
     training = r.s.get(Training, _training_of(group))
     r.reply(inv, group, Gradebook(r.ctx, r.s, training).ranking_text(locale), private=True)
 
 
-@refusals
 def _honours(r, inv, cmd, group, actor, locale) -> None:
     training = r.s.get(Training, _training_of(group))
     honoured, named = Gradebook(r.ctx, r.s, training).announce_honours(by=actor.person_id)
     r.reply(inv, group, t(locale, "honours.done", honoured=honoured, named=named), private=True)
 
 
-@refusals
 def _consent(r, inv, cmd, group, actor, locale) -> None:
     word = cmd.rest.strip().casefold()
     if word not in ("yes", "no", "on", "off", "同意", "不同意", "是", "否"):
@@ -301,7 +272,6 @@ def _consent(r, inv, cmd, group, actor, locale) -> None:
 
 
 def _remediate(kind: str):
-    @refusals
     def handler(r, inv, cmd, group, actor, locale) -> None:
         training = r.s.get(Training, _training_of(group))
         text, attempts = cmd.rest, None

@@ -234,8 +234,9 @@ class Quizzes:
                          clause="R6.1.2", person_id=account.person_id, command="choose", reason="item",
                          quiz=quiz_id)
             if quiz is not None and is_staff(self.s, account.person_id, quiz.training_id, STAFF):
-                raise Refusal("assess.not_in_training", member=account.person.name)   # staff know it exists
-            raise Refusal("quiz.unknown", n=quiz_id)
+                raise Refusal("assess.not_in_training", audited=True,   # staff know it exists
+                              member=account.person.name)
+            raise Refusal("quiz.unknown", audited=True, n=quiz_id)
         if is_makeup(quiz) and self.s.scalar(select(Remediation.id).where(
                 Remediation.training_id == quiz.training_id, Remediation.person_id == account.person_id,
                 Remediation.kind == "makeup", Remediation.status == "open")) is None:

@@ -4,7 +4,20 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from core.db.types import UTCDateTime
@@ -134,6 +147,11 @@ class IdentityConflict(Base):
 class Case(Base):
     """One violation and the decision taken on it (R8.2.1 warning, R8.2.2 removal)."""
     __tablename__ = "cases"
+    # one detector case per message (its edits never count again), held by the database: two edits processed
+    # at the same moment in two transactions cannot both insert one (core/discipline/moderation.py)
+    __table_args__ = (Index("uq_cases_group_message_detected", "group_id", "message_id", unique=True,
+                            postgresql_where=text("detector IS NOT NULL"),
+                            sqlite_where=text("detector IS NOT NULL")),)
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(32), unique=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)

@@ -9,9 +9,9 @@ from core.clauses import is_clause, nearest
 from core.db.models import Role
 from core.discipline.cases import Discipline, Violation
 from core.i18n import t
-from core.kernel import audit
 from core.kernel.directory import display, roles_of
 from core.kernel.parser import usage_in
+from core.kernel.refusals import Refusal
 from core.kernel.spec import ITEM, OPEN, STAFF, CommandSpec
 from core.roles import ADMINS as ADMIN
 from core.roles import RECORD_READERS
@@ -71,12 +71,9 @@ def _warn(r, inv, cmd, group, actor, locale) -> None:
     head, _, tail = cmd.rest.partition(" ")
     if CLAUSE.match(head):
         if not is_clause(head.upper()):
-            audit.record(r.s, at=r.now, actor=f"person:{actor.person_id}", action="command.refused",
-                         clause="R7.1.2", group_id=group.id, person_id=actor.person_id, command="warn",
-                         why="unknown clause", cited=head[:16])
-            r.reply(inv, group, t(locale, "command.unknown_clause", clause=head, nearest=t(locale, "command.list_sep").join(nearest(head)),
-                                  usage=usage_in(r.ctx.features.grammar.specs["warn"], locale)), private=True)
-            return
+            raise Refusal("command.unknown_clause", clause=head,
+                          nearest=t(locale, "command.list_sep").join(nearest(head)),
+                          usage=usage_in(r.ctx.features.grammar.specs["warn"], locale))
         if tail.strip():
             clause, reason = head.upper(), tail.strip()
     case = Discipline(r.ctx, r.s).report(Violation(

@@ -10,6 +10,7 @@ import threading
 import time
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.actions import SendPrivate
@@ -81,14 +82,12 @@ class ModerationService:
         ladder = [v for v in verdicts if not v.nudge]
         if ladder:
             top = ladder[0]
-            if e.edited:
-                # One violation per message: an edit that still breaks a rule (the same or another) changes
-                # nothing; an edit that brings the first violation counts once, for that message.
-                earlier = s.scalar(select(Case).where(Case.group_id == group_id, Case.message_id == e.message_id,
-                                                      Case.detector.is_not(None)).limit(1))
-                if earlier is not None:
-                    s.info.setdefault(CASES_BY_MESSAGE, {})[e.message_id] = earlier
-                    return earlier.outcome != "exempt"
+            # One violation per message: an edit that still breaks a rule (the same or another) changes
+            # nothing; an edit that brings the first violation counts once, for that message.
+            earlier = _earlier(s, group_id, e.message_id) if e.edited else None
+            if earlier is not None:
+                s.info.setdefault(CASES_BY_MESSAGE, {})[e.message_id] = earlier
+                return earlier.outcome != "exempt"
             # R7.2.2: below the template's confidence (act_at) a hit waits for an admin in the review queue
             moderation = ctx.config.all_templates()[group.template].moderation
             acts = [v for v in ladder if acting(moderation, v)]
@@ -96,7 +95,7 @@ class ModerationService:
                 Review(ctx, s).flag(group, account, e, top)
                 return False
             top = acts[0]
-            case = Discipline(ctx, s).report(Violation(
+            case = _report_once(ctx, s, e.message_id, Violation(
                 group=group, account=account, clause=top.clause, rule=top.rule, category=top.category,
                 reported_by=f"detector:{top.detector}", automated=True, severe=top.severe,
                 evidence=top.evidence, message_id=e.message_id, detector=top.detector,
@@ -128,3 +127,32 @@ def _a_report(ctx: CoreContext, e: MessagePosted) -> bool:
         return ctx.features.grammar.parse(text).name == "report"
     except CommandError:
         return False
+
+
+def _earlier(s: Session, group_id: int, message_id: str | None) -> Case | None:
+    """The detector case the message opened already, if any."""
+    if not message_id:
+        return None
+    return s.scalar(select(Case).where(Case.group_id == group_id, Case.message_id == message_id,
+                                       Case.detector.is_not(None)).limit(1))
+
+
+def _report_once(ctx: CoreContext, s: Session, message_id: str | None, violation: Violation) -> Case:
+    """The case for the message, opened once. The check above reads what is committed; two edits processed
+    at the same moment in two transactions both find nothing, and the database's unique index (cases:
+    group, message, where a detector decided) refuses the second insert. Its savepoint is rolled back
+    (nothing of the second report stays: no audit entry, no message) and the first transaction's case is
+    the answer."""
+    if not message_id:
+        return Discipline(ctx, s).report(violation)
+    savepoint = s.begin_nested()
+    try:
+        case = Discipline(ctx, s).report(violation)
+    except IntegrityError:
+        savepoint.rollback()
+        earlier = _earlier(s, violation.group.id, message_id)
+        if earlier is None:
+            raise
+        return earlier
+    savepoint.commit()
+    return case

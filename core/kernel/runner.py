@@ -20,6 +20,7 @@ from core.kernel.directory import account_for, find_account, group_for, open_mem
 from core.kernel.identity import after_commit, profile_of
 from core.kernel.outbox import FORGET, enqueue
 from core.kernel.parser import CommandError, ParsedCommand
+from core.kernel.refusals import Refusal
 from core.kernel.roster import locale_of, training_groups
 from core.kernel.scheduler import schedule
 from core.kernel.spec import ITEM, OPEN, CommandSpec
@@ -46,6 +47,7 @@ class CommandRunner:
         self.ctx, self.s = ctx, session
         self.now = ctx.clock.now()
         self._replies = 0
+        self._refused = False             # a refusal of this invocation is audited already (one row each)
         self._looked_up = looked_up       # user ids the directory was asked about for this invocation
 
     def run(self, inv: Invocation) -> None:
@@ -66,7 +68,22 @@ class CommandRunner:
         if spec.roles is not None and not self.allowed(inv, cmd, group, actor, locale, spec.roles,
                                                        clause=spec.clause):
             return
-        spec.handler(self, inv, cmd, group, actor, locale)
+        try:
+            spec.handler(self, inv, cmd, group, actor, locale)
+        except Refusal as refusal:
+            self.refused(inv, cmd.name, group, actor.person_id, locale, spec.clause, refusal)
+
+    def refused(self, inv: Invocation, command: str, where: Group | None, person_id: int | None, locale: str,
+                clause: str, refusal: Refusal) -> None:
+        """A use case refused the input (a bad date, an unknown clause, a closed quiz…): the same private
+        answer as always, and one `command.refused` audit entry (reason "input", the message key; not the
+        member's text), unless this invocation's refusal is audited already."""
+        if not (self._refused or refusal.audited):
+            self._refused = True
+            audit.record(self.s, at=self.now, actor=f"person:{person_id}" if person_id else f"{inv.platform}:?",
+                         action="command.refused", clause=clause, group_id=where.id if where else None,
+                         person_id=person_id, command=command, reason="input", key=refusal.key)
+        self.reply(inv, where, refusal.text(locale), private=True)
 
     # --- who may see or act in a group: decided here, before anything of the group is looked up -----------
     def _resolve_group(self, inv: Invocation, cmd: ParsedCommand, spec: CommandSpec, typed: Group | None,
@@ -74,23 +91,27 @@ class CommandRunner:
         """The group the command is about — the one named with in:GROUP, else the one it was typed in, else
         (when it needs one) the actor's one group on this platform — and whether the actor may use it.
 
-        A named group that does not exist and one the actor may not use get the same refusal, so in:GROUP
-        never tells an outsider which groups exist. Item commands (scope ITEM) resolve no group here: the
+        A named group that does not exist and one the actor is not in get the same refusal, for every scope
+        (OPEN included), so in:GROUP never tells an outsider which groups exist; only a command whose spec
+        says `any_group` (`join`: an applicant is in no group yet) may name a group the actor is not in. Item commands (scope ITEM) resolve no group here: the
         item's group decides (`item_allowed`)."""
         if spec.scope == ITEM:
             return typed, locale, True
         if inv.chat_id and not inv.is_direct and typed is None and spec.needs_group and not cmd.group:
             self.reply(inv, None, t(locale, "command.group_not_governed"), private=True)
             return None, locale, False
-        group = typed
+        group, standing = typed, None
         if cmd.group:
+            named = cmd.group[:128]
             group = group_for(self.s, inv.platform, cmd.group)
-            if group is None and spec.scope == OPEN:
-                self.reply(inv, typed, t(locale, "command.unknown_group", group=cmd.group), private=True)
-                return None, locale, False
-            if group is None:
-                self.refuse(inv, cmd, typed, actor, locale, spec.clause, reason="no_such_group",
-                            named=cmd.group[:128], key="command.not_in_group", group=cmd.group[:128])
+            # A group that does not exist and one the actor may not see take one path: a standing computed for
+            # both (the same queries), then the same refusal text, audited (the audit keeps which it was).
+            standing = self.standing(actor, group)
+            if group is None or (standing == "outsider" and not spec.any_group):
+                self.refuse(inv, cmd, typed, actor, locale, spec.clause, group_id=group.id if group else None,
+                            reason="no_such_group" if group is None else "not_in_group", named=named,
+                            key="command.unknown_group" if spec.any_group else "command.not_in_group",
+                            group=named)
                 return None, locale, False
         elif group is None and spec.needs_group:
             group = self._group_for_direct(inv, cmd, actor, locale, staff_only=spec.scope == STAFF_SCOPE
@@ -98,7 +119,7 @@ class CommandRunner:
             if group is None:
                 return None, locale, False
         if group is not None and spec.scope != OPEN:
-            standing = self.standing(actor, group)
+            standing = standing or self.standing(actor, group)
             if standing == "outsider" or (standing == "member" and spec.scope == STAFF_SCOPE):
                 # an outsider hears what a group that does not exist would say; a member, that the
                 # command is not theirs to use
@@ -109,17 +130,21 @@ class CommandRunner:
                 return None, locale, False
         return group, (group.locale if group else locale), True
 
-    def standing(self, actor: Account, group: Group) -> str:
+    def standing(self, actor: Account, group: Group | None) -> str:
         """"staff": a role in the group, in another group of its training, or organisation-wide; "member":
-        an open member of the group; else "outsider". MEMBER commands want staff or member, STAFF ones staff."""
-        if roles_of(self.s, actor.person_id, group.id) & STAFF:
+        an open member of the group; else "outsider". MEMBER commands want staff or member, STAFF ones staff.
+        The same four statements for every outsider, whether the group exists (with or without a training)
+        or not (None: a name that matches no group, asked about an id no group and no training has)."""
+        gid = group.id if group is not None else 0
+        training = group.training_id if group is not None and group.training_id is not None else 0
+        if roles_of(self.s, actor.person_id, gid) & STAFF:
             return "staff"
-        others = [g.id for g in training_groups(self.s, group) if g.id != group.id]
-        if others and self.s.scalar(select(Role.id).where(Role.person_id == actor.person_id,
-                                                          Role.role.in_(tuple(STAFF)),
-                                                          Role.group_id.in_(others)).limit(1)) is not None:
+        others = [i for i in self.s.scalars(select(Group.id).where(Group.training_id == training,
+                                                                   Group.active.is_(True))) if i != gid]
+        if self.s.scalar(select(Role.id).where(Role.person_id == actor.person_id, Role.role.in_(tuple(STAFF)),
+                                               Role.group_id.in_(others)).limit(1)) is not None:
             return "staff"
-        return "member" if open_membership(self.s, actor.person_id, group.id) is not None else "outsider"
+        return "member" if open_membership(self.s, actor.person_id, gid) is not None else "outsider"
 
     def _belongs(self, actor: Account, group_id: int | None) -> bool:
         """An open member of the group or of another group of the same training (on any messenger)."""
@@ -133,6 +158,7 @@ class CommandRunner:
         """Every refusal: an audit entry (`command.refused`, with the reason), then a private answer (the
         message `key` with `values`) where the command was typed."""
         gid = group_id if group_id is not None else (where.id if where else None)
+        self._refused = True
         audit.record(self.s, at=self.now, actor=f"person:{actor.person_id}", action="command.refused",
                      clause=clause, group_id=gid, person_id=actor.person_id, command=cmd.name, reason=reason,
                      **{k: v for k, v in values.items() if k != "group"})
@@ -185,8 +211,15 @@ class CommandRunner:
     def card(self, inv: Invocation, action: str, value: str) -> None:
         """A card button; unknown actions are ignored (an old card, or a forged click)."""
         handler = self.ctx.features.card_actions.get(action)
-        if handler is not None:
+        if handler is None:
+            return
+        try:
             handler(self, inv, value)
+        except Refusal as refusal:
+            account = find_account(self.s, inv.platform, inv.user_id)
+            person_id = account.person_id if account else None
+            locale = locale_of(self.s, person_id, self.ctx.config.locale) if person_id else self.ctx.config.locale
+            self.refused(inv, action, None, person_id, locale, "R7.1.2", refusal)
 
     def _group_for_direct(self, inv: Invocation, cmd: ParsedCommand, actor: Account, locale: str,
                           staff_only: bool = True) -> Group | None:

@@ -11,13 +11,14 @@ from typing import Callable
 ANYONE = None
 
 # Who may use the group a command resolves (where it was typed, `in:GROUP`, or chosen in a 1:1 chat); the
-# runner decides it before the handler looks anything up (core/kernel/runner.py `CommandRunner.may_use`).
+# runner decides it before the handler looks anything up (core/kernel/runner.py `CommandRunner._resolve_group`).
 MEMBER = "member"      # an open member of the group, or a role holder there or organisation-wide
 STAFF = "staff"        # a role holder in the group or organisation-wide (then `roles`, if set)
 ITEM = "item"          # about a numbered item (case, question, material, ...): the item's group decides, through
                        # `CommandRunner.item_allowed`, before the handler says whether the item exists
 OPEN = "open"          # no group's content: help, one's own record, applying to join; a group named with
-                       # in:GROUP is handed over unchecked (an applicant is no member yet)
+                       # in:GROUP must be one the asker is in (else answered as a group that does not exist),
+                       # unless the spec says `any_group` (an applicant is no member yet)
 SCOPES = (MEMBER, STAFF, ITEM, OPEN)
 
 
@@ -34,6 +35,7 @@ class CommandSpec:
     roles: frozenset[str] | None = ANYONE    # checked by the runner against the command's group
     clause: str = "R7.1.2"                   # cited when a command is refused
     scope: str = MEMBER                      # who may use the group it resolves: MEMBER, STAFF, ITEM or OPEN
+    any_group: bool = False                  # in:GROUP may name a group the asker is not in (applying to it)
 
     def __post_init__(self) -> None:
         if self.scope not in SCOPES:

@@ -14,7 +14,7 @@ from core.kernel import audit
 from core.kernel.directory import account_for, display, find_account, group_for, open_membership
 from core.kernel.identity import LinkResult, link_by_key
 from core.kernel.spec import OPEN, STAFF, CommandSpec
-from core.membership.admission import decide_held
+from core.membership.admission import admit_all_held, decide_held, review_held
 from core.membership.applications import Applications
 from core.membership.leave import leave_voluntarily
 from core.membership.models import MembershipRequest
@@ -134,7 +134,7 @@ def _acks(r, inv, cmd, group, actor, locale) -> None:
 COMMANDS = (
     CommandSpec("join", ("apply", "申请加入", "申請加入"), _join,
                 usage="join [in:GROUP] [name: …] [department: …] [position: …] · 申请加入 [in:群] 姓名: … 部门: … 职位: …",
-                needs_group=False, scope=OPEN),
+                needs_group=False, scope=OPEN, any_group=True),
     CommandSpec("recommend", ("推荐", "推薦"), _recommend, usage="recommend @a @b [reason] · 推荐 @成员 [理由]",
                 needs_member=True, roles=RECOMMENDERS, scope=STAFF),
     CommandSpec("link", ("关联", "關聯"), _link,
@@ -222,7 +222,20 @@ def on_member_left(ctx, s, e: MemberLeft) -> None:
         check_responsible(ctx, s, group, account.person, "left")
 
 
+def _summary(decide):
+    def handler(r, inv, value: str) -> None:
+        decider = account_for(r.s, inv.platform, inv.user_id, r.now)
+        key, values = decide(r.ctx, r.s, value[:40], decider)
+        head = value.partition(":")[0]
+        group = r.s.get(Group, int(head)) if head.isdigit() and len(head) <= 9 else None
+        r.reply(inv, None, t(group.locale if group and "group" in values else r.ctx.config.locale, key, **values),
+                private=True)
+    return handler
+
+
 CARD_ACTIONS = {
+    "membership.admit_all_held": _summary(admit_all_held),
+    "membership.review_held": _summary(review_held),
     "membership.admit_held": _decide_held(True),
     "membership.remove_held": _decide_held(False),
     "membership.approve": _decide_application(True),

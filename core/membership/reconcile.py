@@ -7,7 +7,8 @@ from the first minute; the worker repeats it every `membership.reconcile_every_h
 `plan` only reads and sorts what it finds; `apply` (`steward reconcile --fix`, discovery, the periodic
 run) acts on it:
 - people in the group whom nobody admitted (R2.1.1): `membership.unadmitted` — hold (recorded as held,
-  the admins and the lead get a card to admit or remove, the person is told how to apply), remove
+  the admins and the lead get a card to admit or remove — one summary card for the group when several are
+  held at once, with "admit all" and "review" — the person is told how to apply), remove
   (through the outbox) or allow (recorded as allowed); the admins get the list;
 - people recorded as members who are no longer in the group: their stay is closed (R7.1.1); a lead or
   the last admin among them flags the group (R1.3.4);
@@ -29,9 +30,17 @@ from core.db.models import Account, Group, Membership, Role
 from core.i18n import t
 from core.kernel import audit
 from core.kernel.context import CoreContext
-from core.kernel.directory import account_for, account_on, find_account, join, leave, people_with_role
+from core.kernel.directory import (
+    account_for,
+    account_on,
+    find_account,
+    join,
+    leave,
+    open_membership,
+    people_with_role,
+)
 from core.kernel.outbox import enqueue
-from core.membership.admission import sort_unadmitted
+from core.membership.admission import HELD_SUMMARY_FROM, held_summary, sort_unadmitted
 from core.membership.responsible import check_responsible
 
 ADMISSION = "R7.1.1"        # admins manage admission and exit
@@ -87,8 +96,16 @@ def apply(ctx: CoreContext, s: Session, group: Group, report: Reconciliation) ->
     for user_id in report.staff:
         join(s, account_for(s, group.platform, user_id, now), group, now, reason="found:reconcile",
              admission="staff")
+    # several people held at once (the first discovery of a group nobody admitted yet): one summary card
+    summary = report.policy == "hold" and len(report.unadmitted) >= HELD_SUMMARY_FROM
+    held = []
     for user_id in report.unadmitted:
-        sort_unadmitted(ctx, s, group, account_for(s, group.platform, user_id, now), "reconcile")
+        account = account_for(s, group.platform, user_id, now)
+        sort_unadmitted(ctx, s, group, account, "reconcile", card=not summary)
+        if summary:
+            held.append(open_membership(s, account.person_id, group.id))
+    if held:
+        held_summary(ctx, s, group, held)
     for user_id in report.gone:
         account = find_account(s, group.platform, user_id)
         leave(s, account.person_id, group.id, now, reason="left:found by reconcile", clause=ADMISSION)
@@ -104,12 +121,13 @@ def apply(ctx: CoreContext, s: Session, group: Group, report: Reconciliation) ->
                 now=now, group_id=group.id)
         audit.record(s, at=now, actor=ACTOR, action="member.departed_removed", clause=DEPARTED,
                      group_id=group.id, person_id=account.person_id, user_id=user_id)
-    _tell_admins(ctx, s, group, report, key)
+    _tell_admins(ctx, s, group, report, key, summary=bool(held))
 
 
-def _tell_admins(ctx: CoreContext, s: Session, group: Group, report: Reconciliation, key: str) -> None:
+def _tell_admins(ctx: CoreContext, s: Session, group: Group, report: Reconciliation, key: str,
+                 summary: bool = False) -> None:
     lines = []
-    if report.unadmitted:
+    if report.unadmitted and not summary:      # a summary card tells them already
         message = {"remove": "membership.reconcile.removed", "hold": "membership.reconcile.held"}.get(
             report.policy, "membership.reconcile.unrecorded")
         lines.append(t(group.locale, message, group=group.name, people=", ".join(report.unadmitted),

@@ -40,16 +40,6 @@ def _usage(name: str) -> str:
     return next(spec.usage for spec in COMMANDS if spec.name == name)
 
 
-def _refusing(handler):
-    """A refused use case answers privately; use cases check their input before they write anything."""
-    def run(r, inv, cmd, group, actor, locale) -> None:
-        try:
-            handler(r, inv, cmd, group, actor, locale)
-        except Refusal as refusal:
-            r.reply(inv, group, refusal.text(locale), private=True)
-    return run
-
-
 # --- announcements and change notices (R3.1.1, R3.1.2, R3.2.1) ------------------------------------------
 
 def _announce(r, inv, cmd, group, actor, locale) -> None:
@@ -246,13 +236,13 @@ def _search(r, inv, cmd, group, actor, locale) -> None:
 
 
 COMMANDS = (
-    CommandSpec("announce", ("公告", "发布公告", "發佈公告"), _refusing(_announce),
+    CommandSpec("announce", ("公告", "发布公告", "發佈公告"), _announce,
                 usage="announce [session] topic: … time: YYYY-MM-DD HH:MM [place: …] points: … [publish: …]"
                       " · 公告 [课程] 主题：… 时间：… [地点：…] 要点：…",
                 scope=STAFF, clause="R3.1.1", listed_for=PUBLISHERS),
     CommandSpec("seen", ("收到", "已阅", "已閱"), _seen, usage="seen N · 收到 编号", needs_text=True,
                 needs_group=False, scope=ITEM),
-    CommandSpec("change", ("变更", "變更"), _refusing(_change),
+    CommandSpec("change", ("变更", "變更"), _change,
                 usage="change N time YYYY-MM-DD HH:MM | change N content … · 变更 编号 时间|内容 …", needs_text=True,
                 needs_group=False, scope=ITEM, listed_for=PUBLISHERS),
     CommandSpec("unseen", ("未读", "未讀"), _unseen, usage="unseen N · 未读 编号", needs_text=True,
@@ -260,15 +250,15 @@ COMMANDS = (
     CommandSpec("schedule", ("日程", "课表", "課表"), _schedule, usage="schedule · 日程"),
     CommandSpec("notices", ("公告栏", "公告欄"), _notices, usage="notices · 公告栏"),
     CommandSpec("ask", ("提问", "提問"), _ask, usage="ask question · 提问 问题", needs_text=True),
-    CommandSpec("answer", ("回答", "解答"), _refusing(_answer), usage="answer N text · 回答 编号 内容",
+    CommandSpec("answer", ("回答", "解答"), _answer, usage="answer N text · 回答 编号 内容",
                 needs_text=True, needs_group=False, scope=ITEM, listed_for=ANSWERERS),
     CommandSpec("questions", ("问题列表", "問題列表", "待答"), _questions, usage="questions · 待答"),
-    CommandSpec("share", ("分享",), _refusing(_share),
+    CommandSpec("share", ("分享",), _share,
                 usage="share https://… [title] | share [title] (the file you just sent Steward) · 分享 链接 [标题]"),
-    CommandSpec("approve-material", ("采纳", "採納"), _refusing(_decide(True)),
+    CommandSpec("approve-material", ("采纳", "採納"), _decide(True),
                 usage="approve-material N [note] · 采纳 编号 [说明]", needs_text=True,
                 needs_group=False, scope=ITEM, listed_for=REVIEWERS),
-    CommandSpec("reject-material", ("退回",), _refusing(_decide(False)),
+    CommandSpec("reject-material", ("退回",), _decide(False),
                 usage="reject-material N reason · 退回 编号 理由", needs_text=True,
                 needs_group=False, scope=ITEM, listed_for=REVIEWERS),
     CommandSpec("materials", ("资料", "資料"), _materials, usage="materials [words] · 资料 [关键词]"),

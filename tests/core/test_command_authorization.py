@@ -4,15 +4,17 @@ The table below classifies every command Steward knows; a command missing from i
 command is classified before it ships. Each command runs for every role (admin, lead, instructor, reviewer,
 hr, member) held in the group, for the same role held only in another group, and for an outsider; typed in
 the group's chat and in a 1:1 chat naming it with in:GROUP. A refusal writes a `command.refused` audit
-entry and is answered privately; anything else is not refused. Each run is rolled back, so every row
-starts from the same state.
+entry and is answered privately; anything else is not refused. Naming the group with in:GROUP from a 1:1
+chat lets nobody outside it through, whatever the command's scope, except a command that may name any group
+(`join`). Each run is rolled back, so every row starts from the same state.
 """
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from core.config import parse_config
 from core.db.models import AuditEntry, OutboxItem, Role
@@ -60,7 +62,8 @@ EVERYONE = STAFF | {"member"}
 ANYBODY = set(ROLES) | {None}        # held anywhere, or nowhere (the outsider)
 
 # command -> (text typed, roles held in the group that are NOT refused, roles held only in the other group
-# that are not refused either: the organisation-level commands). The member is "g-member", the target of
+# that are not refused either when typed in the group's chat: the organisation-level commands; naming the
+# group with in:GROUP, they are refused unless the command may name any group). The member is "g-member", the target of
 # every command about a member is "g-member" too; items (case, announcement, question, material, feedback,
 # assignment, quiz) number 1 and live in the group (see `_items`).
 TABLE: dict[str, tuple[str, set[str], set[str]]] = {
@@ -168,14 +171,14 @@ def test_every_command_is_classified():
     assert set(specs) == set(TABLE), ("classify the new commands in TABLE", set(specs) ^ set(TABLE))
 
 
-def _run(ctx, actor: str, text: str, where: str, n: int) -> tuple[list[dict], list[dict]]:
+def _run(ctx, actor: str, text: str, where: str, n: int, named: str = "g-chat") -> tuple[list[dict], list[dict]]:
     with ctx.sessions() as s:
         before = s.scalar(select(func.max(AuditEntry.id))) or 0
         outbox = s.scalar(select(func.max(OutboxItem.id))) or 0
         if where == WHERE[0]:
             inv = Invocation("sandbox", f"authz-{n}", actor, text, "g-chat", False)
         else:
-            inv = Invocation("sandbox", f"authz-{n}", actor, f"{text} in:g-chat", None, True)
+            inv = Invocation("sandbox", f"authz-{n}", actor, f"{text} in:{named}", None, True)
         CommandRunner(ctx, s).run(inv)
         s.flush()
         refused = [dict(e.detail) for e in s.scalars(select(AuditEntry).where(
@@ -196,7 +199,9 @@ def test_who_may_use_each_command(world, name):
         for where in WHERE:
             n += 1
             refused, sent = _run(ctx, actor, text, where, hash((name, n)) & 0xFFFFFF)
-            expected_ok = (role in in_group) if of_group else (role in elsewhere)
+            refused = [e for e in refused if e.get("reason") != "input"]   # let through, the input refused
+            expected_ok = (role in in_group) if of_group else (
+                role in elsewhere and (where == WHERE[0] or spec.any_group or spec.scope == ITEM))
             if expected_ok == bool(refused):
                 wrong.append((actor, where, "refused" if refused else "let through",
                               [a.get("text", "")[:90] for a in sent]))
@@ -239,6 +244,50 @@ def test_an_item_that_exists_and_one_that_does_not_are_refused_alike(world, name
             assert same(sent_a) == same(sent_b), (actor, where, sent_a, sent_b)
 
 
+@contextmanager
+def _statements(engine):
+    """Counts the SQL statements run inside the block (a list, so it can be read after the block)."""
+    seen: list[str] = []
+
+    def count(conn, cursor, statement, *args) -> None:
+        seen.append(statement.split()[0])
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+@pytest.mark.parametrize("name", sorted(n for n, spec in all_features().grammar.specs.items()
+                                        if spec.scope != ITEM and not spec.any_group))
+def test_a_group_one_is_not_in_and_one_that_does_not_exist_are_answered_alike(world, name):
+    """in:GROUP from a 1:1 chat, for every command that resolves a group (OPEN ones included): whoever is not
+    in the group hears exactly what a group that does not exist would say, and both refusals are audited."""
+    ctx = world.ctx
+    text = TABLE[name][0]
+    for actor in ("outsider", "h-member", "h-admin"):
+        with _statements(world.engine) as count_a:
+            refused_a, sent_a = _run(ctx, actor, text, WHERE[1], 600000)
+        with _statements(world.engine) as count_b:
+            refused_b, sent_b = _run(ctx, actor, text, WHERE[1], 600001, named="no-such-chat")
+        assert refused_a and refused_b, (actor, sent_a, sent_b)
+        assert count_a == count_b, (actor, count_a, count_b)        # the same path: as many statements
+        assert {e["reason"] for e in refused_a} == {"not_in_group"}, refused_a
+        assert {e["reason"] for e in refused_b} == {"no_such_group"}, refused_b
+        assert [a["text"].replace("g-chat", "X") for a in sent_a] == \
+            [a["text"].replace("no-such-chat", "X") for a in sent_b], (actor, sent_a, sent_b)
+        assert all("The group" not in a["text"] for a in sent_a)
+
+
+def test_join_names_any_group_but_a_missing_one_is_refused_and_audited(world):
+    """An applicant is in no group yet: `join in:GROUP` names any governed group; a missing one is refused."""
+    refused, sent = _run(world.ctx, "outsider", "join", WHERE[1], 600002)
+    assert not refused and sent
+    refused, sent = _run(world.ctx, "outsider", "join", WHERE[1], 600003, named="no-such-chat")
+    assert [e["reason"] for e in refused] == ["no_such_group"] and "no-such-chat" in sent[0]["text"]
+
+
 def test_open_commands_name_no_group_content(world):
     assert {n for n, spec in all_features().grammar.specs.items() if spec.scope == OPEN} <= {
         "help", "record", "lexicon", "join", "link", "my", "reviews", "consent"}
@@ -270,3 +319,30 @@ def test_forged_card_clicks_learn_nothing(world):
     assert "The group" not in sent[0]["text"]
     refused, sent = _click(ctx, "outsider", "membership.approve", "999999")
     assert refused and "lead" in sent[0]["text"]
+
+
+@pytest.mark.parametrize("actor,text,key", [
+    ("g-lead", "assign title: Report due: someday", "assign.bad_due"),
+    ("g-lead", "warn <@g-member> R9.9.9 spam", "command.unknown_clause"),
+    ("g-member", "consent maybe", "consent.usage"),
+    ("g-admin", "approve-material 1 ok extra", None),        # no refusal: nothing audited
+])
+def test_a_refused_input_is_audited_once(world, actor, text, key):
+    """A use case's refusal (a bad date, an unknown clause, a wrong word) is audited like a permission
+    refusal: one `command.refused` entry per refused command (reason "input", the message key, not the
+    member's text), and the same private answer."""
+    refused, sent = _run(world.ctx, actor, text, WHERE[0], 500000)
+    if key is None:
+        assert not [e for e in refused if e["reason"] == "input"], refused
+        return
+    assert refused == [{"command": text.split()[0], "reason": "input", "key": key}], refused
+    assert len(sent) == 1 and sent[0]["type"] != "post" and "someday" not in str(refused)
+
+
+def test_a_refusal_a_use_case_audited_itself_is_not_audited_twice(world):
+    """`choose` on a quiz of another training: the quiz use case audits it (reason "item"), the runner adds
+    nothing; the same for a forged quiz card."""
+    refused, sent = _run(world.ctx, "h-member", "choose 1.1 a", WHERE[1], 500001)
+    assert [e["reason"] for e in refused] == ["item"] and len(sent) == 1, (refused, sent)
+    refused, sent = _click(world.ctx, "h-member", "assessment.answer", "999999.1.0")
+    assert [e["reason"] for e in refused] == ["item"] and len(sent) == 1, (refused, sent)

@@ -117,8 +117,9 @@ def test_refusals_are_audited_and_write_nothing(chat, clock):
     assert "no submission" in out[-1]["text"]
     with chat.container.sessions() as s:
         refused = s.scalars(select(AuditEntry.clause).where(AuditEntry.action == "command.refused")).all()
-    # every refusal is audited: the unknown number too (told apart from a hidden one nowhere), and HR
-    assert sorted(refused) == ["R5.2.1", "R5.2.1", "R5.2.1", "R5.3.1"]
+    # every refusal is audited: the unknown number too (told apart from a hidden one nowhere), HR, and the
+    # grade with no submission to grade (an input refusal, under the command's clause)
+    assert sorted(refused) == ["R5.2.1", "R5.2.1", "R5.2.1", "R5.3.1", "R7.1.2"]
     assert count(chat.container, Submission) == 0
 
 

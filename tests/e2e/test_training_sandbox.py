@@ -219,7 +219,10 @@ def test_an_unanswered_question_reminds_the_instructor_then_the_lead(client, con
     say(client, container, "ian", f"@steward answer {q.id} again")
     assert "already answered" in out(container, m)[0]["text"]
     say(client, container, "bob", f"@steward answer {q.id} me too")
-    assert count(container, AuditEntry, AuditEntry.action == "command.refused") == 1
+    with container.sessions() as s:
+        reasons = [e.detail["reason"] for e in s.scalars(select(AuditEntry).where(
+            AuditEntry.action == "command.refused").order_by(AuditEntry.id))]
+    assert reasons[0] == "input" and len(reasons) == 2     # "already answered", then bob's refusal
 
 
 def test_plain_questions_and_mentions_are_tracked_and_similar_ones_grouped(client, container):

@@ -24,13 +24,14 @@ import json
 import threading
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Callable
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
 from tests.fakes.file_transfer import parse_multipart, send_bytes
+from tests.fakes.server import FakeServer
 
 APP_KEY = "dingfakeappkey"
 APP_SECRET = "fake-app-secret"
@@ -69,7 +70,9 @@ class Injected:
     headers: dict[str, str]
 
 
-class FakeDingTalk:
+class FakeDingTalk(FakeServer):
+    name, poll_interval = "fake-dingtalk", 0.02
+
     def __init__(self, app_key: str = APP_KEY, app_secret: str = APP_SECRET,
                  robot_code: str = ROBOT_CODE) -> None:
         self.app_key, self.app_secret, self.robot_code = app_key, app_secret, robot_code
@@ -85,44 +88,10 @@ class FakeDingTalk:
         self.member_page_threshold = 1000                 # batchQuery pages only above this many members
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-
-    # --- life cycle ----------------------------------------------------------------------
-    def start(self) -> "FakeDingTalk":
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:        # noqa: N802
-                fake._handle(self)
-
-            def do_POST(self) -> None:       # noqa: N802
-                fake._handle(self)
-
-            do_PUT = do_POST
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02},
-                         daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
-
-    def __enter__(self) -> "FakeDingTalk":
-        return self.start()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
 
     @property
     def url(self) -> str:
-        assert self._server, "start() first"
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return self.origin
 
     def env(self, **extra: str) -> dict[str, str]:
         """Environment for DingTalkConnector.from_env pointing at this fake."""
@@ -180,7 +149,7 @@ class FakeDingTalk:
         self.flow_controlled.add(user_id)
 
     # --- HTTP ----------------------------------------------------------------------------
-    def _handle(self, req: BaseHTTPRequestHandler) -> None:
+    def _handle(self, req: BaseHTTPRequestHandler, method: str = "") -> None:
         parts = urlsplit(req.path)
         length = int(req.headers.get("Content-Length") or 0)
         raw = req.rfile.read(length) if length else b""

@@ -12,16 +12,20 @@ import json
 import secrets
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
+from tests.fakes.server import FakeServer
+
 SLACK_ISSUER = "https://slack.com"
 
 
-class FakeSignIn:
+class FakeSignIn(FakeServer):
+    name = "fake-sign-in"
+
     SLACK_CLIENT_ID = "1234567890.0987654321"
     SLACK_CLIENT_SECRET = "fake-slack-client-secret"
     SLACK_TEAM = "T0FAKETEAM"
@@ -36,43 +40,10 @@ class FakeSignIn:
         self.calls: list[tuple[str, str]] = []
         self.key = RSAKey.generate_key(2048, parameters={"kid": "fake-slack-key", "alg": "RS256", "use": "sig"})
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-
-    # --- lifecycle ------------------------------------------------------------------------
-    def start(self) -> "FakeSignIn":
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802
-                fake._handle(self, "GET")
-
-            def do_POST(self):  # noqa: N802
-                fake._handle(self, "POST")
-
-            def log_message(self, *args):
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> "FakeSignIn":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
 
     @property
     def base(self) -> str:
-        assert self._server is not None, "start() the fake first"
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return self.origin
 
     def env(self) -> dict[str, str]:
         b = self.base

@@ -26,13 +26,14 @@ import queue
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Iterator
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from tests.fakes.file_transfer import send_bytes
+from tests.fakes.server import FakeServer
 
 BOT_TOKEN = "xoxb-0000000000-fake-bot-token"
 ADMIN_TOKEN = "xoxp-0000000000-fake-admin-token"
@@ -73,7 +74,9 @@ class SlackState:
     shared: list[dict] = field(default_factory=list)                 # files.completeUploadExternal results
 
 
-class FakeSlack:
+class FakeSlack(FakeServer):
+    name = "fake-slack"
+
     def __init__(self, *, bot_token: str = BOT_TOKEN, admin_token: str = ADMIN_TOKEN,
                  app_token: str = APP_TOKEN) -> None:
         self.tokens = {bot_token: BOT_USER_ID, admin_token: ADMIN_USER_ID}
@@ -83,44 +86,27 @@ class FakeSlack:
         self._failures: dict[str, list[_Failure]] = {}
         self._lock = threading.Lock()
         self._ts = itertools.count(1)
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
         self._socket: _FakeSocketMode | None = None
 
-    # --- lifecycle ---------------------------------------------------------------------------------
-    def start(self) -> "FakeSlack":
+    # --- lifecycle (tests/fakes/server.py) ---------------------------------------------------------
+    def handler_class(self) -> type[BaseHTTPRequestHandler]:
         fake = self
 
         class Handler(_Handler):
             slack = fake
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.01},
-                                        name="fake-slack", daemon=True)
-        self._thread.start()
-        return self
+        return Handler
 
     def stop(self) -> None:
         if self._socket is not None:
             self._socket.stop()
             self._socket = None
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> "FakeSlack":
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        super().stop()
 
     @property
     def url(self) -> str:
         """The value for SLACK_API_URL."""
-        assert self._server is not None, "FakeSlack is not started"
-        return f"http://127.0.0.1:{self._server.server_address[1]}/api/"
+        return f"{self.origin}/api/"
 
     def env(self, *, signing_secret: str = "fake-signing-secret", admin: bool = True,
             app: bool = False) -> dict[str, str]:
@@ -542,3 +528,71 @@ class _FakeSocketMode:
 def fake_slack() -> Iterator[FakeSlack]:
     with FakeSlack() as slack:
         yield slack
+
+
+# --- what a reader sees ----------------------------------------------------------------------------
+# Slack's mrkdwn styles, by the documented rule: a marker opens after the start, a space or punctuation and
+# before a non-space; it closes after a non-space and before the end, a space or punctuation.
+_STYLES = {"bold": "*", "italic": "_", "strike": "~", "code": "`"}
+_EDGE = r"(?:^|(?<=[\s.,;:!?()\[\]'\"“”「」（）]))"
+_AFTER = r"(?=$|[\s.,;:!?()\[\]'\"“”「」（）])"
+
+
+def _mrkdwn(text: str) -> tuple[str, set[str]]:
+    import re
+    styles: set[str] = set()
+    if re.search(r"```[\s\S]+?```", text):
+        styles.add("preformatted")
+        text = re.sub(r"```([\s\S]+?)```", r"\1", text)
+    if re.search(r"(?m)^&gt;", text):
+        styles.add("quote")
+        text = re.sub(r"(?m)^&gt; ?", "", text)
+    for style, mark in _STYLES.items():
+        m = re.escape(mark)
+        pattern = rf"{_EDGE}{m}(?=\S)(.+?)(?<=\S){m}{_AFTER}"
+        if re.search(pattern, text):
+            styles.add(style)
+            text = re.sub(pattern, r"\1", text)
+    text = re.sub(r"<@([UW][A-Z0-9]+)>", r"@\1", text)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&"), styles
+
+
+def shown(message: dict) -> tuple[str, set[str]]:
+    """The words a Slack reader sees in a posted message (its args) and the styles Slack applied to them.
+    Blocks win over `text` (then only a notification's fallback); rich text and plain text are shown as
+    written (a rich text element's own `style` counts), mrkdwn text (top-level `text` unless `mrkdwn` is
+    false, mrkdwn text objects) is formatted."""
+    blocks = message.get("blocks")
+    if isinstance(blocks, str):
+        blocks = json.loads(blocks)
+    if not blocks:
+        if message.get("mrkdwn") is False:
+            return _mrkdwn_entities(message.get("text", "")), set()
+        return _mrkdwn(message.get("text", ""))
+    words: list[str] = []
+    styles: set[str] = set()
+    for block in blocks:
+        if block["type"] == "rich_text":
+            for section in block["elements"]:
+                for element in section["elements"]:
+                    if element["type"] == "text":
+                        words.append(element["text"])
+                        styles |= {k for k, v in (element.get("style") or {}).items() if v}
+                    elif element["type"] == "user":
+                        words.append(f"@{element['user_id']}")
+        elif block["type"] in ("header", "section") and block.get("text"):
+            if block["text"]["type"] == "plain_text":
+                words.append(block["text"]["text"])
+            else:
+                text, applied = _mrkdwn(block["text"]["text"])
+                words.append(text)
+                styles |= applied
+        if block["type"] != "actions":
+            words.append("\n")
+    return "".join(words).rstrip("\n"), styles
+
+
+def _mrkdwn_entities(text: str) -> str:
+    import re
+    text = re.sub(r"<@([UW][A-Z0-9]+)>", r"@\1", text)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")

@@ -31,7 +31,7 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Callable
 from urllib.parse import parse_qs, urlsplit
 
@@ -39,6 +39,7 @@ import pytest
 from wechatpy.enterprise.crypto import WeChatCrypto
 
 from tests.fakes.file_transfer import parse_multipart, send_bytes
+from tests.fakes.server import FakeServer
 
 PREFIX = "/cgi-bin/"
 GROUP_MSGTYPES = {"text", "image", "voice", "video", "file", "textcard", "news", "mpnews", "markdown"}
@@ -79,7 +80,9 @@ class Chat:
     messages: list[dict] = field(default_factory=list)
 
 
-class FakeWeCom:
+class FakeWeCom(FakeServer):
+    name = "fake-wecom"
+
     # Callback secrets the fake signs with (what IT would paste from the console).
     CALLBACK_TOKEN = "fakeToken123"
     CALLBACK_AES_KEY = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
@@ -110,46 +113,10 @@ class FakeWeCom:
         self.response_codes: dict[str, tuple[str, float]] = {}   # response_code -> (chat, issued at)
         self.aibot_replies: list[tuple[str, dict]] = []          # (chat, body) answered via response_url
         self.aibot_refused: list[str] = []                       # response codes used twice or expired
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    # --- lifecycle ----------------------------------------------------------------------
-    def start(self) -> "FakeWeCom":
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802
-                fake._handle(self, "GET")
-
-            def do_POST(self):  # noqa: N802
-                fake._handle(self, "POST")
-
-            def log_message(self, *args):  # keep test output quiet
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.01},
-                                        daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> "FakeWeCom":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
 
     @property
     def api_url(self) -> str:
-        assert self._server is not None, "start() the fake first"
-        return f"http://127.0.0.1:{self._server.server_address[1]}{PREFIX}"
+        return f"{self.origin}{PREFIX}"
 
     def env(self, **extra: str) -> dict[str, str]:
         """Environment for WeComConnector.from_env pointing at this fake (callback secrets are test values)."""

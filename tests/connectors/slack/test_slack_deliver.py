@@ -29,7 +29,7 @@ from core.errors import PermanentDeliveryError, RetryableDeliveryError, Unsuppor
 from core.events import CardActed
 from core.ports import Profile
 from tests.connectors.slack.slack_helpers import SECRET, signed
-from tests.fakes.slack_api import ADMIN_TOKEN, BOT_TOKEN, BOT_USER_ID, FakeSlack
+from tests.fakes.slack_api import ADMIN_TOKEN, BOT_TOKEN, BOT_USER_ID, FakeSlack, shown
 
 CHANNEL = "C0TRAIN01"
 MEMBER = "U0MEMBER1"
@@ -38,6 +38,12 @@ MEMBER = "U0MEMBER1"
 def MARK(key: str) -> dict:
     """Every post carries its outbox key's digest as message metadata (found again after an interrupted call)."""
     return {"event_type": "steward_outbox", "event_payload": {"outbox": outbox_mark(key)}}
+
+
+def rich(*parts: str | dict) -> list[dict]:
+    """What `literal` sends: one rich_text block, words as text elements, the core's mentions as users."""
+    return [{"type": "rich_text", "elements": [{"type": "rich_text_section", "elements": [
+        {"type": "text", "text": p} if isinstance(p, str) else p for p in parts]}]}]
 
 
 def only_call(fake: FakeSlack, method: str):
@@ -52,7 +58,8 @@ def test_post_message(live, fake_slack):
     delivery = live.deliver(PostMessage(platform="slack", chat_id=CHANNEL, text="第一次警告 <@U0MEMBER1> (R8.2.1)"),
                             "out-1")
     call = only_call(fake_slack, "chat.postMessage")
-    assert call.args == {"channel": CHANNEL, "text": "第一次警告 <@U0MEMBER1> (R8.2.1)", "metadata": MARK("out-1")}
+    assert call.args == {"channel": CHANNEL, "text": "第一次警告 <@U0MEMBER1> (R8.2.1)", "metadata": MARK("out-1"),
+                         "blocks": rich("第一次警告 ", {"type": "user", "user_id": "U0MEMBER1"}, " (R8.2.1)")}
     assert call.token == BOT_TOKEN and call.authorization == f"Bearer {BOT_TOKEN}"
     assert call.content_type == "application/json"
     assert delivery.remote_id == fake_slack.state.messages[(CHANNEL, delivery.remote_id)]["ts"]
@@ -76,7 +83,8 @@ def test_send_private_opens_the_dm_then_posts(live, fake_slack):
     delivery = live.deliver(SendPrivate(platform="slack", user_id=MEMBER, text="你的成績：85"), "out-4")
     assert [c.method for c in fake_slack.calls] == ["conversations.open", "chat.postMessage"]
     assert fake_slack.calls[0].args == {"users": MEMBER}
-    assert fake_slack.calls[1].args == {"channel": "D0MEMBER1", "text": "你的成績：85", "metadata": MARK("out-4")}
+    assert fake_slack.calls[1].args == {"channel": "D0MEMBER1", "text": "你的成績：85", "metadata": MARK("out-4"),
+                                        "blocks": rich("你的成績：85")}
     assert delivery.remote_id and delivery.detail == {"channel": "D0MEMBER1"}
 
 
@@ -84,7 +92,7 @@ def test_send_ephemeral(live, fake_slack):
     delivery = live.deliver(SendEphemeral(platform="slack", chat_id=CHANNEL, user_id=MEMBER, text="請勿廣告"),
                             "out-5")
     assert only_call(fake_slack, "chat.postEphemeral").args == {"channel": CHANNEL, "user": MEMBER,
-                                                                 "text": "請勿廣告"}
+                                                                 "text": "請勿廣告", "blocks": rich("請勿廣告")}
     assert delivery.remote_id
 
 
@@ -187,8 +195,8 @@ def test_post_card_in_a_channel_renders_block_kit(live, fake_slack):
     assert args["channel"] == CHANNEL
     assert args["text"] == "Remove li.lei?\nSecond violation under R8.2.2: ads (加我微信)"
     assert args["blocks"] == [
-        {"type": "section", "text": {"type": "mrkdwn",
-                                     "text": "*Remove li.lei?*\nSecond violation under R8.2.2: ads (加我微信)"}},
+        {"type": "header", "text": {"type": "plain_text", "text": "Remove li.lei?"}},
+        *rich("Second violation under R8.2.2: ads (加我微信)"),
         {"type": "actions", "elements": [
             {"type": "button", "text": {"type": "plain_text", "text": "Remove"}, "action_id": "case.approve",
              "value": "case-17", "style": "danger"},
@@ -232,7 +240,7 @@ def test_a_card_click_comes_back_as_the_buttons_action_and_value(live, fake_slac
                     buttons=tuple(Button(str(n), "feedback.rate", str(n)) for n in (1, 2, 3)), chat_id=CHANNEL)
     live.deliver(card, "out-21")
     posted = only_call(fake_slack, "chat.postMessage").args
-    action_ids = [e["action_id"] for e in posted["blocks"][1]["elements"]]
+    action_ids = [e["action_id"] for e in posted["blocks"][-1]["elements"]]
     assert len(set(action_ids)) == 3          # Slack wants them unique within a block
     for index, button in enumerate(card.buttons):
         [event] = _click(live, clock, posted, index)
@@ -245,9 +253,9 @@ def test_long_cards_are_split_within_block_kit_limits(live, fake_slack):
                     buttons=tuple(Button("x" * 100, f"a.{n}", str(n)) for n in range(30)), chat_id=CHANNEL)
     live.deliver(card, "out-22")
     blocks = only_call(fake_slack, "chat.postMessage").args["blocks"]
-    sections = [b for b in blocks if b["type"] == "section"]
+    texts = [e["text"] for b in blocks if b["type"] == "rich_text" for s in b["elements"] for e in s["elements"]]
     actions = [b for b in blocks if b["type"] == "actions"]
-    assert all(len(b["text"]["text"]) <= 3000 for b in sections) and len(sections) >= 3
+    assert all(len(text) <= 3000 for text in texts) and len(texts) >= 3 and "".join(texts) == card.text
     assert [len(b["elements"]) for b in actions] == [25, 5]
     assert all(len(e["text"]["text"]) <= 75 for b in actions for e in b["elements"])
 
@@ -435,3 +443,36 @@ def test_health_reports_an_unreachable_api(live, fake_slack):
     fake_slack.fail_next("auth.test", status=503)
     assert live.health().ok is False
 
+
+
+# --- member text is shown as typed -----------------------------------------------------------------------
+
+TYPED = "*free* course _today_ ~only~ `rm -rf` ```all``` & <b>\n> quoted"
+
+
+def test_the_reader_view_would_catch_formatting():
+    """The check below can fail: the escaped mrkdwn alone (what was sent before) formats a member's words."""
+    from connectors.slack.mrkdwn import escape
+    text, styles = shown({"text": escape(f"warned for: {TYPED}")})
+    assert styles == {"bold", "italic", "strike", "code", "preformatted", "quote"} and text != f"warned for: {TYPED}"
+
+
+@pytest.mark.parametrize("action", [
+    PostMessage(platform="slack", chat_id=CHANNEL, text=f"<@{MEMBER}> warned for: {TYPED}"),
+    SendPrivate(platform="slack", user_id=MEMBER, text=f"<@{MEMBER}> warned for: {TYPED}"),
+    SendEphemeral(platform="slack", chat_id=CHANNEL, user_id=MEMBER, text=f"<@{MEMBER}> warned for: {TYPED}"),
+    PostCard(platform="slack", title=f"Remove *{TYPED[:20]}*?", text=f"<@{MEMBER}> warned for: {TYPED}",
+             buttons=(Button("Remove", "case.approve", "C1"),), chat_id=CHANNEL),
+], ids=["post", "private", "ephemeral", "card"])
+def test_quoted_member_text_is_shown_as_typed(live, fake_slack, action):
+    """`*bold*`, `_italic_`, `~strike~`, backticks and `>` in a member's words quoted by Steward: the reader
+    sees the characters as typed, with no style applied; the core's own mention is still a mention."""
+    live.deliver(action, "out-typed")
+    [call] = [c for c in fake_slack.calls if c.method in ("chat.postMessage", "chat.postEphemeral")]
+    text, styles = shown(call.args)
+    expected = f"@{MEMBER} warned for: {TYPED}"
+    if isinstance(action, PostCard):
+        expected = f"{action.title}\n{expected}"
+    assert (text, styles) == (expected, set())
+    assert {"type": "user", "user_id": MEMBER} in call.args["blocks"][-2 if isinstance(action, PostCard) else 0][
+        "elements"][0]["elements"]

@@ -41,7 +41,9 @@ def _compiled(key: tuple) -> tuple[LexiconMatcher, LexiconMatcher]:
     terms = compose(dict(extra), dict(removed), allow, code_names, normaliser.fold)
     main = [t for t in terms if t.category not in CUE_CATEGORIES]
     cues = [t for t in terms if t.category in CUE_CATEGORIES]
-    return LexiconMatcher(main, normaliser.fold), LexiconMatcher(cues, normaliser.fold)
+    # The pattern rules' anchors ride in the main automaton: one pass finds both.
+    return (LexiconMatcher(main, normaliser.fold, anchors=PatternDetector.anchors()),
+            LexiconMatcher(cues, normaliser.fold))
 
 
 def compile_lexicon(settings: ModerationSettings) -> LexiconMatcher:
@@ -85,14 +87,15 @@ class Moderator:
     def _detect(self, norm: Normalised, *, sender: str, chat: str, at: datetime,
                mentions: int = 0) -> list[Hit]:
         s = norm.text
-        matches = self._matcher.find(s)
+        anchors: list = []
+        matches = self._matcher.find(s, anchors)
         leet = deleet(s)
         if leet is not None:
             seen = {(m.category, m.start, m.end) for m in matches}
             matches += [m for m in self._matcher.find(leet)
                         if (m.category, m.start, m.end) not in seen]
         hits = [_lexicon_hit(m) for m in matches if m.category in LEXICON_CATEGORIES_REPORTED]
-        patterns = self._patterns.find(s, norm.original)
+        patterns = self._patterns.find(s, norm.original, anchors)
         hits += patterns
         numbers = find_numbers(s)
         links = find_links(s)

@@ -27,10 +27,11 @@ from typing import Iterable
 
 from core.moderation.verdict import Hit
 
-# The prefixes that any library plugin needs; without one, the plugins are not run.
+# The prefixes that any library plugin needs; without one, the plugins are not run. (Every
+# alternative starts with a literal character: the regex engine then skips ahead to those.)
 _PLUGIN_HINT = re.compile(
     r"AKIA|ASIA|A3T|ABIA|ACCA|AccountKey|ghp_|gho_|ghu_|ghs_|ghr_|github_pat_|glpat-|xox[abposr]-|"
-    r"hooks\.slack|[rs]k_live_|sk-|eyJ|PRIVATE KEY|://[^\s/:@]+:[^\s@/]+@|SG\.|npm_|pypi-|"
+    r"hooks\.slack|rk_live_|sk_live_|sk-|eyJ|PRIVATE KEY|://[^\s/:@]+:[^\s@/]+@|SG\.|npm_|pypi-|"
     r"AC[0-9a-f]{32}|SK[0-9a-f]{32}")
 
 # Secret types that detect-secrets reports and that count here (its high-entropy and keyword
@@ -56,7 +57,7 @@ _KEYWORD = re.compile(
     r"(?<![a-z])(?:password|passwd|passwort|pwd|passcode|pass|secret|secret[ _-]?key|"
     r"client[ _]secret|app[ _]?secret|access[ _]?key(?:[ _]?secret)?|secret[ _]?id|"
     r"api[ _-]?(?:key|token)|token|webhook key|auth key|key)(?![a-z])", re.I)
-_KEYWORD_HINT = re.compile(r"密[码碼钥鑰]|口令|[秘私金][钥鑰]|pass|pwd|secret|token|key")
+_KEYWORD_HINT = re.compile(r"密[码碼钥鑰]|口令|秘[钥鑰]|私[钥鑰]|金[钥鑰]|pass|pwd|secret|token|key")
 _VALUE = re.compile(r"(?:^|(?<=[\s:=：是为為,，(（]))"
                     r"(?P<value>[\x21-\x39\x3b\x3c\x3e-\x7e][\x21-\x7e]{5,})")
 _WINDOW = 48

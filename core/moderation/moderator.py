@@ -7,6 +7,7 @@ a few tens of microseconds per message.
 """
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from functools import lru_cache
 
@@ -27,6 +28,7 @@ from core.moderation.verdict import CLAUSES, NUDGE_CATEGORIES, SEVERE, Hit, Verd
 LEXICON_CATEGORIES_REPORTED = ("insult", "discrimination", "ads", "illegal")
 _CONTEXT = 12          # characters of context either side of the evidence
 _EVIDENCE_MAX = 80
+_DIGIT = re.compile(r"\d")
 
 
 # Cue lexicons that only matter once a confidentiality marker matched: kept out of the main
@@ -97,7 +99,7 @@ class Moderator:
         hits = [_lexicon_hit(m) for m in matches if m.category in LEXICON_CATEGORIES_REPORTED]
         patterns = self._patterns.find(s, norm.original, anchors)
         hits += patterns
-        numbers = find_numbers(s)
+        numbers = find_numbers(s) if _DIGIT.search(s) else []
         links = find_links(s)
         pitch = any(h.category == "ads" for h in patterns)      # a pitch makes a number an offer
         contact, claimed = self._contact.find(s, numbers, matches, links, pitch=pitch)

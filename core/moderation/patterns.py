@@ -342,7 +342,7 @@ class PatternDetector:
         self._en = _en_gate()
 
     @staticmethod
-    def anchors() -> dict[str, tuple[tuple[int, int], ...]]:
+    def anchors() -> dict[str, tuple]:
         """The Chinese rules' anchors, for LexiconMatcher(anchors=...)."""
         return _zh_gate().table
 
@@ -405,11 +405,15 @@ class _Gate:
                 for bit, strings in enumerate(sets):
                     for anchor in strings:
                         owners.setdefault(anchor, []).append((clause, 1 << bit))
-        # anchor -> ((clause, bit), ...): what finding the anchor proves
-        self.table = {anchor: tuple(owned) for anchor, owned in owners.items()}
+        # anchor -> (rules it alone lets run, (clause, bit) of the clauses it is one part of)
+        self.table = {}
+        for anchor, owned in owners.items():
+            direct = frozenset(self._clause_rule[c] for c, _ in owned if self._clause_full[c] == 1)
+            self.table[anchor] = (direct, tuple((c, bit) for c, bit in owned
+                                                if self._clause_full[c] != 1))
         self._automaton = ahocorasick.Automaton()
-        for anchor, owned in self.table.items():
-            self._automaton.add_word(encode(anchor) if encoded else anchor, owned)
+        for anchor, value in self.table.items():
+            self._automaton.add_word(encode(anchor) if encoded else anchor, value)
         if self.table:
             self._automaton.make_automaton()
 
@@ -417,20 +421,22 @@ class _Gate:
         """Indexes of the rules that may match `text`, in rule order."""
         if not self.table:
             return self.candidates_of(())
-        return self.candidates_of(owned for _, owned in
-                                  self._automaton.iter(encode(text) if self._encoded else text))
+        return self.candidates_of([value for _, value in
+                                   self._automaton.iter(encode(text) if self._encoded else text)])
 
     def candidates_of(self, found) -> list[int]:
-        """The same, from the values of the anchors found in the text."""
-        seen: dict[int, int] = {}
-        get = seen.get
-        for owned in found:
-            for clause, bit in owned:
-                seen[clause] = get(clause, 0) | bit
-        full, rule_of = self._clause_full, self._clause_rule
-        rules = {rule_of[c] for c, bits in seen.items() if bits == full[c]}
-        if self._always:
-            rules.update(self._always)
+        """The same, from the table values of the anchors found in the text."""
+        rules = set(self._always)
+        parts: dict[int, int] = {}
+        get = parts.get
+        for direct, partial in found:
+            if direct:
+                rules |= direct
+            for clause, bit in partial:
+                parts[clause] = get(clause, 0) | bit
+        if parts:
+            full, rule_of = self._clause_full, self._clause_rule
+            rules.update(rule_of[c] for c, bits in parts.items() if bits == full[c])
         return sorted(rules)
 
     def run(self, candidates: list[int], text: str, hits: list[Hit], in_original: bool,

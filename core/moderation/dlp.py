@@ -101,7 +101,7 @@ def is_mobile(digits: str) -> bool:
 
 # ------------------------------------------------------------------------------ number finder
 _TW_ID = re.compile(r"[a-z](?<![0-9a-z_][a-z])[1289]\d{8}(?![0-9a-z])")
-_NINE_DIGITS = re.compile(r"\d{9}")     # what a Taiwan ID needs: skips most text in C
+_NINE_DIGITS = re.compile(r"\d(?=\d{8})")     # what a Taiwan ID needs; skips ahead in C
 _RUN = re.compile(r"\d(?<![0-9a-z_]\d)(?:[ \-]?\d){9,}x?(?![0-9])")
 _SEPARATORS = re.compile(r"[ \-]")
 

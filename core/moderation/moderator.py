@@ -75,6 +75,7 @@ class Moderator:
         self._nudges = NudgeDetector(recent, offtopic=settings.offtopic_nudges,
                                      long_chars=settings.long_message_chars,
                                      interval_seconds=settings.nudge_interval_seconds)
+        self._nudging = self._nudges.enabled
         self._severity = SeverityPolicy(settings)
         self._patterns = PatternDetector()
         self._secrets = SecretsDetector()
@@ -96,12 +97,14 @@ class Moderator:
             seen = {(m.category, m.start, m.end) for m in matches}
             matches += [m for m in self._matcher.find(leet)
                         if (m.category, m.start, m.end) not in seen]
-        hits = [_lexicon_hit(m) for m in matches if m.category in LEXICON_CATEGORIES_REPORTED]
+        hits = [_lexicon_hit(m) for m in matches if m.category in LEXICON_CATEGORIES_REPORTED] \
+            if matches else []
         patterns = self._patterns.find(s, norm.original, anchors)
         hits += patterns
         numbers = find_numbers(s) if _DIGIT.search(s) else []
         links = find_links(s)
-        pitch = any(h.category == "ads" for h in patterns)      # a pitch makes a number an offer
+        # a pitch makes a number an offer
+        pitch = any(h.category == "ads" for h in patterns) if patterns else False
         contact, claimed = self._contact.find(s, numbers, matches, links, pitch=pitch)
         hits += contact
         hits += self._dlp.find(s, numbers, matches, links, claimed)
@@ -110,7 +113,7 @@ class Moderator:
             hits = in_context(s, norm.original, hits)
         hits += self._flood.check(norm.original, s, chat=chat, sender=sender, at=at,
                                   mentions=mentions)
-        if self._nudges.enabled:
+        if self._nudging:
             hits += self._nudges.check(norm.original, s, matches, chat=chat, sender=sender, at=at)
         return hits
 

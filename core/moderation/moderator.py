@@ -92,7 +92,9 @@ class Moderator:
         s = norm.text
         anchors: list = []
         matches = self._matcher.find(s, anchors)
-        leet = deleet(s)
+        # Most messages hold no digit: then leetspeak needs a $ or @, and no number can be there.
+        digit = _DIGIT.search(s) is not None
+        leet = deleet(s) if digit or "$" in s or "@" in s else None
         if leet is not None:
             seen = {(m.category, m.start, m.end) for m in matches}
             matches += [m for m in self._matcher.find(leet)
@@ -101,13 +103,13 @@ class Moderator:
             if matches else []
         patterns = self._patterns.find(s, norm.original, anchors)
         hits += patterns
-        numbers = find_numbers(s) if _DIGIT.search(s) else []
+        numbers = find_numbers(s) if digit else []
         links = find_links(s)
         # a pitch makes a number an offer
         pitch = any(h.category == "ads" for h in patterns) if patterns else False
         contact, claimed = self._contact.find(s, numbers, matches, links, pitch=pitch)
         hits += contact
-        hits += self._dlp.find(s, numbers, matches, links, claimed)
+        hits += self._dlp.find(s, numbers, matches, links, claimed, digits=digit)
         hits += self._secrets.find(norm.original, s)
         if hits:
             hits = in_context(s, norm.original, hits)

@@ -398,7 +398,7 @@ class _Gate:
             if not clauses or any(not sets for sets in clauses):
                 self._always.append(i)
                 continue
-            for sets in clauses:
+            for sets in map(_selective, clauses):
                 clause = len(self._clause_rule)
                 self._clause_rule.append(i)
                 self._clause_full.append((1 << len(sets)) - 1)
@@ -453,6 +453,15 @@ class _Gate:
             seen.add(rule.category)
             hits.append(Hit(rule.category, "pattern", f"{rule.category}: {rule.name}", m.span(),
                             score=rule.score, in_original=in_original, whole_message=whole))
+
+
+def _selective(sets: list[frozenset[str]]) -> list[frozenset[str]]:
+    """The sets worth looking for: a set of single characters (你/妳/您) is in most messages
+    and adds little beside a set of longer strings, so it is left out when there is one (a
+    condition left out only lets a rule run more often)."""
+    if not any(min(map(len, x)) >= 2 for x in sets):
+        return sets
+    return [x for x in sets if max(map(len, x)) >= 2]
 
 
 def conditions(pattern: str) -> list[list[frozenset[str]]]:

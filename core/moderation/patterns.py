@@ -406,7 +406,7 @@ class _Gate:
                     for anchor in strings:
                         owners.setdefault(anchor, []).append((clause, 1 << bit))
         # anchor -> (rules it alone lets run, (clause, bit) of the clauses it is one part of)
-        self.table = {}
+        self.table: dict[str, tuple[frozenset[int], tuple[tuple[int, int], ...]]] = {}
         for anchor, owned in owners.items():
             direct = frozenset(self._clause_rule[c] for c, _ in owned if self._clause_full[c] == 1)
             self.table[anchor] = (direct, tuple((c, bit) for c, bit in owned

@@ -152,12 +152,13 @@ class FloodDetector:
         self._repeat_min = repeat_min_chars
         self._storm = mention_storm
         self._counts = getattr(recent, "counts", None)   # one round trip, where a store offers it
+        self._enough = max(max_messages, repeat_max) + 2     # counting further changes nothing
 
     def check(self, original: str, normalised: str, *, chat: str, sender: str, at: datetime,
               mentions: int) -> list[Hit]:
         hits: list[Hit] = []
         whole = (0, len(normalised))
-        mentioned = max(mentions, mentions_in(original))
+        mentioned = max(mentions, mentions_in(original)) if "@" in original else mentions
         if mentioned >= self._storm:
             hits.append(Hit("flood", "flood.mentions",
                             f"flood: mention storm ({mentioned} @-mentions)", whole,
@@ -167,7 +168,7 @@ class FloodDetector:
         recent.record(chat, sender, fp, at)
         if self._counts is not None:
             sent, same = self._counts(chat, sender, at - self._window, fp, at - self._repeat_window,
-                                      enough=max(self._max, self._repeat_max) + 2)
+                                      enough=self._enough)
         else:
             sent = recent.count(chat, sender, at - self._window)
             same = recent.count(chat, sender, at - self._repeat_window, fp) \

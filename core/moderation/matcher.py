@@ -17,7 +17,7 @@ term (a sales group may say 促销) are dropped.
 from __future__ import annotations
 
 import re
-from typing import Callable, Iterable, NamedTuple
+from typing import Callable, Iterable, Mapping, NamedTuple
 
 from core.moderation.lexicon import Term
 
@@ -51,7 +51,14 @@ def encode(text: str) -> str:
 
 
 class LexiconMatcher:
-    def __init__(self, terms: Iterable[Term], fold: Callable[[str], str]) -> None:
+    """`anchors` (optional): more keys to look for in the same pass, each with a value that
+    `find` reports when the key occurs anywhere in the text (no word boundaries, no
+    suppression). patterns.py uses them as its prefilter, so that a message is walked once for
+    the lexicon and the pattern rules together. Anchors are taken as they are (already in the
+    form of normalised text), not folded."""
+
+    def __init__(self, terms: Iterable[Term], fold: Callable[[str], str],
+                 anchors: Mapping[str, object] | None = None) -> None:
         import ahocorasick  # the C extension loads here, not at import of this module
 
         grouped: dict[str, list[tuple[Term, bool, bool]]] = {}
@@ -62,28 +69,37 @@ class LexiconMatcher:
             left = _is_word_char(key[0])
             right = _is_word_char(key[-1]) and not term.prefix
             grouped.setdefault(key, []).append((term, left, right))
+        anchors = anchors or {}
         self._automaton = ahocorasick.Automaton()
-        for key, entries in grouped.items():
-            self._automaton.add_word(encode(key), (2 * len(key), tuple(entries)))
+        for key in {**dict.fromkeys(grouped), **dict.fromkeys(anchors)}:
+            self._automaton.add_word(encode(key), (2 * len(key), tuple(grouped.get(key, ())),
+                                                   anchors.get(key)))
         self.size = len(grouped)
-        if self.size:
+        if grouped or anchors:
             self._automaton.make_automaton()
+        self._empty = not grouped and not anchors
 
     def stats(self) -> dict[str, int]:
         return dict(self._automaton.get_stats())
 
-    def find(self, text: str) -> list[Match]:
-        if not self.size:
+    def find(self, text: str, anchors: list | None = None) -> list[Match]:
+        """Lexicon matches in `text`; with a list for `anchors`, the values of the anchors
+        found are appended to it."""
+        if self._empty:
             return []
         found: list[Match] = []
         suppress: list[tuple[str, int, int]] = []
         n = len(text)
         words = _WORD_CHARS
         new = tuple.__new__             # a NamedTuple without its Python-level __new__
-        for last, (length, entries) in self._automaton.iter(encode(text)):
+        for last, (length, entries, anchor) in self._automaton.iter(encode(text)):
             first = last - length + 1
             if first & 1:
                 continue                       # began in the middle of a character
+            if anchor is not None and anchors is not None:
+                anchors.append(anchor)
+            if not entries:
+                continue
             start, end = first >> 1, (last + 1) >> 1
             for term, left, right in entries:
                 if left and start and text[start - 1] in words:

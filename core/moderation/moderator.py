@@ -7,6 +7,7 @@ a few tens of microseconds per message.
 """
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from functools import lru_cache
 
@@ -27,6 +28,7 @@ from core.moderation.verdict import CLAUSES, NUDGE_CATEGORIES, SEVERE, Hit, Verd
 LEXICON_CATEGORIES_REPORTED = ("insult", "discrimination", "ads", "illegal")
 _CONTEXT = 12          # characters of context either side of the evidence
 _EVIDENCE_MAX = 80
+_DIGIT = re.compile(r"\d")
 
 
 # Cue lexicons that only matter once a confidentiality marker matched: kept out of the main
@@ -41,7 +43,9 @@ def _compiled(key: tuple) -> tuple[LexiconMatcher, LexiconMatcher]:
     terms = compose(dict(extra), dict(removed), allow, code_names, normaliser.fold)
     main = [t for t in terms if t.category not in CUE_CATEGORIES]
     cues = [t for t in terms if t.category in CUE_CATEGORIES]
-    return LexiconMatcher(main, normaliser.fold), LexiconMatcher(cues, normaliser.fold)
+    # The pattern rules' anchors ride in the main automaton: one pass finds both.
+    return (LexiconMatcher(main, normaliser.fold, anchors=PatternDetector.anchors()),
+            LexiconMatcher(cues, normaliser.fold))
 
 
 def compile_lexicon(settings: ModerationSettings) -> LexiconMatcher:
@@ -71,6 +75,7 @@ class Moderator:
         self._nudges = NudgeDetector(recent, offtopic=settings.offtopic_nudges,
                                      long_chars=settings.long_message_chars,
                                      interval_seconds=settings.nudge_interval_seconds)
+        self._nudging = self._nudges.enabled
         self._severity = SeverityPolicy(settings)
         self._patterns = PatternDetector()
         self._secrets = SecretsDetector()
@@ -85,27 +90,32 @@ class Moderator:
     def _detect(self, norm: Normalised, *, sender: str, chat: str, at: datetime,
                mentions: int = 0) -> list[Hit]:
         s = norm.text
-        matches = self._matcher.find(s)
-        leet = deleet(s)
+        anchors: list = []
+        matches = self._matcher.find(s, anchors)
+        # Most messages hold no digit: then leetspeak needs a $ or @, and no number can be there.
+        digit = _DIGIT.search(s) is not None
+        leet = deleet(s) if digit or "$" in s or "@" in s else None
         if leet is not None:
             seen = {(m.category, m.start, m.end) for m in matches}
             matches += [m for m in self._matcher.find(leet)
                         if (m.category, m.start, m.end) not in seen]
-        hits = [_lexicon_hit(m) for m in matches if m.category in LEXICON_CATEGORIES_REPORTED]
-        patterns = self._patterns.find(s, norm.original)
+        hits = [_lexicon_hit(m) for m in matches if m.category in LEXICON_CATEGORIES_REPORTED] \
+            if matches else []
+        patterns = self._patterns.find(s, norm.original, anchors)
         hits += patterns
-        numbers = find_numbers(s)
+        numbers = find_numbers(s) if digit else []
         links = find_links(s)
-        pitch = any(h.category == "ads" for h in patterns)      # a pitch makes a number an offer
+        # a pitch makes a number an offer
+        pitch = any(h.category == "ads" for h in patterns) if patterns else False
         contact, claimed = self._contact.find(s, numbers, matches, links, pitch=pitch)
         hits += contact
-        hits += self._dlp.find(s, numbers, matches, links, claimed)
+        hits += self._dlp.find(s, numbers, matches, links, claimed, digits=digit)
         hits += self._secrets.find(norm.original, s)
         if hits:
             hits = in_context(s, norm.original, hits)
         hits += self._flood.check(norm.original, s, chat=chat, sender=sender, at=at,
                                   mentions=mentions)
-        if self._nudges.enabled:
+        if self._nudging:
             hits += self._nudges.check(norm.original, s, matches, chat=chat, sender=sender, at=at)
         return hits
 

@@ -91,6 +91,9 @@ _SUBSTITUTE = re.compile(
     r"|[➕+](?=\s*(?:v|微|薇|威|wx|vx|q|扣|企鹅))"
     r"|(?<=[加➕+])v(?![a-z])|(?<=[加➕+])[薇威](?!信)"
     r"|(?<=[加➕+])q(?![a-z]))")
+# What any of those needs. The regex above starts with a look-ahead, so the engine tries it at
+# every position; this one starts each alternative with a literal and skips ahead in C.
+_SUBSTITUTE_HINT = re.compile(r"v[x信]|w[xe]|薇|威|徽|维|微|扣|企|抠|➕|\+|加")
 
 # Step 6: digits written as words.
 _NUMERAL_VALUES = {"零": "0", "〇": "0", "洞": "0", "一": "1", "幺": "1", "壹": "1", "二": "2",
@@ -220,7 +223,7 @@ class Normaliser:
         out = _fold(text)
         if len(out) != len(text) or not text.isascii():
             steps.append(lambda: _char_edits(text, self._fold_char))
-        if self._traditional.search(out):
+        if not out.isascii() and self._traditional.search(out):
             converted = self._t2s.convert(out)
             if len(converted) != len(out):
                 # A phrase changed length: convert character by character so the map stays exact.
@@ -233,7 +236,8 @@ class Normaliser:
         if "  " in out or "\t" in out:
             out = _constant_step(out, steps, _SPACES, " ")
         out = _callback_step(out, steps, _SQUEEZE, _first)
-        out = _callback_step(out, steps, _SUBSTITUTE, _substitute)
+        if _SUBSTITUTE_HINT.search(out):
+            out = _callback_step(out, steps, _SUBSTITUTE, _substitute)
         if not latin:       # in ASCII text a run of numerals is a run of digits already
             out = _callback_step(out, steps, _NUMERAL_RUN, _numerals_to_digits)
         if _NUMBER_WORD.search(out):

@@ -26,7 +26,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
+from core.moderation.matcher import encode
 from core.moderation.verdict import Hit
 
 
@@ -329,59 +331,119 @@ class PatternDetector:
     Chinese rules run on the normalised text (Simplified, folded); English rules on the
     original text, case-folded only: normalisation joins single letters ("he's a" would read
     "he'sa"), which helps find "f u c k" but breaks sentences.
+
+    The Chinese rules' prefilter can ride on the lexicon's automaton: build the LexiconMatcher
+    with `PatternDetector.anchors()` and pass what its `find` collected as `found`
+    (moderator.py does), and the normalised text is walked once for both.
     """
 
     def __init__(self) -> None:
-        self._zh = _Gate([r for r in _INSULT_ZH + _DISCRIMINATION + _ADS + _ILLEGAL if _is_zh(r)])
-        self._en = _Gate([r for r in _INSULT_EN + _DISCRIMINATION + _ADS + _ILLEGAL
-                          if not _is_zh(r)])
+        self._zh = _zh_gate()
+        self._en = _en_gate()
 
-    def find(self, text: str, original: str) -> list[Hit]:
-        """Hits in `text` (normalised) and, for English rules, in `original`."""
+    @staticmethod
+    def anchors() -> dict[str, tuple]:
+        """The Chinese rules' anchors, for LexiconMatcher(anchors=...)."""
+        return _zh_gate().table
+
+    def find(self, text: str, original: str, found: list | None = None) -> list[Hit]:
+        """Hits in `text` (normalised) and, for English rules, in `original`. `found`: the
+        anchor values a LexiconMatcher built with `anchors()` reported for `text`."""
         hits: list[Hit] = []
-        self._zh.scan(text, hits, in_original=False, whole=False)
+        rules = self._zh.candidates(text) if found is None else self._zh.candidates_of(found)
+        if rules:
+            self._zh.run(rules, text, hits, in_original=False, whole=False)
         if _ASCII.search(text) is not None:
             folded = original.casefold()
-            exact = len(folded) == len(original)     # casefold kept every offset
-            self._en.scan(folded, hits, in_original=exact, whole=not exact)
+            rules = self._en.candidates(folded)
+            if rules:
+                exact = len(folded) == len(original)     # casefold kept every offset
+                self._en.run(rules, folded, hits, in_original=exact, whole=not exact)
         return hits
 
 
-class _Gate:
-    """Rules behind a prefilter: every rule has anchors, literal strings one of which any match
-    must hold (read off the regex by `anchors`); one Aho-Corasick pass over the message finds
-    the anchors present, and only the rules they belong to run. A message without anchors costs
-    one automaton pass instead of a regex search per rule (bench/moderation_bench.py)."""
+@lru_cache(maxsize=1)
+def _zh_gate() -> _Gate:
+    return _Gate([r for r in _INSULT_ZH + _DISCRIMINATION + _ADS + _ILLEGAL if _is_zh(r)],
+                 encoded=True)
 
-    def __init__(self, rules: list[Rule]) -> None:
+
+@lru_cache(maxsize=1)
+def _en_gate() -> _Gate:
+    return _Gate([r for r in _INSULT_EN + _DISCRIMINATION + _ADS + _ILLEGAL if not _is_zh(r)])
+
+
+class _Gate:
+    """Rules behind a prefilter. Every rule has conditions read off its regex (`conditions`):
+    sets of literal strings such that any match holds one string of each set (for a rule that
+    is an alternation at the top, one such list per alternative). One Aho-Corasick pass over
+    the message finds the strings present, and a rule's regex only runs when all the sets of
+    one of its alternatives are present: "老师" alone no longer wakes "trainer judgement", it
+    also needs one of the judgements. A message without anchors costs one automaton pass
+    instead of a regex search per rule (bench/moderation_bench.py).
+
+    With `encoded`, the automaton runs over UTF-16 code units, as matcher.py explains (for
+    Chinese anchors, whose first characters are many)."""
+
+    def __init__(self, rules: list[Rule], encoded: bool = False) -> None:
         import ahocorasick
         self._rules = rules
+        self._encoded = encoded
         self._always: list[int] = []
-        owners: dict[str, list[int]] = {}
+        self._clause_rule: list[int] = []      # clause id -> rule index
+        self._clause_full: list[int] = []      # clause id -> bit mask of all its sets
+        owners: dict[str, list[tuple[int, int]]] = {}
         for i, rule in enumerate(rules):
-            found = anchors(rule.regex.pattern)
-            if not found:
+            clauses = conditions(rule.regex.pattern)
+            if not clauses or any(not sets for sets in clauses):
                 self._always.append(i)
                 continue
-            for anchor in found:
-                owners.setdefault(anchor, []).append(i)
+            for sets in map(_selective, clauses):
+                clause = len(self._clause_rule)
+                self._clause_rule.append(i)
+                self._clause_full.append((1 << len(sets)) - 1)
+                for bit, strings in enumerate(sets):
+                    for anchor in strings:
+                        owners.setdefault(anchor, []).append((clause, 1 << bit))
+        # anchor -> (rules it alone lets run, (clause, bit) of the clauses it is one part of)
+        self.table: dict[str, tuple[frozenset[int], tuple[tuple[int, int], ...]]] = {}
+        for anchor, owned in owners.items():
+            direct = frozenset(self._clause_rule[c] for c, _ in owned if self._clause_full[c] == 1)
+            self.table[anchor] = (direct, tuple((c, bit) for c, bit in owned
+                                                if self._clause_full[c] != 1))
         self._automaton = ahocorasick.Automaton()
-        for anchor, ids in owners.items():
-            self._automaton.add_word(anchor, tuple(ids))
-        self._empty = not owners
-        if owners:
+        for anchor, value in self.table.items():
+            self._automaton.add_word(encode(anchor) if encoded else anchor, value)
+        if self.table:
             self._automaton.make_automaton()
 
-    def scan(self, text: str, hits: list[Hit], in_original: bool, whole: bool) -> None:
+    def candidates(self, text: str) -> list[int]:
+        """Indexes of the rules that may match `text`, in rule order."""
+        if not self.table:
+            return self.candidates_of(())
+        return self.candidates_of([value for _, value in
+                                   self._automaton.iter(encode(text) if self._encoded else text)])
+
+    def candidates_of(self, found) -> list[int]:
+        """The same, from the table values of the anchors found in the text."""
+        rules = set(self._always)
+        parts: dict[int, int] = {}
+        get = parts.get
+        for direct, partial in found:
+            if direct:
+                rules |= direct
+            for clause, bit in partial:
+                parts[clause] = get(clause, 0) | bit
+        if parts:
+            full, rule_of = self._clause_full, self._clause_rule
+            rules.update(rule_of[c] for c, bits in parts.items() if bits == full[c])
+        return sorted(rules)
+
+    def run(self, candidates: list[int], text: str, hits: list[Hit], in_original: bool,
+            whole: bool) -> None:
         """Adds the first hit of each category not yet in `hits`."""
-        candidates = set(self._always)
-        if not self._empty:
-            for _, ids in self._automaton.iter(text):
-                candidates.update(ids)
-        if not candidates:
-            return
         seen = {h.category for h in hits}
-        for i in sorted(candidates):
+        for i in candidates:
             rule = self._rules[i]
             if rule.category in seen:
                 continue
@@ -391,6 +453,75 @@ class _Gate:
             seen.add(rule.category)
             hits.append(Hit(rule.category, "pattern", f"{rule.category}: {rule.name}", m.span(),
                             score=rule.score, in_original=in_original, whole_message=whole))
+
+
+def _selective(sets: list[frozenset[str]]) -> list[frozenset[str]]:
+    """The sets worth looking for: a set of single characters (你/妳/您) is in most messages
+    and adds little beside a set of longer strings, so it is left out when there is one (a
+    condition left out only lets a rule run more often)."""
+    if not any(min(map(len, x)) >= 2 for x in sets):
+        return sets
+    return [x for x in sets if max(map(len, x)) >= 2]
+
+
+def conditions(pattern: str) -> list[list[frozenset[str]]]:
+    """What any match of `pattern` must contain, as alternatives (one per branch of a top-level
+    alternation) of lists of string sets: a match of that alternative holds one string of every
+    set. An alternative with no sets can match anything."""
+    from re import _parser as parser
+    return _clauses(list(parser.parse(pattern, re.S)))
+
+
+def _clauses(seq: list) -> list[list[frozenset[str]]]:
+    from re import _constants as c
+    while len(seq) == 1 and seq[0][0] is c.SUBPATTERN:
+        seq = list(seq[0][1][-1])
+    if len(seq) == 1 and seq[0][0] is c.BRANCH:
+        return [clause for branch in seq[0][1][1] for clause in _clauses(list(branch))]
+    return [_all_required(seq)]
+
+
+def _all_required(seq) -> list[frozenset[str]]:
+    """Every set of strings (as `_required` finds them) that a match of the sequence contains
+    one of: joined runs of exact elements, and what required groups and repeats contain."""
+    from re import _constants as c
+    out: list[frozenset[str]] = []
+    run = frozenset([""])
+
+    def flush(strings: frozenset[str] | None) -> None:
+        # blank strings (" " between two words) hold in almost every message: no use as a test
+        if strings and all(x.strip() for x in strings):
+            out.append(strings)
+
+    for item in seq:
+        exact = _exact([item])
+        if exact is not None and len(run) * len(exact) <= _MAX_ALTERNATIVES:
+            run = frozenset(x + y for x in run for y in exact)
+            continue
+        flush(run)
+        run = exact if exact is not None else frozenset([""])
+        if exact is not None:
+            continue
+        op, av = item
+        if op is c.SUBPATTERN:
+            out.extend(_all_required(av[-1]))
+        elif op is c.BRANCH:
+            flush(_branch_required(av[1]))
+        elif op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT) and av[0] >= 1:
+            out.extend(_all_required(av[2]))
+    flush(run)
+    return out
+
+
+def _branch_required(branches) -> frozenset[str] | None:
+    """One string set for an alternation: the union of each branch's best set."""
+    options: set[str] = set()
+    for branch in branches:
+        got = _required(branch)
+        if not got or "" in got:
+            return None
+        options |= got
+    return frozenset(options)
 
 
 def anchors(pattern: str) -> frozenset[str] | None:

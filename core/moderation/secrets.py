@@ -27,10 +27,11 @@ from typing import Iterable
 
 from core.moderation.verdict import Hit
 
-# The prefixes that any library plugin needs; without one, the plugins are not run.
+# The prefixes that any library plugin needs; without one, the plugins are not run. (Every
+# alternative starts with a literal character: the regex engine then skips ahead to those.)
 _PLUGIN_HINT = re.compile(
     r"AKIA|ASIA|A3T|ABIA|ACCA|AccountKey|ghp_|gho_|ghu_|ghs_|ghr_|github_pat_|glpat-|xox[abposr]-|"
-    r"hooks\.slack|[rs]k_live_|sk-|eyJ|PRIVATE KEY|://[^\s/:@]+:[^\s@/]+@|SG\.|npm_|pypi-|"
+    r"hooks\.slack|rk_live_|sk_live_|sk-|eyJ|PRIVATE KEY|://[^\s/:@]+:[^\s@/]+@|SG\.|npm_|pypi-|"
     r"AC[0-9a-f]{32}|SK[0-9a-f]{32}")
 
 # Secret types that detect-secrets reports and that count here (its high-entropy and keyword
@@ -49,6 +50,7 @@ _CLOUD_KEYS = re.compile(
     r"|(?P<tencent>AKID[0-9A-Za-z]{32})(?![0-9A-Za-z])"
     r"|(?P<gcp>\"(?:private_key_id|private_key)\"\s*:\s*\"[^\"]{16,})")
 _CLOUD_HINT = re.compile(r"AIza|LTAI|AKID|private_key")
+_ANY_HINT = re.compile(f"{_PLUGIN_HINT.pattern}|{_CLOUD_HINT.pattern}")   # both in one pass
 
 # Keyword then value. The keyword test is also the cheap prefilter for this part.
 _KEYWORD = re.compile(
@@ -56,7 +58,12 @@ _KEYWORD = re.compile(
     r"(?<![a-z])(?:password|passwd|passwort|pwd|passcode|pass|secret|secret[ _-]?key|"
     r"client[ _]secret|app[ _]?secret|access[ _]?key(?:[ _]?secret)?|secret[ _]?id|"
     r"api[ _-]?(?:key|token)|token|webhook key|auth key|key)(?![a-z])", re.I)
-_KEYWORD_HINT = re.compile(r"密[码碼钥鑰]|口令|[秘私金][钥鑰]|pass|pwd|secret|token|key")
+# The same without IGNORECASE, for text whose lower() keeps every offset (matching a lowered
+# string is about three times faster) and holds none of the three letters that IGNORECASE
+# takes for an ASCII one while lower() does not (İ, ı, ſ).
+_KEYWORD_LOWER = re.compile(_KEYWORD.pattern)
+_CASE_ODD = re.compile("[\u0130\u0131\u017f]")
+_KEYWORD_HINT = re.compile(r"密[码碼钥鑰]|口令|秘[钥鑰]|私[钥鑰]|金[钥鑰]|pass|pwd|secret|token|key")
 _VALUE = re.compile(r"(?:^|(?<=[\s:=：是为為,，(（]))"
                     r"(?P<value>[\x21-\x39\x3b\x3c\x3e-\x7e][\x21-\x7e]{5,})")
 _WINDOW = 48
@@ -121,6 +128,8 @@ class SecretsDetector:
         """Hits with spans in `original` (Hit.in_original). `folded` is the normalised text,
         used only for the cheap keyword test."""
         hits: list[Hit] = []
+        if _ANY_HINT.search(original) is None:
+            return self._keyword_values(original, folded)
         if _PLUGIN_HINT.search(original) is not None:
             for kind, span in _library_secrets(original):
                 hits.append(_hit(f"dlp: credential in the message ({kind})", span, 0.97))
@@ -137,7 +146,11 @@ class SecretsDetector:
     @staticmethod
     def _keyword_values(text: str, folded: str) -> list[Hit]:
         if _KEYWORD_HINT.search(folded) is not None:
-            for k in _KEYWORD.finditer(text):
+            lowered = text.lower()
+            keywords = _KEYWORD_LOWER.finditer(lowered) \
+                if len(lowered) == len(text) and _CASE_ODD.search(text) is None \
+                else _KEYWORD.finditer(text)
+            for k in keywords:
                 window = text[k.end():k.end() + _WINDOW]
                 for v in _VALUE.finditer(window):
                     if _GAP_STOP.search(window, 0, v.start()) is not None:

@@ -28,7 +28,6 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from core.moderation.matcher import encode
 from core.moderation.verdict import Hit
 
 
@@ -364,8 +363,7 @@ class PatternDetector:
 
 @lru_cache(maxsize=1)
 def _zh_gate() -> _Gate:
-    return _Gate([r for r in _INSULT_ZH + _DISCRIMINATION + _ADS + _ILLEGAL if _is_zh(r)],
-                 encoded=True)
+    return _Gate([r for r in _INSULT_ZH + _DISCRIMINATION + _ADS + _ILLEGAL if _is_zh(r)])
 
 
 @lru_cache(maxsize=1)
@@ -380,15 +378,11 @@ class _Gate:
     the message finds the strings present, and a rule's regex only runs when all the sets of
     one of its alternatives are present: "老师" alone no longer wakes "trainer judgement", it
     also needs one of the judgements. A message without anchors costs one automaton pass
-    instead of a regex search per rule (bench/moderation_bench.py).
+    instead of a regex search per rule (bench/moderation_bench.py)."""
 
-    With `encoded`, the automaton runs over UTF-16 code units, as matcher.py explains (for
-    Chinese anchors, whose first characters are many)."""
-
-    def __init__(self, rules: list[Rule], encoded: bool = False) -> None:
-        import ahocorasick
+    def __init__(self, rules: list[Rule]) -> None:
+        import ahocorasick_rs
         self._rules = rules
-        self._encoded = encoded
         self._always: list[int] = []
         self._clause_rule: list[int] = []      # clause id -> rule index
         self._clause_full: list[int] = []      # clause id -> bit mask of all its sets
@@ -411,18 +405,17 @@ class _Gate:
             direct = frozenset(self._clause_rule[c] for c, _ in owned if self._clause_full[c] == 1)
             self.table[anchor] = (direct, tuple((c, bit) for c, bit in owned
                                                 if self._clause_full[c] != 1))
-        self._automaton = ahocorasick.Automaton()
-        for anchor, value in self.table.items():
-            self._automaton.add_word(encode(anchor) if encoded else anchor, value)
-        if self.table:
-            self._automaton.make_automaton()
+        self._values = list(self.table.values())
+        self._automaton = (ahocorasick_rs.AhoCorasick(list(self.table), matchkind=ahocorasick_rs.MatchKind.Standard)
+                           if self.table else None)
 
     def candidates(self, text: str) -> list[int]:
         """Indexes of the rules that may match `text`, in rule order."""
-        if not self.table:
+        if self._automaton is None:
             return self.candidates_of(())
-        return self.candidates_of([value for _, value in
-                                   self._automaton.iter(encode(text) if self._encoded else text)])
+        values = self._values
+        return self.candidates_of([values[i] for i, _, _ in
+                                   self._automaton.find_matches_as_indexes(text, overlapping=True)])
 
     def candidates_of(self, found) -> list[int]:
         """The same, from the table values of the anchors found in the text."""

@@ -157,3 +157,11 @@ def test_severe_terms(moderator: Moderator) -> None:
     assert v.severity == "normal"
     (v,) = [v for v in check(moderator, "有人要代开发票吗") if v.category == "illegal"]
     assert v.severity == "severe"     # severe_categories defaults to ("illegal",)
+
+
+def test_matches_after_characters_outside_the_bmp_keep_their_offsets(normaliser) -> None:
+    """Emoji are one character of a Python string and two UTF-16 units: offsets are the string's."""
+    from core.moderation.lexicon import make_term
+    m = LexiconMatcher([make_term("insult", "傻逼"), make_term("ads", "加我微信")], normaliser.fold)
+    text = "😀🎉你这个傻逼👍加我微信"
+    assert sorted((x.category, text[x.start:x.end]) for x in m.find(text)) == [("ads", "加我微信"), ("insult", "傻逼")]

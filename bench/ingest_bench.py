@@ -408,3 +408,7 @@ def main() -> None:
         stages.report(stages.measure({"uniform": SignedEvents, "realistic mix": MixedEvents}))
     if failed:
         raise RuntimeError(f"could not run: {', '.join(failed)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -89,7 +89,7 @@ def _archive(ctx: CoreContext, s: Session, messages: list[MessagePosted]) -> dic
         rows.append(dict(platform=e.platform, chat_id=e.chat_id, message_id=e.message_id, group_id=group_id,
                          person_id=person_id, user_id=e.user_id, kind=e.kind, text=e.text, thread_id=e.thread_id,
                          direct=e.is_direct, from_bot=False, sent_at=e.sent_at or now))
-    new = insert_many_ignore(s, ArchivedMessage, rows, ("platform", "chat_id", "message_id"))
+    new = insert_many_ignore(s, ArchivedMessage, rows, ("platform", "chat_id", "message_id"), keep_order=True)
     out, taken = {}, set()
     for e in messages:
         key = (e.platform, e.chat_id, e.message_id)

@@ -9,12 +9,35 @@ cache lookup, execution context, result set-up, events) cost several times the s
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from datetime import date, datetime
 from functools import lru_cache
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from sqlalchemy import JSON, Table
 from sqlalchemy.orm import Session
+
+_DRIVER = "steward.driver_connection"
+
+
+def driver(session: Session) -> tuple[Any, Any]:
+    """The driver's connection under the session's transaction (begun if need be), and the dialect."""
+    pinned = session.info.get(_DRIVER)
+    if pinned is not None:
+        return pinned
+    connection = session.connection()
+    return connection.connection.driver_connection, connection.dialect
+
+
+@contextmanager
+def pinned(session: Session) -> Iterator[None]:
+    """Within one transaction, `driver` answers without asking the session each time (its bookkeeping
+    costs more than a statement): for a caller that begins and ends the transaction around it."""
+    session.info[_DRIVER] = driver(session)
+    try:
+        yield
+    finally:
+        session.info.pop(_DRIVER, None)
 
 
 def insert_ignore(session: Session, model: type, values: dict[str, Any]) -> bool:
@@ -31,16 +54,15 @@ def insert_many_ignore(session: Session, model: type, rows: list[dict[str, Any]]
     PostgreSQL inserts them in the order of `key` unless `keep_order` (ids then follow `rows`)."""
     if not rows:
         return set()
-    connection = session.connection()
-    driver = connection.connection.driver_connection
+    conn, dialect = driver(session)
     table, columns = model.__table__, tuple(rows[0])
-    if connection.dialect.name == "postgresql":
-        return _postgres_recordset(driver, connection.dialect, table, rows, columns, key, keep_order)
-    sql, convert = _sqlite_statement(connection.dialect, table, columns, key)
+    if dialect.name == "postgresql":
+        return _postgres_recordset(conn, dialect, table, rows, columns, key, keep_order)
+    sql, convert = _sqlite_statement(dialect, table, columns, key)
     new = set()
     for row in rows:     # one prepared statement (the driver caches it), a few microseconds a row
         values = [c(row[name]) if c else row[name] for name, c in zip(columns, convert)]
-        returned = driver.execute(sql, values).fetchone()
+        returned = conn.execute(sql, values).fetchone()
         if returned is not None:
             new.add(tuple(returned))
     return new
@@ -53,7 +75,7 @@ def _sqlite_statement(dialect, table: Table, columns: tuple[str, ...], key: tupl
     return sql, tuple(table.c[name].type.bind_processor(dialect) for name in columns)
 
 
-def _postgres_recordset(driver, dialect, table: Table, rows: list[dict[str, Any]], columns: tuple[str, ...],
+def _postgres_recordset(conn, dialect, table: Table, rows: list[dict[str, Any]], columns: tuple[str, ...],
                         key: tuple[str, ...], keep_order: bool) -> set[tuple]:
     """PostgreSQL: the rows as one JSON parameter, unpacked by json_populate_recordset, so the statement
     text is the same for any number of rows (psycopg prepares it; a multi-row VALUES with hundreds of
@@ -67,7 +89,7 @@ def _postgres_recordset(driver, dialect, table: Table, rows: list[dict[str, Any]
         rows = sorted(rows, key=lambda row: tuple(_sortable(row[name]) for name in key))
     payload = json.dumps([{name: c(row[name]) if c else row[name] for name, c in zip(columns, convert)}
                           for row in rows], ensure_ascii=False, default=_json_default)
-    return {tuple(row) for row in driver.execute(sql, {"rows": payload}).fetchall()}
+    return {tuple(row) for row in conn.execute(sql, {"rows": payload}).fetchall()}
 
 
 @lru_cache(maxsize=None)

@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from core.db.models import Account, ArchivedMessage, Case, Group, Membership, Person, Role, ScheduledJob
-from core.db.upsert import insert_ignore
+from core.db.upsert import driver, insert_ignore
 
 IDENTIFY_JOB = "identity.resolve"
 
@@ -42,14 +42,14 @@ def account_ids_many(session: Session, senders: list[tuple[str, str, str | None]
     by_platform: dict[str, list[str]] = {}
     for platform, user_id in wanted:
         by_platform.setdefault(platform, []).append(user_id)
-    connection = session.connection()
-    driver, postgres = connection.connection.driver_connection, connection.dialect.name == "postgresql"
+    conn, dialect = driver(session)
+    postgres = dialect.name == "postgresql"
     found = {}
     for platform, user_ids in by_platform.items():
         if postgres:
-            rows = driver.execute(_ACCOUNTS_PG, (platform, user_ids)).fetchall()
+            rows = conn.execute(_ACCOUNTS_PG, (platform, user_ids)).fetchall()
         else:
-            rows = driver.execute(_accounts_sqlite(len(user_ids)), (platform, *user_ids)).fetchall()
+            rows = conn.execute(_accounts_sqlite(len(user_ids)), (platform, *user_ids)).fetchall()
         for user_id, account_id, person_id, display_name in rows:
             name = wanted[(platform, user_id)]
             if not name or display_name == name:

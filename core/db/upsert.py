@@ -70,8 +70,9 @@ def insert_many_ignore(session: Session, model: type, rows: list[dict[str, Any]]
 
 @lru_cache(maxsize=None)
 def _sqlite_statement(dialect, table: Table, columns: tuple[str, ...], key: tuple[str, ...]):
-    sql = (f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
-           f"ON CONFLICT DO NOTHING RETURNING {', '.join(key)}")
+    q = dialect.identifier_preparer.quote
+    sql = (f"INSERT INTO {q(table.name)} ({', '.join(map(q, columns))}) VALUES ({', '.join('?' * len(columns))}) "
+           f"ON CONFLICT DO NOTHING RETURNING {', '.join(map(q, key))}")
     return sql, tuple(table.c[name].type.bind_processor(dialect) for name in columns)
 
 
@@ -94,10 +95,11 @@ def _postgres_recordset(conn, dialect, table: Table, rows: list[dict[str, Any]],
 
 @lru_cache(maxsize=None)
 def _recordset_statement(dialect, table: Table, columns: tuple[str, ...], key: tuple[str, ...]):
-    names = ", ".join(columns)
-    sql = (f"INSERT INTO {table.name} ({names}) SELECT {names} "
-           f"FROM json_populate_recordset(NULL::{table.name}, CAST(%(rows)s AS json)) "
-           f"ON CONFLICT DO NOTHING RETURNING {', '.join(key)}")
+    q = dialect.identifier_preparer.quote
+    names, name = ", ".join(map(q, columns)), q(table.name)
+    sql = (f"INSERT INTO {name} ({names}) SELECT {names} "
+           f"FROM json_populate_recordset(NULL::{name}, CAST(%(rows)s AS json)) "
+           f"ON CONFLICT DO NOTHING RETURNING {', '.join(map(q, key))}")
     return sql, tuple(_converter(dialect, table, name) for name in columns)
 
 

@@ -4,15 +4,22 @@ Order at the edge: size limit -> verify on raw bytes -> parse -> hand events to 
 """
 from __future__ import annotations
 
+import io
 import logging
 import struct
+import time
+import uuid
 from typing import Callable, Mapping
+from urllib.parse import parse_qsl
 
 from flask import Blueprint, Response, request
+from werkzeug.http import HTTP_STATUS_CODES
 
-from connectors.base import MAX_BODY_BYTES, Connector, Headers, InboundRequest
+from connectors.base import MAX_BODY_BYTES, Connector, Headers, InboundRequest, InboundResult
 from core.errors import BadRequest, PayloadTooLarge
 from core.events import Event
+from steward import logs, metrics
+from webhooks.observability import REQUEST_ID_HEADER
 
 log = logging.getLogger("steward.webhooks")
 
@@ -75,6 +82,29 @@ def inbound_request(endpoint: str) -> InboundRequest:
                           headers=headers_of(request.environ), query=request.args.to_dict(flat=True), body=body)
 
 
+def handle(connector: Connector, ingest: Callable[[Event], object], req: InboundRequest) -> InboundResult:
+    """Verify, parse, hand each event to the core: the webhook's whole work, with or without Flask."""
+    try:
+        payload = connector.verify(req)        # raises before anything is parsed
+    except MALFORMED as exc:
+        log.warning("malformed %s request refused before verification: %s", req.endpoint, type(exc).__name__)
+        raise BadRequest(f"malformed request ({type(exc).__name__})") from None
+    try:
+        result = connector.parse(req, payload)
+    except (RecursionError, UnicodeError) as exc:
+        # verified, yet nested too deep or not text: the same request will never parse (no retry);
+        # any other error stays a 500, so the platform retries once the cause is fixed
+        log.warning("unparseable verified %s request: %s", req.endpoint, type(exc).__name__)
+        raise BadRequest(f"malformed request ({type(exc).__name__})") from None
+    for event in result.events:
+        ingest(event)
+    return result
+
+
+#: set by FastPath on a request it could not answer itself: the view raises it again inside Flask
+FAILED = "steward.webhook_failed"
+
+
 def blueprint(platform: str, endpoints: Mapping[str, tuple[str, ...]], connector: Connector,
               ingest: Callable[[Event], object]) -> Blueprint:
     """`/<platform>/<endpoint>` for each of the manifest's endpoints."""
@@ -82,21 +112,10 @@ def blueprint(platform: str, endpoints: Mapping[str, tuple[str, ...]], connector
 
     def make_view(endpoint: str):
         def view() -> Response:
-            req = inbound_request(endpoint)
-            try:
-                payload = connector.verify(req)        # raises before anything is parsed
-            except MALFORMED as exc:
-                log.warning("malformed %s request refused before verification: %s", endpoint, type(exc).__name__)
-                raise BadRequest(f"malformed request ({type(exc).__name__})") from None
-            try:
-                result = connector.parse(req, payload)
-            except (RecursionError, UnicodeError) as exc:
-                # verified, yet nested too deep or not text: the same request will never parse (no retry);
-                # any other error stays a 500, so the platform retries once the cause is fixed
-                log.warning("unparseable verified %s request: %s", endpoint, type(exc).__name__)
-                raise BadRequest(f"malformed request ({type(exc).__name__})") from None
-            for event in result.events:
-                ingest(event)
+            failed = request.environ.pop(FAILED, None)
+            if failed is not None:
+                raise failed
+            result = handle(connector, ingest, inbound_request(endpoint))
             return Response(result.body, status=result.status, content_type=result.content_type)
         view.__name__ = f"{platform}_{endpoint.replace('/', '_')}"
         return view
@@ -104,3 +123,71 @@ def blueprint(platform: str, endpoints: Mapping[str, tuple[str, ...]], connector
     for endpoint, methods in endpoints.items():
         bp.add_url_rule(f"/{endpoint}", view_func=make_view(endpoint), methods=list(methods))
     return bp
+
+
+class FastPath:
+    """WSGI middleware in front of Flask for the platforms' POSTs, the path of every inbound event.
+
+    A POST to `/<platform>/<endpoint>` with a Content-Length within the limit is read, verified, parsed
+    and handed to the core here, with the request id, its log context and the latency metric the Flask
+    app would give it, and answered without building a Flask request: Flask's request context, URL
+    matching, hooks and response object cost more than Steward's own work for a chat message. Anything
+    else — another path or method, a chunked or oversized body — goes to Flask untouched; a request
+    that fails goes to Flask with its body and its exception (FAILED), which the view raises again, so
+    every refusal is answered, logged and counted by the one error mapping (webhooks/errors.py).
+    """
+
+    def __init__(self, app, routes: Mapping[str, tuple[str, str, Connector, Callable[[Event], object]]]) -> None:
+        self.app, self.routes = app, dict(routes)     # path -> (endpoint name for metrics, endpoint, ...)
+
+    def __call__(self, environ: dict, start_response):
+        route = self.routes.get(environ.get("PATH_INFO", "")) if environ.get("REQUEST_METHOD") == "POST" else None
+        if route is None:
+            return self.app(environ, start_response)
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or -1)
+        except ValueError:
+            length = -1
+        if not 0 <= length <= MAX_BODY_BYTES:
+            return self.app(environ, start_response)
+        name, endpoint, connector, ingest = route
+        stream, chunks, size = environ["wsgi.input"], [], 0
+        while size < length:
+            chunk = stream.read(length - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        environ["wsgi.input"] = io.BytesIO(body)        # for Flask, should it answer after all
+        if size < length:
+            return self.app(environ, start_response)    # the client went away: Flask answers as ever
+        started = time.perf_counter()
+        given = (environ.get("HTTP_X_REQUEST_ID") or "").strip()
+        rid = given[:64] if given and given.isprintable() else uuid.uuid4().hex
+        token = logs.request_id.set(rid)
+        try:
+            req = InboundRequest(method="POST", path=environ["PATH_INFO"], endpoint=endpoint,
+                                 headers=headers_of(environ), query=_query(environ.get("QUERY_STRING")), body=body)
+            result = handle(connector, ingest, req)
+        except Exception as exc:
+            environ[FAILED] = exc
+            return self.app(environ, start_response)
+        finally:
+            logs.request_id.reset(token)
+        answer = result.body.encode() if isinstance(result.body, str) else result.body
+        start_response(f"{result.status} {HTTP_STATUS_CODES.get(result.status, 'UNKNOWN')}", [
+            ("Content-Type", result.content_type or "text/plain; charset=utf-8"),
+            ("Content-Length", str(len(answer))), (REQUEST_ID_HEADER, rid)])
+        metrics.m().http.labels(name, str(result.status)).observe(time.perf_counter() - started)
+        return [answer]
+
+
+def _query(query_string: str | None) -> dict[str, str]:
+    """`request.args.to_dict(flat=True)`: the first value of each name."""
+    if not query_string:
+        return {}
+    out: dict[str, str] = {}
+    for key, value in parse_qsl(query_string, keep_blank_values=True, errors="replace"):
+        out.setdefault(key, value)
+    return out

@@ -1,80 +1,117 @@
 """INSERT ... ON CONFLICT DO NOTHING for SQLite and PostgreSQL: one round trip, no exception path.
 
-The statement is built once per (dialect, table) and executed at Core level with bound values:
-this is the hot path of every inbound event.
+This is the hot path of every inbound event (de-duplication, the archive, the jobs a message schedules),
+so the statement is rendered once per (dialect, table, columns) and sent straight to the driver's
+connection inside the session's transaction, with each value converted as its column type's bind
+processor would (a UTC datetime made naive, JSON serialised): SQLAlchemy's execution path (compiled
+cache lookup, execution context, result set-up, events) cost several times the statement itself.
 """
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from datetime import date, datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, Callable, Iterator
 
-from sqlalchemy import JSON, Table, text
+from sqlalchemy import JSON, Table
 from sqlalchemy.orm import Session
 
+_DRIVER = "steward.driver_connection"
 
-@lru_cache(maxsize=None)
-def _statement(dialect: str, table: Table, returning: tuple[str, ...] = ("id",)):
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(table).on_conflict_do_nothing().returning(*(table.c[name] for name in returning))
+
+def driver(session: Session) -> tuple[Any, Any]:
+    """The driver's connection under the session's transaction (begun if need be), and the dialect."""
+    pinned = session.info.get(_DRIVER)
+    if pinned is not None:
+        return pinned
+    connection = session.connection()
+    return connection.connection.driver_connection, connection.dialect
+
+
+@contextmanager
+def pinned(session: Session) -> Iterator[None]:
+    """Within one transaction, `driver` answers without asking the session each time (its bookkeeping
+    costs more than a statement): for a caller that begins and ends the transaction around it."""
+    session.info[_DRIVER] = driver(session)
+    try:
+        yield
+    finally:
+        session.info.pop(_DRIVER, None)
 
 
 def insert_ignore(session: Session, model: type, values: dict[str, Any]) -> bool:
     """Insert a row unless a unique constraint already holds it; True when a row was inserted."""
-    connection = session.connection()
-    table = model.__table__
-    row = connection.execute(_statement(connection.dialect.name, table), values).first()
-    return row is not None
+    key = tuple(c.name for c in model.__table__.primary_key.columns)
+    return bool(insert_many_ignore(session, model, [values], key))
 
 
 def insert_many_ignore(session: Session, model: type, rows: list[dict[str, Any]],
-                       key: tuple[str, ...]) -> set[tuple]:
-    """Insert the rows no unique constraint already holds, in one statement; returns the `key` columns'
-    values of the rows inserted. Rows repeating a key within `rows` count once."""
+                       key: tuple[str, ...], keep_order: bool = False) -> set[tuple]:
+    """Insert the rows no unique constraint already holds; returns the `key` columns' values of the rows
+    inserted. Rows repeating a key within `rows` count once. Every row names the same columns.
+
+    PostgreSQL inserts them in the order of `key` unless `keep_order` (ids then follow `rows`)."""
     if not rows:
         return set()
-    connection = session.connection()
-    if len(rows) > 1 and connection.dialect.name == "postgresql":
-        return _postgres_recordset(connection, model.__table__, rows, key)
-    # one row: a plain execute, cheaper than the executemany machinery (the direct mode's every request)
-    result = connection.execute(_statement(connection.dialect.name, model.__table__, key),
-                                rows[0] if len(rows) == 1 else rows)
-    return {tuple(row) for row in result}
-
-
-def _postgres_recordset(connection, table: Table, rows: list[dict[str, Any]], key: tuple[str, ...]) -> set[tuple]:
-    """PostgreSQL: the rows as one JSON parameter, unpacked by json_populate_recordset, so the statement
-    text is the same for any number of rows (psycopg caches and prepares it; a multi-row VALUES with
-    hundreds of placeholders would be parsed again on every batch)."""
-    columns = tuple(rows[0])
-    convert = _converters(connection.dialect, table, columns)
-    payload = json.dumps([{c: convert[c](row[c]) for c in columns} for row in rows], ensure_ascii=False,
-                         default=_json_default)
-    result = connection.execute(_recordset_statement(table, columns, key), {"rows": payload})
-    return {tuple(row) for row in result}
+    conn, dialect = driver(session)
+    table, columns = model.__table__, tuple(rows[0])
+    if dialect.name == "postgresql":
+        return _postgres_recordset(conn, dialect, table, rows, columns, key, keep_order)
+    sql, convert = _sqlite_statement(dialect, table, columns, key)
+    new = set()
+    for row in rows:     # one prepared statement (the driver caches it), a few microseconds a row
+        values = [c(row[name]) if c else row[name] for name, c in zip(columns, convert)]
+        returned = conn.execute(sql, values).fetchone()
+        if returned is not None:
+            new.add(tuple(returned))
+    return new
 
 
 @lru_cache(maxsize=None)
-def _recordset_statement(table: Table, columns: tuple[str, ...], key: tuple[str, ...]):
-    names, returning = ", ".join(columns), ", ".join(key)
-    return text(f"INSERT INTO {table.name} ({names}) SELECT {names} "
-                f"FROM json_populate_recordset(NULL::{table.name}, CAST(:rows AS json)) "
-                f"ON CONFLICT DO NOTHING RETURNING {returning}")
+def _sqlite_statement(dialect, table: Table, columns: tuple[str, ...], key: tuple[str, ...]):
+    q = dialect.identifier_preparer.quote
+    sql = (f"INSERT INTO {q(table.name)} ({', '.join(map(q, columns))}) VALUES ({', '.join('?' * len(columns))}) "
+           f"ON CONFLICT DO NOTHING RETURNING {', '.join(map(q, key))}")
+    return sql, tuple(table.c[name].type.bind_processor(dialect) for name in columns)
 
 
-def _converters(dialect, table: Table, columns: tuple[str, ...]) -> dict[str, Any]:
-    """Each column's value as its bind processor would send it (a UTC datetime made naive, say); JSON
-    columns stay nested objects."""
-    out = {}
-    for name in columns:
-        column_type = table.c[name].type
-        processor = None if isinstance(column_type, JSON) else column_type.bind_processor(dialect)
-        out[name] = processor or (lambda value: value)
-    return out
+def _postgres_recordset(conn, dialect, table: Table, rows: list[dict[str, Any]], columns: tuple[str, ...],
+                        key: tuple[str, ...], keep_order: bool) -> set[tuple]:
+    """PostgreSQL: the rows as one JSON parameter, unpacked by json_populate_recordset, so the statement
+    text is the same for any number of rows (psycopg prepares it; a multi-row VALUES with hundreds of
+    placeholders would be parsed again on every batch). The rows go in the order of their key, so two
+    transactions inserting overlapping keys take the unique index's locks in the same order: two batches
+    holding a key each and waiting for the other's was a deadlock (PostgreSQL aborts one, it is retried).
+    The archive keeps its order (its ids are the order messages arrived); a redelivery waits on the
+    de-duplication's key first."""
+    sql, convert = _recordset_statement(dialect, table, columns, key)
+    if len(rows) > 1 and not keep_order:
+        rows = sorted(rows, key=lambda row: tuple(_sortable(row[name]) for name in key))
+    payload = json.dumps([{name: c(row[name]) if c else row[name] for name, c in zip(columns, convert)}
+                          for row in rows], ensure_ascii=False, default=_json_default)
+    return {tuple(row) for row in conn.execute(sql, {"rows": payload}).fetchall()}
+
+
+@lru_cache(maxsize=None)
+def _recordset_statement(dialect, table: Table, columns: tuple[str, ...], key: tuple[str, ...]):
+    q = dialect.identifier_preparer.quote
+    names, name = ", ".join(map(q, columns)), q(table.name)
+    sql = (f"INSERT INTO {name} ({names}) SELECT {names} "
+           f"FROM json_populate_recordset(NULL::{name}, CAST(%(rows)s AS json)) "
+           f"ON CONFLICT DO NOTHING RETURNING {', '.join(map(q, key))}")
+    return sql, tuple(_converter(dialect, table, name) for name in columns)
+
+
+def _converter(dialect, table: Table, name: str) -> Callable[[Any], Any] | None:
+    """A column's value as its bind processor would send it (a UTC datetime made naive, say); JSON columns
+    stay nested objects inside the recordset."""
+    column_type = table.c[name].type
+    return None if isinstance(column_type, JSON) else column_type.bind_processor(dialect)
+
+
+def _sortable(value: Any) -> tuple:
+    return (value is None, "" if value is None else value)
 
 
 def _json_default(value: Any) -> Any:

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 
-from sqlalchemy import bindparam, select, tuple_, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from core.db.models import Account, ArchivedMessage, Case, Group, Membership, Person, Role, ScheduledJob
-from core.db.upsert import insert_ignore
+from core.db.upsert import driver, insert_ignore
 
 IDENTIFY_JOB = "identity.resolve"
 
@@ -33,30 +34,41 @@ def account_for(session: Session, platform: str, user_id: str, now: datetime,
     return account
 
 
-_A = Account.__table__.c
-_ACCOUNTS = select(_A.platform, _A.user_id, _A.id, _A.person_id, _A.display_name)
-_ONE_ACCOUNT = _ACCOUNTS.where(_A.platform == bindparam("platform"), _A.user_id == bindparam("user_id"))
-
-
 def account_ids_many(session: Session, senders: list[tuple[str, str, str | None]],
                      now: datetime) -> dict[tuple[str, str], tuple[int, int]]:
-    """`account_ids` for several (platform, user id, display name) at once: one query for those known."""
+    """(account id, person id) of each (platform, user id, display name): one query per platform for those
+    known (sent straight to the driver: this runs for every batch of messages); the rest are created."""
     wanted = {(platform, user_id): name for platform, user_id, name in senders}
-    if len(wanted) == 1:     # the direct mode's every request: a statement compiled once
-        (platform, user_id), = wanted
-        rows = session.connection().execute(_ONE_ACCOUNT, {"platform": platform, "user_id": user_id})
-    else:
-        rows = session.connection().execute(_ACCOUNTS.where(tuple_(_A.platform, _A.user_id).in_(list(wanted))))
+    by_platform: dict[str, list[str]] = {}
+    for platform, user_id in wanted:
+        by_platform.setdefault(platform, []).append(user_id)
+    conn, dialect = driver(session)
+    postgres = dialect.name == "postgresql"
     found = {}
-    for row in rows:
-        name = wanted[(row.platform, row.user_id)]
-        if not name or row.display_name == name:
-            found[(row.platform, row.user_id)] = (row.id, row.person_id)
+    for platform, user_ids in by_platform.items():
+        if postgres:
+            rows = conn.execute(_ACCOUNTS_PG, (platform, user_ids)).fetchall()
+        else:
+            rows = conn.execute(_accounts_sqlite(len(user_ids)), (platform, *user_ids)).fetchall()
+        for user_id, account_id, person_id, display_name in rows:
+            name = wanted[(platform, user_id)]
+            if not name or display_name == name:
+                found[(platform, user_id)] = (account_id, person_id)
     for (platform, user_id), name in wanted.items():
         if (platform, user_id) not in found:     # first sight, or a new display name
             account = account_for(session, platform, user_id, now, name)
             found[(platform, user_id)] = (account.id, account.person_id)
     return found
+
+
+_ACCOUNTS_PG = ("SELECT user_id, id, person_id, display_name FROM accounts "
+                "WHERE platform = %s AND user_id = ANY(%s)")
+
+
+@lru_cache(maxsize=512)
+def _accounts_sqlite(n: int) -> str:
+    return (f"SELECT user_id, id, person_id, display_name FROM accounts "
+            f"WHERE platform = ? AND user_id IN ({', '.join('?' * n)})")
 
 
 def find_account(session: Session, platform: str, user_id: str) -> Account | None:

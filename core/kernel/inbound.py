@@ -14,7 +14,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from core.db.models import Account, ArchivedMessage, Group, InboundEvent
-from core.db.upsert import insert_many_ignore
+from core.db.upsert import insert_many_ignore, pinned
 from core.events import CardActed, CommandInvoked, Event, MemberJoined, MemberLeft, MessagePosted
 from core.kernel import audit
 from core.kernel.addressing import called
@@ -37,7 +37,7 @@ def ingest_many(ctx: CoreContext, events: Sequence[Event]) -> list[bool]:
     The statements every message needs (de-duplication, the sender's account, the archive, the jobs it
     schedules) are written once for all of them; the rest runs event by event. Any failure rolls back
     all of them (the spool then retries each on its own)."""
-    with ctx.sessions() as s, s.begin():
+    with ctx.sessions() as s, s.begin(), pinned(s):
         firsts = _first_deliveries(ctx, s, events)
         messages = [e for e, first in zip(events, firsts) if first and isinstance(e, MessagePosted)]
         seen = _archive(ctx, s, messages) if messages else {}
@@ -89,7 +89,7 @@ def _archive(ctx: CoreContext, s: Session, messages: list[MessagePosted]) -> dic
         rows.append(dict(platform=e.platform, chat_id=e.chat_id, message_id=e.message_id, group_id=group_id,
                          person_id=person_id, user_id=e.user_id, kind=e.kind, text=e.text, thread_id=e.thread_id,
                          direct=e.is_direct, from_bot=False, sent_at=e.sent_at or now))
-    new = insert_many_ignore(s, ArchivedMessage, rows, ("platform", "chat_id", "message_id"))
+    new = insert_many_ignore(s, ArchivedMessage, rows, ("platform", "chat_id", "message_id"), keep_order=True)
     out, taken = {}, set()
     for e in messages:
         key = (e.platform, e.chat_id, e.message_id)

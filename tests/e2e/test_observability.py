@@ -132,6 +132,21 @@ def test_every_request_gets_an_id_and_the_callers_is_kept(client):
     assert client.get("/healthz", headers={"X-Request-Id": "lb-4711"}).headers["X-Request-Id"] == "lb-4711"
 
 
+def test_webhook_answers_carry_the_request_id_whether_accepted_or_refused(client):
+    """The platforms' POSTs are answered outside Flask's request (webhooks/platform.py FastPath) unless they
+    fail; either way the answer carries the caller's request id, or a fresh one."""
+    ok = client.post("/sandbox/messages", json={"user_id": "alice", "text": "hello", "id": "rid-1"},
+                     environ_base=LOCAL, headers={"X-Request-Id": "lb-1"})
+    assert ok.status_code == 200 and ok.headers["X-Request-Id"] == "lb-1"
+    fresh = client.post("/sandbox/messages", json={"user_id": "alice", "text": "hello", "id": "rid-2"},
+                        environ_base=LOCAL)
+    assert fresh.status_code == 200 and len(fresh.headers["X-Request-Id"]) == 32
+    refused = client.post("/sandbox/messages", data=b"{not json", content_type="application/json",
+                          environ_base=LOCAL, headers={"X-Request-Id": "lb-2"})
+    assert refused.status_code == 400 and refused.headers["X-Request-Id"] == "lb-2"
+    assert refused.get_json()["error"] == "bad request"
+
+
 def test_json_logs_carry_the_request_id():
     record = logging.LogRecord("steward.inbound", logging.INFO, __file__, 1, "stored %s", ("Ev1",), None)
     token = logs.request_id.set("slack:Ev1")

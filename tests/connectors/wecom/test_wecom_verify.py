@@ -1,8 +1,6 @@
 """Bad input never gets past verify/parse: signatures, freshness, XML bombs, wrong corp, config."""
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from connectors.wecom.connector import WeComConnector
@@ -117,12 +115,11 @@ def test_contacts_endpoint_is_forbidden_when_not_configured(deps, clock):
 ], ids=["billion_laughs", "external_entity", "bare_doctype"])
 def test_xml_with_dtd_is_refused_without_expansion(connector, clock, body):
     request = post(body, {"msg_signature": "0" * 40, "timestamp": ts(clock), "nonce": NONCE})
-    started = time.perf_counter()
-    with pytest.raises(BadRequest):
+    # refused by the DTD check itself, which runs before any entity could be expanded
+    with pytest.raises(BadRequest, match="DTD or entities"):
         connector.verify(request)
-    with pytest.raises(BadRequest):
+    with pytest.raises(BadRequest, match="DTD or entities"):
         connector.receive(request)
-    assert time.perf_counter() - started < 0.5       # nothing was expanded
 
 
 @pytest.mark.parametrize("body", [b"", b"<xml><Encrypt>abc</Encrypt>", b"not xml", b"<root><Encrypt>a</Encrypt></root>",

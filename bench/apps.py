@@ -20,8 +20,15 @@ BOT_TOKEN = "xoxb-0000000000-0000000000000-benchbenchbenchbenchbench"
 TEAM_ID, BOT_USER_ID, CHANNEL_ID = "T0STEWARD", "U0STEWARD", "C0TRAIN01"
 MEMBERS = [f"U0MEMBER{n:03d}" for n in range(40)]
 
+# The load posts thousands of messages a second from 40 members: each would be a flood (R4.2.1) many times
+# over, and every request would measure the discipline ladder rather than ordinary chat. The group's flood
+# and repeat limits are raised to the most steward.yaml allows so that the detectors run on every message
+# but only the content rules (the realistic mix's violations) open cases.
 STEWARD_YAML = f"""
 locale: en
+templates:
+  new-hire:
+    moderation: {{flood_max_messages: 1000, repeat_max: 1000}}
 groups:
   - platform: slack
     chat_id: {CHANNEL_ID}

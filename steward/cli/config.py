@@ -102,6 +102,11 @@ def check(env: Mapping[str, str], say: Callable[[str], None]) -> bool:
     except ConfigError as exc:
         problems.extend(exc.problems)
         container = None
+    try:                                            # the console's session lengths (webhooks/console)
+        from webhooks.console.signin import ConsoleSettings
+        ConsoleSettings.from_env(env)
+    except ConfigError as exc:
+        problems.extend(exc.problems)
     if container is not None:
         for platform, connector in container.connectors.items():
             caps = connector.capabilities

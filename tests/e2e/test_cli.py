@@ -50,6 +50,14 @@ def test_config_check_names_a_files_dir_it_cannot_write(env, tmp_path):
     assert result.exit_code == 1 and "STEWARD_FILES_DIR" in result.output
 
 
+@pytest.mark.parametrize("name,value", [("STEWARD_CONSOLE_IDLE_MINUTES", "thirty"),
+                                        ("STEWARD_CONSOLE_MAX_HOURS", "0"), ("STEWARD_CONSOLE_MAX_HOURS", "10000")])
+def test_config_check_names_a_console_session_length_it_cannot_use(env, name, value):
+    env[name] = value
+    result = run(env, "config", "check")
+    assert result.exit_code == 1 and f"{name}: a whole number from 1 to" in result.output and repr(value) in result.output
+
+
 def test_config_check_names_a_spool_dir_it_cannot_write(env, tmp_path):
     env["STEWARD_SPOOL_DIR"] = str(tmp_path / "spool")
     result = run(env, "config", "check")

@@ -17,6 +17,7 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from core.db.models import Account
+from core.errors import ConfigError
 from core.kernel import audit
 from webhooks.console.models import ConsoleLink, ConsoleSession
 
@@ -44,13 +45,18 @@ class ConsoleSettings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> "ConsoleSettings":
         env = os.environ if env is None else env
 
-        def number(name: str, default: int) -> int:
+        def number(name: str, default: int, most: int) -> int:
             raw = (env.get(name) or "").strip()
-            return int(raw) if raw.isdigit() and int(raw) > 0 else default
+            if not raw:
+                return default
+            if not raw.isdigit() or not 1 <= int(raw) <= most:
+                raise ConfigError([f"{name}: a whole number from 1 to {most}, not {raw!r}"])
+            return int(raw)
 
         url = (env.get("STEWARD_PUBLIC_URL") or "").strip().rstrip("/") or cls.public_url
-        return cls(public_url=url, idle_minutes=number("STEWARD_CONSOLE_IDLE_MINUTES", cls.idle_minutes),
-                   max_hours=number("STEWARD_CONSOLE_MAX_HOURS", cls.max_hours), env=dict(env))
+        return cls(public_url=url, idle_minutes=number("STEWARD_CONSOLE_IDLE_MINUTES", cls.idle_minutes, 24 * 60),
+                   max_hours=number("STEWARD_CONSOLE_MAX_HOURS", cls.max_hours, 7 * 24),
+                   env=dict(env))
 
     @property
     def secure(self) -> bool:

@@ -12,7 +12,7 @@ from core.i18n import t
 from core.kernel.directory import display, roles_of
 from core.kernel.parser import usage_in
 from core.kernel.refusals import Refusal
-from core.kernel.spec import ITEM, OPEN, STAFF, CommandSpec
+from core.kernel.spec import ITEM, OPEN, STAFF, CommandSpec, card_command
 from core.roles import ADMINS as ADMIN
 from core.roles import RECORD_READERS
 from core.roles import TEACHING as REPORTERS
@@ -157,12 +157,4 @@ COMMANDS = (
 )
 
 
-def _card(command: str):
-    def handler(r, inv, value: str) -> None:
-        from core.kernel.runner import Invocation
-        r.run(Invocation(inv.platform, inv.event_id, inv.user_id, f"{command} {value}", None, True,
-                         inv.display_name))
-    return handler
-
-
-CARD_ACTIONS = {"case.approve": _card("approve"), "case.reject": _card("reject")}
+CARD_ACTIONS = {"case.approve": card_command("approve {value}"), "case.reject": card_command("reject {value}")}

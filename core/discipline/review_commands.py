@@ -12,8 +12,7 @@ from core.discipline.review import Review
 from core.i18n import t
 from core.kernel import review
 from core.kernel.directory import find_account
-from core.kernel.refusals import Refusal
-from core.kernel.spec import ITEM, STAFF, CommandSpec
+from core.kernel.spec import ITEM, STAFF, CommandSpec, card_command
 from core.roles import ADMINS
 
 CLAUSE = re.compile(r"^R\d{1,2}(\.\d{1,2}){1,3}$", re.IGNORECASE)
@@ -23,15 +22,6 @@ PERMALINK = re.compile(r"/archives/([A-Za-z0-9]+)/p(\d{10})(\d{6})")
 DECISIONS = {"warn": "warn", "警告": "warn", "dismiss": "dismiss", "忽略": "dismiss", "驳回": "dismiss",
              "駁回": "dismiss", "不处理": "dismiss", "不處理": "dismiss", "release": "release", "放行": "release",
              "发布": "release", "發佈": "release"}
-
-
-def _refusing(handler):
-    def run(r, inv, cmd, group, actor, locale) -> None:
-        try:
-            handler(r, inv, cmd, group, actor, locale)
-        except Refusal as refusal:
-            r.reply(inv, group, refusal.text(locale), private=True)
-    return run
 
 
 def _named_message(r, group: Group, token: str) -> ArchivedMessage | None:
@@ -136,23 +126,15 @@ def _review(r, inv, cmd, group, actor, locale) -> None:
 REVIEW_USAGE = "review RVN warn|dismiss|release [note] · 审核 RV编号 警告|忽略|放行 [说明]"
 
 COMMANDS = (
-    CommandSpec("report", ("举报", "舉報", "检举", "檢舉"), _refusing(_report),
+    CommandSpec("report", ("举报", "舉報", "检举", "檢舉"), _report,
                 usage="report (replying to a message) | report MESSAGE_ID|LINK [reason] | report @member [reason]"
                       " · 举报（回复该消息）| 举报 @成员 [理由]", clause="R2.3.3"),
     CommandSpec("queue", ("待审", "待審", "审核队列", "審核佇列"), _queue, usage="queue [in:GROUP] · 待审",
                 roles=ADMINS, scope=STAFF, clause=review.CLAUSE),
-    CommandSpec("review", ("审核", "審核"), _refusing(_review), usage=REVIEW_USAGE, needs_text=True,
+    CommandSpec("review", ("审核", "審核"), _review, usage=REVIEW_USAGE, needs_text=True,
                 needs_group=False, scope=ITEM, listed_for=ADMINS, clause=review.CLAUSE),
 )
 
 
-def _card(decision: str):
-    def handler(r, inv, value: str) -> None:
-        from core.kernel.runner import Invocation
-        r.run(Invocation(inv.platform, inv.event_id, inv.user_id, f"review {value} {decision}", None, True,
-                         inv.display_name))
-    return handler
-
-
-CARD_ACTIONS = {"review.warn": _card("warn"), "review.dismiss": _card("dismiss"),
-                "review.release": _card("release")}
+CARD_ACTIONS = {"review.warn": card_command("review {value} warn"), "review.dismiss": card_command("review {value} dismiss"),
+                "review.release": card_command("review {value} release")}

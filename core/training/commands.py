@@ -13,7 +13,7 @@ from core.db.models import Group
 from core.i18n import t
 from core.kernel.refusals import Refusal
 from core.kernel.roster import name_of, training_groups
-from core.kernel.spec import ITEM, STAFF, CommandSpec
+from core.kernel.spec import ITEM, STAFF, CommandSpec, card_command
 from core.roles import ADMINS, PUBLISHERS
 from core.roles import PUBLISHERS as REVIEWERS  # R3.1.3, R7.2.2: the lead reviews shared material
 from core.roles import TEACHING as ANSWERERS  # R4.3.1: instructors answer
@@ -271,14 +271,7 @@ COMMANDS = (
 )
 
 
-def _card(command: str):
-    def handler(r, inv, value: str) -> None:
-        from core.kernel.runner import Invocation
-        r.run(Invocation(inv.platform, inv.event_id, inv.user_id, f"{command} {value}", None, True,
-                         inv.display_name))
-    return handler
-
-
 # Each card runs the matching command as the person who pressed it, so the command's role check applies.
-CARD_ACTIONS = {"training.seen": _card("seen"), "training.material_approve": _card("approve-material"),
-                "training.material_reject": _card("reject-material")}
+CARD_ACTIONS = {"training.seen": card_command("seen {value}"),
+                "training.material_approve": card_command("approve-material {value}"),
+                "training.material_reject": card_command("reject-material {value}")}

@@ -13,6 +13,7 @@ from core.membership.groups import register_group
 from core.membership.models import Acknowledgement, MembershipRequest
 from steward.worker import drain
 from tests.conftest import LOCAL, build_container
+from tests.e2e.sandbox_support import click, mark
 from webhooks import create_app
 
 
@@ -29,17 +30,6 @@ def say(client, container, user, text, chat=None):
         body["chat_id"] = chat
     assert client.post("/sandbox/messages", json=body, environ_base=LOCAL).status_code == 200
     drain(container)
-
-
-def click(client, container, user, action, value):
-    assert client.post("/sandbox/cards", json={"user_id": user, "action": action, "value": value},
-                       environ_base=LOCAL).status_code == 200
-    drain(container)
-
-
-def mark(container):
-    transcript = container.connectors["sandbox"].transcript
-    return transcript[-1].seq if transcript else 0
 
 
 def out(container, since):

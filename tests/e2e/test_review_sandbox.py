@@ -14,8 +14,8 @@ from core.config import parse_config
 from core.db.models import AuditEntry, Case, ReviewItem, ReviewReport
 from core.moderation.evaluate import load
 from steward.cli import main
-from steward.worker import drain
-from tests.conftest import LOCAL, SANDBOX_CONFIG, build_container
+from tests.conftest import SANDBOX_CONFIG, build_container
+from tests.e2e.sandbox_support import click, mark
 from tests.e2e.test_sandbox_ladder import say, steward_said
 from webhooks import create_app
 
@@ -40,17 +40,6 @@ def client(container):
     app = create_app(container)
     app.testing = True
     return app.test_client()
-
-
-def click(client, container, user, action, value):
-    assert client.post("/sandbox/cards", json={"user_id": user, "action": action, "value": value},
-                       environ_base=LOCAL).status_code == 200
-    drain(container)
-
-
-def mark(container):
-    transcript = container.connectors["sandbox"].transcript
-    return transcript[-1].seq if transcript else 0
 
 
 def items(container):
@@ -199,6 +188,9 @@ def test_reports_that_cannot_be_taken(client, container):
         [reply] = steward_said(container, at)
         assert expected in reply["text"], (text, reply)
     assert items(container) == []
+    with container.sessions() as s:     # reporting oneself is refused, and audited once, by the command runner
+        refused = s.scalars(select(AuditEntry).where(AuditEntry.action == "command.refused")).all()
+    assert [(e.detail.get("reason"), e.detail.get("command")) for e in refused] == [("input", "report")]
 
 
 def test_config_check_reports_what_acts_alone(tmp_path, sqlite_url):

@@ -13,6 +13,7 @@ from core.db.models import ArchivedMessage, AuditEntry, OutboxItem
 from core.training.models import Acknowledgement, Announcement, Feedback, Material, Question
 from steward.worker import drain
 from tests.conftest import LOCAL, build_container
+from tests.e2e.sandbox_support import mark
 from webhooks import create_app
 
 CONFIG = """
@@ -82,11 +83,6 @@ def press(client, container, user, action, value):
     r = client.post("/sandbox/cards", json={"user_id": user, "action": action, "value": value}, environ_base=LOCAL)
     assert r.status_code == 200
     drain(container)
-
-
-def mark(container) -> int:
-    t = container.connectors["sandbox"].transcript
-    return t[-1].seq if t else 0
 
 
 def out(container, since=0):

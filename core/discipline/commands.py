@@ -12,7 +12,8 @@ from core.i18n import t
 from core.kernel.directory import display, roles_of
 from core.kernel.parser import usage_in
 from core.kernel.refusals import Refusal
-from core.kernel.spec import ITEM, OPEN, STAFF, CommandSpec, card_command
+from core.kernel.runner import card_command
+from core.kernel.spec import ITEM, OPEN, STAFF, CommandSpec
 from core.roles import ADMINS as ADMIN
 from core.roles import RECORD_READERS
 from core.roles import TEACHING as REPORTERS

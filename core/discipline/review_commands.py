@@ -12,7 +12,8 @@ from core.discipline.review import Review
 from core.i18n import t
 from core.kernel import review
 from core.kernel.directory import find_account
-from core.kernel.spec import ITEM, STAFF, CommandSpec, card_command
+from core.kernel.runner import card_command
+from core.kernel.spec import ITEM, STAFF, CommandSpec
 from core.roles import ADMINS
 
 CLAUSE = re.compile(r"^R\d{1,2}(\.\d{1,2}){1,3}$", re.IGNORECASE)

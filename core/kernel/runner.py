@@ -6,7 +6,7 @@ members and cases, and check permissions, so every command behaves the same way 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Iterable
+from typing import Callable, Iterable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -305,3 +305,12 @@ def member_lookup_job(ctx: CoreContext, s: Session, payload: dict) -> None:
             runner._replies = 100      # the first run's replies (if any) keep their keys
             runner.run(inv)
     after_commit(s, lookup)
+
+
+def card_command(line: str) -> Callable[..., None]:
+    """A card action that runs the command `line` (`{value}` standing for the button's value) as the person
+    who pressed it, in their 1:1 chat: the command's own scope and role checks apply to the click."""
+    def handler(r, inv, value: str) -> None:
+        r.run(Invocation(inv.platform, inv.event_id, inv.user_id, line.format(value=value), None, True,
+                         inv.display_name))
+    return handler

@@ -43,12 +43,3 @@ class CommandSpec:
     # `help` lists the command only to holders of these roles (when the handler checks them itself)
     listed_for: frozenset[str] | None = None
 
-
-def card_command(line: str) -> Callable[..., None]:
-    """A card action that runs the command `line` (`{value}` standing for the button's value) as the person
-    who pressed it, in their 1:1 chat: the command's own scope and role checks apply to the click."""
-    def handler(r, inv, value: str) -> None:
-        from core.kernel.runner import Invocation  # the runner imports the specs
-        r.run(Invocation(inv.platform, inv.event_id, inv.user_id, line.format(value=value), None, True,
-                         inv.display_name))
-    return handler

@@ -13,7 +13,8 @@ from core.db.models import Group
 from core.i18n import t
 from core.kernel.refusals import Refusal
 from core.kernel.roster import name_of, training_groups
-from core.kernel.spec import ITEM, STAFF, CommandSpec, card_command
+from core.kernel.runner import card_command
+from core.kernel.spec import ITEM, STAFF, CommandSpec
 from core.roles import ADMINS, PUBLISHERS
 from core.roles import PUBLISHERS as REVIEWERS  # R3.1.3, R7.2.2: the lead reviews shared material
 from core.roles import TEACHING as ANSWERERS  # R4.3.1: instructors answer

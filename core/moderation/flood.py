@@ -23,7 +23,7 @@ _NUMERALS = "零〇一二三四五六七八九十百千万两"
 def _letters_class() -> str:
     """a-z and the CJK ideographs, except the numerals."""
     ranges, start = ["a-z", "\u3400-\u4dbf"], 0x4E00
-    for cp in sorted(ord(ch) for ch in _NUMERALS):
+    for cp in sorted(ord(ch) for ch in _NUMERALS if ord(ch) >= start):   # 〇 (U+3007) lies outside them
         if cp > start:
             ranges.append(f"{chr(start)}-{chr(cp - 1)}")
         start = cp + 1

@@ -138,3 +138,12 @@ def test_a_store_with_just_the_port_gives_the_same_verdicts() -> None:
         assert a == b, (text, a, b)
         seen.append(a)
     assert "flood.repeat" in seen[2] and "flood.rate" in seen[5]
+
+
+def test_cjk_punctuation_is_not_part_of_the_fingerprint() -> None:
+    """Brackets and quotation marks (《》「」【】, U+3008-U+3011) are punctuation: a message is the same message
+    with or without them, and they add nothing to its length."""
+    assert fingerprint("《就差十个了》") == fingerprint("就差9个了")
+    assert fingerprint("【通知】明天开会")[0] == fingerprint("通知：明天开会")[0]
+    assert fingerprint("《》「」【】好")[1] == 1
+    assert fingerprint("〇〇〇好")[1] == 1                 # 〇 is a numeral, as 零

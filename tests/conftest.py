@@ -172,6 +172,15 @@ def container(db_url, clock, sandbox_config):
     c.engine.dispose()
 
 
+@pytest.fixture
+def client(container):
+    """A test client of the whole web app over `container`."""
+    from webhooks import create_app
+    app = create_app(container)
+    app.testing = True
+    return app.test_client()
+
+
 @contextmanager
 def chromium():
     """Debian's Chromium through Playwright, headless: skipped without it, a failure in CI (.ci/run installs

@@ -7,7 +7,6 @@ from __future__ import annotations
 import click
 
 from steward.cli import (
-    archive,
     assessment,
     audit,
     config,
@@ -15,6 +14,7 @@ from steward.cli import (
     db,
     events,
     membership,
+    messengers,
     review,
     sandbox,
     serve,
@@ -29,10 +29,10 @@ class _Main(click.Group):
     """The commands below, plus `steward <platform> ...` for the messengers registered when it runs."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted({*super().list_commands(ctx), *archive.platform_commands()})
+        return sorted({*super().list_commands(ctx), *messengers.platform_commands()})
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        return super().get_command(ctx, name) or archive.platform_commands().get(name)
+        return super().get_command(ctx, name) or messengers.platform_commands().get(name)
 
 
 @click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})

@@ -58,17 +58,9 @@ roles:
 
 
 @pytest.fixture
-def container(db_url, clock):
-    c = build_container(db_url, clock, parse_config(CONFIG))
-    yield c
-    c.engine.dispose()
-
-
-@pytest.fixture
-def client(container):
-    app = create_app(container)
-    app.testing = True
-    return app.test_client()
+def sandbox_config():
+    """This module's steward.yaml: the shared `container` and `client` fixtures (tests/conftest.py) use it."""
+    return parse_config(CONFIG)
 
 
 class Chat:

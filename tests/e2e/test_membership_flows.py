@@ -17,13 +17,6 @@ from tests.e2e.sandbox_support import click, mark
 from webhooks import create_app
 
 
-@pytest.fixture
-def client(container):
-    app = create_app(container)
-    app.testing = True
-    return app.test_client()
-
-
 def say(client, container, user, text, chat=None):
     body = {"user_id": user, "text": text}
     if chat:

@@ -9,7 +9,6 @@ import subprocess
 import sys
 import time
 
-import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from steward import logs
@@ -37,13 +36,6 @@ def scrape(client, **kw) -> str:
     assert r.status_code == 200, r.data
     assert r.content_type.startswith("text/plain")
     return r.get_data(as_text=True)
-
-
-@pytest.fixture
-def client(container):
-    app = create_app(container)
-    app.testing = True
-    return app.test_client()
 
 
 def test_metrics_count_events_detector_hits_deliveries_and_the_outbox(client, container):

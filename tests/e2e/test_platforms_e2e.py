@@ -72,13 +72,6 @@ def container(db_url, clock, side):
     c.engine.dispose()
 
 
-@pytest.fixture
-def client(container):
-    app = create_app(container)
-    app.testing = True
-    return app.test_client()
-
-
 def accepted(response) -> None:
     """The platform got its 2xx, so it stops retrying."""
     assert response.status_code == 200, (response.status_code, response.data[:300])

@@ -14,10 +14,9 @@ from core.config import parse_config
 from core.db.models import AuditEntry, Case, ReviewItem, ReviewReport
 from core.moderation.evaluate import load
 from steward.cli import main
-from tests.conftest import SANDBOX_CONFIG, build_container
+from tests.conftest import SANDBOX_CONFIG
 from tests.e2e.sandbox_support import click, mark
 from tests.e2e.test_sandbox_ladder import say, steward_said
-from webhooks import create_app
 
 CONFIG = SANDBOX_CONFIG.replace(
     "    discipline: {warnings_before_removal: 1, removal: auto, warning_expiry_days: 180}\n",
@@ -29,17 +28,9 @@ RUDE = "这个方案真垃圾"     # no detector takes it up: only a member's re
 
 
 @pytest.fixture
-def container(db_url, clock):
-    c = build_container(db_url, clock, parse_config(CONFIG))
-    yield c
-    c.engine.dispose()
-
-
-@pytest.fixture
-def client(container):
-    app = create_app(container)
-    app.testing = True
-    return app.test_client()
+def sandbox_config():
+    """This module's steward.yaml: the shared `container` and `client` fixtures (tests/conftest.py) use it."""
+    return parse_config(CONFIG)
 
 
 def items(container):

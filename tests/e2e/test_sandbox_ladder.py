@@ -12,14 +12,6 @@ from sqlalchemy import func, select
 from core.db.models import AuditEntry, Case, InboundEvent, Membership, OutboxItem
 from steward.worker import drain
 from tests.conftest import LOCAL
-from webhooks import create_app
-
-
-@pytest.fixture
-def client(container):
-    app = create_app(container)
-    app.testing = True
-    return app.test_client()
 
 
 def say(client, container, user, text, chat="new-hires", id=None):

@@ -10,13 +10,6 @@ from tests.e2e.test_sandbox_ladder import say, steward_said
 from webhooks import create_app
 
 
-@pytest.fixture
-def client(container):
-    app = create_app(container)
-    app.testing = True
-    return app.test_client()
-
-
 def cases(container):
     with container.sessions() as s:
         return s.scalars(select(Case).order_by(Case.id)).all()

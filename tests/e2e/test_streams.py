@@ -53,3 +53,14 @@ def test_socket_mode_feeds_the_core(sqlite_url, clock, slack):
 
 def test_no_stream_configured_starts_nothing(sqlite_url, clock, sandbox_config):
     assert start_streams(build_container(sqlite_url, clock, sandbox_config)) == []
+
+
+def test_a_messenger_that_cannot_stream_is_skipped_unless_asked_for(sqlite_url, clock, slack):
+    """Slack without SLACK_APP_TOKEN has no Socket Mode: skipped when every stream is started, an error naming
+    the variable when Slack's stream is asked for by name."""
+    from core.errors import ConfigError
+
+    container = build_container(sqlite_url, clock, parse_config(CONFIG), slack.env(app=False))
+    assert start_streams(container) == []
+    with pytest.raises(ConfigError, match="SLACK_APP_TOKEN"):
+        start_streams(container, ["slack"])

@@ -44,17 +44,9 @@ SESSION = ("@steward announce session\ntopic: Onboarding day 1\ntime: 2026-11-05
 
 
 @pytest.fixture
-def container(db_url, clock):
-    c = build_container(db_url, clock, parse_config(CONFIG))
-    yield c
-    c.engine.dispose()
-
-
-@pytest.fixture
-def client(container):
-    app = create_app(container)
-    app.testing = True
-    return app.test_client()
+def sandbox_config():
+    """This module's steward.yaml: the shared `container` and `client` fixtures (tests/conftest.py) use it."""
+    return parse_config(CONFIG)
 
 
 @contextmanager

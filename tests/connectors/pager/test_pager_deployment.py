@@ -126,6 +126,12 @@ def test_the_fifth_messengers_export_and_checks_reach_the_cli(deployment):
     again = CliRunner().invoke(main, ["pager", "ingest-archive", "-"], env=env, input=export.splitlines()[1] + "\n")
     assert "ingested 0 group message(s), 1 already seen" in again.output
 
+    added = CliRunner().invoke(main, ["group", "add", "--platform", "pager", "--chat-id", "P-SKILLS", "--name",
+                                      "Pager skills", "--kind", "skills", "--lead", "pager:lead"], env=env)
+    assert added.exit_code == 0, added.output                   # --platform knows it: registered after import
+    streamed = CliRunner().invoke(main, ["stream", "--platform", "pager"], env=env)     # it offers no stream
+    assert streamed.exit_code == 2 and "'pager' is not one of 'slack', 'dingtalk'" in streamed.output
+
     checked = CliRunner().invoke(main, ["config", "check"], env=env)
     assert "✓ pager: 1 group(s) page their members" in checked.output
     assert "pager" in CliRunner().invoke(main, ["--help"]).output

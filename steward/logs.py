@@ -15,10 +15,18 @@ import contextvars
 import json
 import logging
 import os
+import random
 import sys
 import time
 
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("steward_request_id", default=None)
+
+
+def new_request_id() -> str:
+    """32 hex digits, as a UUID4's: from the process's pseudo-random generator (reseeded in every forked
+    process), not the kernel's, which is a system call per request; a request id is a label, no secret."""
+    return f"{random.getrandbits(128):032x}"
+
 
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"

@@ -13,7 +13,6 @@ import hmac
 import ipaddress
 import logging
 import time
-import uuid
 
 from flask import Blueprint, Flask, Response, g, jsonify, request
 
@@ -35,7 +34,7 @@ def register(app: Flask, container) -> None:
     @app.before_request
     def _start() -> None:
         given = (request.headers.get(REQUEST_ID_HEADER) or "").strip()
-        g.steward_request_id = given[:64] if given and given.isprintable() else uuid.uuid4().hex
+        g.steward_request_id = given[:64] if given and given.isprintable() else logs.new_request_id()
         g.steward_started = time.perf_counter()
         g.steward_token = logs.request_id.set(g.steward_request_id)
 

@@ -8,7 +8,6 @@ import io
 import logging
 import struct
 import time
-import uuid
 from typing import Callable, Mapping
 from urllib.parse import parse_qsl
 
@@ -59,18 +58,26 @@ def read_body() -> bytes:
     return b"".join(chunks)
 
 
+def _header_name(key: str) -> str:
+    """The header an environ key carries ("" for none), remembered for the few hundred keys seen first."""
+    name = key[5:].replace("_", "-").lower() if key.startswith("HTTP_") else _CONTENT.get(key, "")
+    if len(_NAMES) < 512:
+        _NAMES[key] = name
+    return name
+
+
+_NAMES: dict[str, str] = {}
+
+
 def headers_of(environ: dict) -> Headers:
     """The request's headers, lower-cased, read straight from the WSGI environ (this runs on every
     webhook request); a client's own X-Steward-Remote-Addr is dropped, the socket's address put there."""
-    headers = Headers()
+    headers, names = Headers(), _NAMES
     for key, value in environ.items():
-        if key.startswith("HTTP_"):
-            name = key[5:].replace("_", "-").lower()
-        elif key in _CONTENT:
-            name = _CONTENT[key]
-        else:
-            continue
-        if name != _REMOTE:
+        name = names.get(key)
+        if name is None:
+            name = _header_name(key)
+        if name and name != _REMOTE:
             dict.__setitem__(headers, name, value)
     dict.__setitem__(headers, _REMOTE, environ.get("REMOTE_ADDR") or "")
     return headers
@@ -164,7 +171,7 @@ class FastPath:
             return self.app(environ, start_response)    # the client went away: Flask answers as ever
         started = time.perf_counter()
         given = (environ.get("HTTP_X_REQUEST_ID") or "").strip()
-        rid = given[:64] if given and given.isprintable() else uuid.uuid4().hex
+        rid = given[:64] if given and given.isprintable() else logs.new_request_id()
         token = logs.request_id.set(rid)
         try:
             req = InboundRequest(method="POST", path=environ["PATH_INFO"], endpoint=endpoint,
@@ -179,7 +186,7 @@ class FastPath:
         start_response(f"{result.status} {HTTP_STATUS_CODES.get(result.status, 'UNKNOWN')}", [
             ("Content-Type", result.content_type or "text/plain; charset=utf-8"),
             ("Content-Length", str(len(answer))), (REQUEST_ID_HEADER, rid)])
-        metrics.m().http.labels(name, str(result.status)).observe(time.perf_counter() - started)
+        metrics.child(metrics.m().http, name, str(result.status)).observe(time.perf_counter() - started)
         return [answer]
 
 

@@ -18,6 +18,8 @@ class UTCDateTime(TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column")
+        if value.tzinfo is timezone.utc:     # the clock's own: no conversion (several per inbound event)
+            return value.replace(tzinfo=None)
         return value.astimezone(timezone.utc).replace(tzinfo=None)
 
     def process_result_value(self, value: datetime | None, dialect) -> datetime | None:

@@ -58,22 +58,55 @@ def insert_many_ignore(session: Session, model: type, rows: list[dict[str, Any]]
     table, columns = model.__table__, tuple(rows[0])
     if dialect.name == "postgresql":
         return _postgres_recordset(conn, dialect, table, rows, columns, key, keep_order)
-    sql, convert = _sqlite_statement(dialect, table, columns, key)
-    new = set()
-    for row in rows:     # one prepared statement (the driver caches it), a few microseconds a row
-        values = [c(row[name]) if c else row[name] for name, c in zip(columns, convert)]
-        returned = conn.execute(sql, values).fetchone()
-        if returned is not None:
-            new.add(tuple(returned))
+    # SQLite: a multi-row VALUES, whose rows are inserted in order
+    convert = _sqlite_converters(dialect, table, columns)
+    values = [c(row[name]) if c else row[name] for row in rows for name, c in zip(columns, convert)]
+    new, width = set(), len(columns)
+    for start in range(0, len(rows), SQLITE_ROWS):     # one statement per chunk, not per row
+        count = min(SQLITE_ROWS, len(rows) - start)
+        chunk = values[start * width:(start + count) * width]
+        new.update(map(tuple, conn.execute(_sqlite_statement(dialect, table, columns, key, count), chunk)))
     return new
 
 
+# Rows per SQLite statement: each statement is a call that lets go of the GIL, a chance for another of the
+# process's threads to take it (two context switches); the statements are cached per row count.
+SQLITE_ROWS = 64
+
+
 @lru_cache(maxsize=None)
-def _sqlite_statement(dialect, table: Table, columns: tuple[str, ...], key: tuple[str, ...]):
+def _sqlite_converters(dialect, table: Table, columns: tuple[str, ...]):
+    return tuple(table.c[name].type.bind_processor(dialect) for name in columns)
+
+
+@lru_cache(maxsize=1024)
+def _sqlite_statement(dialect, table: Table, columns: tuple[str, ...], key: tuple[str, ...], count: int) -> str:
     q = dialect.identifier_preparer.quote
-    sql = (f"INSERT INTO {q(table.name)} ({', '.join(map(q, columns))}) VALUES ({', '.join('?' * len(columns))}) "
-           f"ON CONFLICT DO NOTHING RETURNING {', '.join(map(q, key))}")
-    return sql, tuple(table.c[name].type.bind_processor(dialect) for name in columns)
+    row = f"({', '.join('?' * len(columns))})"
+    return (f"INSERT INTO {q(table.name)} ({', '.join(map(q, columns))}) VALUES {', '.join([row] * count)} "
+            f"ON CONFLICT DO NOTHING RETURNING {', '.join(map(q, key))}")
+
+
+def insert_many_ignore_reading(session: Session, model: type, rows: list[dict[str, Any]], key: tuple[str, ...],
+                               query: str, params: dict[str, Any]) -> tuple[set[tuple], list[dict]] | None:
+    """PostgreSQL: `insert_many_ignore` and a read-only `query` (named %(params)s, not `rows`) in one
+    statement, so one round trip instead of two; returns the keys inserted and the query's rows as dicts.
+    The query sees the database as the statement began (not these rows). None on another database."""
+    conn, dialect = driver(session)
+    if dialect.name != "postgresql" or not rows:
+        return None
+    table, columns = model.__table__, tuple(rows[0])
+    insert, convert = _recordset_statement(dialect, table, columns, key)
+    nulls = ", ".join("NULL" for _ in key)
+    sql = (f"WITH inserted AS ({insert}) SELECT NULL::json, {', '.join(key)} FROM inserted "
+           f"UNION ALL SELECT row_to_json(q), {nulls} FROM ({query}) AS q")
+    new, read = set(), []
+    for row in conn.execute(sql, {"rows": _recordset_payload(rows, columns, key, convert, False), **params}):
+        if row[0] is None:
+            new.add(tuple(row[1:]))
+        else:
+            read.append(row[0])
+    return new, read
 
 
 def _postgres_recordset(conn, dialect, table: Table, rows: list[dict[str, Any]], columns: tuple[str, ...],
@@ -86,11 +119,16 @@ def _postgres_recordset(conn, dialect, table: Table, rows: list[dict[str, Any]],
     The archive keeps its order (its ids are the order messages arrived); a redelivery waits on the
     de-duplication's key first."""
     sql, convert = _recordset_statement(dialect, table, columns, key)
+    payload = _recordset_payload(rows, columns, key, convert, keep_order)
+    return {tuple(row) for row in conn.execute(sql, {"rows": payload}).fetchall()}
+
+
+def _recordset_payload(rows: list[dict[str, Any]], columns: tuple[str, ...], key: tuple[str, ...], convert,
+                       keep_order: bool) -> str:
     if len(rows) > 1 and not keep_order:
         rows = sorted(rows, key=lambda row: tuple(_sortable(row[name]) for name in key))
-    payload = json.dumps([{name: c(row[name]) if c else row[name] for name, c in zip(columns, convert)}
-                          for row in rows], ensure_ascii=False, default=_json_default)
-    return {tuple(row) for row in conn.execute(sql, {"rows": payload}).fetchall()}
+    return json.dumps([{name: c(row[name]) if c else row[name] for name, c in zip(columns, convert)}
+                       for row in rows], ensure_ascii=False, default=_json_default)
 
 
 @lru_cache(maxsize=None)

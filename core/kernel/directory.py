@@ -35,25 +35,18 @@ def account_for(session: Session, platform: str, user_id: str, now: datetime,
 
 
 def account_ids_many(session: Session, senders: list[tuple[str, str, str | None]],
-                     now: datetime) -> dict[tuple[str, str], tuple[int, int]]:
+                     now: datetime, read: list[dict] | None = None) -> dict[tuple[str, str], tuple[int, int]]:
     """(account id, person id) of each (platform, user id, display name): one query per platform for those
-    known (sent straight to the driver: this runs for every batch of messages); the rest are created."""
+    known (sent straight to the driver: this runs for every batch of messages); the rest are created.
+    `read`: the rows of ACCOUNTS_READ for these senders, read already in this transaction."""
     wanted = {(platform, user_id): name for platform, user_id, name in senders}
-    by_platform: dict[str, list[str]] = {}
-    for platform, user_id in wanted:
-        by_platform.setdefault(platform, []).append(user_id)
-    conn, dialect = driver(session)
-    postgres = dialect.name == "postgresql"
     found = {}
-    for platform, user_ids in by_platform.items():
-        if postgres:
-            rows = conn.execute(_ACCOUNTS_PG, (platform, user_ids)).fetchall()
-        else:
-            rows = conn.execute(_accounts_sqlite(len(user_ids)), (platform, *user_ids)).fetchall()
-        for user_id, account_id, person_id, display_name in rows:
-            name = wanted[(platform, user_id)]
-            if not name or display_name == name:
-                found[(platform, user_id)] = (account_id, person_id)
+    for platform, user_id, account_id, person_id, display_name in (
+            _accounts(session, wanted) if read is None else
+            ((r["platform"], r["user_id"], r["id"], r["person_id"], r["display_name"]) for r in read)):
+        name = wanted.get((platform, user_id))
+        if not name or display_name == name:
+            found[(platform, user_id)] = (account_id, person_id)
     for (platform, user_id), name in wanted.items():
         if (platform, user_id) not in found:     # first sight, or a new display name
             account = account_for(session, platform, user_id, now, name)
@@ -61,13 +54,31 @@ def account_ids_many(session: Session, senders: list[tuple[str, str, str | None]
     return found
 
 
-_ACCOUNTS_PG = ("SELECT user_id, id, person_id, display_name FROM accounts "
+def _accounts(session: Session, wanted) -> list[tuple]:
+    by_platform: dict[str, list[str]] = {}
+    for platform, user_id in wanted:
+        by_platform.setdefault(platform, []).append(user_id)
+    conn, dialect = driver(session)
+    rows = []
+    for platform, user_ids in by_platform.items():
+        if dialect.name == "postgresql":
+            rows += conn.execute(_ACCOUNTS_PG, (platform, user_ids)).fetchall()
+        else:
+            rows += conn.execute(_accounts_sqlite(len(user_ids)), (platform, *user_ids)).fetchall()
+    return rows
+
+
+_ACCOUNTS_PG = ("SELECT platform, user_id, id, person_id, display_name FROM accounts "
                 "WHERE platform = %s AND user_id = ANY(%s)")
+# PostgreSQL: the senders' accounts, read in the statement that de-duplicates their events (inbound.py)
+ACCOUNTS_READ = ("SELECT a.platform, a.user_id, a.id, a.person_id, a.display_name FROM accounts AS a "
+                 "JOIN unnest(CAST(%(platforms)s AS text[]), CAST(%(users)s AS text[])) AS s(platform, user_id) "
+                 "ON a.platform = s.platform AND a.user_id = s.user_id")
 
 
 @lru_cache(maxsize=512)
 def _accounts_sqlite(n: int) -> str:
-    return (f"SELECT user_id, id, person_id, display_name FROM accounts "
+    return (f"SELECT platform, user_id, id, person_id, display_name FROM accounts "
             f"WHERE platform = ? AND user_id IN ({', '.join('?' * n)})")
 
 

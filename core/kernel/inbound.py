@@ -14,12 +14,12 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from core.db.models import Account, ArchivedMessage, Group, InboundEvent
-from core.db.upsert import insert_many_ignore, pinned
+from core.db.upsert import insert_many_ignore, insert_many_ignore_reading, pinned
 from core.events import CardActed, CommandInvoked, Event, MemberJoined, MemberLeft, MessagePosted
 from core.kernel import audit
 from core.kernel.addressing import called
 from core.kernel.context import CoreContext
-from core.kernel.directory import account_for, account_ids_many, find_account, group_for, join, leave
+from core.kernel.directory import ACCOUNTS_READ, account_for, account_ids_many, find_account, group_for, join, leave
 from core.kernel.runner import CommandRunner, Invocation
 from core.kernel.scheduler import write_scheduled
 
@@ -31,16 +31,18 @@ def ingest(ctx: CoreContext, event: Event) -> bool:
     return ingest_many(ctx, [event])[0]
 
 
-def ingest_many(ctx: CoreContext, events: Sequence[Event]) -> list[bool]:
+def ingest_many(ctx: CoreContext, events: Sequence[Event],
+                sessions: Callable[[], Session] | None = None) -> list[bool]:
     """Handle events in order in one transaction; for each, False when it was a duplicate delivery.
 
     The statements every message needs (de-duplication, the sender's account, the archive, the jobs it
     schedules) are written once for all of them; the rest runs event by event. Any failure rolls back
-    all of them (the spool then retries each on its own)."""
-    with ctx.sessions() as s, s.begin(), pinned(s):
-        firsts = _first_deliveries(ctx, s, events)
+    all of them (the spool then retries each on its own). `sessions`: another session factory than the
+    context's (the group commit's leader keeps a connection of its own, core.db.session.HeldConnection)."""
+    with (sessions or ctx.sessions)() as s, s.begin(), pinned(s):
+        firsts, read = _first_deliveries(ctx, s, events)
         messages = [e for e, first in zip(events, firsts) if first and isinstance(e, MessagePosted)]
-        seen = _archive(ctx, s, messages) if messages else {}
+        seen = _archive(ctx, s, messages, read) if messages else {}
         for event, first in zip(events, firsts):
             if not first:
                 log.info("duplicate delivery %s %s ignored", event.platform, event.event_id)
@@ -56,17 +58,21 @@ def ingest_many(ctx: CoreContext, events: Sequence[Event]) -> list[bool]:
     return firsts
 
 
-def _first_deliveries(ctx: CoreContext, s: Session, events: Sequence[Event]) -> list[bool]:
+def _first_deliveries(ctx: CoreContext, s: Session, events: Sequence[Event]) -> tuple[list[bool], list[dict] | None]:
     """One INSERT ... ON CONFLICT DO NOTHING for all: an event is first if its row is new (and it is not
-    repeated earlier in this batch)."""
+    repeated earlier in this batch). On PostgreSQL the same statement reads the accounts of the messages'
+    senders (returned second; None elsewhere): a round trip costs more than the statement."""
     now, keys = ctx.clock.now(), [(e.platform, e.event_id[:200]) for e in events]
-    new = insert_many_ignore(s, InboundEvent, [dict(platform=p, event_id=i, kind=type(e).__name__, received_at=now)
-                                               for (p, i), e in zip(keys, events)], ("platform", "event_id"))
+    rows = [dict(platform=p, event_id=i, kind=type(e).__name__, received_at=now) for (p, i), e in zip(keys, events)]
+    senders = {(e.platform, e.user_id) for e in events if isinstance(e, MessagePosted)}
+    both = insert_many_ignore_reading(s, InboundEvent, rows, ("platform", "event_id"), ACCOUNTS_READ, {
+        "platforms": [p for p, _ in senders], "users": [u for _, u in senders]}) if senders else None
+    new, read = both if both is not None else (insert_many_ignore(s, InboundEvent, rows, ("platform", "event_id")), None)
     firsts, taken = [], set()
     for key in keys:
         firsts.append(key in new and key not in taken)
         taken.add(key)
-    return firsts
+    return firsts, read
 
 
 @dataclass(frozen=True)
@@ -77,10 +83,11 @@ class _Seen:
     archived: bool          # False: the message was archived before (an edit, or another event id)
 
 
-def _archive(ctx: CoreContext, s: Session, messages: list[MessagePosted]) -> dict[int, _Seen]:
-    """Archive every message (R3.2.2, R4.1.1) with its sender's account, in two statements for all."""
+def _archive(ctx: CoreContext, s: Session, messages: list[MessagePosted], read: list[dict] | None) -> dict[int, _Seen]:
+    """Archive every message (R3.2.2, R4.1.1) with its sender's account, in two statements for all (one
+    when the accounts were `read` with the de-duplication)."""
     now = ctx.clock.now()
-    accounts = account_ids_many(s, [(e.platform, e.user_id, e.display_name) for e in messages], now)
+    accounts = account_ids_many(s, [(e.platform, e.user_id, e.display_name) for e in messages], now, read)
     rows, seen = [], {}
     for e in messages:
         group_id = None if e.is_direct else ctx.lookups.group_id(s, e.platform, e.chat_id)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
+from bisect import bisect_left
 from collections import deque
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -52,6 +53,34 @@ class RecentMessages(Protocol):
         if given)."""
 
 
+class _Sent:
+    """One (chat, sender)'s recent messages in time order, and the times of each fingerprint among them."""
+    __slots__ = ("times", "prints", "by_print")
+
+    def __init__(self) -> None:
+        self.times: deque[datetime] = deque()
+        self.prints: deque[str] = deque()
+        self.by_print: dict[str, deque[datetime]] = {}
+
+    def add(self, at: datetime, fingerprint: str, keep: int) -> None:
+        self.times.append(at)
+        self.prints.append(fingerprint)
+        self.by_print.setdefault(fingerprint, deque()).append(at)
+        if len(self.times) > keep:
+            self.times.popleft()
+            oldest = self.prints.popleft()
+            same = self.by_print[oldest]
+            same.popleft()
+            if not same:
+                del self.by_print[oldest]
+
+
+def _since(times: deque[datetime] | None, since: datetime) -> int:
+    """How many of `times` (ascending) are at or after `since`: a binary search, so a sender with a long
+    history (a flooder, or a load test) costs no more than one with a short one."""
+    return len(times) - bisect_left(times, since) if times else 0
+
+
 class MemoryRecentMessages:
     """In-process RecentMessages; forgets entries older than `horizon` and keeps at most
     `per_key` entries per (chat, sender)."""
@@ -59,16 +88,18 @@ class MemoryRecentMessages:
     def __init__(self, horizon: timedelta = timedelta(hours=2), per_key: int = 500) -> None:
         self._horizon = horizon
         self._per_key = per_key
-        self._items: dict[tuple[str, str], deque[tuple[datetime, str]]] = {}
+        self._items: dict[tuple[str, str], _Sent] = {}
         self._lock = threading.Lock()
         self._records = 0
 
     def record(self, chat: str, sender: str, fingerprint: str, at: datetime) -> None:
         with self._lock:
-            items = self._items.get((chat, sender))
-            if items is None:
-                items = self._items[(chat, sender)] = deque(maxlen=self._per_key)
-            items.append((at, fingerprint))
+            sent = self._items.get((chat, sender))
+            if sent is None:
+                sent = self._items[(chat, sender)] = _Sent()
+            if sent.times and at < sent.times[-1]:
+                at = sent.times[-1]      # a clock stepping back: keep the times in order for the search
+            sent.add(at, fingerprint, self._per_key)
             self._records += 1
             if self._records % 4096 == 0:
                 self._prune(at - self._horizon)
@@ -76,39 +107,24 @@ class MemoryRecentMessages:
     def count(self, chat: str, sender: str, since: datetime,
               fingerprint: str | None = None) -> int:
         with self._lock:
-            items = self._items.get((chat, sender))
-            if not items:
+            sent = self._items.get((chat, sender))
+            if sent is None:
                 return 0
-            n = 0
-            for at, fp in reversed(items):   # appended in time order: stop at the window's edge
-                if at < since:
-                    break
-                if fingerprint is None or fp == fingerprint:
-                    n += 1
-            return n
+            return _since(sent.times if fingerprint is None else sent.by_print.get(fingerprint), since)
 
     def counts(self, chat: str, sender: str, since: datetime, fingerprint: str,
                since_same: datetime, enough: int | None = None) -> tuple[int, int]:
-        """count(chat, sender, since) and count(chat, sender, since_same, fingerprint) in one
-        pass (an optional fast path: FloodDetector uses it when a store offers it). With `enough`,
-        counting stops once both counts reach it: a flooder's long history costs no more to check."""
+        """count(chat, sender, since) and count(chat, sender, since_same, fingerprint) under one lock
+        (an optional fast path: FloodDetector uses it when a store offers it). `enough`: where counting
+        may stop (the Redis store's bound); the binary search needs none."""
         with self._lock:
-            items = self._items.get((chat, sender))
-            if not items:
+            sent = self._items.get((chat, sender))
+            if sent is None:
                 return 0, 0
-            horizon = min(since, since_same)
-            total = same = 0
-            for at, fp in reversed(items):
-                if at < horizon or (enough is not None and total >= enough and same >= enough):
-                    break
-                if at >= since:
-                    total += 1
-                if fp == fingerprint and at >= since_same:
-                    same += 1
-            return total, same
+            return _since(sent.times, since), _since(sent.by_print.get(fingerprint), since_same)
 
     def _prune(self, before: datetime) -> None:
-        for key in [k for k, v in self._items.items() if not v or v[-1][0] < before]:
+        for key in [k for k, v in self._items.items() if not v.times or v.times[-1] < before]:
             del self._items[key]
 
 

@@ -76,3 +76,31 @@ def test_rows_written_for_a_batch_read_back_as_given(container, clock):
         jobs = s.execute(select(ScheduledJob.key, ScheduledJob.payload, ScheduledJob.due_at, ScheduledJob.locked_until)
                          .where(ScheduledJob.kind == "test").order_by(ScheduledJob.key)).all()
     assert [tuple(j) for j in jobs] == [(f"k{n}", {"n": n, "名": ["a", None]}, when, None) for n in range(3)]
+
+
+def test_a_batch_larger_than_one_statement_keeps_every_answer(container):
+    """SQLite writes a batch in statements of SQLITE_ROWS rows, PostgreSQL reads the senders' accounts in
+    the statement that de-duplicates: over two statements' worth of events, with repeats, first-sight
+    senders and a sender whose display name changed, every answer is what one-by-one would give."""
+    from core.db.upsert import SQLITE_ROWS
+
+    ingest_many(container.ctx, [msg("warm", "m-warm", user="alice", display_name="Alice")])
+    accounts = count(container, Account)
+    n = 2 * SQLITE_ROWS + 5
+    events = [msg(f"e{i}", f"m{i}", f"message {i}", user=f"user{i % 7}") for i in range(n)]
+    events[10] = msg("e3", "m3")                                   # a redelivery inside the batch
+    events[20] = msg("e20", "m-warm", "again")                     # an archived message under a new event id
+    events[30] = msg("e30", "m30", user="alice", display_name="Alice Chen")    # a new display name
+    firsts = ingest_many(container.ctx, events)
+    assert firsts == [i != 10 for i in range(n)]
+    assert count(container, InboundEvent) == n                     # n - 1 new, plus the warm-up
+    assert count(container, ArchivedMessage) == n - 1              # e3 repeated, e20 archived before
+    with container.sessions() as s:
+        assert s.scalar(select(Account.display_name).where(Account.user_id == "alice")) == "Alice Chen"
+        assert s.scalar(select(func.count()).select_from(Account)) == accounts + 7    # user0 .. user6
+        person = dict(s.execute(select(Account.user_id, Account.person_id)).all())
+        rows = s.execute(select(ArchivedMessage.message_id, ArchivedMessage.person_id)).all()
+    assert all(person_id == person[f"user{int(m[1:]) % 7}"] for m, person_id in rows
+               if m not in ("m-warm", "m30"))
+    assert dict(rows)["m30"] == person["alice"]
+    assert ingest_many(container.ctx, events[:3]) == [False, False, False]

@@ -91,16 +91,35 @@ def test_memory_store_counts_windows() -> None:
     assert store.count("C", "other", T0) == 0
 
 
-def test_memory_store_stops_counting_at_enough() -> None:
-    """R8.1.3: a verdict only needs to know a threshold was crossed, so a flooder's long history is not
-    scanned message by message; below `enough` the counts are exact."""
+def test_memory_store_counts_a_long_history_exactly_by_binary_search() -> None:
+    """R8.1.3: a flooder's long history is not scanned message by message (the counts are binary searches
+    over the times), and the counts are exact with or without `enough`."""
     store = MemoryRecentMessages()
     for i in range(400):
-        store.record("C", "U", "x", T0 + timedelta(seconds=i))
+        store.record("C", "U", "x" if i % 4 else "y", T0 + timedelta(seconds=i))
     since = T0 - timedelta(seconds=1)
-    assert store.counts("C", "U", since, "x", since) == (400, 400)
-    assert store.counts("C", "U", since, "x", since, enough=7) == (7, 7)
-    assert store.counts("C", "U", since, "y", since, enough=7) == (400, 0)   # none the same: all looked at
+    assert store.counts("C", "U", since, "x", since) == (400, 300)
+    assert store.counts("C", "U", since, "x", since, enough=7) == (400, 300)
+    assert store.counts("C", "U", T0 + timedelta(seconds=390), "y", T0 + timedelta(seconds=200)) == (10, 50)
+    assert store.counts("C", "U", since, "z", since) == (400, 0)
+    assert store.count("C", "U", T0 + timedelta(seconds=396), "y") == 1
+    assert store.count("C", "other", since) == 0
+
+
+def test_memory_store_keeps_per_key_entries_and_their_fingerprints_together() -> None:
+    store = MemoryRecentMessages(per_key=10)
+    for i in range(25):
+        store.record("C", "U", "x" if i % 2 else "y", T0 + timedelta(seconds=i))
+    since = T0 - timedelta(seconds=1)
+    assert store.counts("C", "U", since, "x", since) == (10, 5)     # the last ten: 15..24
+    assert store.count("C", "U", since, "y") == 5
+
+
+def test_memory_store_keeps_counting_when_the_clock_steps_back() -> None:
+    store = MemoryRecentMessages()
+    store.record("C", "U", "x", T0 + timedelta(seconds=10))
+    store.record("C", "U", "x", T0 + timedelta(seconds=5))      # e.g. NTP stepped the clock back
+    assert store.counts("C", "U", T0 + timedelta(seconds=8), "x", T0) == (2, 2)
 
 
 def test_flood_verdict_fields() -> None:

@@ -41,8 +41,9 @@ class RecentMessages(Protocol):
     also keeps its own bookkeeping here under chat keys ending in '#nudge'.
 
     A store may also offer `counts(chat, sender, since, fingerprint, since_same) -> (all, same)`
-    to answer both of the flood detector's questions in one round trip (MemoryRecentMessages
-    does)."""
+    to answer both of the flood detector's questions in one round trip (the Redis store does), or
+    `tally(chat, sender, fingerprint, at, since, since_same)` to record and count in one call
+    (MemoryRecentMessages does)."""
 
     def record(self, chat: str, sender: str, fingerprint: str, at: datetime) -> None:
         """Remember that `sender` posted a message with `fingerprint` in `chat` at `at`."""
@@ -54,28 +55,44 @@ class RecentMessages(Protocol):
 
 
 class _Sent:
-    """One (chat, sender)'s recent messages in time order, and the times of each fingerprint among them."""
+    """One (chat, sender)'s recent messages in time order, and the times of each fingerprint among them:
+    a lone time for a fingerprint seen once (most are), a deque once it repeats."""
     __slots__ = ("times", "prints", "by_print")
 
     def __init__(self) -> None:
         self.times: deque[datetime] = deque()
         self.prints: deque[str] = deque()
-        self.by_print: dict[str, deque[datetime]] = {}
+        self.by_print: dict[str, datetime | deque[datetime]] = {}
 
     def add(self, at: datetime, fingerprint: str, keep: int) -> None:
         self.times.append(at)
         self.prints.append(fingerprint)
-        self.by_print.setdefault(fingerprint, deque()).append(at)
+        same = self.by_print.get(fingerprint)
+        if same is None:
+            self.by_print[fingerprint] = at
+        elif type(same) is deque:
+            same.append(at)
+        else:
+            self.by_print[fingerprint] = deque((same, at))
         if len(self.times) > keep:
             self.times.popleft()
             oldest = self.prints.popleft()
             same = self.by_print[oldest]
-            same.popleft()
-            if not same:
+            if type(same) is deque and len(same) > 1:
+                same.popleft()
+            else:
                 del self.by_print[oldest]
 
+    def same_since(self, fingerprint: str, since: datetime) -> int:
+        same = self.by_print.get(fingerprint)
+        if same is None:
+            return 0
+        if type(same) is deque:
+            return _since(same, since)
+        return 1 if same >= since else 0
 
-def _since(times: deque[datetime] | None, since: datetime) -> int:
+
+def _since(times: deque[datetime], since: datetime) -> int:
     """How many of `times` (ascending) are at or after `since`: a binary search, so a sender with a long
     history (a flooder, or a load test) costs no more than one with a short one."""
     return len(times) - bisect_left(times, since) if times else 0
@@ -94,15 +111,19 @@ class MemoryRecentMessages:
 
     def record(self, chat: str, sender: str, fingerprint: str, at: datetime) -> None:
         with self._lock:
-            sent = self._items.get((chat, sender))
-            if sent is None:
-                sent = self._items[(chat, sender)] = _Sent()
-            if sent.times and at < sent.times[-1]:
-                at = sent.times[-1]      # a clock stepping back: keep the times in order for the search
-            sent.add(at, fingerprint, self._per_key)
-            self._records += 1
-            if self._records % 4096 == 0:
-                self._prune(at - self._horizon)
+            self._add(chat, sender, fingerprint, at)
+
+    def _add(self, chat: str, sender: str, fingerprint: str, at: datetime) -> _Sent:
+        sent = self._items.get((chat, sender))
+        if sent is None:
+            sent = self._items[(chat, sender)] = _Sent()
+        elif sent.times and at < sent.times[-1]:
+            at = sent.times[-1]      # a clock stepping back: keep the times in order for the search
+        sent.add(at, fingerprint, self._per_key)
+        self._records += 1
+        if self._records % 4096 == 0:
+            self._prune(at - self._horizon)
+        return sent
 
     def count(self, chat: str, sender: str, since: datetime,
               fingerprint: str | None = None) -> int:
@@ -110,7 +131,14 @@ class MemoryRecentMessages:
             sent = self._items.get((chat, sender))
             if sent is None:
                 return 0
-            return _since(sent.times if fingerprint is None else sent.by_print.get(fingerprint), since)
+            return _since(sent.times, since) if fingerprint is None else sent.same_since(fingerprint, since)
+
+    def tally(self, chat: str, sender: str, fingerprint: str, at: datetime, since: datetime,
+              since_same: datetime) -> tuple[int, int]:
+        """`record`, then `counts`, under one lock and one lookup (FloodDetector's fast path)."""
+        with self._lock:
+            sent = self._add(chat, sender, fingerprint, at)
+            return _since(sent.times, since), sent.same_since(fingerprint, since_same)
 
     def counts(self, chat: str, sender: str, since: datetime, fingerprint: str,
                since_same: datetime, enough: int | None = None) -> tuple[int, int]:
@@ -121,7 +149,7 @@ class MemoryRecentMessages:
             sent = self._items.get((chat, sender))
             if sent is None:
                 return 0, 0
-            return _since(sent.times, since), _since(sent.by_print.get(fingerprint), since_same)
+            return _since(sent.times, since), sent.same_since(fingerprint, since_same)
 
     def _prune(self, before: datetime) -> None:
         for key in [k for k, v in self._items.items() if not v.times or v.times[-1] < before]:
@@ -168,6 +196,7 @@ class FloodDetector:
         self._repeat_min = repeat_min_chars
         self._storm = mention_storm
         self._counts = getattr(recent, "counts", None)   # one round trip, where a store offers it
+        self._tally = getattr(recent, "tally", None)     # recording too (MemoryRecentMessages)
         self._enough = max(max_messages, repeat_max) + 2     # counting further changes nothing
 
     def check(self, original: str, normalised: str, *, chat: str, sender: str, at: datetime,
@@ -181,11 +210,14 @@ class FloodDetector:
                             whole_message=True))
         fp, size = fingerprint(normalised)
         recent = self._recent
-        recent.record(chat, sender, fp, at)
-        if self._counts is not None:
+        if self._tally is not None:
+            sent, same = self._tally(chat, sender, fp, at, at - self._window, at - self._repeat_window)
+        elif self._counts is not None:
+            recent.record(chat, sender, fp, at)
             sent, same = self._counts(chat, sender, at - self._window, fp, at - self._repeat_window,
                                       enough=self._enough)
         else:
+            recent.record(chat, sender, fp, at)
             sent = recent.count(chat, sender, at - self._window)
             same = recent.count(chat, sender, at - self._repeat_window, fp) \
                 if size >= self._repeat_min else 0

@@ -166,3 +166,13 @@ def test_cjk_punctuation_is_not_part_of_the_fingerprint() -> None:
     assert fingerprint("【通知】明天开会")[0] == fingerprint("通知：明天开会")[0]
     assert fingerprint("《》「」【】好")[1] == 1
     assert fingerprint("〇〇〇好")[1] == 1                 # 〇 is a numeral, as 零
+
+
+def test_memory_store_tally_is_record_then_counts() -> None:
+    """FloodDetector's fast path records and counts in one call; it answers as the two calls would."""
+    one, two = MemoryRecentMessages(per_key=20), MemoryRecentMessages(per_key=20)
+    for i in range(60):
+        at, fp = T0 + timedelta(seconds=i), ("x", "y", "z")[i % 3] if i % 5 else "x"
+        since, since_same = at - timedelta(seconds=15), at - timedelta(seconds=40)
+        two.record("C", "U", fp, at)
+        assert one.tally("C", "U", fp, at, since, since_same) == two.counts("C", "U", since, fp, since_same)

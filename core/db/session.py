@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -14,6 +15,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 DEFAULT_URL = "sqlite:///steward.db"
+RECYCLE_SECONDS = 1800     # a connection is replaced once this old (the pool's and HeldConnection's)
 
 
 def make_engine(url: str) -> Engine:
@@ -30,7 +32,7 @@ def make_engine(url: str) -> Engine:
         parsed = parsed.set(drivername="postgresql+psycopg")
     # pool_recycle instead of pool_pre_ping: no extra round trip per request on the hot path;
     # a connection dropped by the server fails one transaction, which the platform retries.
-    return create_engine(parsed, pool_recycle=1800, pool_size=10, max_overflow=10)
+    return create_engine(parsed, pool_recycle=RECYCLE_SECONDS, pool_size=10, max_overflow=10)
 
 
 def _sqlite_connect(dbapi_conn, _record) -> None:
@@ -99,26 +101,31 @@ class HeldConnection:
     resetting it and returning it cost about as much as a batch's own statements. Used like a
     sessionmaker (`with held() as s, s.begin(): ...`); the session begins and commits the connection's
     transaction, so `after_commit` hooks run after the real commit. A connection the database dropped
-    (SQLAlchemy marks it invalidated) is replaced on the next call; so is one opened in another process.
-    `engine.dispose()` closes it."""
+    (SQLAlchemy marks it invalidated) is replaced on the next call; so is one opened in another process,
+    and one older than `recycle` seconds (the pool's `pool_recycle`: a server or a firewall may drop a
+    connection left idle overnight, and the batch that found out would be refused). `engine.dispose()`
+    closes it."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, engine: Engine, recycle: float = RECYCLE_SECONDS) -> None:
+        self.engine, self.recycle = engine, recycle
         self._connection = None
+        self._opened = 0.0
         self._pid: int | None = None
         self._inherited: list[object] = []    # a parent's connection: never closed here (its socket is shared)
         event.listen(engine, "engine_disposed", lambda _engine: self.close())
 
     def __call__(self) -> Session:
         conn = self._connection
-        if conn is None or conn.closed or conn.invalidated or self._pid != os.getpid():
+        if (conn is None or conn.closed or conn.invalidated or self._pid != os.getpid()
+                or time.monotonic() - self._opened > self.recycle):
             if conn is not None:
                 if self._pid == os.getpid():
+                    conn.invalidate()
                     conn.close()
                 else:
                     self._inherited.append(conn)
             conn = self._connection = self.engine.connect()
-            self._pid = os.getpid()
+            self._pid, self._opened = os.getpid(), time.monotonic()
         return Session(bind=conn, expire_on_commit=False)
 
     def close(self) -> None:

@@ -112,3 +112,13 @@ def test_a_forked_process_opens_its_own_and_leaves_the_parents_alone(engine):
     with held() as s, s.begin():         # the parent's connection still works
         assert driver_of(s) is parent
         assert s.execute(text("SELECT count(*) FROM held_probe")).scalar() == 1
+
+
+def test_an_old_connection_is_recycled_before_a_batch_finds_it_dropped(engine):
+    held = HeldConnection(engine, recycle=-1)     # every call: older than that
+    with held() as s, s.begin():
+        first = driver_of(s)
+    with held() as s, s.begin():
+        assert driver_of(s) is not first
+        s.execute(text("INSERT INTO held_probe VALUES (1)"))
+    assert closed(first) and count(engine) == 1

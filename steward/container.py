@@ -16,7 +16,7 @@ from core.clock import Clock, SystemClock
 from core.config import load_config
 from core.config.schema import StewardConfig
 from core.db.migrate import current_revision, head_revision
-from core.db.session import HeldConnection, make_engine, make_sessionmaker, writer_gate
+from core.db.session import make_engine, make_sessionmaker, writer_gate
 from core.discipline.moderation import ModerationService
 from core.errors import ConfigError, StewardError
 from core.events import Event
@@ -137,8 +137,7 @@ def build(env: Mapping[str, str] | None = None, *, clock: Clock | None = None,
                                 features=all_features(), metrics=metrics.CoreMetrics())
     # the directory port of core/kernel/identity.py: connectors that can look a user up
     ctx = container.ctx
-    held = HeldConnection(engine)       # one leader at a time: it keeps a connection across batches
-    container.group_commit = GroupCommit(lambda events: ingest_many(ctx, events, held),
+    container.group_commit = GroupCommit(lambda events: ingest_many(ctx, events),
                                          lambda event, exc, attempts: set_aside(ctx, event, exc, attempts),
                                          gate=writer_gate(engine))
     if settings.spool_dir:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
-import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -15,7 +14,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 DEFAULT_URL = "sqlite:///steward.db"
-RECYCLE_SECONDS = 1800     # a connection is replaced once this old (the pool's and HeldConnection's)
+RECYCLE_SECONDS = 1800     # the pool replaces a connection once this old
 
 
 def make_engine(url: str) -> Engine:
@@ -94,43 +93,3 @@ def writer_gate(engine: Engine) -> WriterGate | None:
         return None
     return WriterGate(f"{url.database}-writer.lock")
 
-
-class HeldConnection:
-    """A session factory on one connection kept open, for a caller that runs one transaction at a time
-    (the group commit's leader, core/kernel/group_commit.py): checking a connection out of the pool,
-    resetting it and returning it cost about as much as a batch's own statements. Used like a
-    sessionmaker (`with held() as s, s.begin(): ...`); the session begins and commits the connection's
-    transaction, so `after_commit` hooks run after the real commit. A connection the database dropped
-    (SQLAlchemy marks it invalidated) is replaced on the next call; so is one opened in another process,
-    and one older than `recycle` seconds (the pool's `pool_recycle`: a server or a firewall may drop a
-    connection left idle overnight, and the batch that found out would be refused). `engine.dispose()`
-    closes it."""
-
-    def __init__(self, engine: Engine, recycle: float = RECYCLE_SECONDS) -> None:
-        self.engine, self.recycle = engine, recycle
-        self._connection = None
-        self._opened = 0.0
-        self._pid: int | None = None
-        self._inherited: list[object] = []    # a parent's connection: never closed here (its socket is shared)
-        event.listen(engine, "engine_disposed", lambda _engine: self.close())
-
-    def __call__(self) -> Session:
-        conn = self._connection
-        if (conn is None or conn.closed or conn.invalidated or self._pid != os.getpid()
-                or time.monotonic() - self._opened > self.recycle):
-            if conn is not None:
-                if self._pid == os.getpid():
-                    conn.invalidate()
-                    conn.close()
-                else:
-                    self._inherited.append(conn)
-            conn = self._connection = self.engine.connect()
-            self._pid, self._opened = os.getpid(), time.monotonic()
-        return Session(bind=conn, expire_on_commit=False)
-
-    def close(self) -> None:
-        """Close the connection itself (not back to the pool, which `dispose` has just replaced)."""
-        if self._connection is not None and self._pid == os.getpid():
-            self._connection.invalidate()
-            self._connection.close()
-        self._connection = None

@@ -31,15 +31,13 @@ def ingest(ctx: CoreContext, event: Event) -> bool:
     return ingest_many(ctx, [event])[0]
 
 
-def ingest_many(ctx: CoreContext, events: Sequence[Event],
-                sessions: Callable[[], Session] | None = None) -> list[bool]:
+def ingest_many(ctx: CoreContext, events: Sequence[Event]) -> list[bool]:
     """Handle events in order in one transaction; for each, False when it was a duplicate delivery.
 
     The statements every message needs (de-duplication, the sender's account, the archive, the jobs it
     schedules) are written once for all of them; the rest runs event by event. Any failure rolls back
-    all of them (the spool then retries each on its own). `sessions`: another session factory than the
-    context's (the group commit's leader keeps a connection of its own, core.db.session.HeldConnection)."""
-    with (sessions or ctx.sessions)() as s, s.begin(), pinned(s):
+    all of them (the spool then retries each on its own)."""
+    with ctx.sessions() as s, s.begin(), pinned(s):
         firsts, read = _first_deliveries(ctx, s, events)
         messages = [e for e, first in zip(events, firsts) if first and isinstance(e, MessagePosted)]
         seen = _archive(ctx, s, messages, read) if messages else {}

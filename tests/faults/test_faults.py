@@ -37,7 +37,9 @@ from tests.faults.cluster import (
     run_steward,
 )
 
-pytestmark = [pytest.mark.faults, pytest.mark.postgres]
+# One drill for the module: under `pytest -n N` (with addopts' --dist loadgroup) every test here runs in
+# the same process, so the metrics test sees the traffic the others sent.
+pytestmark = [pytest.mark.faults, pytest.mark.postgres, pytest.mark.xdist_group("faults")]
 
 PG_URL = os.environ.get("STEWARD_TEST_POSTGRES_URL")
 REDIS_URL = os.environ.get("STEWARD_TEST_REDIS_URL")

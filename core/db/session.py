@@ -14,7 +14,6 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 DEFAULT_URL = "sqlite:///steward.db"
-RECYCLE_SECONDS = 1800     # the pool replaces a connection once this old
 
 
 def make_engine(url: str) -> Engine:
@@ -31,7 +30,7 @@ def make_engine(url: str) -> Engine:
         parsed = parsed.set(drivername="postgresql+psycopg")
     # pool_recycle instead of pool_pre_ping: no extra round trip per request on the hot path;
     # a connection dropped by the server fails one transaction, which the platform retries.
-    return create_engine(parsed, pool_recycle=RECYCLE_SECONDS, pool_size=10, max_overflow=10)
+    return create_engine(parsed, pool_recycle=1800, pool_size=10, max_overflow=10)
 
 
 def _sqlite_connect(dbapi_conn, _record) -> None:
@@ -92,4 +91,3 @@ def writer_gate(engine: Engine) -> WriterGate | None:
     if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
         return None
     return WriterGate(f"{url.database}-writer.lock")
-

@@ -156,6 +156,10 @@ class Side:
     def removals(self, since: int = 0) -> list[Sent]:
         return [s for s in self.sent(since) if s.api == self.REMOVE]
 
+    def told(self, person: str, since: int = 0) -> list[str]:
+        """What only `person` saw: private messages (and on Slack, below, ephemeral answers in the channel)."""
+        return [s.text for s in self.privates(since) if s.user == self.users[person]]
+
     def next_id(self) -> int:
         return next(self._ids)
 
@@ -172,6 +176,13 @@ class SlackSide(Side):
     REMOVE = "conversations.kick"
     THROTTLED = "slack conversations.kick: rate limited"
     SECRET = "e2e-slack-signing-secret-0001"
+
+
+    def told(self, person: str, since: int = 0) -> list[str]:
+        user = self.users[person]
+        return super().told(person, since) + [
+            c.args.get("text", "") for c in self.fake.calls[since:]
+            if c.method == "chat.postEphemeral" and c.args.get("user") == user]
 
     def __init__(self, clock: FrozenClock, fake: FakeSlack) -> None:
         super().__init__(clock)

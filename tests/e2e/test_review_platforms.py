@@ -58,16 +58,6 @@ def send(client, container, clock, wire):
     deliver_all(container, clock)
 
 
-def to(side, person, since=0) -> list[str]:
-    """What Steward told `person` privately: a private message, or (Slack) an ephemeral in the channel."""
-    user = side.users[person]
-    texts = [s.text for s in side.privates(since) if s.user == user]
-    if isinstance(side, SlackSide):
-        texts += [c.args.get("text", "") for c in side.fake.calls[since:]
-                  if c.method == "chat.postEphemeral" and c.args.get("user") == user]
-    return texts
-
-
 def items(container):
     with container.sessions() as s:
         return s.scalars(select(ReviewItem).order_by(ReviewItem.id)).all()
@@ -98,12 +88,12 @@ def test_two_members_report_one_message_and_the_admin_warns_from_the_card(side, 
         second = side.robot_message(dave, "举报 @Bob", at=(bob,))
     mark = side.mark()
     send(client, container, clock, first)
-    assert any("RV1" in text and "R2.3.3" in text for text in to(side, "carol", mark))
-    assert to(side, "admin", mark), "the admin's card"
-    assert not to(side, "bob", mark) and not side.posts(mark)
+    assert any("RV1" in text and "R2.3.3" in text for text in side.told("carol", mark))
+    assert side.told("admin", mark), "the admin's card"
+    assert not side.told("bob", mark) and not side.posts(mark)
     mark = side.mark()
     send(client, container, clock, second)
-    assert any("RV1" in text and "already in the admins' review queue" in text for text in to(side, "dave", mark))
+    assert any("RV1" in text and "already in the admins' review queue" in text for text in side.told("dave", mark))
     [item] = items(container)
     assert (item.kind, item.reporters, item.clause, item.status) == ("report", 2, "R1.3.3", "open")
     assert (item.text == RUDE) == isinstance(side, SlackSide)       # elsewhere: the reporter's words
@@ -114,14 +104,14 @@ def test_two_members_report_one_message_and_the_admin_warns_from_the_card(side, 
         [case] = s.scalars(select(Case)).all()
     assert (case.clause, case.outcome, case.outcome_clause) == ("R1.3.3", "warning", "R8.2.1")
     assert items(container)[0].status == "warned"
-    assert any("R1.3.3" in text for text in to(side, "bob", mark))
-    bob_saw = " ".join(to(side, "bob") + [p.text for p in side.posts()])
+    assert any("R1.3.3" in text for text in side.told("bob", mark))
+    bob_saw = " ".join(side.told("bob") + [p.text for p in side.posts()])
     for reporter in ("carol", "dave"):
         assert reporter not in bob_saw.lower() and side.users[reporter] not in bob_saw
 
     mark = side.mark()
     send(client, container, clock, click(side, "admin", "review.dismiss", str(item.id)))
-    assert any("already decided" in text for text in to(side, "admin", mark))
+    assert any("already decided" in text for text in side.told("admin", mark))
 
 
 def test_a_hit_below_act_at_waits_and_its_dismissal_is_a_negative(side, deployment, clock):
@@ -145,7 +135,7 @@ def test_a_hit_below_act_at_waits_and_its_dismissal_is_a_negative(side, deployme
         assert s.scalars(select(Case)).all() == []
     [item] = items(container)
     assert (item.kind, item.category, item.score, item.text) == ("detector", "ads", 0.9, AD)
-    assert not side.posts() and not [t for t in to(side, "bob") if "R8.1.2" in t]
+    assert not side.posts() and not [t for t in side.told("bob") if "R8.1.2" in t]
     send(client, container, clock, click(side, "admin", "review.dismiss", str(item.id)))
     assert items(container)[0].status == "dismissed"
     with container.sessions() as s:

@@ -47,16 +47,6 @@ def says(side, person, text):
     return side.robot_message(side.users[person], text)
 
 
-def private_to(side, person, mark):
-    """What only this person saw: private messages, and on Slack the ephemeral answers to `/steward`."""
-    user = side.users[person]
-    texts = [p.text for p in side.privates(mark) if p.user == user]
-    if isinstance(side, SlackSide):
-        texts += [c.args.get("text", "") for c in side.fake.calls[mark:]
-                  if c.method == "chat.postEphemeral" and c.args.get("user") == user]
-    return texts
-
-
 def max_id(container, model) -> int:
     with container.sessions() as s:
         return s.scalar(select(func.max(model.id))) or 0
@@ -74,9 +64,9 @@ def test_a_week_of_a_training_from_the_chat(side, deployment, clock):
     # --- Monday 17:00 (Shanghai): a session is announced, the template refuses an incomplete one (R3.1.2)
     mark = side.mark()
     go(lead_says(side, "announce session topic: 入职培训第一天 time: 2026-11-05 14:00 points: bring a laptop"))
-    assert "place or link" in private_to(side, "lead", mark)[-1] and count(container, Announcement) == 0
+    assert "place or link" in side.told("lead", mark)[-1] and count(container, Announcement) == 0
     go(lead_says(side, "announce session topic: Onboarding day 1 time: 2026-11-05 25:00 place: Room 3 points: x"))
-    assert "not a real time" in private_to(side, "lead", mark)[-1] and count(container, Announcement) == 0
+    assert "not a real time" in side.told("lead", mark)[-1] and count(container, Announcement) == 0
     assert not side.posts(mark)
     mark = side.mark()
     go(lead_says(side, "announce session topic: 入职培训第一天 time: 2026-11-05 14:00 place: Room 3 "
@@ -97,12 +87,12 @@ def test_a_week_of_a_training_from_the_chat(side, deployment, clock):
     # where nothing is pinned the post comes back on request
     mark = side.mark()
     go(member_dm(side, "dave", "schedule"))
-    assert "入职培训第一天" in private_to(side, "dave", mark)[-1]
+    assert "入职培训第一天" in side.told("dave", mark)[-1]
 
     # --- the lead moves the session: a change notice old -> new pointing to #1 (R3.2.1)
     mark = side.mark()
     go(lead_says(side, "change 1 time 2026-11-13 25:00"))
-    assert "not a real time" in private_to(side, "lead", mark)[-1] and not side.posts(mark)
+    assert "not a real time" in side.told("lead", mark)[-1] and not side.posts(mark)
     go(lead_says(side, "change 1 time 2026-11-06 15:00"))
     [notice] = side.posts(mark)
     assert "2026-11-05 14:00" in notice.text and "2026-11-06 15:00" in notice.text and "#1" in notice.text
@@ -110,9 +100,9 @@ def test_a_week_of_a_training_from_the_chat(side, deployment, clock):
     go(member_dm(side, "carol", "seen 2"))
     mark = side.mark()
     go(member_dm(side, "dave", "notices"))                  # the notice board, again, where nothing is pinned
-    assert "2026-11-06 15:00" in private_to(side, "dave", mark)[-1]
+    assert "2026-11-06 15:00" in side.told("dave", mark)[-1]
     go(lead_says(side, "unseen 2"))
-    [who] = private_to(side, "lead", mark)
+    [who] = side.told("lead", mark)
     names = side.users
 
     def named(person: str, text: str) -> bool:   # by the directory's name (WeCom, DingTalk), else by id
@@ -123,7 +113,7 @@ def test_a_week_of_a_training_from_the_chat(side, deployment, clock):
     # --- a member shares a link; the lead approves it on the card; Steward posts it (R3.1.3, R7.2.2)
     mark = side.mark()
     go(member_dm(side, "dave", "share not-a-link"))
-    assert "not a link" in private_to(side, "dave", mark)[-1] and count(container, Material) == 0
+    assert "not a link" in side.told("dave", mark)[-1] and count(container, Material) == 0
     go(member_dm(side, "dave", "share https://learn.example.com/git Git 入门"))
     assert not side.posts(mark)                       # held until the lead decides
     card = [c for c in side.fake.calls[mark:] if "training.material_approve" in str(getattr(c, "args", None)
@@ -136,13 +126,13 @@ def test_a_week_of_a_training_from_the_chat(side, deployment, clock):
     [shared] = side.posts(mark)
     assert "Git 入门" in shared.text and "learn.example.com/git" in shared.text and named("dave", shared.text)
     assert "R3.1.3" in shared.text
-    assert any("approved" in t for t in private_to(side, "dave", mark))
+    assert any("approved" in t for t in side.told("dave", mark))
     mark = side.mark()
     go(says(side, "lead", "reject-material 1 duplicate"))
-    assert "already approved" in private_to(side, "lead", mark)[-1]
+    assert "already approved" in side.told("lead", mark)[-1]
     assert count(container, Material, Material.status == "approved") == 1
     go(member_dm(side, "bob", "materials git"))
-    assert "Git 入门" in private_to(side, "bob", mark)[-1]
+    assert "Git 入门" in side.told("bob", mark)[-1]
 
     # --- a question: unanswered past 4 working hours, the instructor is reminded, then the lead (R4.3.1)
     go(member_dm(side, "bob", "ask 培訓的資料在哪裡？"))
@@ -151,24 +141,24 @@ def test_a_week_of_a_training_from_the_chat(side, deployment, clock):
     mark = side.mark()
     clock.advance(hours=20)                 # Tuesday 13:00: past the deadline (Tuesday 12:00)
     send(client, container, clock, member_dm(side, "carol", "questions"))
-    assert any("R4.3.1" in t and "資料" in t for t in private_to(side, "admin", mark))
+    assert any("R4.3.1" in t and "資料" in t for t in side.told("admin", mark))
     clock.advance(days=1)
     send(client, container, clock, member_dm(side, "carol", "questions"))
-    assert any("R4.3.1" in t for t in private_to(side, "lead", mark))
+    assert any("R4.3.1" in t for t in side.told("lead", mark))
     mark = side.mark()
     go(says(side, "admin", f"answer {question} 在门户网站的“资料”栏目"))
-    assert any("门户网站" in t for t in private_to(side, "bob", mark))
+    assert any("门户网站" in t for t in side.told("bob", mark))
     go(says(side, "admin", f"answer {question} again"))
-    assert "already answered" in private_to(side, "admin", mark)[-1]
+    assert "already answered" in side.told("admin", mark)[-1]
     assert count(container, Question, Question.status == "open") == 0
 
     # --- anonymous feedback (R2.3.3): nobody learns who, not from the database either
     mark = side.mark()
     go(member_dm(side, "carol", "feedback anonymous #99 节奏太快"))     # no such session: nothing kept
-    assert "No announcement #99" in private_to(side, "carol", mark)[-1] and count(container, Feedback) == 0
+    assert "No announcement #99" in side.told("carol", mark)[-1] and count(container, Feedback) == 0
     mark, since = side.mark(), max_id(container, OutboxItem)
     go(member_dm(side, "carol", "feedback anonymous #1 节奏太快"))       # on the session (R2.3.3)
-    assert "Thank" in private_to(side, "carol", mark)[-1]      # she hears it was received ...
+    assert "Thank" in side.told("carol", mark)[-1]      # she hears it was received ...
     with container.sessions() as s:                             # ... and the delivered row forgets her
         rows = s.scalars(select(OutboxItem).where(OutboxItem.id > since)).all()
         assert [r.status for r in rows] == ["done"]
@@ -188,16 +178,16 @@ def test_a_week_of_a_training_from_the_chat(side, deployment, clock):
     assert {p.user for p in side.privates(mark) if "R3.2.1" in p.text} == {side.users["bob"], side.users["dave"]}
     digests = [p for p in side.posts(mark) if "R3.2.2" in p.text]
     assert len(digests) == 1 and "入职培训第一天" in digests[0].text and "1 question(s) answered" in digests[0].text
-    feedback = [t for t in private_to(side, "lead", mark) if "R7.3.1" in t]
+    feedback = [t for t in side.told("lead", mark) if "R7.3.1" in t]
     assert feedback and "on #1 入职培训第一天: 节奏太快" in feedback[0] and not named("carol", feedback[0])
 
     # --- the archive, searched from the chat in the other script (R3.2.2)
     mark = side.mark()
     go(member_dm(side, "bob", "search 入職培訓"))            # Traditional finds the Simplified post
-    found = private_to(side, "bob", mark)[-1]
+    found = side.told("bob", mark)[-1]
     assert "入职培训第一天" in found
     go(member_dm(side, "bob", "搜索 门户网站"))
-    assert "门户网站" in private_to(side, "bob", mark)[-1]
+    assert "门户网站" in side.told("bob", mark)[-1]
 
 
 @contextmanager
@@ -227,7 +217,7 @@ def test_slack_a_members_link_in_the_channel_is_held_for_the_lead(db_url, clock)
             "ts": ts, "team": "T0STEWARD", "channel": side.chat, "event_ts": ts, "channel_type": "channel"}))
         [delete] = side.fake.calls_to("chat.delete")
         assert (delete.args["channel"], delete.args["ts"], delete.token) == (side.chat, ts, ADMIN_TOKEN)
-        assert any("R3.1.3" in t for t in private_to(side, "bob", 0))
+        assert any("R3.1.3" in t for t in side.told("bob", 0))
         with container.sessions() as s:
             assert s.scalars(select(Material.status)).all() == ["pending"]
         mark = side.mark()
@@ -254,6 +244,6 @@ def test_slack_a_heated_exchange_alerts_the_admins_privately(db_url, clock):
         clock.advance(minutes=2)
         mark = side.mark()
         send(client, container, clock, side.channel_message(carol, f"<@{bob}> 你才是白痴"))
-        [alert] = [t for t in private_to(side, "admin", mark) if "R7.3.2" in t]
+        [alert] = [t for t in side.told("admin", mark) if "R7.3.2" in t]
         assert bob in alert and carol in alert
         assert count(container, AuditEntry, AuditEntry.action == "training.conflict") == 1

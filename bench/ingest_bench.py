@@ -1,6 +1,6 @@
 """Ingest benchmark: how fast Steward acknowledges Slack events, against two baselines in the same run.
 
-Issue 3 ("Performance"): Steward's full path for a signed `message` event — verify the signature on the
+The target: Steward's full path for a signed `message` event — verify the signature on the
 raw bytes, parse, de-duplicate on event_id, archive, decide (the policy; the detectors when wired) and
 queue actions, in one transaction — should run at >= 0.5x the rate of a bare Flask endpoint (or cost at
 most 2x its CPU per request), and acknowledge within 50 ms (p99) at a steady 500 events/s, on SQLite
@@ -299,7 +299,7 @@ def verdicts(figs: dict[str, Figures]) -> None:
     bare, bolt = figs.get("bare"), figs.get("bolt")
     if bare and bolt:
         print(f"slack-bolt / bare Flask: {bolt.burst.rate / bare.burst.rate:.2f}x requests/s "
-              f"(issue: about 0.6x), {bare.cpu_ms / bolt.cpu_ms:.2f}x by CPU per request")
+              f"(expected: about 0.6x), {bare.cpu_ms / bolt.cpu_ms:.2f}x by CPU per request")
     for key, fig in figs.items():
         if key in ("bare", "bolt"):
             continue

@@ -1,4 +1,4 @@
-"""Moderation throughput (issue 4), for `make bench`; never run by the tests.
+"""Moderation throughput (target: >= 20,000 messages/s per core), for `make bench`; never run by the tests.
 
 Measures, in one run and on one core:
 - the whole pipeline (`Moderator.check`: normalise + every detector + flood state) with a

@@ -1,4 +1,4 @@
-"""Member text made inert in the markups the messengers render (issue 12: "member text is data, never markup").
+"""Member text made inert in the markups the messengers render.
 
 The core's actions carry plain text; a connector that sends it as markdown (DingTalk's sampleMarkdown cards,
 WeCom's markdown) or as text the client still parses (WeCom's text messages render `<a href>`) passes it

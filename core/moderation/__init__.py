@@ -1,4 +1,4 @@
-"""Moderation (issue 4): detectors for every forbidden category of the regulation, Chinese-aware.
+"""Moderation: detectors for every forbidden category of the regulation, Chinese-aware.
 
     moderator = Moderator(ModerationSettings(company_domains=("acme.com",)))
     verdicts = moderator.check(text, sender="U1", chat="C1", at=now)

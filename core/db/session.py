@@ -13,6 +13,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.db.upsert import driver_errors
+
 DEFAULT_URL = "sqlite:///steward.db"
 
 
@@ -48,8 +50,10 @@ def _sqlite_connect(dbapi_conn, _record) -> None:
 
 def _sqlite_begin(conn) -> None:
     # straight to the driver: this runs for every transaction, and SQLAlchemy's execution path (events,
-    # result set-up) costs more than the statement itself
-    conn.connection.driver_connection.execute("BEGIN IMMEDIATE")
+    # result set-up) costs more than the statement itself; a locked file still fails as SQLAlchemy's error
+    raw = conn.connection.driver_connection
+    with driver_errors(conn.dialect, "BEGIN IMMEDIATE", raw):
+        raw.execute("BEGIN IMMEDIATE")
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -15,9 +15,22 @@ from functools import lru_cache
 from typing import Any, Callable, Iterator
 
 from sqlalchemy import JSON, Table
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 _DRIVER = "steward.driver_connection"
+
+
+@contextmanager
+def driver_errors(dialect, statement: str, conn: Any = None) -> Iterator[None]:
+    """The driver's own errors raised as SQLAlchemy raises them for any other statement (OperationalError,
+    IntegrityError ..., with `connection_invalidated` for a lost connection): core/db/failures.py then
+    tells an outage (retry, 503) from a failing statement (set aside), as for every other statement."""
+    try:
+        yield
+    except dialect.loaded_dbapi.Error as exc:
+        raise DBAPIError.instance(statement, None, exc, dialect.loaded_dbapi.Error, dialect=dialect,
+                                  connection_invalidated=dialect.is_disconnect(exc, conn, None)) from exc
 
 
 def driver(session: Session) -> tuple[Any, Any]:
@@ -65,7 +78,9 @@ def insert_many_ignore(session: Session, model: type, rows: list[dict[str, Any]]
     for start in range(0, len(rows), SQLITE_ROWS):     # one statement per chunk, not per row
         count = min(SQLITE_ROWS, len(rows) - start)
         chunk = values[start * width:(start + count) * width]
-        new.update(map(tuple, conn.execute(_sqlite_statement(dialect, table, columns, key, count), chunk)))
+        sql = _sqlite_statement(dialect, table, columns, key, count)
+        with driver_errors(dialect, sql, conn):
+            new.update(map(tuple, conn.execute(sql, chunk)))
     return new
 
 
@@ -101,7 +116,9 @@ def insert_many_ignore_reading(session: Session, model: type, rows: list[dict[st
     sql = (f"WITH inserted AS ({insert}) SELECT NULL::json, {', '.join(key)} FROM inserted "
            f"UNION ALL SELECT row_to_json(q), {nulls} FROM ({query}) AS q")
     new, read = set(), []
-    for row in conn.execute(sql, {"rows": _recordset_payload(rows, columns, key, convert, False), **params}):
+    with driver_errors(dialect, sql, conn):
+        result = conn.execute(sql, {"rows": _recordset_payload(rows, columns, key, convert, False), **params}).fetchall()
+    for row in result:
         if row[0] is None:
             new.add(tuple(row[1:]))
         else:
@@ -120,7 +137,8 @@ def _postgres_recordset(conn, dialect, table: Table, rows: list[dict[str, Any]],
     de-duplication's key first."""
     sql, convert = _recordset_statement(dialect, table, columns, key)
     payload = _recordset_payload(rows, columns, key, convert, keep_order)
-    return {tuple(row) for row in conn.execute(sql, {"rows": payload}).fetchall()}
+    with driver_errors(dialect, sql, conn):
+        return {tuple(row) for row in conn.execute(sql, {"rows": payload}).fetchall()}
 
 
 def _recordset_payload(rows: list[dict[str, Any]], columns: tuple[str, ...], key: tuple[str, ...], convert,

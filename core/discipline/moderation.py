@@ -18,7 +18,7 @@ from core.db.models import Account, Case, Group
 from core.discipline import lexicon
 from core.discipline.cases import Discipline, Violation
 from core.discipline.config import acting, moderation_settings
-from core.discipline.review import Review
+from core.discipline.review import Review, takes_report
 from core.events import MessagePosted
 from core.i18n import t
 from core.kernel.addressing import called
@@ -68,7 +68,7 @@ class ModerationService:
     def __call__(self, ctx: CoreContext, s: Session, group_id: int, account_id: int, e: MessagePosted) -> bool:
         """True when the message opened a case that counts (the sender is not exempt staff)."""
         template, enabled = self._template_of(ctx, s, group_id)
-        if not enabled or not e.text or _a_report(ctx, e):
+        if not enabled or not e.text or _a_report(ctx, s, group_id, e):
             return False
         now = ctx.clock.now()
         verdicts = self.moderator(ctx, s, template).check(
@@ -117,16 +117,18 @@ class ModerationService:
         return hit
 
 
-def _a_report(ctx: CoreContext, e: MessagePosted) -> bool:
+def _a_report(ctx: CoreContext, s: Session, group_id: int, e: MessagePosted) -> bool:
     """A member's `report` to Steward quoting what someone wrote (R2.3.3) is no violation of its own: its words
-    go to the admins, who see them on the review card, and the reporter is not warned for quoting."""
+    go to the admins, who see them on the review card, and the reporter is not warned for quoting. Only a
+    report that will be taken is spared: `@steward report nosuchmessage <an ad>` is moderated as any message."""
     by_name, text = called(e.text, ctx.config.bot_names)
     if not (e.addressed or by_name):
         return False
     try:
-        return ctx.features.grammar.parse(text).name == "report"
+        cmd = ctx.features.grammar.parse(text)
     except CommandError:
         return False
+    return cmd.name == "report" and takes_report(s, s.get(Group, group_id), e, list(cmd.members), cmd.rest)
 
 
 def _earlier(s: Session, group_id: int, message_id: str | None) -> Case | None:

@@ -8,6 +8,8 @@ reporters without naming them, and a warning's reason is the admin's, never the 
 """
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -17,7 +19,7 @@ from core.events import MessagePosted
 from core.i18n import t
 from core.kernel import audit, review
 from core.kernel.context import CoreContext
-from core.kernel.directory import roles_of
+from core.kernel.directory import find_account, roles_of
 from core.kernel.refusals import Refusal
 from core.kernel.roster import name_of
 from core.moderation.verdict import Verdict
@@ -120,7 +122,9 @@ class Review:
             rule = item.rule if item.kind == "detector" else (note.strip() or t(group.locale, "review.rule.reported"))
             case = Discipline(self.ctx, self.s).report(Violation(
                 group=group, account=account, clause=item.clause, rule=rule, category=category,
-                reported_by=actor, automated=False, severe=item.severe, evidence=item.text,
+                reported_by=actor, automated=False, severe=item.severe,
+                # an unseen report's text is the reporter's words: the reported member may read a case's evidence
+                evidence=item.text if item.message_id else note.strip(),
                 message_id=item.message_id, detector=item.detector))
             review.settle(self.ctx, self.s, item, decision, actor, note, case_number=case.number)
         else:
@@ -139,3 +143,30 @@ class Review:
             if person is not None:
                 return name_of(person, group.platform)
         return actor or "-"
+
+
+PERMALINK = re.compile(r"/archives/([A-Za-z0-9]+)/p(\d{10})(\d{6})")     # a Slack message link
+
+
+def named_message(s: Session, group: Group, token: str) -> ArchivedMessage | None:
+    """A message named by its id or its permalink, in this group."""
+    found = PERMALINK.search(token)
+    chat, message_id = (found.group(1), f"{found.group(2)}.{found.group(3)}") if found else (group.chat_id, token)
+    if chat != group.chat_id or not message_id or len(message_id) > 128:
+        return None
+    return s.scalar(select(ArchivedMessage).where(
+        ArchivedMessage.platform == group.platform, ArchivedMessage.chat_id == group.chat_id,
+        ArchivedMessage.message_id == message_id, ArchivedMessage.from_bot.is_(False)))
+
+
+def takes_report(s: Session, group: Group, e: MessagePosted, members: list[str], rest: str) -> bool:
+    """Whether a `report` said in the group names what it reports, so that it will be taken: a member
+    Steward knows, a message of this group by id or link, or (a reply) the thread's first message. Only
+    such a report's words are spared the detectors (core/discipline/moderation.py); any other is moderated
+    as the message it is."""
+    if members:
+        return members[0] != e.user_id and find_account(s, e.platform, members[0]) is not None
+    head = rest.split(maxsplit=1)[0].strip("<>") if rest.split() else ""
+    if head and named_message(s, group, head) is not None:
+        return True
+    return bool(e.thread_id and e.thread_id != e.message_id and named_message(s, group, e.thread_id) is not None)

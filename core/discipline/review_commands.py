@@ -2,13 +2,14 @@
 queue card's buttons, which run `review` as the person who pressed them (so the same permission applies)."""
 from __future__ import annotations
 
-import re
+import unicodedata
 
 from sqlalchemy import select
 
 from core.clauses import is_clause
 from core.db.models import ArchivedMessage, Group, ReviewItem
-from core.discipline.review import Review
+from core.discipline.commands import CLAUSE
+from core.discipline.review import Review, named_message
 from core.i18n import t
 from core.kernel import review
 from core.kernel.directory import find_account
@@ -16,24 +17,11 @@ from core.kernel.runner import card_command
 from core.kernel.spec import ITEM, STAFF, CommandSpec
 from core.roles import ADMINS
 
-CLAUSE = re.compile(r"^R\d{1,2}(\.\d{1,2}){1,3}$", re.IGNORECASE)
 # a Slack permalink: https://team.slack.com/archives/C0TRAIN01/p1700000000123456
-PERMALINK = re.compile(r"/archives/([A-Za-z0-9]+)/p(\d{10})(\d{6})")
 # the decision words of `review N …`, in the three languages
 DECISIONS = {"warn": "warn", "警告": "warn", "dismiss": "dismiss", "忽略": "dismiss", "驳回": "dismiss",
              "駁回": "dismiss", "不处理": "dismiss", "不處理": "dismiss", "release": "release", "放行": "release",
              "发布": "release", "發佈": "release"}
-
-
-def _named_message(r, group: Group, token: str) -> ArchivedMessage | None:
-    """A message named by its id or its permalink, in this group."""
-    found = PERMALINK.search(token)
-    chat, message_id = (found.group(1), f"{found.group(2)}.{found.group(3)}") if found else (group.chat_id, token)
-    if chat != group.chat_id or not message_id or len(message_id) > 128:
-        return None
-    return r.s.scalar(select(ArchivedMessage).where(
-        ArchivedMessage.platform == group.platform, ArchivedMessage.chat_id == group.chat_id,
-        ArchivedMessage.message_id == message_id, ArchivedMessage.from_bot.is_(False)))
 
 
 def _replied_to(r, inv, group: Group) -> ArchivedMessage | None:
@@ -46,7 +34,7 @@ def _replied_to(r, inv, group: Group) -> ArchivedMessage | None:
         ArchivedMessage.user_id == inv.user_id).order_by(ArchivedMessage.id.desc()).limit(1))
     if own is None or not own.thread_id or own.thread_id == own.message_id or inv.text.strip() not in own.text:
         return None
-    return _named_message(r, group, own.thread_id)
+    return named_message(r.s, group, own.thread_id)
 
 
 def _last_of(r, group: Group, person_id: int) -> ArchivedMessage | None:
@@ -64,7 +52,7 @@ def _report(r, inv, cmd, group, actor, locale) -> None:
     head, _, tail = rest.partition(" ")
     message, target = None, None
     if head and not cmd.members:
-        message = _named_message(r, group, head.strip("<>"))
+        message = named_message(r.s, group, head.strip("<>"))
         if message is not None:
             rest = tail.strip()
     if message is None and cmd.members:
@@ -111,12 +99,12 @@ def _review(r, inv, cmd, group, actor, locale) -> None:
     """review RV12 warn|dismiss|release [note]: an admin of the item's group decides it."""
     number = review.parse_number(cmd.rest)
     item = r.s.get(ReviewItem, number) if number is not None else None
-    shown = cmd.rest.split(" ", 1)[0][:20]
+    shown = (cmd.rest.split(maxsplit=1) or [""])[0][:20]
     if not r.item_allowed(inv, cmd, group, actor, locale, ADMINS, item.group_id if item else None, item is not None,
                           "review.unknown", clause=review.CLAUSE, number=shown):
         return
-    words = cmd.rest.split(" ", 2)
-    decision = DECISIONS.get(words[1].casefold()) if len(words) > 1 else None
+    words = cmd.rest.split(maxsplit=2)       # any space: the ideographic one of a Chinese input method too
+    decision = DECISIONS.get(unicodedata.normalize("NFKC", words[1]).casefold()) if len(words) > 1 else None
     if decision is None:
         r.reply(inv, group, t(locale, "command.missing", command=cmd.word, usage=REVIEW_USAGE), private=True)
         return

@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from core.db.models import Account, ArchivedMessage, Case, Group, Membership, Person, Role, ScheduledJob
-from core.db.upsert import driver, insert_ignore
+from core.db.upsert import driver, driver_errors, insert_ignore
 
 IDENTIFY_JOB = "identity.resolve"
 
@@ -61,10 +61,10 @@ def _accounts(session: Session, wanted) -> list[tuple]:
     conn, dialect = driver(session)
     rows = []
     for platform, user_ids in by_platform.items():
-        if dialect.name == "postgresql":
-            rows += conn.execute(_ACCOUNTS_PG, (platform, user_ids)).fetchall()
-        else:
-            rows += conn.execute(_accounts_sqlite(len(user_ids)), (platform, *user_ids)).fetchall()
+        sql, params = ((_ACCOUNTS_PG, (platform, user_ids)) if dialect.name == "postgresql" else
+                       (_accounts_sqlite(len(user_ids)), (platform, *user_ids)))
+        with driver_errors(dialect, sql, conn):
+            rows += conn.execute(sql, params).fetchall()
     return rows
 
 

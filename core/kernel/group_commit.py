@@ -92,6 +92,8 @@ class GroupCommit(Generic[E]):
                     self._commit(batch)
         finally:
             with self._mutex:          # the lead passes to the first caller still queued, if any
+                if not slot.done and slot in self._queue:
+                    self._queue.remove(slot)    # the gate failed before a batch took it: its caller gets the error
                 if self._queue:
                     self._queue[0].wake.release()
                 else:

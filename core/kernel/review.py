@@ -8,6 +8,7 @@ drops a held item). Who may decide is checked where the decision is a command (`
 """
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 from typing import Iterable
 
@@ -38,8 +39,9 @@ def number(item: ReviewItem) -> str:
 
 
 def parse_number(text: str) -> int | None:
-    head = text.strip().split(" ", 1)[0].lstrip("#").upper().removeprefix("RV")
-    return int(head) if head.isdigit() and len(head) <= 9 else None
+    words = unicodedata.normalize("NFKC", text).split(maxsplit=1)
+    head = words[0].lstrip("#").upper().removeprefix("RV") if words else ""
+    return int(head) if head.isascii() and head.isdecimal() and len(head) <= 9 else None
 
 
 def find(s: Session, key: str) -> ReviewItem | None:
@@ -138,7 +140,7 @@ def dismissed(s: Session, since: datetime | None = None) -> list[tuple[ReviewIte
     """Dismissed reports and detector hits, oldest first: labelled negatives for `steward moderate --eval`."""
     query = (select(ReviewItem, Group).join(Group, Group.id == ReviewItem.group_id)
              .where(ReviewItem.status == "dismissed", ReviewItem.kind.in_(("report", "detector")),
-                    ReviewItem.text != ""))
+                    ReviewItem.text != "", ReviewItem.message_id.is_not(None)))   # a member's message, not a reporter's words
     if since is not None:
         query = query.where(ReviewItem.decided_at >= since)
     return [(item, group) for item, group in s.execute(query.order_by(ReviewItem.decided_at, ReviewItem.id))]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
-from bisect import bisect_left
+from bisect import bisect_left, insort
 from collections import deque
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -55,31 +55,32 @@ class RecentMessages(Protocol):
 
 
 class _Sent:
-    """One (chat, sender)'s recent messages in time order, and the times of each fingerprint among them:
-    a lone time for a fingerprint seen once (most are), a deque once it repeats."""
-    __slots__ = ("times", "prints", "by_print")
+    """One (chat, sender)'s recent messages: their times sorted (a message may arrive stamped earlier than
+    the last: a redelivery, an edit, another clock), the times of each fingerprint sorted too (a lone time
+    for a fingerprint seen once, as most are), and the order they arrived in, for evicting the oldest."""
+    __slots__ = ("times", "arrived", "by_print")
 
     def __init__(self) -> None:
-        self.times: deque[datetime] = deque()
-        self.prints: deque[str] = deque()
-        self.by_print: dict[str, datetime | deque[datetime]] = {}
+        self.times: list[datetime] = []
+        self.arrived: deque[tuple[datetime, str]] = deque()
+        self.by_print: dict[str, datetime | list[datetime]] = {}
 
     def add(self, at: datetime, fingerprint: str, keep: int) -> None:
-        self.times.append(at)
-        self.prints.append(fingerprint)
+        _insert(self.times, at)
+        self.arrived.append((at, fingerprint))
         same = self.by_print.get(fingerprint)
         if same is None:
             self.by_print[fingerprint] = at
-        elif type(same) is deque:
-            same.append(at)
+        elif type(same) is list:
+            _insert(same, at)
         else:
-            self.by_print[fingerprint] = deque((same, at))
-        if len(self.times) > keep:
-            self.times.popleft()
-            oldest = self.prints.popleft()
+            self.by_print[fingerprint] = sorted((same, at))
+        if len(self.arrived) > keep:
+            old, oldest = self.arrived.popleft()
+            del self.times[bisect_left(self.times, old)]
             same = self.by_print[oldest]
-            if type(same) is deque and len(same) > 1:
-                same.popleft()
+            if type(same) is list and len(same) > 1:
+                del same[bisect_left(same, old)]
             else:
                 del self.by_print[oldest]
 
@@ -87,12 +88,19 @@ class _Sent:
         same = self.by_print.get(fingerprint)
         if same is None:
             return 0
-        if type(same) is deque:
+        if type(same) is list:
             return _since(same, since)
         return 1 if same >= since else 0
 
 
-def _since(times: deque[datetime], since: datetime) -> int:
+def _insert(times: list[datetime], at: datetime) -> None:
+    if not times or at >= times[-1]:
+        times.append(at)         # in time order, as nearly every message comes
+    else:
+        insort(times, at)
+
+
+def _since(times: list[datetime], since: datetime) -> int:
     """How many of `times` (ascending) are at or after `since`: a binary search, so a sender with a long
     history (a flooder, or a load test) costs no more than one with a short one."""
     return len(times) - bisect_left(times, since) if times else 0
@@ -117,8 +125,6 @@ class MemoryRecentMessages:
         sent = self._items.get((chat, sender))
         if sent is None:
             sent = self._items[(chat, sender)] = _Sent()
-        elif sent.times and at < sent.times[-1]:
-            at = sent.times[-1]      # a clock stepping back: keep the times in order for the search
         sent.add(at, fingerprint, self._per_key)
         self._records += 1
         if self._records % 4096 == 0:

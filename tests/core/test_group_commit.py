@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import create_engine, func, select, text
@@ -229,3 +230,48 @@ def test_on_sqlite_the_leader_takes_the_writer_gate_that_other_processes_wait_on
     assert commit("e1") is True and seen == ["e1"]
     fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)      # free again
     os.close(other)
+
+
+def test_errors_of_statements_sent_straight_to_the_driver_are_told_apart_too(sqlite_url):
+    """The hot statements bypass SQLAlchemy's execution (core/db/upsert.py); their driver errors are raised as
+    SQLAlchemy's, so a database that cannot be written is away (503, retried) and a bad row is the
+    statement's fault (set aside), as for any other statement."""
+    from datetime import datetime, timezone
+
+    from sqlalchemy.orm import Session
+
+    from core.db.session import make_engine
+    from core.db.upsert import insert_many_ignore
+
+    path = sqlite_url.removeprefix("sqlite:///")
+    row = dict(platform="x", event_id="e1", kind="k", received_at=datetime.now(timezone.utc))
+    read_only = create_engine(f"sqlite:///file:{path}?mode=ro&uri=true")
+    with pytest.raises(OperationalError) as raised, Session(read_only) as s, s.begin():
+        insert_many_ignore(s, InboundEvent, [row], ("platform", "event_id"))
+    assert "readonly" in str(raised.value) and database_away(raised.value)
+    with pytest.raises(IntegrityError) as raised, Session(make_engine(sqlite_url)) as s, s.begin():
+        insert_many_ignore(s, InboundEvent, [{**row, "kind": None}], ("platform", "event_id"))
+    assert not database_away(raised.value)
+
+
+def test_a_gate_that_fails_passes_the_lead_on(container):
+    """SQLite's writer gate (a file lock) can fail before the leader takes its batch: its caller gets the
+    error (a 503; the platform retries) and the next caller still commits."""
+    ctx, fails = container.ctx, [OSError("the lock file cannot be opened")]
+
+    @contextmanager
+    def gate():
+        if fails:
+            raise fails.pop()
+        yield
+
+    commit = GroupCommit(lambda events: ingest_many(ctx, events),
+                         lambda event, exc, attempts: set_aside(ctx, event, exc, attempts), gate=gate)
+    with pytest.raises(OSError):
+        commit(msg(1))
+    assert commit.pending() == 0
+    done = []
+    worker = threading.Thread(target=lambda: done.append(commit(msg(2))), daemon=True)
+    worker.start()
+    worker.join(10)
+    assert done == [True] and stored(container, "ev2") and not stored(container, "ev1")

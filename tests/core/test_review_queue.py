@@ -11,7 +11,8 @@ from core.moderation.evaluate import BENIGN
 
 
 @pytest.mark.parametrize("typed,expected", [("RV12", 12), ("rv12 warn", 12), ("#7", 7), ("3 dismiss", 3),
-                                            ("RV", None), ("C000012", None), ("", None), ("1234567890", None)])
+                                            ("RV", None), ("C000012", None), ("", None), ("1234567890", None),
+                                            ("RV²", 2), ("RV１２", 12), ("RV1\u3000忽略", 1), ("RV٣", None)])
 def test_item_numbers(typed, expected):
     assert parse_number(typed) == expected
 

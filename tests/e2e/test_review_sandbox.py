@@ -207,3 +207,40 @@ def test_a_report_quoting_an_ad_warns_nobody_and_the_admins_read_what_the_report
     # the same words said plainly to Steward are still an ad (below this template's act_at: queued)
     say(client, container, "alice", "@steward 加我微信 zhang_888，课程资料免费送")
     assert [(i.kind, i.category) for i in items(container)] == [("report", None), ("detector", "ads")]
+
+
+@pytest.mark.parametrize("text", [
+    "@steward report nosuchmessage Anyone selling fake invoices? Need some for my expense claim",
+    "@steward report @nobody-here Anyone selling fake invoices? Need some for my expense claim",
+    "@steward report @alice Anyone selling fake invoices? Need some for my expense claim",    # herself
+])
+def test_a_report_that_will_not_be_taken_is_moderated_as_any_message(client, container, text):
+    """Only a report that names what it reports is spared the detectors: otherwise `report` in front of an
+    illegal offer would keep it in the group with no case, no item and no audit entry (R8.1.1)."""
+    say(client, container, "alice", text, id="m-offer")
+    with container.sessions() as s:
+        [case] = s.scalars(select(Case)).all()
+    assert (case.message_id, case.clause) == ("m-offer", "R8.1.1")
+    assert items(container) == []
+
+
+def test_an_unseen_report_keeps_the_reporters_words_from_the_case_and_the_negatives(client, container, tmp_path,
+                                                                                     db_url):
+    """Steward saw nothing of carol's: the item holds the reporter's words. Warned, the case's evidence (which
+    carol may read on her case page) is the admin's note; dismissed, it is no member's text to learn from.
+    The admin's decision may be typed with a Chinese input method's space."""
+    say(client, container, "alice", "@steward report @carol R1.3.3 she wrote to me: you are an idiot")
+    [first] = items(container)
+    say(client, container, "adam", f"审核 RV{first.id}\u3000警告 rude to a colleague in private", chat=None)
+    say(client, container, "bob", "@steward report @carol she also said: everyone here is useless")
+    second = items(container)[-1]
+    say(client, container, "adam", f"review RV{second.id} dismiss", chat=None)
+    with container.sessions() as s:
+        [case] = s.scalars(select(Case)).all()
+    assert case.evidence == "rude to a colleague in private" and "idiot" not in (case.rule or "")
+    assert [i.status for i in items(container)] == ["warned", "dismissed"]
+    target = tmp_path / "negatives.jsonl"
+    (tmp_path / "steward.yaml").write_text(CONFIG, "utf-8")
+    env = {"DATABASE_URL": db_url, "STEWARD_CONFIG": str(tmp_path / "steward.yaml"), "STEWARD_LOG_LEVEL": "ERROR"}
+    result = CliRunner().invoke(main, ["review", "export-dismissed", str(target)], env=env, catch_exceptions=False)
+    assert result.exit_code == 0 and target.read_text("utf-8") == ""

@@ -115,11 +115,19 @@ def test_memory_store_keeps_per_key_entries_and_their_fingerprints_together() ->
     assert store.count("C", "U", since, "y") == 5
 
 
-def test_memory_store_keeps_counting_when_the_clock_steps_back() -> None:
-    store = MemoryRecentMessages()
-    store.record("C", "U", "x", T0 + timedelta(seconds=10))
-    store.record("C", "U", "x", T0 + timedelta(seconds=5))      # e.g. NTP stepped the clock back
-    assert store.counts("C", "U", T0 + timedelta(seconds=8), "x", T0) == (2, 2)
+def test_memory_store_counts_messages_that_arrive_out_of_order_where_they_belong() -> None:
+    """A message stamped earlier than the last (a redelivery, an edit, another clock) counts at its own time:
+    moved forward, it would have counted in every window after it, and flagged innocent senders."""
+    store = MemoryRecentMessages(per_key=20)
+    store.record("C", "U", "x", T0 + timedelta(hours=1))         # one message stamped an hour ahead
+    for i in range(10):
+        store.record("C", "U", "y", T0 + timedelta(seconds=30 * i))
+    at = T0 + timedelta(seconds=270)
+    assert store.counts("C", "U", at - timedelta(seconds=60), "y", at - timedelta(seconds=60)) == (4, 3)
+    assert store.count("C", "U", T0 + timedelta(minutes=30), "x") == 1
+    for i in range(25):                                             # the oldest arrivals leave first
+        store.record("C", "U", "z", T0 + timedelta(minutes=10, seconds=i))
+    assert store.count("C", "U", T0) == 20 and store.count("C", "U", T0, "x") == 0
 
 
 def test_flood_verdict_fields() -> None:

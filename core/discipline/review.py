@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from core.db.models import Account, ArchivedMessage, Case, Group, Person, ReviewItem, ReviewReport
@@ -106,18 +106,23 @@ class Review:
         group = self.s.get(Group, item.group_id)
         actor = actor or f"person:{by.person_id}"
         if item.status != review.OPEN:
-            audit.record(self.s, at=self.now, actor=actor, action="review.already_decided", clause=review.CLAUSE,
-                         group_id=group.id, item=item.id, status=item.status, attempted=decision)
-            return t(locale, "review.decided", number=review.number(item),
-                     status=t(locale, f"review.status.{item.status}"), by=self._who(item.decided_by, group))
+            return self._decided(item, group, actor, decision, locale)
         if decision == "release" and item.kind != "held":
             raise Refusal("review.release.not_held", number=review.number(item))
+        if decision == "warn" and (not item.account_id or self.s.get(Account, item.account_id) is None):
+            raise Refusal("review.warn.nobody", number=review.number(item))
+        # Claimed in one statement: two admins (or a double click, or the console beside the chat) deciding
+        # at once get one decision; the other waits for it (PostgreSQL's row lock, SQLite's one writer) and
+        # is told who took it.
+        claimed = self.s.execute(update(ReviewItem).where(ReviewItem.id == item.id, ReviewItem.status == review.OPEN)
+                                 .values(status=review.DECISIONS[decision])).rowcount
+        if claimed != 1:
+            self.s.refresh(item)
+            return self._decided(item, group, actor, decision, locale)
         release = self.ctx.features.review_release.get(item.kind) if item.kind == "held" else None
         case = None
         if decision == "warn":
-            account = self.s.get(Account, item.account_id) if item.account_id else None
-            if account is None:
-                raise Refusal("review.warn.nobody", number=review.number(item))
+            account = self.s.get(Account, item.account_id)
             category = item.category if item.category else "manual"
             rule = item.rule if item.kind == "detector" else (note.strip() or t(group.locale, "review.rule.reported"))
             case = Discipline(self.ctx, self.s).report(Violation(
@@ -135,6 +140,12 @@ class Review:
             return t(locale, "review.done.warn", number=review.number(item), case=case.number,
                      clause=case.clause or case.outcome_clause)
         return t(locale, f"review.done.{decision}", number=review.number(item))
+
+    def _decided(self, item: ReviewItem, group: Group, actor: str, decision: str, locale: str) -> str:
+        audit.record(self.s, at=self.now, actor=actor, action="review.already_decided", clause=review.CLAUSE,
+                     group_id=group.id, item=item.id, status=item.status, attempted=decision)
+        return t(locale, "review.decided", number=review.number(item),
+                 status=t(locale, f"review.status.{item.status}"), by=self._who(item.decided_by, group))
 
     def _who(self, actor: str | None, group: Group) -> str:
         digits = (actor or "").rsplit("person:", 1)[-1]

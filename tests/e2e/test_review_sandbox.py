@@ -244,3 +244,39 @@ def test_an_unseen_report_keeps_the_reporters_words_from_the_case_and_the_negati
     env = {"DATABASE_URL": db_url, "STEWARD_CONFIG": str(tmp_path / "steward.yaml"), "STEWARD_LOG_LEVEL": "ERROR"}
     result = CliRunner().invoke(main, ["review", "export-dismissed", str(target)], env=env, catch_exceptions=False)
     assert result.exit_code == 0 and target.read_text("utf-8") == ""
+
+
+def test_two_admins_deciding_at_once_make_one_decision(client, container, db_url):
+    """The item is claimed in one statement: while one admin's warning is uncommitted, the other's waits on
+    it and is told who decided: one case, not two (PostgreSQL; SQLite has one writer at a time)."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL: on SQLite the second transaction begins only after the first commits")
+    import threading
+
+    from core.db.models import Account
+    from core.discipline.review import Review
+
+    say(client, container, "bob", RUDE, id="m-rude")
+    say(client, container, "alice", "@steward report @bob R1.3.3")
+    [item] = items(container)
+    with container.sessions() as s:
+        adam = s.scalar(select(Account).where(Account.user_id == "adam"))
+    answers = {}
+    first = container.sessions()
+    first.begin()
+    answers["first"] = Review(container.ctx, first).decide(first.get(ReviewItem, item.id), "warn", adam, "", "en")
+
+    def second():
+        with container.sessions() as s, s.begin():
+            answers["second"] = Review(container.ctx, s).decide(s.get(ReviewItem, item.id), "warn", adam, "", "en")
+
+    other = threading.Thread(target=second)
+    other.start()
+    other.join(1.0)
+    assert other.is_alive(), "the second decision waits for the first"
+    first.commit()
+    first.close()
+    other.join(30)
+    assert "already decided" in answers["second"] and "C0" in answers["first"]
+    with container.sessions() as s:
+        assert len(s.scalars(select(Case)).all()) == 1

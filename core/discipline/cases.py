@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.actions import Action, Button, DeleteMessage, InviteMember, PostCard, PostMessage, RemoveMember, SendPrivate
@@ -277,3 +278,32 @@ class Discipline:
                            revoked=t(locale, "record.revoked") if c.status == "revoked"
                            else t(locale, "record.appeal_rejected") if c.status == "appeal_rejected" else ""))
         return "\n".join(lines)
+
+
+def detector_case(s: Session, group_id: int, message_id: str | None) -> Case | None:
+    """The detector case the message opened already, if any."""
+    if not message_id:
+        return None
+    return s.scalar(select(Case).where(Case.group_id == group_id, Case.message_id == message_id,
+                                       Case.detector.is_not(None)).limit(1))
+
+
+def report_once(ctx: CoreContext, s: Session, message_id: str | None, violation: Violation) -> Case:
+    """The case for the message, opened once. The check above reads what is committed; two edits processed
+    at the same moment in two transactions both find nothing, and the database's unique index (cases:
+    group, message, where a detector decided) refuses the second insert. Its savepoint is rolled back
+    (nothing of the second report stays: no audit entry, no message) and the first transaction's case is
+    the answer."""
+    if not message_id:
+        return Discipline(ctx, s).report(violation)
+    savepoint = s.begin_nested()
+    try:
+        case = Discipline(ctx, s).report(violation)
+    except IntegrityError:
+        savepoint.rollback()
+        earlier = detector_case(s, violation.group.id, message_id)
+        if earlier is None:
+            raise
+        return earlier
+    savepoint.commit()
+    return case

@@ -9,14 +9,12 @@ from __future__ import annotations
 import threading
 import time
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.actions import SendPrivate
-from core.db.models import Account, Case, Group
+from core.db.models import Account, Group
 from core.discipline import lexicon
-from core.discipline.cases import Discipline, Violation
+from core.discipline.cases import Violation, detector_case, report_once
 from core.discipline.config import acting, moderation_settings
 from core.discipline.review import Review, takes_report
 from core.events import MessagePosted
@@ -84,7 +82,7 @@ class ModerationService:
             top = ladder[0]
             # One violation per message: an edit that still breaks a rule (the same or another) changes
             # nothing; an edit that brings the first violation counts once, for that message.
-            earlier = _earlier(s, group_id, e.message_id) if e.edited else None
+            earlier = detector_case(s, group_id, e.message_id) if e.edited else None
             if earlier is not None:
                 s.info.setdefault(CASES_BY_MESSAGE, {})[e.message_id] = earlier
                 return earlier.outcome != "exempt"
@@ -95,7 +93,7 @@ class ModerationService:
                 Review(ctx, s).flag(group, account, e, top)
                 return False
             top = acts[0]
-            case = _report_once(ctx, s, e.message_id, Violation(
+            case = report_once(ctx, s, e.message_id, Violation(
                 group=group, account=account, clause=top.clause, rule=top.rule, category=top.category,
                 reported_by=f"detector:{top.detector}", automated=True, severe=top.severe,
                 evidence=top.evidence, message_id=e.message_id, detector=top.detector,
@@ -131,30 +129,3 @@ def _a_report(ctx: CoreContext, s: Session, group_id: int, e: MessagePosted) -> 
     return cmd.name == "report" and takes_report(s, s.get(Group, group_id), e, list(cmd.members), cmd.rest)
 
 
-def _earlier(s: Session, group_id: int, message_id: str | None) -> Case | None:
-    """The detector case the message opened already, if any."""
-    if not message_id:
-        return None
-    return s.scalar(select(Case).where(Case.group_id == group_id, Case.message_id == message_id,
-                                       Case.detector.is_not(None)).limit(1))
-
-
-def _report_once(ctx: CoreContext, s: Session, message_id: str | None, violation: Violation) -> Case:
-    """The case for the message, opened once. The check above reads what is committed; two edits processed
-    at the same moment in two transactions both find nothing, and the database's unique index (cases:
-    group, message, where a detector decided) refuses the second insert. Its savepoint is rolled back
-    (nothing of the second report stays: no audit entry, no message) and the first transaction's case is
-    the answer."""
-    if not message_id:
-        return Discipline(ctx, s).report(violation)
-    savepoint = s.begin_nested()
-    try:
-        case = Discipline(ctx, s).report(violation)
-    except IntegrityError:
-        savepoint.rollback()
-        earlier = _earlier(s, violation.group.id, message_id)
-        if earlier is None:
-            raise
-        return earlier
-    savepoint.commit()
-    return case

@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from core.db.models import Account, ArchivedMessage, Case, Group, Person, ReviewItem, ReviewReport
-from core.discipline.cases import Discipline, Violation
+from core.discipline.cases import Violation, detector_case, report_once
 from core.events import MessagePosted
 from core.i18n import t
 from core.kernel import audit, review
@@ -125,7 +125,8 @@ class Review:
             account = self.s.get(Account, item.account_id)
             category = item.category if item.category else "manual"
             rule = item.rule if item.kind == "detector" else (note.strip() or t(group.locale, "review.rule.reported"))
-            case = Discipline(self.ctx, self.s).report(Violation(
+            # the message opened a case meanwhile (an edit that broke a rule outright): one case per message
+            case = detector_case(self.s, group.id, item.message_id) or report_once(self.ctx, self.s, item.message_id, Violation(
                 group=group, account=account, clause=item.clause, rule=rule, category=category,
                 reported_by=actor, automated=False, severe=item.severe,
                 # an unseen report's text is the reporter's words: the reported member may read a case's evidence

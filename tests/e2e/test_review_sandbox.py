@@ -280,3 +280,28 @@ def test_two_admins_deciding_at_once_make_one_decision(client, container, db_url
     assert "already decided" in answers["second"] and "C0" in answers["first"]
     with container.sessions() as s:
         assert len(s.scalars(select(Case)).all()) == 1
+
+
+def test_a_flagged_message_edited_into_a_violation_is_still_decided_once(client, container):
+    """bob's ad waits in the queue (below act_at); his edit makes it an illegal offer, which opens a case at
+    once. Warning the item afterwards answers with that case instead of failing on the one-case-per-message
+    index, and the item is closed."""
+    from core.events import MessagePosted
+    from core.kernel.inbound import ingest
+
+    def post(n, text, edited=False):
+        ingest(container.ctx, MessagePosted(platform="sandbox", event_id=f"ev-edit-{n}", chat_id="new-hires",
+                                            user_id="bob", message_id="m-edit", text=text, edited=edited))
+
+    post(1, "兼职刷单，日结工资，有意私聊")
+    [item] = items(container)
+    post(2, "Anyone selling fake invoices? Need some for my expense claim", edited=True)
+    with container.sessions() as s:
+        [case] = s.scalars(select(Case)).all()
+    at = mark(container)
+    say(client, container, "adam", f"review RV{item.id} warn", chat=None)
+    assert any(case.number in e["text"] for e in steward_said(container, at) if e["to_user"] == "adam")
+    with container.sessions() as s:
+        assert len(s.scalars(select(Case)).all()) == 1
+    [decided] = items(container)
+    assert (decided.status, decided.case_number) == ("warned", case.number)

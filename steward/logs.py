@@ -22,6 +22,12 @@ import time
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("steward_request_id", default=None)
 
 
+def request_id_from(given: str | None) -> str:
+    """The caller's X-Request-Id (the proxy's) when it is printable, cut to 64 characters; else a new one."""
+    given = (given or "").strip()
+    return given[:64] if given and given.isprintable() else new_request_id()
+
+
 def new_request_id() -> str:
     """32 hex digits, as a UUID4's: from the process's pseudo-random generator (reseeded in every forked
     process), not the kernel's, which is a system call per request; a request id is a label, no secret."""

@@ -33,8 +33,7 @@ def register(app: Flask, container) -> None:
 
     @app.before_request
     def _start() -> None:
-        given = (request.headers.get(REQUEST_ID_HEADER) or "").strip()
-        g.steward_request_id = given[:64] if given and given.isprintable() else logs.new_request_id()
+        g.steward_request_id = logs.request_id_from(request.headers.get(REQUEST_ID_HEADER))
         g.steward_started = time.perf_counter()
         g.steward_token = logs.request_id.set(g.steward_request_id)
 

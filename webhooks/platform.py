@@ -170,8 +170,8 @@ class FastPath:
         if size < length:
             return self.app(environ, start_response)    # the client went away: Flask answers as ever
         started = time.perf_counter()
-        given = (environ.get("HTTP_X_REQUEST_ID") or "").strip()
-        rid = given[:64] if given and given.isprintable() else logs.new_request_id()
+        rid = logs.request_id_from(environ.get("HTTP_X_REQUEST_ID"))
+        environ["HTTP_X_REQUEST_ID"] = rid      # should Flask answer after all: the same id in its logs and answer
         token = logs.request_id.set(rid)
         try:
             req = InboundRequest(method="POST", path=environ["PATH_INFO"], endpoint=endpoint,

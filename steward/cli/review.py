@@ -23,6 +23,7 @@ def register(main: click.Group) -> None:
 
         from core.db.models import Group
         from core.kernel.review import number, open_items
+        from core.moderation.redact import redact
 
         container = build_container(with_connectors=False)
         container.check_migrated()
@@ -30,7 +31,8 @@ def register(main: click.Group) -> None:
             items = open_items(s, None, limit=10_000)
             names = {g.id: g.name for g in s.scalars(select(Group))}
             for item in items:
-                text = " ".join(item.text.split())
+                # member text on an admin's terminal: secrets masked, control characters (escapes) dropped
+                text = "".join(ch for ch in " ".join(redact(item.text).split()) if ch.isprintable())
                 click.echo(f"{number(item)}\t{names.get(item.group_id, item.group_id)}\t{item.kind}\t"
                            f"{item.clause or '-'}\t{item.reporters}\t{text[:120]}")
         click.echo(f"{len(items)} open item(s)", err=True)

@@ -230,3 +230,31 @@ def test_serve_sums_metrics_over_its_web_processes(tmp_path, sqlite_template):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_a_refused_webhook_is_logged_and_answered_under_one_request_id():
+    """FastPath (webhooks/platform.py) hands a request it cannot answer to Flask's error mapping; the id its
+    own log lines carried goes along, so the refusal's log lines and answer share it."""
+    import io
+
+    from steward import logs
+    from webhooks.platform import FAILED, FastPath
+
+    seen = {}
+
+    class Refusing:
+        def verify(self, request):
+            seen["verify"] = logs.request_id.get()
+            raise PermissionError("bad signature")
+
+    def flask(environ, start_response):
+        seen["flask"] = environ["HTTP_X_REQUEST_ID"]
+        assert isinstance(environ[FAILED], PermissionError)
+        start_response("401 UNAUTHORIZED", [])
+        return [b""]
+
+    app = FastPath(flask, {"/x/events": ("x.events", "events", Refusing(), lambda event: None)})
+    body = b"{}"
+    app({"REQUEST_METHOD": "POST", "PATH_INFO": "/x/events", "CONTENT_LENGTH": str(len(body)),
+         "wsgi.input": io.BytesIO(body)}, lambda *a: None)
+    assert len(seen["verify"]) == 32 and seen["flask"] == seen["verify"]

@@ -305,3 +305,16 @@ def test_a_flagged_message_edited_into_a_violation_is_still_decided_once(client,
         assert len(s.scalars(select(Case)).all()) == 1
     [decided] = items(container)
     assert (decided.status, decided.case_number) == ("warned", case.number)
+
+
+def test_review_list_shows_member_text_as_inert_text(client, container, tmp_path, db_url):
+    """`steward review list` prints member text on an admin's terminal: escape sequences are dropped and
+    secrets masked, as on the card."""
+    say(client, container, "bob", "\x1b[2J\x1b[31mred alert\x1b[0m 兼职刷单，日结工资，有意私聊", id="m-esc")
+    [item] = items(container)
+    assert "\x1b" in item.text          # stored as typed
+    (tmp_path / "steward.yaml").write_text(CONFIG, "utf-8")
+    env = {"DATABASE_URL": db_url, "STEWARD_CONFIG": str(tmp_path / "steward.yaml"), "STEWARD_LOG_LEVEL": "ERROR"}
+    result = CliRunner().invoke(main, ["review", "list"], env=env, catch_exceptions=False, color=True)  # a terminal
+    assert result.exit_code == 0 and f"RV{item.id}\t" in result.output
+    assert "\x1b" not in result.output and "red alert" in result.output

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Iterable
+from typing import Callable, Iterable
 
 from connectors import registry
 from core.errors import ConfigError
@@ -23,10 +23,14 @@ def stream_platforms() -> tuple[str, ...]:
     return tuple(m.id for m in registry.manifests() if "stream" in m.extras)
 
 
-def start_streams(container, only: Iterable[str] = ()) -> list[str]:
+def start_streams(container, only: Iterable[str] = (),
+                  stopped: Callable[[str, BaseException], None] | None = None) -> list[str]:
     """Start a daemon thread per available stream; returns the platforms started.
 
-    A platform named in `only` that cannot stream is an error; otherwise unusable ones are skipped."""
+    A platform named in `only` that cannot stream is an error; otherwise unusable ones are skipped. A
+    stream whose `run_forever` raises (a token the platform refuses, a connection that cannot be made) is
+    logged and handed to `stopped(platform, error)`: `steward stream` then exits with it instead of
+    running on with nothing to stream."""
     asked = set(only)
 
     def sink(events) -> None:
@@ -45,6 +49,16 @@ def start_streams(container, only: Iterable[str] = ()) -> list[str]:
                 raise
             log.info("%s: no stream (not configured for it)", platform)
             continue
-        threading.Thread(target=runner.run_forever, name=f"{platform}-stream", daemon=True).start()
+        threading.Thread(target=_run, args=(platform, runner, stopped), name=f"{platform}-stream",
+                         daemon=True).start()
         started.append(platform)
     return started
+
+
+def _run(platform: str, runner, stopped: Callable[[str, BaseException], None] | None) -> None:
+    try:
+        runner.run_forever()
+    except Exception as exc:
+        log.error("%s: the stream stopped: %s", platform, exc, exc_info=True)
+        if stopped is not None:
+            stopped(platform, exc)

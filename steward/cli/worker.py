@@ -6,7 +6,7 @@ import threading
 
 import click
 
-from core.errors import ConfigError
+from core.errors import ConfigError, StewardError
 from steward.cli.common import Platforms, build_container, friendly, synced_container
 from steward.streams import stream_platforms
 
@@ -51,11 +51,19 @@ def register(main: click.Group) -> None:
         from steward.worker import start_embedded
 
         container = synced_container()
-        started = start_streams(container, platforms)
+        stop, failures = _stop_on_signals(), []
+
+        def stopped(platform: str, error: BaseException) -> None:
+            failures.append(f"the {platform} stream stopped: {type(error).__name__}: {error}")
+            stop.set()
+
+        started = start_streams(container, platforms, stopped)
         if not started:
             raise ConfigError([f"no stream to start: none of {', '.join(platforms or stream_platforms())} is configured "
                                "for a connection without a public URL (see README, `steward stream`)"])
         if not no_worker:
             start_embedded(container)
         click.echo(f"streaming from {', '.join(started)}; worker {'embedded' if not no_worker else 'off'}")
-        _stop_on_signals().wait()
+        stop.wait()
+        if failures:
+            raise StewardError("; ".join(failures))

@@ -64,3 +64,16 @@ def test_a_messenger_that_cannot_stream_is_skipped_unless_asked_for(sqlite_url, 
     assert start_streams(container) == []
     with pytest.raises(ConfigError, match="SLACK_APP_TOKEN"):
         start_streams(container, ["slack"])
+
+
+def test_a_stream_that_cannot_connect_is_reported_not_left_silent(sqlite_url, clock):
+    """Slack answers apps.connections.open with an error (no Socket Mode for this app): the stream's thread
+    reports it, and `steward stream` exits with it rather than running on with nothing to stream."""
+    import threading
+
+    with FakeSlack() as fake:               # Socket Mode not enabled: the fake refuses the connection
+        container = build_container(sqlite_url, clock, parse_config(CONFIG), fake.env(app=True))
+        failed, reported = threading.Event(), []
+        assert start_streams(container, ["slack"],
+                             lambda platform, error: (reported.append(platform), failed.set())) == ["slack"]
+        assert failed.wait(10) and reported == ["slack"]

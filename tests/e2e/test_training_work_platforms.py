@@ -22,7 +22,7 @@ from steward.cli import main
 from tests.conftest import build_container
 from tests.e2e.platform_support import SlackSide, WeComSide, group_yaml
 from tests.e2e.test_assessment_platforms import click, member_dm, send, side, when  # noqa: F401 (side: fixture)
-from tests.e2e.test_week_platforms import private_to, says
+from tests.e2e.test_week_platforms import says
 from webhooks import create_app
 
 MEMBERS = ("bob", "carol", "dave")
@@ -83,14 +83,14 @@ def test_set_collect_review_grade_and_export(side, deployment, clock, tmp_path):
     # --- the scheme: weights must sum to 100, published to the group, then locked (R6.2.1, R6.2.2)
     mark = side.mark()
     lead("scheme set exam=30 assignment=50 practical=30")
-    assert "add up to 110" in private_to(side, "lead", mark)[-1] and count(container, AssessmentScheme) == 0
+    assert "add up to 110" in side.told("lead", mark)[-1] and count(container, AssessmentScheme) == 0
     lead("scheme set exam=30 assignment=50 practical=20 pass=60 top=1")
     lead("scheme publish")
     [published] = side.posts(mark)
     assert "R6.2.2" in published.text and "exam" in published.text and "practical" in published.text
     mark = side.mark()
     lead("scheme set exam=40 assignment=40 practical=20")
-    assert "locked" in private_to(side, "lead", mark)[-1] and not side.posts(mark)
+    assert "locked" in side.told("lead", mark)[-1] and not side.posts(mark)
     lead("scheme set exam=30 assignment=50 practical=20 pass=60 top=1 reason: the practical standard was clarified")
     [notice] = side.posts(mark)
     assert "R6.2.2" in notice.text and "clarified" in notice.text
@@ -99,19 +99,19 @@ def test_set_collect_review_grade_and_export(side, deployment, clock, tmp_path):
     # --- the assignment: a past due date is refused; a good one is announced in the group (R5.1.1)
     mark = side.mark()
     lead(f"assign title: Week 1 report due: {when(clock, hours=-1)} method: text rubric: Summary* 40, Analysis 60")
-    assert "already past" in private_to(side, "lead", mark)[-1] and not side.posts(mark)
+    assert "already past" in side.told("lead", mark)[-1] and not side.posts(mark)
     lead(f"assign title: Week 1 report due: {when(clock, days=2)} cutoff: {when(clock, days=3)} method: text "
          "rubric: Summary* 40, Analysis 60 requirements: Summarise the week and analyse one case.")
     [assignment] = side.posts(mark)
-    assert "not published" not in private_to(side, "lead", mark)[-1]      # the scheme came first (R6.2.2)
+    assert "not published" not in side.told("lead", mark)[-1]      # the scheme came first (R6.2.2)
     assert "Week 1 report" in assignment.text and "R5.1.1" in assignment.text and "Summary* 40" in assignment.text
 
     # --- bob on time; carol's first try lacks a required part and writes nothing (R5.2.1, R5.2.2)
     mark = side.mark()
     go(member_dm(side, "bob", GOOD))
-    assert "on time" in private_to(side, "bob", mark)[-1]
+    assert "on time" in side.told("bob", mark)[-1]
     go(member_dm(side, "carol", "submit 1 Analysis only, no summary at all."))
-    assert "Summary" in private_to(side, "carol", mark)[-1] and "R5.2.2" in private_to(side, "carol", mark)[-1]
+    assert "Summary" in side.told("carol", mark)[-1] and "R5.2.2" in side.told("carol", mark)[-1]
     assert count(container, Submission) == 1
 
     # --- 24 h before the due date those who have not submitted are reminded privately (R5.2.1)
@@ -125,27 +125,27 @@ def test_set_collect_review_grade_and_export(side, deployment, clock, tmp_path):
     clock.advance(days=1)
     mark = side.mark()
     go(member_dm(side, "carol", "submit 1 Summary: late but here. Analysis: the case in brief."))
-    assert "late" in private_to(side, "carol", mark)[-1].lower()
+    assert "late" in side.told("carol", mark)[-1].lower()
     clock.advance(days=1)
     go(member_dm(side, "dave", GOOD))
-    assert "cut-off" in private_to(side, "dave", mark)[-1] and count(container, Submission) == 2
+    assert "cut-off" in side.told("dave", mark)[-1] and count(container, Submission) == 2
     go(about(side, "dave", f"extend {{who}} 1 {when(clock, days=1)}"))
-    assert any("R5.2.1" in t for t in private_to(side, "dave", mark))
+    assert any("R5.2.1" in t for t in side.told("dave", mark))
     go(member_dm(side, "dave", GOOD))
-    assert "on time" in private_to(side, "dave", mark)[-1]
+    assert "on time" in side.told("dave", mark)[-1]
 
     # --- review: a score outside the rubric changes nothing; feedback reaches the member privately (R5.3)
     mark = side.mark()
     go(about(side, "bob", "grade {who} 1 Summary=45 Analysis=45 too generous"))
-    assert "0-40" in private_to(side, "lead", mark)[-1]
+    assert "0-40" in side.told("lead", mark)[-1]
     go(about(side, "bob", "grade {who} 1 Summary=36 Analysis=54 Clear summary; cite one source per claim."))
-    feedback = private_to(side, "bob", mark)[-1]
+    feedback = side.told("bob", mark)[-1]
     assert "90/100" in feedback and "cite one source" in feedback and "R5.3.2" in feedback
     go(about(side, "carol", "grade {who} 1 40 Analysis is thin: go deeper into one case."))
     go(about(side, "dave", "grade {who} 1 70 Good; add a summary heading next time."))
     mark = side.mark()
     lead("progress 1")
-    assert "3/3 submitted, 1 late, 3 graded" in private_to(side, "lead", mark)[-1]
+    assert "3/3 submitted, 1 late, 3 graded" in side.told("lead", mark)[-1]
 
     # --- a quiz on cards (a text answer where the member prefers), one answer per question (R6.1.1)
     lead("quiz title: Safety Q: The fire exit sign is green | true* Q: Where do visitors sign in? | Lobby* | Canteen")
@@ -153,21 +153,21 @@ def test_set_collect_review_grade_and_export(side, deployment, clock, tmp_path):
     go(click(side, "bob", "assessment.answer", "1.1.1"))
     go(click(side, "bob", "assessment.answer", "1.2.1"))
     go(click(side, "bob", "assessment.answer", "1.2.2"))
-    assert "already answered" in private_to(side, "bob", mark)[-1]
+    assert "already answered" in side.told("bob", mark)[-1]
     go(member_dm(side, "carol", "choose 1.1 F"))
     go(click(side, "dave", "assessment.answer", "1.1.1"))
     go(click(side, "dave", "assessment.answer", "1.2.1"))
     mark = side.mark()
     clock.advance(days=1, hours=1)                 # the quiz closes: each participant hears the score
     go(member_dm(side, "bob", "my"))
-    assert any("100.0" in t and "Safety" in t for t in private_to(side, "bob", mark))
+    assert any("100.0" in t and "Safety" in t for t in side.told("bob", mark))
 
     # --- practical scores, grades, honours with consent (R6.1.1, R6.3.1, R6.3.2)
     for person, score in (("bob", 80), ("carol", 50), ("dave", 90)):
         go(about(side, person, f"score {{who}} practical {score}"))
     mark = side.mark()
     lead("grades")
-    ranking = private_to(side, "lead", mark)[-1].splitlines()
+    ranking = side.told("lead", mark)[-1].splitlines()
     # bob 30 + 45 + 16 = 91; dave 30 + 35 + 18 = 83; carol 0 + 20 + 10 = 30
     assert "1. Bob: 91.0" in ranking[1] and "2. Dave: 83.0" in ranking[2] and "below the pass mark" in ranking[3]
     go(member_dm(side, "bob", "consent yes"))
@@ -183,14 +183,14 @@ def test_set_collect_review_grade_and_export(side, deployment, clock, tmp_path):
     go(about(side, "carol", "score {who} makeup 55"))
     mark = side.mark()
     go(about(side, "carol", "score {who} makeup 72"))
-    assert "passed" in private_to(side, "carol", mark)[-1]
+    assert "passed" in side.told("carol", mark)[-1]
     with container.sessions() as s:
         assert s.scalars(select(Remediation.status)).all() == ["passed"]
 
     # --- every member knows where they stand
     mark = side.mark()
     go(member_dm(side, "carol", "my"))
-    mine = private_to(side, "carol", mark)[-1]
+    mine = side.told("carol", mark)[-1]
     assert "#1 Week 1 report" in mine and "late" in mine and "score 40/100" in mine and "go deeper" in mine
     assert "make-up" in mine.lower() and "no violations on record" in mine
 

@@ -4,6 +4,7 @@ than the app's own request handling), each stage timed with the thread's CPU clo
 
     python -m bench.stages                 # the stage table, uniform and realistic mix, SQLite
     python -m bench.stages --profile 2000  # cProfile of 2,000 events (top functions by own time)
+    python -m bench.stages --postgres      # the same on PostgreSQL (STEWARD_BENCH_POSTGRES_URL)
 
 Stages: verify (signature on the raw bytes), parse (payload to events), de-duplicate (inbound_events),
 archive (accounts and messages), decide (membership, commands, moderation, observers: the policy), of
@@ -130,14 +131,36 @@ def split(app, requests) -> dict[str, float]:
     return out
 
 
-def measure(mixes: dict[str, object], events: int = 1500, warmup: int = 300) -> dict[str, dict[str, float]]:
-    """The split for each mix (a SignedEvents-like factory), each on a fresh SQLite database."""
+@contextmanager
+def database(postgres: bool):
+    """A fresh database URL: a temporary SQLite file, or a fresh schema of the bench's PostgreSQL database
+    (bench/ingest_bench.py postgres_url; None when unreachable), dropped afterwards."""
+    if not postgres:
+        with tempfile.TemporaryDirectory(prefix="steward-stages-") as tmp:
+            yield f"sqlite:///{tmp}/steward.db"
+        return
+    from bench.ingest_bench import drop_postgres_schema, postgres_url
+
+    url = postgres_url()
+    try:
+        yield url
+    finally:
+        if url:
+            drop_postgres_schema(url)
+
+
+def measure(mixes: dict[str, object], events: int = 1500, warmup: int = 300,
+            postgres: bool = False) -> dict[str, dict[str, float]] | None:
+    """The split for each mix (a SignedEvents-like factory), each on a fresh database (None: PostgreSQL
+    unreachable)."""
     from bench.slack_load import SignedEvents
 
     out = {}
     for label, make in mixes.items():
-        with tempfile.TemporaryDirectory(prefix="steward-stages-") as tmp:
-            app = build_app(f"sqlite:///{tmp}/steward.db")
+        with database(postgres) as url:
+            if url is None:
+                return None
+            app = build_app(url)
             source: SignedEvents = make()
             post_all(app, [source.next() for _ in range(warmup)])
             out[label] = split(app, [source.next() for _ in range(events)])
@@ -152,11 +175,13 @@ def report(results: dict[str, dict[str, float]]) -> None:
         print(f"{stage:<30}" + "".join(f"{results[label][stage]:>16.3f}" for label in labels))
 
 
-def profile(n: int, sort: str = "tottime", top: int = 35, mix: bool = False) -> None:
+def profile(n: int, sort: str = "tottime", top: int = 35, mix: bool = False, postgres: bool = False) -> None:
     from bench.slack_load import MixedEvents, SignedEvents
 
-    with tempfile.TemporaryDirectory(prefix="steward-profile-") as tmp:
-        app = build_app(f"sqlite:///{tmp}/steward.db")
+    with database(postgres) as url:
+        if url is None:
+            return
+        app = build_app(url)
         source = MixedEvents() if mix else SignedEvents()
         post_all(app, [source.next() for _ in range(300)])
         requests = [source.next() for _ in range(n)]
@@ -177,11 +202,15 @@ def main() -> None:
     parser.add_argument("--profile", type=int, default=0, help="cProfile this many events instead")
     parser.add_argument("--sort", default="tottime")
     parser.add_argument("--mix", action="store_true", help="the realistic mix instead of the uniform events")
+    parser.add_argument("--postgres", action="store_true",
+                        help="PostgreSQL (STEWARD_BENCH_POSTGRES_URL, else STEWARD_TEST_POSTGRES_URL) instead of SQLite")
     args = parser.parse_args()
     if args.profile:
-        profile(args.profile, args.sort, mix=args.mix)
+        profile(args.profile, args.sort, mix=args.mix, postgres=args.postgres)
         return
-    report(measure({"uniform": SignedEvents, "realistic mix": MixedEvents}))
+    results = measure({"uniform": SignedEvents, "realistic mix": MixedEvents}, postgres=args.postgres)
+    if results:
+        report(results)
 
 
 if __name__ == "__main__":

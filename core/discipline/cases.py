@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -50,6 +50,10 @@ class Violation:
     delete_message: bool = False
 
 
+# the person's record, read at every step of the ladder (built once, with a bound parameter)
+_CASES_OF = select(Case).where(Case.person_id == bindparam("person_id"))
+
+
 class Discipline:
     def __init__(self, ctx: CoreContext, session: Session) -> None:
         self.ctx = ctx
@@ -64,7 +68,7 @@ class Discipline:
 
     def history(self, person_id: int) -> list[PriorCase]:
         """Every earlier case of the person, in every group, on every platform."""
-        cases = self.s.scalars(select(Case).where(Case.person_id == person_id))
+        cases = self.s.scalars(_CASES_OF, {"person_id": person_id})
         return [PriorCase(at=c.created_at, outcome=c.outcome, revoked=c.status == "revoked") for c in cases]
 
     def _emit(self, action: Action, key: str, case: Case | None, group: Group | None) -> None:
@@ -280,12 +284,15 @@ class Discipline:
         return "\n".join(lines)
 
 
+_DETECTOR_CASE = select(Case).where(Case.group_id == bindparam("group_id"),
+                                    Case.message_id == bindparam("message_id"), Case.detector.is_not(None)).limit(1)
+
+
 def detector_case(s: Session, group_id: int, message_id: str | None) -> Case | None:
     """The detector case the message opened already, if any."""
     if not message_id:
         return None
-    return s.scalar(select(Case).where(Case.group_id == group_id, Case.message_id == message_id,
-                                       Case.detector.is_not(None)).limit(1))
+    return s.scalar(_DETECTOR_CASE, {"group_id": group_id, "message_id": message_id})
 
 
 def report_once(ctx: CoreContext, s: Session, message_id: str | None, violation: Violation) -> Case:

@@ -44,13 +44,16 @@ def record(session: Session, *, at: datetime, actor: str, action: str, clause: s
     return entry
 
 
+_HEAD = (select(AuditEntry.seq, AuditEntry.hash).where(AuditEntry.seq.is_not(None))
+         .order_by(AuditEntry.seq.desc()).limit(1))    # built once: every audited decision reads it
+
+
 def _head(session: Session) -> tuple[int, str]:
     """(seq, hash) of the last entry, under the chain's lock (held until this transaction ends)."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": AUDIT_LOCK})
     with session.no_autoflush:   # entries of this transaction not flushed yet are in session.new
-        row = session.execute(select(AuditEntry.seq, AuditEntry.hash).where(AuditEntry.seq.is_not(None))
-                              .order_by(AuditEntry.seq.desc()).limit(1)).first()
+        row = session.execute(_HEAD).first()
     head = (row.seq, row.hash) if row else (0, GENESIS)
     pending = [e for e in session.new if isinstance(e, AuditEntry) and e.seq is not None]
     return max([head, *((e.seq, e.hash) for e in pending)])

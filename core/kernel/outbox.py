@@ -8,25 +8,21 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.actions import Action
 from core.db.models import OutboxItem
+from core.db.upsert import insert_ignore
 
 
 def enqueue(session: Session, action: Action, *, key: str, now: datetime,
-            group_id: int | None = None, case_number: str | None = None) -> OutboxItem:
-    """Queue `action` once: the idempotency key is unique, a second enqueue returns the first row."""
-    existing = session.scalar(select(OutboxItem).where(OutboxItem.idempotency_key == key))
-    if existing is not None:
-        return existing
-    item = OutboxItem(idempotency_key=key[:200], platform=action.platform, action=action.to_dict(),
-                      group_id=group_id, case_number=case_number, status="pending", attempts=0,
-                      next_attempt_at=now, created_at=now)
-    session.add(item)
-    session.flush()
-    return item
+            group_id: int | None = None, case_number: str | None = None) -> bool:
+    """Queue `action` once: the idempotency key is unique, a second enqueue keeps the first row and
+    returns False. One INSERT ... ON CONFLICT DO NOTHING (a warning, say, queues several actions in the
+    message path: an ORM read and flush for each cost more than the rest of the ladder)."""
+    return insert_ignore(session, OutboxItem, dict(
+        idempotency_key=key[:200], platform=action.platform, action=action.to_dict(), group_id=group_id,
+        case_number=case_number, status="pending", attempts=0, next_attempt_at=now, created_at=now))
 
 
 FORGET = "forget:"

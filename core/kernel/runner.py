@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Callable, Iterable
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from core.actions import PostMessage, SendEphemeral, SendPrivate
@@ -40,6 +40,10 @@ class Invocation:
 
 
 LOOKUP_JOB = "command.member_lookup"
+# standing()'s statements, built once (every command in a group asks them)
+_TRAINING_GROUPS = select(Group.id).where(Group.training_id == bindparam("training_id"), Group.active.is_(True))
+_STAFF_IN = select(Role.id).where(Role.person_id == bindparam("person_id"), Role.role.in_(tuple(sorted(STAFF))),
+                                  Role.group_id.in_(bindparam("group_ids", expanding=True))).limit(1)
 
 
 class CommandRunner:
@@ -139,10 +143,8 @@ class CommandRunner:
         training = group.training_id if group is not None and group.training_id is not None else 0
         if roles_of(self.s, actor.person_id, gid) & STAFF:
             return "staff"
-        others = [i for i in self.s.scalars(select(Group.id).where(Group.training_id == training,
-                                                                   Group.active.is_(True))) if i != gid]
-        if self.s.scalar(select(Role.id).where(Role.person_id == actor.person_id, Role.role.in_(tuple(STAFF)),
-                                               Role.group_id.in_(others)).limit(1)) is not None:
+        others = [i for i in self.s.scalars(_TRAINING_GROUPS, {"training_id": training}) if i != gid]
+        if self.s.scalar(_STAFF_IN, {"person_id": actor.person_id, "group_ids": others}) is not None:
             return "staff"
         return "member" if open_membership(self.s, actor.person_id, gid) is not None else "outsider"
 

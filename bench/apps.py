@@ -113,6 +113,7 @@ def steward():
         upgrade(container.engine)
         with container.sessions.begin() as s:
             sync_config(s, container.config, container.clock.now())
+    container.warm()            # as steward/wsgi.py does
     return create_app(container)
 
 

@@ -224,9 +224,11 @@ def measure(label: str, factory: str, env: dict[str, str] | None = None,
     what the archive holds when it ends; what the paced run left queued is timed until committed."""
     with Gunicorn(factory, env) as server, (Gunicorn("bare") if beside else nullcontext()) as bare:
         events = source()
-        closed_loop(server.port, events, connections=CONNECTIONS, seconds=WARMUP_S)
+        # spread as the timed runs are: unbalanced, one worker may first see a request inside the clock
+        closed_loop(server.port, events, connections=CONNECTIONS, seconds=WARMUP_S, keep=Balancer(server, CONNECTIONS))
         if bare is not None:
-            closed_loop(bare.port, SignedEvents(), connections=CONNECTIONS, seconds=WARMUP_S / 2)
+            closed_loop(bare.port, SignedEvents(), connections=CONNECTIONS, seconds=WARMUP_S / 2,
+                        keep=Balancer(bare, CONNECTIONS))
         if stored is not None:
             stored.settle()
         marks: dict[str, float] = {}

@@ -1,6 +1,7 @@
 """The one place where Steward is wired together: config, database, connectors, core context."""
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from dataclasses import dataclass, field
@@ -36,6 +37,8 @@ from steward.settings import Settings
 from steward.spool import Spool
 from steward.tokens import DbTokenStore
 
+log = logging.getLogger("steward.container")
+
 
 class DatabaseUnavailable(StewardError):
     pass
@@ -70,6 +73,18 @@ class Container:
         except SQLAlchemyError as exc:
             raise DatabaseUnavailable(f"cannot reach the database ({_safe_url(self.engine)}): "
                                       f"{_first_line(exc)}") from None
+
+    def warm(self) -> None:
+        """Build what the first message would otherwise wait for: each template's moderator (its lexicon's
+        automaton: 0.15 s of CPU for the built-in lexicon, about a second for 10,000 terms). A database not
+        ready yet leaves it to the first message."""
+        detectors = self.ctx.detectors if self.ctx is not None else None
+        if not isinstance(detectors, ModerationService):
+            return
+        try:
+            detectors.warm(self.ctx)
+        except SQLAlchemyError as exc:
+            log.warning("moderators not built at start (built on the first message): %s", _first_line(exc))
 
     def check_migrated(self) -> None:
         self.check_database()

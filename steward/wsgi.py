@@ -20,4 +20,5 @@ def create() -> Flask:
     container.check_migrated()
     with container.sessions.begin() as s:
         sync_config(s, container.config, container.clock.now())
+    container.warm()
     return create_app(container)

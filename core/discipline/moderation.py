@@ -59,6 +59,13 @@ class ModerationService:
                 self._moderators[template] = moderator
         return moderator
 
+    def warm(self, ctx: CoreContext) -> None:
+        """Build the moderator of every template whose moderation is on, now."""
+        with ctx.sessions() as s:
+            for name, template in ctx.config.all_templates().items():
+                if template.moderation.enabled:
+                    self.moderator(ctx, s, name)
+
     def invalidate(self) -> None:
         with self._lock:
             self._checked = 0.0

@@ -108,6 +108,7 @@ def _serve_dev(container, host: str, port: int, no_worker: bool) -> None:
     from webhooks import create_app
 
     app = create_app(container)
+    container.warm()
     if not no_worker:
         start_embedded(container)
     _banner(container, host, port, no_worker)
@@ -163,6 +164,7 @@ class WebServer(BaseApplication):
         from webhooks import create_app
 
         _process.container = build()
+        _process.container.warm()
         if self.delivery_lock:
             _process.stop = threading.Event()
             _process.delivery = threading.Thread(target=_deliver_when_elected, name="steward-worker-election",

@@ -12,10 +12,11 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from core.db.models import ArchivedMessage, Group
+from core.db.models import ArchivedMessage, Group, ReviewItem
+from core.kernel import audit
 
 FORMATS = ("md", "html", "json")
 
@@ -122,13 +123,25 @@ def render(group: Group, rows: list[ArchivedMessage], fmt: str, since: datetime 
     raise ValueError(f"unknown format {fmt!r} (use {', '.join(FORMATS)})")
 
 
-def expired(s: Session, group: Group, retention_days: int, now: datetime):
-    """The delete statement for the group's messages older than the retention period."""
-    return delete(ArchivedMessage).where(ArchivedMessage.group_id == group.id,
-                                         ArchivedMessage.sent_at < now - timedelta(days=retention_days))
-
-
 def count_expired(s: Session, group: Group, retention_days: int, now: datetime) -> int:
-    from sqlalchemy import func
     return s.scalar(select(func.count()).select_from(ArchivedMessage).where(
         ArchivedMessage.group_id == group.id, ArchivedMessage.sent_at < now - timedelta(days=retention_days)))
+
+
+def prune(s: Session, group: Group, retention_days: int, now: datetime, actor: str) -> int:
+    """R3.2.2: delete the group's messages older than the retention period, and blank the copies of members'
+    words the review queue kept of decided items as old (the item, its decision and the case stay: the case
+    keeps its own short, redacted evidence). An item still open keeps its text until an admin decides it.
+    On record when anything went; returns the messages deleted."""
+    cutoff = now - timedelta(days=retention_days)
+    n = count_expired(s, group, retention_days, now)
+    if n:
+        s.execute(delete(ArchivedMessage).where(ArchivedMessage.group_id == group.id,
+                                                ArchivedMessage.sent_at < cutoff))
+    blanked = s.execute(update(ReviewItem).where(
+        ReviewItem.group_id == group.id, ReviewItem.created_at < cutoff, ReviewItem.status != "open",
+        ReviewItem.text != "").values(text="")).rowcount
+    if n or blanked:
+        audit.record(s, at=now, actor=actor, action="archive.pruned", clause="R3.2.2", group_id=group.id,
+                     messages=n, review_texts=blanked, retention_days=retention_days)
+    return n

@@ -73,8 +73,5 @@ def _apply_retention(ctx: CoreContext, s: Session, group: Group, now: datetime) 
     """R3.2.2: the archive keeps `archive_retention_days`; older messages go once a week, with the digest
     (`steward archive prune` does the same on demand)."""
     days = ctx.config.all_templates()[group.template].training.archive_retention_days
-    n = archive_search.count_expired(s, group, days, now) if days is not None else 0
-    if n:
-        s.execute(archive_search.expired(s, group, days, now))
-        audit.record(s, at=now, actor="system", action="archive.pruned", clause="R3.2.2", group_id=group.id,
-                     messages=n, retention_days=days)
+    if days is not None:
+        archive_search.prune(s, group, days, now, actor="system")

@@ -90,7 +90,6 @@ def register(main: click.Group) -> None:
         from sqlalchemy import select
 
         from core.db.models import Group
-        from core.kernel import audit
         from core.training import archive_search as search
         container = build_container(with_connectors=False)
         container.check_migrated()
@@ -105,8 +104,6 @@ def register(main: click.Group) -> None:
                 n = search.count_expired(s, group, days, now)
                 total += n
                 click.echo(f"{group.platform}:{group.chat_id}: {n} message(s) older than {days} days")
-                if n and not dry_run:
-                    s.execute(search.expired(s, group, days, now))
-                    audit.record(s, at=now, actor="cli", action="archive.pruned", clause="R3.2.2",
-                                 group_id=group.id, messages=n, retention_days=days)
+                if not dry_run:
+                    search.prune(s, group, days, now, actor="cli")
         click.echo(f"{'would delete' if dry_run else 'deleted'} {total} message(s)", err=True)

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from core.config import parse_config
-from core.db.models import ArchivedMessage, AuditEntry, Group
+from core.db.models import ArchivedMessage, AuditEntry, Group, ReviewItem
 from core.db.session import make_engine
 from core.kernel.config_sync import sync_config
 from steward.cli import main
@@ -96,3 +96,24 @@ def test_prune_keeps_the_retention_period(env):
 def test_archive_help():
     for sub in ("search", "export", "prune"):
         assert CliRunner().invoke(main, ["archive", sub, "--help"]).exit_code == 0
+
+
+def test_prune_blanks_the_review_queues_old_copies_of_decided_messages(env):
+    """What the archive may no longer keep, the review queue does not keep either, once decided; an item no
+    admin has decided keeps its text, and the decision stays on record."""
+    engine = make_engine(env["DATABASE_URL"])
+    from sqlalchemy.orm import Session
+    with Session(engine) as s, s.begin():
+        group = s.scalar(select(Group))
+        for key, status, age in (("old-decided", "dismissed", 200), ("old-open", "open", 200),
+                                 ("recent-decided", "warned", 10)):
+            s.add(ReviewItem(key=key, group_id=group.id, kind="report", status=status, platform="sandbox",
+                             chat_id="cohort-a", message_id=key, text=f"words of {key}",
+                             created_at=NOW - timedelta(days=age)))
+    assert run(env, "archive", "prune").exit_code == 0
+    with engine.connect() as c:
+        texts = dict(c.execute(select(ReviewItem.key, ReviewItem.text)).all())
+        detail = c.scalar(select(AuditEntry.detail).where(AuditEntry.action == "archive.pruned"))
+    engine.dispose()
+    assert texts == {"old-decided": "", "old-open": "words of old-open", "recent-decided": "words of recent-decided"}
+    assert detail["messages"] == 1 and detail["review_texts"] == 1 and detail["retention_days"] == 90

@@ -27,6 +27,10 @@ from core.moderation.verdict import Verdict
 REPORT_CLAUSE = "R2.3.3"    # members may supervise the group and give feedback: a report
 
 
+# An admin's note on a decision: it becomes the case's rule for a report (cut to 200) and goes into the
+# audit log; a longer one is refused, not cut, so what the admin meant is never stored half.
+NOTE_MAX = 500
+
 class Review:
     def __init__(self, ctx: CoreContext, s: Session) -> None:
         self.ctx, self.s = ctx, s
@@ -107,6 +111,8 @@ class Review:
         actor = actor or f"person:{by.person_id}"
         if item.status != review.OPEN:
             return self._decided(item, group, actor, decision, locale)
+        if len(note.strip()) > NOTE_MAX:
+            raise Refusal("review.note.too_long", limit=NOTE_MAX, length=len(note.strip()))
         if decision == "release" and item.kind != "held":
             raise Refusal("review.release.not_held", number=review.number(item))
         if decision == "warn" and (not item.account_id or self.s.get(Account, item.account_id) is None):

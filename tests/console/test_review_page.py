@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from sqlalchemy import select
 
 from core.db.models import AuditEntry, Case, ReviewItem
@@ -58,3 +59,22 @@ def test_a_warning_from_the_console_cites_the_suggested_clause(client, console):
         assert (case.clause, case.outcome) == ("R1.3.3", "warning")
     assert client.post(f"/console/moderation/review/{item.id}", data={"csrf": csrf, "decision": "release"}) \
         .status_code == 302
+
+
+@pytest.mark.parametrize("decision,note,done", [
+    ("dismiss", "n" * 501, "review_note_too_long"),
+    ("release", "", "review_not_held"),          # a reported message is not a held share
+])
+def test_a_decision_the_service_refuses_is_said_on_the_page_and_audited(client, console, decision, note, done):
+    item = queued(console)
+    sign_in(client, console, "adam")
+    csrf = csrf_of(client.get("/console/moderation").get_data(as_text=True))
+    r = client.post(f"/console/moderation/review/{item.id}", data={"csrf": csrf, "decision": decision, "note": note})
+    assert r.status_code == 302 and r.headers["Location"].endswith(f"done={done}")
+    page = client.get(r.headers["Location"]).get_data(as_text=True)
+    assert 'id="done"' in page and "Not decided" in page
+    with console.sessions() as s:
+        assert s.get(ReviewItem, item.id).status == "open"
+        entry = s.scalars(select(AuditEntry).where(AuditEntry.action == "console.refused")).one()
+    assert entry.actor.startswith("console:person:") and entry.detail["why"] == "input"
+    assert entry.detail["item"] == item.id and "n" * 501 not in json.dumps(entry.detail)

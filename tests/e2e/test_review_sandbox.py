@@ -318,3 +318,24 @@ def test_review_list_shows_member_text_as_inert_text(client, container, tmp_path
     result = CliRunner().invoke(main, ["review", "list"], env=env, catch_exceptions=False, color=True)  # a terminal
     assert result.exit_code == 0 and f"RV{item.id}\t" in result.output
     assert "\x1b" not in result.output and "red alert" in result.output
+
+
+def test_a_note_longer_than_the_limit_is_refused_whole_and_nothing_is_decided(client, container):
+    """The note becomes a report's case rule and goes into the audit log: one too long is refused, on record by
+    its key (not its text), and the item stays open for a shorter one."""
+    from core.discipline.review import NOTE_MAX
+
+    say(client, container, "bob", "兼职刷单，日结工资，有意私聊", id="m-ad")
+    [item] = items(container)
+    long_note = "注" * (NOTE_MAX + 1)
+    at = mark(container)
+    say(client, container, "adam", f"review RV{item.id} dismiss {long_note}", chat=None)
+    [reply] = steward_said(container, at)
+    assert str(NOTE_MAX) in reply["text"] and str(NOTE_MAX + 1) in reply["text"]
+    assert items(container)[0].status == "open"
+    with container.sessions() as s:
+        refused = s.scalars(select(AuditEntry).where(AuditEntry.action == "command.refused")).all()
+    assert [e.detail["key"] for e in refused] == ["review.note.too_long"]
+    assert all(long_note not in json.dumps(e.detail, ensure_ascii=False) for e in refused)
+    say(client, container, "adam", f"review RV{item.id} dismiss {'注' * NOTE_MAX}", chat=None)
+    assert items(container)[0].status == "dismissed" and items(container)[0].note == "注" * NOTE_MAX

@@ -65,6 +65,10 @@ PAGE_SIZE = 200
 STATUSES = ("all", "pending", "open", "appealed", "revoked")
 
 
+# a review decision the service refused (core/discipline/review.py): what the moderation page says instead
+_REVIEW_REFUSED = {"review.note.too_long": "review_note_too_long", "review.release.not_held": "review_not_held",
+                   "review.warn.nobody": "review_nobody"}
+
 def choose_locale(choice: str | None, accept: list[str], default: str) -> str:
     """The user's choice, else the browser's languages in order, else the deployment's locale."""
     if choice in LOCALES:
@@ -718,10 +722,13 @@ def blueprint(container, settings: ConsoleSettings | None = None) -> Blueprint:
         by = next((a for a in person.accounts if a.platform == group.platform), None) or person.accounts[0]
         before = item.status
         try:
-            Review(container.ctx, g.db).decide(item, decision, by, request.form.get("note", "")[:1000], group.locale,
+            Review(container.ctx, g.db).decide(item, decision, by, request.form.get("note", ""), group.locale,
                                                actor=signin.actor(g.viewer.person_id))
-        except Refusal:
-            pass
+        except Refusal as refusal:    # audited as the chat's refusals are: the key, never the note itself
+            audit.record(g.db, at=g.now, actor=signin.actor(g.viewer.person_id), action="console.refused",
+                         clause=review.CLAUSE, group_id=group.id, person_id=g.viewer.person_id, why="input",
+                         key=refusal.key, item=item.id, path=request.path)
+            return redirect(url_for("console.moderation", done=_REVIEW_REFUSED.get(refusal.key, "review_unchanged")))
         return redirect(url_for("console.moderation", done="review" if item.status != before else "review_unchanged"))
 
     @bp.get("/moderation/review/dismissed.jsonl")

@@ -13,6 +13,7 @@ from core.discipline.review import Review, named_message
 from core.i18n import t
 from core.kernel import review
 from core.kernel.directory import find_account
+from core.kernel.refusals import Refusal
 from core.kernel.runner import card_command
 from core.kernel.spec import ITEM, STAFF, CommandSpec
 from core.roles import ADMINS
@@ -56,9 +57,10 @@ def _report(r, inv, cmd, group, actor, locale) -> None:
         if message is not None:
             rest = tail.strip()
     if message is None and cmd.members:
-        target = find_account(r.s, inv.platform, cmd.members[0])
+        # someone Steward has not seen yet is looked up in the platform's directory first (WeCom and DingTalk
+        # show the bot only @-mentions), then the command runs again; one the directory does not know is told
+        target = r.member(inv, group, cmd.members[0], locale)
         if target is None:
-            r.reply(inv, group, t(locale, "command.unknown_member", member=cmd.members[0]), private=True)
             return
         message = _last_of(r, group, target.person_id)
     elif message is None and head and inv.is_direct:
@@ -69,8 +71,8 @@ def _report(r, inv, cmd, group, actor, locale) -> None:
     if message is None and target is None:
         message = _replied_to(r, inv, group)
     if message is None and target is None:
-        r.reply(inv, group, t(locale, "review.report.how"), private=True)
-        return
+        # refused (so on record), with the ways that work where the bot sees only what is addressed to it
+        raise Refusal("review.report.how" if r.ctx.caps(inv.platform).sees_all_messages else "review.report.how_named")
     clause = next((w.upper() for w in rest.split() if CLAUSE.match(w) and is_clause(w.upper())), "")
     key, values = Review(r.ctx, r.s).report(group, actor, message, target, rest, clause)
     r.reply(inv, group, t(locale, key, **values), private=True)

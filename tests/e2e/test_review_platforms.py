@@ -142,3 +142,22 @@ def test_a_hit_below_act_at_waits_and_its_dismissal_is_a_negative(side, deployme
         rows = [negative(i, g) for i, g in dismissed(s)]
     assert [(r["text"], r["label"]) for r in rows] == [(AD, "benign")]
     json.dumps(rows, ensure_ascii=False)
+
+
+def test_a_report_naming_nothing_is_refused_on_record_with_the_ways_that_work_there(side, deployment, clock):
+    """Slack's member may reply in the message's thread; where the bot sees only what is addressed to it, the
+    member is told to name the sender and say what was written. Either way the refusal is audited."""
+    from core.db.models import AuditEntry
+
+    container, client = deployment
+    mark = side.mark()
+    send(client, container, clock, member_dm(side, "carol", "report"))
+    [said] = side.told("carol", mark)
+    if isinstance(side, SlackSide):
+        assert "reply to it in its thread" in said
+    else:
+        assert "name its sender" in said and "thread" not in said
+    with container.sessions() as s:
+        refused = s.scalars(select(AuditEntry).where(AuditEntry.action == "command.refused")).all()
+    assert [(e.detail["command"], e.detail["reason"]) for e in refused] == [("report", "input")]
+    assert not items(container)

@@ -179,9 +179,12 @@ def test_reports_that_cannot_be_taken(client, container):
         [reply] = steward_said(container, at)
         assert expected in reply["text"], (text, reply)
     assert items(container) == []
-    with container.sessions() as s:     # reporting oneself is refused, and audited once, by the command runner
-        refused = s.scalars(select(AuditEntry).where(AuditEntry.action == "command.refused")).all()
-    assert [(e.detail.get("reason"), e.detail.get("command")) for e in refused] == [("input", "report")]
+    with container.sessions() as s:     # each refused once, on record by the command runner, with its key
+        refused = s.scalars(select(AuditEntry).where(AuditEntry.action == "command.refused")
+                            .order_by(AuditEntry.id)).all()
+    assert [(e.detail.get("reason"), e.detail.get("command"), e.detail.get("key")) for e in refused] == [
+        ("input", "report", "review.report.how"), ("input", "report", "review.report.self"),
+        ("input", "report", "review.report.how")]
 
 
 def test_config_check_reports_what_acts_alone(tmp_path, sqlite_url):

@@ -64,6 +64,7 @@ class Figures:
     stored_rate: float | None = None   # fast acknowledgement: messages committed per second in the burst
     drain_s: float | None = None       # ... and how long the backlog took to commit after the paced run
     beside: "Beside | None" = None     # bare Flask measured just before and just after the burst
+    per_txn: float | None = None       # Steward: events per group-commit transaction in the burst (/metrics)
 
     @property
     def rate(self) -> float:
@@ -222,7 +223,11 @@ def measure(label: str, factory: str, env: dict[str, str] | None = None,
     """`beside`: bare Flask runs beside it and is measured just before and just after the burst (Beside).
     With `stored` (a spool), the burst starts with nothing queued and its rate counts as committed only
     what the archive holds when it ends; what the paced run left queued is timed until committed."""
-    with Gunicorn(factory, env) as server, (Gunicorn("bare") if beside else nullcontext()) as bare:
+    metrics_dir = tempfile.TemporaryDirectory(prefix="steward-bench-metrics-") if factory == "steward" else None
+    if metrics_dir is not None:   # as production runs several gunicorn workers: /metrics sums them
+        env = {**(env or {}), "PROMETHEUS_MULTIPROC_DIR": metrics_dir.name}
+    with Gunicorn(factory, env) as server, (Gunicorn("bare") if beside else nullcontext()) as bare, \
+            metrics_dir or nullcontext():
         events = source()
         # spread as the timed runs are: unbalanced, one worker may first see a request inside the clock
         closed_loop(server.port, events, connections=CONNECTIONS, seconds=WARMUP_S, keep=Balancer(server, CONNECTIONS))
@@ -238,10 +243,16 @@ def measure(label: str, factory: str, env: dict[str, str] | None = None,
             marks["stored"] = stored() if stored is not None else 0
 
         before = _bare_burst(bare) if bare is not None else None
+        txns = _transactions(server.port) if metrics_dir is not None else None
         burst = closed_loop(server.port, events, connections=CONNECTIONS, seconds=BURST_S,
                             keep=Balancer(server, CONNECTIONS), on_start=start)
         committed = stored() - marks["stored"] if stored is not None else None
         used = {pid: cpu - marks["cpu"].get(pid, 0.0) for pid, cpu in server.worker_cpu().items()}
+        if txns is not None:
+            committed_events, count = (b - a for a, b in zip(txns, _transactions(server.port)))
+            per_txn = committed_events / count if count else None
+        else:
+            per_txn = None
         after = _bare_burst(bare) if bare is not None else None
         if stored is not None:
             stored.settle()
@@ -258,7 +269,22 @@ def measure(label: str, factory: str, env: dict[str, str] | None = None,
         answered, seconds, cpu = (sum(x) for x in zip(before, after))
         near = Beside(answered / seconds, 1000 * cpu / answered if answered else float("nan"))
     return Figures(label, burst, steady, cpu_ms, split,
-                   committed / burst.seconds if committed is not None else None, drain_s, near)
+                   committed / burst.seconds if committed is not None else None, drain_s, near, per_txn)
+
+
+def _transactions(port: int) -> tuple[float, float]:
+    """(events, transactions) the group commit has committed so far, summed over the workers (/metrics)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request("GET", "/metrics")
+        text = conn.getresponse().read().decode()
+    finally:
+        conn.close()
+    found = {s.name: s.value for f in text_string_to_metric_families(text) for s in f.samples
+             if s.name in ("steward_group_commit_events_sum", "steward_group_commit_events_count")}
+    return found.get("steward_group_commit_events_sum", 0.0), found.get("steward_group_commit_events_count", 0.0)
 
 
 def _bare_burst(bare: Gunicorn) -> tuple[int, float, float]:
@@ -324,7 +350,8 @@ def stored_rows(url: str) -> str:
 
 def report(fig: Figures) -> None:
     b, p = fig.burst, fig.paced
-    print(f"{fig.label:<32}{b.rate:>8.0f}{b.pct(50):>8.1f}{b.pct(99):>8.1f}{fig.cpu_ms:>11.2f}{fig.split:>9}"
+    per_txn = f"{fig.per_txn:.1f}" if fig.per_txn else "-"
+    print(f"{fig.label:<32}{b.rate:>8.0f}{b.pct(50):>8.1f}{b.pct(99):>8.1f}{fig.cpu_ms:>11.2f}{fig.split:>9}{per_txn:>7}"
           f" |{p.rate:>8.0f}{p.pct(50):>8.1f}{p.pct(99):>8.1f}{p.pct(100):>8.1f}{b.errors + p.errors:>7}",
           flush=True)
     if fig.stored_rate is not None:
@@ -391,8 +418,8 @@ def main() -> None:
           f"load average before: {_load()}\n"
           "uniform: four ordinary chat messages in turn; mix: of every 100, 85 chat and 5 violations from the "
           "moderation corpus, 7 commands to Steward in the channel, 3 in a 1:1 chat\n")
-    print(f"{'':<32}{'closed loop':-^44} | {f'paced {PACED_RATE}/s':-^39}")
-    print(f"{'app':<32}{'req/s':>8}{'p50 ms':>8}{'p99 ms':>8}{'CPU ms/req':>11}{'split %':>9}"
+    print(f"{'':<32}{'closed loop':-^51} | {f'paced {PACED_RATE}/s':-^39}")
+    print(f"{'app':<32}{'req/s':>8}{'p50 ms':>8}{'p99 ms':>8}{'CPU ms/req':>11}{'split %':>9}{'ev/txn':>7}"
           f" |{'req/s':>8}{'p50 ms':>8}{'p99 ms':>8}{'max ms':>8}{'errors':>7}")
     figs: dict[str, Figures] = {}
     stored: dict[str, str] = {}
@@ -447,6 +474,9 @@ def main() -> None:
     print("CPU ms/req: the gunicorn workers' CPU (user + system, from /proc, all their threads) per answered "
           "request in the closed loop; the load generator's and the PostgreSQL server's CPU are not in it (they "
           "share the machine's cores, which is what requests/s feels)")
+    print("ev/txn: events per group-commit transaction in the closed loop (steward_group_commit_events from "
+          "/metrics, PROMETHEUS_MULTIPROC_DIR set as for production's several workers; a spool commits its "
+          "batches from a thread of its own: those count too)")
     print(f"split: the CPU's share per worker. Load average after: "
           f"{_load()} on {os.cpu_count()} CPUs (other processes on the machine make every figure noisier)")
     if _wanted("stages"):

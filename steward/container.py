@@ -154,7 +154,7 @@ def build(env: Mapping[str, str] | None = None, *, clock: Clock | None = None,
     ctx = container.ctx
     container.group_commit = GroupCommit(lambda events: ingest_many(ctx, events),
                                          lambda event, exc, attempts: set_aside(ctx, event, exc, attempts),
-                                         gate=writer_gate(engine))
+                                         gate=writer_gate(engine), observe=metrics.observe_batch)
     if settings.spool_dir:
         container.spool = Spool(settings.spool_dir, lambda events: ingest_many(ctx, events), container.group_commit,
                                 set_aside=lambda event, exc, attempts: set_aside(ctx, event, exc, attempts))

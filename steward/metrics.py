@@ -7,6 +7,7 @@ What is counted where:
 - deliveries by outcome and their latency: around each connector's `deliver`, as the worker calls it;
 - rate-limit waits: around the connectors' rate limiter;
 - detector hits: the moderation service, through `ctx.metrics`;
+- events per group-commit transaction, and transactions rolled back: the group commit, per transaction;
 - outbox depth and age, dead letters, events set aside, spool backlog: read from the database and the spool
   directory when `/metrics` is scraped (true for the whole cluster, whichever process answers).
 
@@ -35,6 +36,7 @@ log_accept = logging.getLogger("steward.inbound")
 
 _lock = threading.Lock()
 _metrics: SimpleNamespace | None = None
+BATCH_BUCKETS = (1, 2, 3, 4, 6, 8, 16, 32, 64, 128, 256)
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
@@ -78,6 +80,10 @@ def m() -> SimpleNamespace:
                                      ["messenger"], **kw),
                 detector_hits=Counter("steward_detector_hits_total", "Moderation verdicts by detector",
                                       ["detector", "category"], **kw),
+                batch=Histogram("steward_group_commit_events", "Events per committed group-commit transaction "
+                                "(under load requests share transactions; 1 when idle)", buckets=BATCH_BUCKETS, **kw),
+                batch_failures=Counter("steward_group_commit_failed_total", "Group-commit transactions rolled "
+                                       "back (a failing event's batch is split and committed again)", **kw),
             )
     return _metrics
 
@@ -88,6 +94,14 @@ class CoreMetrics:
     def count(self, name: str, amount: float = 1.0, **labels: str) -> None:
         if name == "detector_hits":
             m().detector_hits.labels(labels.get("detector") or "-", labels.get("category") or "-").inc(amount)
+
+
+def observe_batch(events: int | None) -> None:
+    """One group-commit transaction: committed with `events` events, or (None) rolled back."""
+    if events is None:
+        m().batch_failures.inc()
+    else:
+        m().batch.observe(events)
 
 
 def child(metric, *values: str):

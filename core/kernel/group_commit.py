@@ -66,6 +66,8 @@ class GroupCommit(Generic[E]):
     stats: Stats = field(default_factory=Stats)
     #: taken by the leader before it takes its batch (SQLite: core.db.session.WriterGate)
     gate: Callable[[], ContextManager[object]] | None = None
+    #: told of each transaction: the events it committed, or None when it was rolled back (metrics)
+    observe: Callable[[int | None], None] | None = None
 
     def __post_init__(self) -> None:
         self._mutex = threading.Lock()
@@ -115,14 +117,12 @@ class GroupCommit(Generic[E]):
             try:
                 results = self.handle_batch([slot.event for slot in batch])
             except BaseException as exc:
-                self.stats.failed_batches += 1
+                self._failed()
                 if not isinstance(exc, Exception) or database_away(exc):
                     raise
                 self._split(batch, exc)
                 return
-            self.stats.batches += 1
-            self.stats.events += len(batch)
-            self.stats.largest = max(self.stats.largest, len(batch))
+            self._committed(len(batch))
             for slot, result in zip(batch, results):
                 slot.result = result
         except BaseException as exc:
@@ -133,6 +133,18 @@ class GroupCommit(Generic[E]):
             for slot in batch:
                 slot.done = True
                 slot.wake.release()      # the leader's own is released too; nobody waits on it
+
+    def _committed(self, events: int) -> None:
+        self.stats.batches += 1
+        self.stats.events += events
+        self.stats.largest = max(self.stats.largest, events)
+        if self.observe is not None:
+            self.observe(events)
+
+    def _failed(self) -> None:
+        self.stats.failed_batches += 1
+        if self.observe is not None:
+            self.observe(None)
 
     def _split(self, batch: list[_Slot[E]], exc: Exception) -> None:
         """The batch failed on a statement: commit each half again, down to single events."""
@@ -145,13 +157,12 @@ class GroupCommit(Generic[E]):
             try:
                 results = self.handle_batch([slot.event for slot in half])
             except Exception as again:
-                self.stats.failed_batches += 1
+                self._failed()
                 if database_away(again):
                     raise
                 self._split(half, again)
                 continue
-            self.stats.batches += 1
-            self.stats.events += len(half)
+            self._committed(len(half))
             for slot, result in zip(half, results):
                 slot.result = result
 
@@ -159,11 +170,10 @@ class GroupCommit(Generic[E]):
         for _ in range(ALONE_ATTEMPTS - 1):
             try:
                 slot.result = self.handle_batch([slot.event])[0]
-                self.stats.batches += 1
-                self.stats.events += 1
+                self._committed(1)
                 return
             except Exception as again:
-                self.stats.failed_batches += 1
+                self._failed()
                 if database_away(again):
                     raise
                 exc = again

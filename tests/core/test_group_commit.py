@@ -102,10 +102,16 @@ def test_a_poison_message_is_set_aside_and_its_batch_mates_are_stored(poisoned):
     events = [msg(n, f"fine {n}") for n in range(10)]
     events.insert(6, msg(99, f"search {POISON}"))
     commit = held_first_batch(c, len(events))
+    told_of: list[int | None] = []
+    commit.observe = told_of.append
     results = run_concurrently(commit, events, c)
     assert all(durable for _, _, durable in results.values())     # the poison's delivery too: set aside
     assert count(c, ArchivedMessage) == 10 and count(c, ArchivedMessage, ArchivedMessage.message_id == "m99") == 0
     assert commit.stats.set_aside == 1
+    # what the metrics were told: the size of every committed transaction (the ten fine events; the poison was
+    # set aside, not committed) and every rollback of the splits that isolated the poison
+    assert sum(n for n in told_of if n is not None) == 10 == commit.stats.events
+    assert told_of.count(None) == commit.stats.failed_batches >= 2
     with c.sessions() as s:
         dead = s.scalars(select(DeadEvent)).one()
         assert (dead.platform, dead.event_id, dead.kind, dead.chat_id) == ("sandbox", "ev99", "MessagePosted", "new-hires")

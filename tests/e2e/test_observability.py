@@ -54,6 +54,8 @@ def test_metrics_count_events_detector_hits_deliveries_and_the_outbox(client, co
     assert sample(after, "steward_outbox_depth", status="pending") == 0       # all delivered
     assert sample(after, "steward_database_up") == 1
     assert grew("steward_http_request_seconds_count", endpoint="sandbox.sandbox_messages", status="200") == 2
+    # each message its own transaction here (one after the other); under load they share
+    assert grew("steward_group_commit_events_count") == 2 and grew("steward_group_commit_events_sum") == 2
 
 
 def test_outbox_depth_and_age_show_what_waits(client, container, clock):

@@ -475,8 +475,9 @@ def main() -> None:
           "request in the closed loop; the load generator's and the PostgreSQL server's CPU are not in it (they "
           "share the machine's cores, which is what requests/s feels)")
     print("ev/txn: events per group-commit transaction in the closed loop (steward_group_commit_events from "
-          "/metrics, PROMETHEUS_MULTIPROC_DIR set as for production's several workers; a spool commits its "
-          "batches from a thread of its own: those count too)")
+          "/metrics, PROMETHEUS_MULTIPROC_DIR set as for production's several workers); with a spool only the "
+          "events that found it full and waited for their own commit go through the group commit (the spool's "
+          "own batches are not counted)")
     print(f"split: the CPU's share per worker. Load average after: "
           f"{_load()} on {os.cpu_count()} CPUs (other processes on the machine make every figure noisier)")
     if _wanted("stages"):

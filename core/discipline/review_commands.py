@@ -81,14 +81,16 @@ def _report(r, inv, cmd, group, actor, locale) -> None:
 def _queue(r, inv, cmd, group, actor, locale) -> None:
     """The group's open items, privately, to its admins (in a 1:1 chat: the one group they look after, or
     `in:GROUP`)."""
-    items = review.open_items(r.s, [group.id])
+    items, total = review.open_items(r.s, [group.id])
     if not items:
         r.reply(inv, group, t(locale, "review.queue.empty"), private=True)
         return
     lines = [t(locale, "review.queue.line", number=review.number(i), kind=t(locale, f"review.kind.{i.kind}"),
                group=group.name, text=_one_line(i.text), clause=i.clause or "R8.2.1", count=i.reporters)
              for i in items]
-    r.reply(inv, group, t(locale, "review.queue.header", count=len(items)) + "\n" + "\n".join(lines), private=True)
+    if total > len(items):      # the oldest first; the rest after these are decided
+        lines.append(t(locale, "review.queue.more", more=total - len(items)))
+    r.reply(inv, group, t(locale, "review.queue.header", count=total) + "\n" + "\n".join(lines), private=True)
 
 
 def _one_line(text: str) -> str:

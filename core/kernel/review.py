@@ -12,7 +12,7 @@ import unicodedata
 from datetime import datetime
 from typing import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.actions import Action, Button, PostCard, SendPrivate
@@ -129,11 +129,14 @@ def settle_ref(ctx: CoreContext, s: Session, kind: str, ref: str, decision: str,
         settle(ctx, s, item, decision, by, note)
 
 
-def open_items(s: Session, group_ids: Iterable[int] | None, limit: int = 30) -> list[ReviewItem]:
-    query = select(ReviewItem).where(ReviewItem.status == OPEN)
+def open_items(s: Session, group_ids: Iterable[int] | None, limit: int = 30) -> tuple[list[ReviewItem], int]:
+    """The oldest `limit` open items of the groups (all groups: None), and how many are open in all."""
+    where = [ReviewItem.status == OPEN]
     if group_ids is not None:
-        query = query.where(ReviewItem.group_id.in_(list(group_ids)))
-    return list(s.scalars(query.order_by(ReviewItem.id).limit(limit)))
+        where.append(ReviewItem.group_id.in_(list(group_ids)))
+    items = list(s.scalars(select(ReviewItem).where(*where).order_by(ReviewItem.id).limit(limit)))
+    total = len(items) if len(items) < limit else s.scalar(select(func.count()).select_from(ReviewItem).where(*where))
+    return items, total
 
 
 def dismissed(s: Session, since: datetime | None = None) -> list[tuple[ReviewItem, Group]]:

@@ -28,14 +28,15 @@ def register(main: click.Group) -> None:
         container = build_container(with_connectors=False)
         container.check_migrated()
         with container.sessions() as s:
-            items = open_items(s, None, limit=10_000)
+            items, total = open_items(s, None, limit=10_000)
             names = {g.id: g.name for g in s.scalars(select(Group))}
             for item in items:
                 # member text on an admin's terminal: secrets masked, control characters (escapes) dropped
                 text = "".join(ch for ch in " ".join(redact(item.text).split()) if ch.isprintable())
                 click.echo(f"{number(item)}\t{names.get(item.group_id, item.group_id)}\t{item.kind}\t"
                            f"{item.clause or '-'}\t{item.reporters}\t{text[:120]}")
-        click.echo(f"{len(items)} open item(s)", err=True)
+        more = f" ({total - len(items)} more after these)" if total > len(items) else ""
+        click.echo(f"{total} open item(s){more}", err=True)
 
     @review.command("export-dismissed")
     @click.argument("output", type=click.Path(dir_okay=False, writable=True, allow_dash=True))

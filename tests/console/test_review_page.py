@@ -4,6 +4,7 @@ and downloads the dismissed items as labelled negatives; an admin of another gro
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from sqlalchemy import select
@@ -78,3 +79,18 @@ def test_a_decision_the_service_refuses_is_said_on_the_page_and_audited(client, 
         entry = s.scalars(select(AuditEntry).where(AuditEntry.action == "console.refused")).one()
     assert entry.actor.startswith("console:person:") and entry.detail["why"] == "input"
     assert entry.detail["item"] == item.id and "n" * 501 not in json.dumps(entry.detail)
+
+
+def test_a_long_queue_shows_its_whole_count_and_says_the_rest_follow(client, console):
+    from core.db.models import Group
+
+    with console.sessions.begin() as s:
+        group = s.scalar(select(Group).where(Group.chat_id == "new-hires"))
+        for n in range(101):
+            s.add(ReviewItem(key=f"msg:sandbox:new-hires:q{n}", group_id=group.id, kind="report", status="open",
+                             platform="sandbox", chat_id="new-hires", message_id=f"q{n}", text=f"message {n}",
+                             clause="R1.3.3", reporters=1, created_at=console.clock.now()))
+    sign_in(client, console, "adam")
+    page = client.get("/console/moderation").get_data(as_text=True)
+    assert "Review queue (101 open)" in page and 'id="review-more"' in page
+    assert len(re.findall(r'<tr id="review-\d+"', page)) == 100

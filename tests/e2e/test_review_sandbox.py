@@ -342,3 +342,21 @@ def test_a_note_longer_than_the_limit_is_refused_whole_and_nothing_is_decided(cl
     assert all(long_note not in json.dumps(e.detail, ensure_ascii=False) for e in refused)
     say(client, container, "adam", f"review RV{item.id} dismiss {'注' * NOTE_MAX}", chat=None)
     assert items(container)[0].status == "dismissed" and items(container)[0].note == "注" * NOTE_MAX
+
+
+def test_a_long_queue_says_how_many_are_open_not_how_many_fit(client, container):
+    """The chat lists the oldest 30; the count is of every open item, and the rest are said to follow."""
+    from core.db.models import Group
+
+    with container.sessions.begin() as s:
+        group = s.scalar(select(Group).where(Group.chat_id == "new-hires"))
+        for n in range(32):
+            s.add(ReviewItem(key=f"msg:sandbox:new-hires:q{n}", group_id=group.id, kind="report", status="open",
+                             platform="sandbox", chat_id="new-hires", message_id=f"q{n}", text=f"message {n}",
+                             clause="R1.3.3", reporters=1, created_at=container.clock.now()))
+    at = mark(container)
+    say(client, container, "adam", "@steward queue")
+    [listed] = steward_said(container, at)
+    lines = listed["text"].splitlines()
+    assert "32 open" in lines[0] and "message 29" in listed["text"] and "message 30" not in listed["text"]
+    assert "2 more" in lines[-1]

@@ -702,10 +702,10 @@ def blueprint(container, settings: ConsoleSettings | None = None) -> Blueprint:
     def _moderation_page(**extra):
         added, removed = lexicon.current_edits(g.db)
         templates = sorted(container.config.all_templates())
-        queue = review.open_items(g.db, access.groups_for(g.viewer, "moderation"), limit=100)
+        queue, queue_total = review.open_items(g.db, access.groups_for(g.viewer, "moderation"), limit=100)
         return render_template("console/moderation.html", added=added, removed=removed, templates=templates,
                                categories=moderation.LEXICON_CATEGORIES, done=request.args.get("done", ""),
-                               queue=queue, number=review.number,
+                               queue=queue, queue_total=queue_total, number=review.number,
                                **{"form": {}, "text_result": None, "archive": None, **extra})
 
     @bp.post("/moderation/review/<int:item_id>")

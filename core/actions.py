@@ -93,6 +93,15 @@ class PostCard(Action):
     user_id: str | None = None
 
 
+def private_card(platform: str, user_id: str, title: str, text: str, buttons, *, cards: bool,
+                 typed: str = "") -> Action:
+    """A decision asked of one person: a private card with `buttons` where the platform has cards, else the
+    same words and `typed`, the commands that do what the buttons do."""
+    if cards:
+        return PostCard(platform, title, text, tuple(buttons), user_id=user_id)
+    return SendPrivate(platform, user_id, "\n".join(part for part in (title, text, typed) if part))
+
+
 @dataclass(frozen=True)
 class PostFile(Action):
     """A stored file posted into a group with a caption (R3.1.3: an approved material, with attribution).

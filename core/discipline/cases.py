@@ -13,7 +13,16 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core.actions import Action, Button, DeleteMessage, InviteMember, PostCard, PostMessage, RemoveMember, SendPrivate
+from core.actions import (
+    Action,
+    Button,
+    DeleteMessage,
+    InviteMember,
+    PostMessage,
+    RemoveMember,
+    SendPrivate,
+    private_card,
+)
 from core.db.models import Account, Case, Group, Person
 from core.discipline.ladder import ADMIN_REMOVE_CLAUSE, REMOVE_CLAUSE, LadderSettings, PriorCase, decide, live_warnings
 from core.i18n import catalog, t
@@ -165,11 +174,9 @@ class Discipline:
         buttons = (Button(t(group.locale, "button.approve"), "case.approve", case.number, "danger"),
                    Button(t(group.locale, "button.reject"), "case.reject", case.number))
         for admin in self._admins_accounts(group):
-            if self.ctx.caps(group.platform).cards:
-                action: Action = PostCard(group.platform, title, body, buttons, user_id=admin.user_id)
-            else:
-                action = SendPrivate(group.platform, admin.user_id,
-                                     f"{title}\n{body}\napprove {case.number} / reject {case.number}")
+            action = private_card(group.platform, admin.user_id, title, body, buttons,
+                                  cards=self.ctx.caps(group.platform).cards,
+                                  typed=f"approve {case.number} / reject {case.number}")
             self._emit(action, f"case:{case.number}:confirm:{admin.user_id}", case, group)
 
     def _delete_or_tell(self, case: Case, group: Group) -> None:

@@ -15,7 +15,7 @@ from typing import Iterable
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.actions import Action, Button, PostCard, SendPrivate
+from core.actions import Button, private_card
 from core.db.models import Account, Group, Person, ReviewItem, ReviewReport
 from core.i18n import t
 from core.kernel import audit
@@ -79,13 +79,11 @@ def notify(ctx: CoreContext, s: Session, item: ReviewItem, again: bool = False) 
     if item.kind == "held":
         buttons.append(Button(t(locale, "review.button.release"), "review.release", str(item.id), "primary"))
     for admin in staff_accounts(s, group, "admin"):
-        if ctx.caps(group.platform).cards:
-            action: Action = PostCard(group.platform, title, body, tuple(buttons), user_id=admin.user_id)
-        else:
-            action = SendPrivate(group.platform, admin.user_id, "\n".join((title, body, t(
-                locale, "review.card.commands", number=number(item),
-                release=" / " + t(locale, "review.card.release_command", number=number(item))
-                if item.kind == "held" else ""))))
+        action = private_card(group.platform, admin.user_id, title, body, buttons,
+                              cards=ctx.caps(group.platform).cards, typed=t(
+                                  locale, "review.card.commands", number=number(item),
+                                  release=" / " + t(locale, "review.card.release_command", number=number(item))
+                                  if item.kind == "held" else ""))
         suffix = f":{item.reporters}" if again else ""
         enqueue(s, action, key=f"review:{item.id}:card:{admin.id}{suffix}", now=now, group_id=group.id)
 

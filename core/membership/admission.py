@@ -8,7 +8,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.actions import Button, InviteMember, PostCard, RemoveMember, SendPrivate
+from core.actions import Button, InviteMember, RemoveMember, SendPrivate, private_card
 from core.db.models import Account, Group, Membership, Person
 from core.i18n import t
 from core.kernel import audit
@@ -154,9 +154,8 @@ def held_summary(ctx: CoreContext, s: Session, group: Group, stays: list[Members
     for decider in deciders_and_admins(s, group):
         if decider.person_id in held:
             continue
-        action = (PostCard(group.platform, title, text, buttons, user_id=decider.user_id)
-                  if ctx.caps(group.platform).cards else
-                  SendPrivate(group.platform, decider.user_id, f"{title}\n{text}"))
+        action = private_card(group.platform, decider.user_id, title, text, buttons,
+                              cards=ctx.caps(group.platform).cards)
         enqueue(s, action, key=f"held-summary:{value}:decider:{decider.id}", now=now, group_id=group.id)
 
 
@@ -228,8 +227,7 @@ def _held_card_action(ctx: CoreContext, group: Group, stay: Membership, name: st
     buttons = (Button(t(group.locale, "membership.button.admit"), "membership.admit_held", str(stay.id), "primary"),
                Button(t(group.locale, "membership.button.remove"), "membership.remove_held", str(stay.id),
                       "danger"))
-    return (PostCard(group.platform, title, text, buttons, user_id=decider.user_id)
-            if ctx.caps(group.platform).cards else SendPrivate(group.platform, decider.user_id, f"{title}\n{text}"))
+    return private_card(group.platform, decider.user_id, title, text, buttons, cards=ctx.caps(group.platform).cards)
 
 
 def held_job(ctx: CoreContext, s: Session, payload: dict) -> None:

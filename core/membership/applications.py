@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.actions import Button, PostCard, SendPrivate
+from core.actions import Button, SendPrivate, private_card
 from core.db.models import Account, Group, Person
 from core.i18n import t
 from core.kernel import audit
@@ -118,10 +118,9 @@ class Applications:
         buttons = (Button(t(locale, "membership.button.approve"), "membership.approve", str(request.id), "primary"),
                    Button(t(locale, "membership.button.reject"), "membership.reject", str(request.id), "danger"))
         for lead in deciders(self.s, group):
-            action = (PostCard(group.platform, title, text, buttons, user_id=lead.user_id)
-                      if self.ctx.caps(group.platform).cards else
-                      SendPrivate(group.platform, lead.user_id,
-                                  f"{title}\n{text}\n" + t(locale, "membership.apply.typed", request=request.id)))
+            action = private_card(group.platform, lead.user_id, title, text, buttons,
+                                  cards=self.ctx.caps(group.platform).cards,
+                                  typed=t(locale, "membership.apply.typed", request=request.id))
             enqueue(self.s, action, key=f"application:{request.id}:lead:{lead.id}", now=self.now,
                     group_id=group.id)
 

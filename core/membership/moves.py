@@ -7,7 +7,7 @@ from typing import Mapping
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.actions import Button, PostCard, RemoveMember, SendPrivate
+from core.actions import Button, RemoveMember, private_card
 from core.db.models import Account, Group, Membership, Person
 from core.events import UserChanged
 from core.i18n import t
@@ -86,9 +86,8 @@ def ask_leads(ctx: CoreContext, s: Session, account: Account, changed: list[str]
                    Button(t(group.locale, "membership.button.remove"), "membership.remove", str(request.id),
                           "danger"))
         for lead in deciders(s, group):
-            action = (PostCard(group.platform, title, text, buttons, user_id=lead.user_id)
-                      if ctx.caps(group.platform).cards else
-                      SendPrivate(group.platform, lead.user_id, f"{title}\n{text}"))
+            action = private_card(group.platform, lead.user_id, title, text, buttons,
+                                  cards=ctx.caps(group.platform).cards)
             enqueue(s, action, key=f"move:{request.id}:lead:{lead.id}", now=now, group_id=group.id)
         audit.record(s, at=now, actor=f"{account.platform}:directory", action="member.moved", clause=CLAUSE,
                      group_id=group.id, person_id=person.id, changed=changed, request=request.id)

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 import struct
 import time
 from typing import Callable, Mapping
 from urllib.parse import parse_qsl
 
+import werkzeug.urls  # noqa: F401  (registers the "werkzeug.url_quote" codec error handler _query uses)
 from flask import Blueprint, Response, request
 from werkzeug.http import HTTP_STATUS_CODES
 
@@ -86,7 +88,8 @@ def headers_of(environ: dict) -> Headers:
 def inbound_request(endpoint: str) -> InboundRequest:
     body = read_body()
     return InboundRequest(method=request.method, path=request.path, endpoint=endpoint,
-                          headers=headers_of(request.environ), query=request.args.to_dict(flat=True), body=body)
+                          headers=headers_of(request.environ), query=_query(request.environ.get("QUERY_STRING")),
+                          body=body)
 
 
 def handle(connector: Connector, ingest: Callable[[Event], object], req: InboundRequest) -> InboundResult:
@@ -151,11 +154,13 @@ class FastPath:
         route = self.routes.get(environ.get("PATH_INFO", "")) if environ.get("REQUEST_METHOD") == "POST" else None
         if route is None:
             return self.app(environ, start_response)
-        try:
-            length = int(environ.get("CONTENT_LENGTH") or -1)
-        except ValueError:
-            length = -1
-        if not 0 <= length <= MAX_BODY_BYTES:
+        # Werkzeug's reading of the length (ASCII digits, spaces and tabs around; a Transfer-Encoding makes
+        # it a stream): int() would also take "+12", "1_2" or other scripts' digits, which Flask reads as 0
+        declared = (environ.get("CONTENT_LENGTH") or "").strip(" \t")
+        if environ.get("HTTP_TRANSFER_ENCODING") is not None or _DIGITS.fullmatch(declared) is None:
+            return self.app(environ, start_response)
+        length = int(declared)
+        if length > MAX_BODY_BYTES:
             return self.app(environ, start_response)
         name, endpoint, connector, ingest = route
         stream, chunks, size = environ["wsgi.input"], [], 0
@@ -190,11 +195,21 @@ class FastPath:
         return [answer]
 
 
+_DIGITS = re.compile("[0-9]+")
+
+
 def _query(query_string: str | None) -> dict[str, str]:
-    """`request.args.to_dict(flat=True)`: the first value of each name."""
+    """The query's first value of each name, decoded as Werkzeug's `request.args` decodes it (the WSGI string's
+    bytes as UTF-8; a percent-escape that is not UTF-8 stays escaped), for the fast path and Flask alike. Raw
+    bytes that are not UTF-8 are a malformed request (400: the platform does not retry), where `request.args`
+    would have raised (500: retried for nothing)."""
     if not query_string:
         return {}
+    try:
+        text = query_string.encode("latin-1").decode()
+    except UnicodeError:
+        raise BadRequest("malformed request (query not UTF-8)") from None
     out: dict[str, str] = {}
-    for key, value in parse_qsl(query_string, keep_blank_values=True, errors="replace"):
+    for key, value in parse_qsl(text, keep_blank_values=True, errors="werkzeug.url_quote"):
         out.setdefault(key, value)
     return out

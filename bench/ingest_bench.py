@@ -253,9 +253,9 @@ def measure(label: str, factory: str, env: dict[str, str] | None = None,
             per_txn = committed_events / count if count else None
         else:
             per_txn = None
-        after = _bare_burst(bare) if bare is not None else None
         if stored is not None:
-            stored.settle()
+            stored.settle()          # a spool's backlog commits before bare Flask is measured beside it
+        after = _bare_burst(bare) if bare is not None else None
         steady = paced(server.port, events, rate=PACED_RATE, seconds=PACED_S, connections=PACED_CONNECTIONS,
                        keep=Balancer(server, PACED_CONNECTIONS))
         drain_s = stored.settle() if stored is not None else None

@@ -138,13 +138,21 @@ class GroupCommit(Generic[E]):
         self.stats.batches += 1
         self.stats.events += events
         self.stats.largest = max(self.stats.largest, events)
-        if self.observe is not None:
-            self.observe(events)
+        self._tell(events)
 
     def _failed(self) -> None:
         self.stats.failed_batches += 1
-        if self.observe is not None:
-            self.observe(None)
+        self._tell(None)
+
+    def _tell(self, events: int | None) -> None:
+        """The metrics' hook never decides an event's fate: a hook that fails (a metrics file it cannot
+        write) must not turn a committed batch into an error, nor stop a failed one being split."""
+        if self.observe is None:
+            return
+        try:
+            self.observe(events)
+        except Exception:
+            log.exception("the group commit's observer failed (%s)", "rollback" if events is None else events)
 
     def _split(self, batch: list[_Slot[E]], exc: Exception) -> None:
         """The batch failed on a statement: commit each half again, down to single events."""

@@ -6,6 +6,7 @@ gave feedback that day (R2.3.3).
 """
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -21,8 +22,32 @@ def enqueue(session: Session, action: Action, *, key: str, now: datetime,
     returns False. One INSERT ... ON CONFLICT DO NOTHING (a warning, say, queues several actions in the
     message path: an ORM read and flush for each cost more than the rest of the ladder)."""
     return insert_ignore(session, OutboxItem, dict(
-        idempotency_key=key[:200], platform=action.platform, action=action.to_dict(), group_id=group_id,
-        case_number=case_number, status="pending", attempts=0, next_attempt_at=now, created_at=now))
+        idempotency_key=stored_key(key), platform=action.platform, action=_no_nul(action.to_dict()),
+        group_id=group_id, case_number=case_number, status="pending", attempts=0, next_attempt_at=now,
+        created_at=now))
+
+
+KEY_MAX = 200
+
+
+def stored_key(key: str) -> str:
+    """The key as the column holds it: a longer one keeps its start and a digest of the whole, so two long keys
+    that differ only after the 200th character stay two actions."""
+    if len(key) <= KEY_MAX:
+        return key
+    return f"{key[:150]}~{hashlib.sha256(key.encode('utf-8')).hexdigest()[:40]}"
+
+
+def _no_nul(value):
+    """PostgreSQL's text holds no NUL character: one in a text to send (a member's name, say) is dropped, as
+    the messengers would not show it anyway."""
+    if isinstance(value, str):
+        return value.replace("\x00", "") if "\x00" in value else value
+    if isinstance(value, dict):
+        return {k: _no_nul(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_no_nul(v) for v in value]
+    return value
 
 
 FORGET = "forget:"

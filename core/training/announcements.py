@@ -21,7 +21,7 @@ from core.i18n import t
 from core.kernel import audit
 from core.kernel.context import CoreContext
 from core.kernel.directory import roles_of
-from core.kernel.outbox import enqueue
+from core.kernel.outbox import enqueue, stored_key
 from core.kernel.refusals import Refusal
 from core.kernel.roster import members, name_of, training_groups
 from core.kernel.scheduler import schedule
@@ -221,7 +221,7 @@ def publish_job(ctx: CoreContext, s: Session, payload: dict[str, Any]) -> None:
 def pin_job(ctx: CoreContext, s: Session, payload: dict[str, Any]) -> None:
     """Pin a delivered post; while it is still on its way, look again in 30 seconds."""
     now = ctx.clock.now()
-    item = s.scalar(select(OutboxItem).where(OutboxItem.idempotency_key == payload["outbox_key"]))
+    item = s.scalar(select(OutboxItem).where(OutboxItem.idempotency_key == stored_key(payload["outbox_key"])))
     group = s.get(Group, payload["group"])
     if item is None or group is None:
         return

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from core.db.models import ArchivedMessage, Group, ReviewItem
+from core.db.models import ArchivedMessage, Group, ReviewItem, ReviewReport
 from core.kernel import audit
 
 FORMATS = ("md", "html", "json")
@@ -128,20 +128,35 @@ def count_expired(s: Session, group: Group, retention_days: int, now: datetime) 
         ArchivedMessage.group_id == group.id, ArchivedMessage.sent_at < now - timedelta(days=retention_days)))
 
 
-def prune(s: Session, group: Group, retention_days: int, now: datetime, actor: str) -> int:
+def _old_decided(group: Group, cutoff: datetime):
+    return select(ReviewItem.id).where(ReviewItem.group_id == group.id, ReviewItem.created_at < cutoff,
+                                       ReviewItem.status != "open")
+
+
+def count_expired_reviews(s: Session, group: Group, retention_days: int, now: datetime) -> int:
+    """Decided review items older than the retention period that still keep a member's words."""
+    old = _old_decided(group, now - timedelta(days=retention_days))
+    return s.scalar(select(func.count()).select_from(ReviewItem).where(
+        ReviewItem.id.in_(old), ReviewItem.text != "")) or 0
+
+
+def prune(s: Session, group: Group, retention_days: int, now: datetime, actor: str) -> tuple[int, int]:
     """R3.2.2: delete the group's messages older than the retention period, and blank the copies of members'
-    words the review queue kept of decided items as old (the item, its decision and the case stay: the case
-    keeps its own short, redacted evidence). An item still open keeps its text until an admin decides it.
-    On record when anything went; returns the messages deleted."""
+    words the review queue kept of items decided and as old: the item's text and the reporters' reasons (a
+    report of an unseen message holds the reporter's account of it in both). The item, its decision and the
+    case stay; the case keeps its own short, redacted evidence. An item still open keeps its words until an
+    admin decides it. On record when anything went; returns (messages deleted, review items blanked)."""
     cutoff = now - timedelta(days=retention_days)
     n = count_expired(s, group, retention_days, now)
     if n:
         s.execute(delete(ArchivedMessage).where(ArchivedMessage.group_id == group.id,
                                                 ArchivedMessage.sent_at < cutoff))
-    blanked = s.execute(update(ReviewItem).where(
-        ReviewItem.group_id == group.id, ReviewItem.created_at < cutoff, ReviewItem.status != "open",
-        ReviewItem.text != "").values(text="")).rowcount
-    if n or blanked:
+    old = _old_decided(group, cutoff)
+    blanked = s.execute(update(ReviewItem).where(ReviewItem.id.in_(old), ReviewItem.text != "")
+                        .values(text="")).rowcount
+    reasons = s.execute(update(ReviewReport).where(ReviewReport.item_id.in_(old), ReviewReport.reason != "")
+                        .values(reason="")).rowcount
+    if n or blanked or reasons:
         audit.record(s, at=now, actor=actor, action="archive.pruned", clause="R3.2.2", group_id=group.id,
-                     messages=n, review_texts=blanked, retention_days=retention_days)
-    return n
+                     messages=n, review_texts=blanked, report_reasons=reasons, retention_days=retention_days)
+    return n, blanked

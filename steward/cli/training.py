@@ -102,8 +102,10 @@ def register(main: click.Group) -> None:
                 if days is None:
                     continue
                 n = search.count_expired(s, group, days, now)
+                reviews = search.count_expired_reviews(s, group, days, now)
                 total += n
-                click.echo(f"{group.platform}:{group.chat_id}: {n} message(s) older than {days} days")
+                click.echo(f"{group.platform}:{group.chat_id}: {n} message(s) older than {days} days"
+                           + (f", {reviews} decided review item(s) with a member's words" if reviews else ""))
                 if not dry_run:
                     search.prune(s, group, days, now, actor="cli")
         click.echo(f"{'would delete' if dry_run else 'deleted'} {total} message(s)", err=True)

@@ -77,6 +77,18 @@ def test_a_lone_event_commits_at_once_in_its_own_transaction(container):
     assert count(container, ArchivedMessage) == 1
 
 
+def test_a_failing_metrics_hook_changes_no_events_fate(container):
+    """The hook is told of every transaction; when it raises (a metrics file it cannot write), a committed
+    event is still answered as committed and nothing is set aside."""
+    def broken(events):
+        raise OSError("metrics directory gone")
+
+    commit = container.group_commit
+    commit.observe = broken
+    assert commit(msg(1)) is True and stored(container, "ev1")
+    assert (commit.stats.batches, commit.stats.set_aside) == (1, 0) and count(container, DeadEvent) == 0
+
+
 def test_concurrent_requests_share_transactions_and_return_only_once_committed(container):
     events = [msg(n, f"message {n}", user=("alice", "bob", "nina")[n % 3]) for n in range(20)]
     events += [msg(3), msg(7)]             # redeliveries racing their first delivery

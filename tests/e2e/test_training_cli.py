@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from core.config import parse_config
-from core.db.models import ArchivedMessage, AuditEntry, Group, ReviewItem
+from core.db.models import ArchivedMessage, AuditEntry, Group, Person, ReviewItem, ReviewReport
 from core.db.session import make_engine
 from core.kernel.config_sync import sync_config
 from steward.cli import main
@@ -105,15 +105,25 @@ def test_prune_blanks_the_review_queues_old_copies_of_decided_messages(env):
     from sqlalchemy.orm import Session
     with Session(engine) as s, s.begin():
         group = s.scalar(select(Group))
+        reporter = s.scalar(select(Person))
         for key, status, age in (("old-decided", "dismissed", 200), ("old-open", "open", 200),
                                  ("recent-decided", "warned", 10)):
-            s.add(ReviewItem(key=key, group_id=group.id, kind="report", status=status, platform="sandbox",
-                             chat_id="cohort-a", message_id=key, text=f"words of {key}",
-                             created_at=NOW - timedelta(days=age)))
+            item = ReviewItem(key=key, group_id=group.id, kind="report", status=status, platform="sandbox",
+                              chat_id="cohort-a", message_id=None, text=f"words of {key}",
+                              created_at=NOW - timedelta(days=age))
+            s.add(item)
+            s.flush()        # an unseen message: the reporter's account of it is also the report's reason
+            s.add(ReviewReport(item_id=item.id, person_id=reporter.id, reason=f"words of {key}", at=item.created_at))
+    dry = run(env, "archive", "prune", "--dry-run")
+    assert "1 message(s) older than 90 days, 1 decided review item(s) with a member's words" in dry.output
     assert run(env, "archive", "prune").exit_code == 0
     with engine.connect() as c:
         texts = dict(c.execute(select(ReviewItem.key, ReviewItem.text)).all())
+        reasons = dict(c.execute(select(ReviewItem.key, ReviewReport.reason).join(
+            ReviewReport, ReviewReport.item_id == ReviewItem.id)).all())
         detail = c.scalar(select(AuditEntry.detail).where(AuditEntry.action == "archive.pruned"))
     engine.dispose()
-    assert texts == {"old-decided": "", "old-open": "words of old-open", "recent-decided": "words of recent-decided"}
-    assert detail["messages"] == 1 and detail["review_texts"] == 1 and detail["retention_days"] == 90
+    kept = {"old-open": "words of old-open", "recent-decided": "words of recent-decided"}
+    assert texts == reasons == {"old-decided": "", **kept}
+    assert (detail["messages"], detail["review_texts"], detail["report_reasons"], detail["retention_days"]) == (
+        1, 1, 1, 90)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import logging
-import re
 import struct
 import time
 from typing import Callable, Mapping
@@ -15,6 +14,7 @@ from urllib.parse import parse_qsl
 import werkzeug.urls  # noqa: F401  (registers the "werkzeug.url_quote" codec error handler _query uses)
 from flask import Blueprint, Response, request
 from werkzeug.http import HTTP_STATUS_CODES
+from werkzeug.sansio.utils import get_content_length
 
 from connectors.base import MAX_BODY_BYTES, Connector, Headers, InboundRequest, InboundResult
 from core.errors import BadRequest, PayloadTooLarge
@@ -154,13 +154,10 @@ class FastPath:
         route = self.routes.get(environ.get("PATH_INFO", "")) if environ.get("REQUEST_METHOD") == "POST" else None
         if route is None:
             return self.app(environ, start_response)
-        # Werkzeug's reading of the length (ASCII digits, spaces and tabs around; a Transfer-Encoding makes
-        # it a stream): int() would also take "+12", "1_2" or other scripts' digits, which Flask reads as 0
-        declared = (environ.get("CONTENT_LENGTH") or "").strip(" \t")
-        if environ.get("HTTP_TRANSFER_ENCODING") is not None or _DIGITS.fullmatch(declared) is None:
-            return self.app(environ, start_response)
-        length = int(declared)
-        if length > MAX_BODY_BYTES:
+        # the length exactly as Flask's request reads it (Werkzeug's own function: "+12", "1_2" or other
+        # scripts' digits are 0, not what int() makes of them; chunked is a stream, left to Flask)
+        length = get_content_length(environ.get("CONTENT_LENGTH"), environ.get("HTTP_TRANSFER_ENCODING"))
+        if length is None or length > MAX_BODY_BYTES:
             return self.app(environ, start_response)
         name, endpoint, connector, ingest = route
         stream, chunks, size = environ["wsgi.input"], [], 0
@@ -193,9 +190,6 @@ class FastPath:
             ("Content-Length", str(len(answer))), (REQUEST_ID_HEADER, rid)])
         metrics.child(metrics.m().http, name, str(result.status)).observe(time.perf_counter() - started)
         return [answer]
-
-
-_DIGITS = re.compile("[0-9]+")
 
 
 def _query(query_string: str | None) -> dict[str, str]:

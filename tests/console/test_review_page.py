@@ -13,6 +13,7 @@ from core.db.models import AuditEntry, Case, ReviewItem
 from core.moderation.evaluate import BENIGN
 from tests.console.conftest import csrf_of, sign_in
 from tests.console.test_pages import say
+from tests.e2e.sandbox_support import queue_reports
 
 RUDE = "这个方案真垃圾"
 
@@ -82,14 +83,7 @@ def test_a_decision_the_service_refuses_is_said_on_the_page_and_audited(client, 
 
 
 def test_a_long_queue_shows_its_whole_count_and_says_the_rest_follow(client, console):
-    from core.db.models import Group
-
-    with console.sessions.begin() as s:
-        group = s.scalar(select(Group).where(Group.chat_id == "new-hires"))
-        for n in range(101):
-            s.add(ReviewItem(key=f"msg:sandbox:new-hires:q{n}", group_id=group.id, kind="report", status="open",
-                             platform="sandbox", chat_id="new-hires", message_id=f"q{n}", text=f"message {n}",
-                             clause="R1.3.3", reporters=1, created_at=console.clock.now()))
+    queue_reports(console, 101)
     sign_in(client, console, "adam")
     page = client.get("/console/moderation").get_data(as_text=True)
     assert "Review queue (101 open)" in page and 'id="review-more"' in page

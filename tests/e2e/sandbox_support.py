@@ -15,3 +15,17 @@ def click(client, container, user, action, value):
 def mark(container) -> int:
     transcript = container.connectors["sandbox"].transcript
     return transcript[-1].seq if transcript else 0
+
+
+def queue_reports(container, count: int, chat_id: str = "new-hires") -> None:
+    """`count` open reported messages in the sandbox group's review queue, oldest first ("message 0" …)."""
+    from sqlalchemy import select
+
+    from core.db.models import Group, ReviewItem
+
+    with container.sessions.begin() as s:
+        group = s.scalar(select(Group).where(Group.platform == "sandbox", Group.chat_id == chat_id))
+        for n in range(count):
+            s.add(ReviewItem(key=f"msg:sandbox:{chat_id}:q{n}", group_id=group.id, kind="report", status="open",
+                             platform="sandbox", chat_id=chat_id, message_id=f"q{n}", text=f"message {n}",
+                             clause="R1.3.3", reporters=1, created_at=container.clock.now()))

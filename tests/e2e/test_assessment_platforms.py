@@ -19,21 +19,13 @@ from sqlalchemy import select
 from core.assessment.models import QuizAnswer, Submission
 from tests.conftest import build_container
 from tests.e2e.platform_support import (
-    SIDES,
     DingTalkSide,
     SlackSide,
     WeComSide,
     deliver_all,
-    open_side,
     steward_config,
 )
 from webhooks import create_app
-
-
-@pytest.fixture(params=list(SIDES))
-def side(request, clock):
-    with open_side(request.param, clock) as side:
-        yield side
 
 
 @pytest.fixture

@@ -14,21 +14,9 @@ from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from core.config import parse_config
 from tests.conftest import build_container
-from tests.e2e.platform_support import DingTalkSide, SlackSide, WeComSide, Wire, group_yaml
-from tests.fakes.dingtalk_api import FakeDingTalk
-from tests.fakes.slack_api import FakeSlack
-from tests.fakes.wecom_api import FakeWeCom
+from tests.e2e.platform_support import SlackSide, WeComSide, Wire, group_yaml
 from webhooks import create_app
 from webhooks.platform import FastPath
-
-SIDES = {"slack": (FakeSlack, SlackSide), "wecom": (FakeWeCom, WeComSide), "dingtalk": (FakeDingTalk, DingTalkSide)}
-
-
-@pytest.fixture(params=list(SIDES))
-def side(request, clock):
-    fake_cls, side_cls = SIDES[request.param]
-    with fake_cls() as fake:
-        yield side_cls(clock, fake)
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from core.kernel.files import ReceivedFile
 from core.training.models import Material
 from tests.conftest import build_container
 from tests.e2e.platform_support import SlackSide, WeComSide, deliver_all, group_yaml
-from tests.e2e.test_assessment_platforms import click, lead_says, member_dm, side, when  # noqa: F401 (side: fixture)
+from tests.e2e.test_assessment_platforms import click, lead_says, member_dm, when
 from tests.fakes.slack_api import FakeSlack
 from webhooks import create_app
 

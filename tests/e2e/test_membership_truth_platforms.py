@@ -256,3 +256,26 @@ def test_a_directory_change_rechecks_the_identity(started):
         assert memb03 != pat
         assert [c.reason for c in s.scalars(select(IdentityConflict).where(IdentityConflict.value == PAT_MAIL))] \
             == ["same_platform"]
+
+
+def test_a_report_naming_a_user_steward_never_saw_is_resolved_through_the_directory(started):
+    """`report @someone` finds a member Steward has not seen yet in the platform's directory, as `warn` does,
+    and files the report; a name the directory does not know is told so, and nothing is filed."""
+    from core.db.models import ReviewItem
+
+    side = started.sides["slack"]
+    side.fake.add_user("U0NEWBIE2", name="newbie2", real_name="New Bie")
+    wire = side.slash_command(side.users["bob"], "report <@U0NEWBIE2|newbie2> R1.3.3 他说了粗话")
+    assert wire.send(started.client).status_code == 200
+    deliver_all(started.container, started.clock)
+    with started.container.sessions() as s:
+        account = find_account(s, "slack", "U0NEWBIE2")
+        [item] = s.scalars(select(ReviewItem)).all()
+    assert account is not None and (item.person_id, item.kind, item.clause) == (account.person_id, "report", "R1.3.3")
+    mark = side.mark()
+    wire = side.slash_command(side.users["bob"], "report <@U0NOBODY2|nobody> 刷屏")
+    assert wire.send(started.client).status_code == 200
+    deliver_all(started.container, started.clock)
+    assert any("U0NOBODY2" in str(c.args) for c in side.fake.calls[mark:])
+    with started.container.sessions() as s:
+        assert len(s.scalars(select(ReviewItem)).all()) == 1

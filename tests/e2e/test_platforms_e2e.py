@@ -58,12 +58,6 @@ def test_every_registered_messenger_has_a_side():
     assert sorted(SIDES) == sorted(registry.messengers())
 
 
-@pytest.fixture(params=list(SIDES))
-def side(request, clock):
-    with open_side(request.param, clock) as side:
-        yield side
-
-
 @pytest.fixture
 def container(db_url, clock, side):
     c = build_container(db_url, clock, steward_config([side]), side.env())

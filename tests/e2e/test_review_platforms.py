@@ -20,23 +20,13 @@ from core.config import parse_config
 from core.db.models import Case, ReviewItem
 from core.kernel.review import dismissed, negative
 from tests.conftest import build_container
-from tests.e2e.platform_support import DingTalkSide, SlackSide, WeComSide, deliver_all, group_yaml
+from tests.e2e.platform_support import SlackSide, WeComSide, deliver_all, group_yaml
 from tests.e2e.test_assessment_platforms import click, member_dm
-from tests.fakes.dingtalk_api import FakeDingTalk
-from tests.fakes.slack_api import BOT_USER_ID, FakeSlack
-from tests.fakes.wecom_api import FakeWeCom
+from tests.fakes.slack_api import BOT_USER_ID
 from webhooks import create_app
 
-SIDES = {"slack": (FakeSlack, SlackSide), "wecom": (FakeWeCom, WeComSide), "dingtalk": (FakeDingTalk, DingTalkSide)}
 RUDE = "这个方案真垃圾"
 AD = "兼职刷单，日结工资，有意私聊"      # ads, confidence 0.9
-
-
-@pytest.fixture(params=list(SIDES))
-def side(request, clock):
-    fake_cls, side_cls = SIDES[request.param]
-    with fake_cls() as fake:
-        yield side_cls(clock, fake)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from core.db.models import AuditEntry, Case, ReviewItem, ReviewReport
 from core.moderation.evaluate import load
 from steward.cli import main
 from tests.conftest import SANDBOX_CONFIG
-from tests.e2e.sandbox_support import click, mark
+from tests.e2e.sandbox_support import click, mark, queue_reports
 from tests.e2e.test_sandbox_ladder import say, steward_said
 
 CONFIG = SANDBOX_CONFIG.replace(
@@ -346,14 +346,7 @@ def test_a_note_longer_than_the_limit_is_refused_whole_and_nothing_is_decided(cl
 
 def test_a_long_queue_says_how_many_are_open_not_how_many_fit(client, container):
     """The chat lists the oldest 30; the count is of every open item, and the rest are said to follow."""
-    from core.db.models import Group
-
-    with container.sessions.begin() as s:
-        group = s.scalar(select(Group).where(Group.chat_id == "new-hires"))
-        for n in range(32):
-            s.add(ReviewItem(key=f"msg:sandbox:new-hires:q{n}", group_id=group.id, kind="report", status="open",
-                             platform="sandbox", chat_id="new-hires", message_id=f"q{n}", text=f"message {n}",
-                             clause="R1.3.3", reporters=1, created_at=container.clock.now()))
+    queue_reports(container, 32)
     at = mark(container)
     say(client, container, "adam", "@steward queue")
     [listed] = steward_said(container, at)

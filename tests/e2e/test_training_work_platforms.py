@@ -21,7 +21,7 @@ from core.db.models import AuditEntry
 from steward.cli import main
 from tests.conftest import build_container
 from tests.e2e.platform_support import SlackSide, WeComSide, group_yaml
-from tests.e2e.test_assessment_platforms import click, member_dm, send, side, when  # noqa: F401 (side: fixture)
+from tests.e2e.test_assessment_platforms import click, member_dm, send, when
 from tests.e2e.test_week_platforms import says
 from webhooks import create_app
 

@@ -21,7 +21,7 @@ from core.db.models import ArchivedMessage, AuditEntry, OutboxItem
 from core.training.models import Acknowledgement, Announcement, Feedback, Material, Question
 from tests.conftest import build_container
 from tests.e2e.platform_support import SlackSide, WeComSide, group_yaml
-from tests.e2e.test_assessment_platforms import click, lead_says, member_dm, send, side  # noqa: F401 (side: fixture)
+from tests.e2e.test_assessment_platforms import click, lead_says, member_dm, send
 from tests.fakes.slack_api import ADMIN_TOKEN, FakeSlack
 from webhooks import create_app
 

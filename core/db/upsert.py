@@ -9,6 +9,7 @@ cache lookup, execution context, result set-up, events) cost several times the s
 from __future__ import annotations
 
 import json
+import weakref
 from contextlib import contextmanager
 from datetime import date, datetime
 from functools import lru_cache
@@ -31,6 +32,21 @@ def driver_errors(dialect, statement: str, conn: Any = None) -> Iterator[None]:
     except dialect.loaded_dbapi.Error as exc:
         raise DBAPIError.instance(statement, None, exc, dialect.loaded_dbapi.Error, dialect=dialect,
                                   connection_invalidated=dialect.is_disconnect(exc, conn, None)) from exc
+
+
+def pg_rows(conn: Any, sql: str, params: Any) -> list:
+    """PostgreSQL: run a statement on the driver's connection and fetch its rows, through one cursor kept
+    per connection. psycopg's `Connection.execute` makes a new cursor for every statement, about 25 of the
+    130 µs of CPU a statement costs the web process here."""
+    cursor = _CURSORS.get(conn)
+    if cursor is None or cursor.closed:
+        cursor = _CURSORS[conn] = conn.cursor()
+    cursor.execute(sql, params)
+    return cursor.fetchall()
+
+
+# each driver connection's cursor, forgotten with the connection (a reconnect brings a new one)
+_CURSORS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def driver(session: Session) -> tuple[Any, Any]:
@@ -117,7 +133,7 @@ def insert_many_ignore_reading(session: Session, model: type, rows: list[dict[st
            f"UNION ALL SELECT row_to_json(q), {nulls} FROM ({query}) AS q")
     new, read = set(), []
     with driver_errors(dialect, sql, conn):
-        result = conn.execute(sql, {"rows": _recordset_payload(rows, columns, key, convert, False), **params}).fetchall()
+        result = pg_rows(conn, sql, {"rows": _recordset_payload(rows, columns, key, convert, False), **params})
     for row in result:
         if row[0] is None:
             new.add(tuple(row[1:]))
@@ -138,7 +154,7 @@ def _postgres_recordset(conn, dialect, table: Table, rows: list[dict[str, Any]],
     sql, convert = _recordset_statement(dialect, table, columns, key)
     payload = _recordset_payload(rows, columns, key, convert, keep_order)
     with driver_errors(dialect, sql, conn):
-        return {tuple(row) for row in conn.execute(sql, {"rows": payload}).fetchall()}
+        return {tuple(row) for row in pg_rows(conn, sql, {"rows": payload})}
 
 
 def _recordset_payload(rows: list[dict[str, Any]], columns: tuple[str, ...], key: tuple[str, ...], convert,

@@ -8,7 +8,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from core.db.models import Account, ArchivedMessage, Case, Group, Membership, Person, Role, ScheduledJob
-from core.db.upsert import driver, driver_errors, insert_ignore
+from core.db.upsert import driver, driver_errors, insert_ignore, pg_rows
 
 IDENTIFY_JOB = "identity.resolve"
 
@@ -63,7 +63,7 @@ def _accounts(session: Session, wanted) -> list[tuple]:
         sql, params = ((_ACCOUNTS_PG, (platform, user_ids)) if dialect.name == "postgresql" else
                        (_accounts_sqlite(len(user_ids)), (platform, *user_ids)))
         with driver_errors(dialect, sql, conn):
-            rows += conn.execute(sql, params).fetchall()
+            rows += pg_rows(conn, sql, params) if dialect.name == "postgresql" else conn.execute(sql, params).fetchall()
     return rows
 
 

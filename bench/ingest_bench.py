@@ -11,6 +11,7 @@ correctly signed requests (bench/slack_load.py) from this process:
 - closed loop: CONNECTIONS connections for BURST_S seconds -> requests/s, p50, p99, and the server's
   CPU per request: the gunicorn workers' user + system CPU from /proc (the PostgreSQL server's and the
   load generator's are not counted), less sensitive than requests/s to what shares the machine's cores;
+  those two are printed under each row (Others): requests/s feels them;
 - paced: PACED_RATE events/s for PACED_S seconds -> p50/p99 ack, counted from when each was due.
 Keep-alive connections stay on the worker that accepted them, so both modes spread theirs evenly
 over the workers (Balancer) before the clock starts.
@@ -65,6 +66,7 @@ class Figures:
     drain_s: float | None = None       # ... and how long the backlog took to commit after the paced run
     beside: "Beside | None" = None     # bare Flask measured just before and just after the burst
     per_txn: float | None = None       # Steward: events per group-commit transaction in the burst (/metrics)
+    others: "Others | None" = None     # what else spent the machine's CPU per answered request in the burst
 
     @property
     def rate(self) -> float:
@@ -81,6 +83,37 @@ class Beside:
     that is steady over the half-minute."""
     rate: float
     cpu_ms: float
+
+
+@dataclass
+class Others:
+    """CPU per answered request in the closed loop outside the workers, on the same cores: the load generator
+    (this process) and a PostgreSQL server on this machine (its processes in /proc; None when it runs
+    elsewhere). Requests/s feels them; CPU per request leaves them out."""
+    load_ms: float
+    postgres_ms: float | None
+
+
+def _own_cpu() -> float:
+    times = os.times()
+    return times.user + times.system
+
+
+def _postgres_cpu() -> float | None:
+    """CPU seconds of this machine's PostgreSQL processes (server and backends), from /proc; None if none."""
+    if not os.path.isdir("/proc"):
+        return None
+    tick, total, found = os.sysconf("SC_CLK_TCK"), 0.0, False
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            head, _, fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")
+        except OSError:
+            continue
+        if head.rpartition("(")[2] in ("postgres", "postmaster"):
+            found = True
+            cpu = fields.split()
+            total += (int(cpu[11]) + int(cpu[12])) / tick
+    return total if found else None
 
 
 class StoredMessages:
@@ -241,13 +274,19 @@ def measure(label: str, factory: str, env: dict[str, str] | None = None,
         def start() -> None:
             marks["cpu"] = server.worker_cpu()
             marks["stored"] = stored() if stored is not None else 0
+            marks["own"], marks["postgres"] = _own_cpu(), _postgres_cpu()
 
         before = _bare_burst(bare) if bare is not None else None
         txns = _transactions(server.port) if metrics_dir is not None else None
         burst = closed_loop(server.port, events, connections=CONNECTIONS, seconds=BURST_S,
                             keep=Balancer(server, CONNECTIONS), on_start=start)
+        own, postgres = _own_cpu() - marks["own"], _postgres_cpu()
         committed = stored() - marks["stored"] if stored is not None else None
         used = {pid: cpu - marks["cpu"].get(pid, 0.0) for pid, cpu in server.worker_cpu().items()}
+        answered = max(1, len(burst.latencies))
+        pg_used = postgres - marks["postgres"] if postgres is not None and marks["postgres"] is not None else None
+        others = Others(1000 * own / answered, 1000 * pg_used / answered
+                        if pg_used is not None and "postgresql" in (env or {}).get("DATABASE_URL", "") else None)
         if txns is not None:
             committed_events, count = (b - a for a, b in zip(txns, _transactions(server.port)))
             per_txn = committed_events / count if count else None
@@ -269,7 +308,7 @@ def measure(label: str, factory: str, env: dict[str, str] | None = None,
         answered, seconds, cpu = (sum(x) for x in zip(before, after))
         near = Beside(answered / seconds, 1000 * cpu / answered if answered else float("nan"))
     return Figures(label, burst, steady, cpu_ms, split,
-                   committed / burst.seconds if committed is not None else None, drain_s, near, per_txn)
+                   committed / burst.seconds if committed is not None else None, drain_s, near, per_txn, others)
 
 
 def _transactions(port: int) -> tuple[float, float]:
@@ -354,6 +393,10 @@ def report(fig: Figures) -> None:
     print(f"{fig.label:<32}{b.rate:>8.0f}{b.pct(50):>8.1f}{b.pct(99):>8.1f}{fig.cpu_ms:>11.2f}{fig.split:>9}{per_txn:>7}"
           f" |{p.rate:>8.0f}{p.pct(50):>8.1f}{p.pct(99):>8.1f}{p.pct(100):>8.1f}{b.errors + p.errors:>7}",
           flush=True)
+    if fig.others is not None:
+        server = f"the PostgreSQL server {fig.others.postgres_ms:.2f} ms, " if fig.others.postgres_ms is not None else ""
+        print(f"{'':<32}CPU besides the workers', per request: {server}the load generator {fig.others.load_ms:.2f} ms",
+              flush=True)
     if fig.stored_rate is not None:
         print(f"{'':<32}committed during the burst: {fig.stored_rate:.0f}/s; after the paced run the last "
               f"committed {fig.drain_s:.1f} s later", flush=True)

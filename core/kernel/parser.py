@@ -9,6 +9,7 @@ import difflib
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Mapping
 
 from core.kernel.spec import CommandSpec
@@ -50,6 +51,10 @@ class Grammar:
                     raise ValueError(f"command alias {alias!r} is used twice")
                 self.by_alias[key] = spec.name
         self.longest_first = sorted(self.by_alias, key=len, reverse=True)
+        # A group message addressed to Steward is parsed by the moderation (is it a report it must not
+        # flag?) and then by the runner: the second parse of the same words is a lookup. The result is
+        # immutable; a CommandError is not kept (each caller gets its own, raised afresh).
+        self.parse = lru_cache(maxsize=256)(self._parse)
 
     def split_word(self, text: str) -> tuple[str, str]:
         """The command word and the rest; Chinese commands may be glued to what follows.
@@ -103,8 +108,8 @@ class Grammar:
         Traditional alias (told apart by the script each can be written in)."""
         return alias_in(self.specs[name], locale)
 
-    def parse(self, text: str) -> ParsedCommand:
-        """Raises CommandError("command.unknown" | "command.missing") with what to tell the user."""
+    def _parse(self, text: str) -> ParsedCommand:
+        """`parse`: raises CommandError("command.unknown" | "command.missing") with what to tell the user."""
         text = _strip_prefix(text)
         word, rest = self.split_word(text)
         name = self.name_of(word)

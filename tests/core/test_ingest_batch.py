@@ -104,3 +104,14 @@ def test_a_batch_larger_than_one_statement_keeps_every_answer(container):
                if m not in ("m-warm", "m30"))
     assert dict(rows)["m30"] == person["alice"]
     assert ingest_many(container.ctx, events[:3]) == [False, False, False]
+
+
+def test_a_command_in_a_group_is_parsed_once(container):
+    """The moderation asks whether an addressed group message is a report it must not flag, then the runner
+    runs it: the same words are parsed once (a second parse is a lookup)."""
+    grammar = container.ctx.features.grammar
+    before = grammar.parse.cache_info()
+    ingest_many(container.ctx, [msg("e1", "m1", "rules", addressed=True)])
+    after = grammar.parse.cache_info()
+    assert (after.misses - before.misses, after.hits - before.hits) == (1, 1)
+    assert count(container, AuditEntry, AuditEntry.action == "command.refused") == 0

@@ -89,3 +89,24 @@ def test_person_rows_are_not_duplicated_by_config_sync(container, clock):
     with container.sessions() as s:
         assert s.scalar(select(func.count()).select_from(Person)) == before
         assert s.scalar(select(func.count()).select_from(Case)) == 0
+
+
+def test_the_cursor_kept_for_the_hot_statements_dies_with_its_connection(postgres_url):
+    """PostgreSQL's hot statements reuse one cursor per driver connection; a connection the pool lets go of
+    (recycled, invalidated, disposed) must not be held alive by it."""
+    import gc
+    import weakref
+
+    from core.db.session import make_engine
+    from core.db.upsert import pg_rows
+
+    engine = make_engine(postgres_url)
+    with engine.connect() as conn:
+        raw = conn.connection.driver_connection
+        assert pg_rows(raw, "SELECT 1 + %s", (1,)) == [(2,)]
+        assert pg_rows(raw, "SELECT 2 + %s", (1,)) == [(3,)]    # the same cursor, again
+        gone = weakref.ref(raw)
+        del raw
+    engine.dispose()
+    gc.collect()
+    assert gone() is None

@@ -52,9 +52,14 @@ class Grammar:
                 self.by_alias[key] = spec.name
         self.longest_first = sorted(self.by_alias, key=len, reverse=True)
         # A group message addressed to Steward is parsed by the moderation (is it a report it must not
-        # flag?) and then by the runner: the second parse of the same words is a lookup. The result is
-        # immutable; a CommandError is not kept (each caller gets its own, raised afresh).
-        self.parse = lru_cache(maxsize=256)(self._parse)
+        # flag?) and then, straight after, by the runner: the second parse of the same words is a lookup.
+        # Only the last 16 short texts are kept (a member's words leave memory a few commands later); the
+        # result is immutable; a CommandError is not kept (each caller gets its own, raised afresh).
+        self._recent = lru_cache(maxsize=16)(self._parse)
+
+    def parse(self, text: str) -> ParsedCommand:
+        """Raises CommandError("command.unknown" | "command.missing") with what to tell the user."""
+        return self._recent(text) if len(text) <= 300 else self._parse(text)
 
     def split_word(self, text: str) -> tuple[str, str]:
         """The command word and the rest; Chinese commands may be glued to what follows.
@@ -109,7 +114,6 @@ class Grammar:
         return alias_in(self.specs[name], locale)
 
     def _parse(self, text: str) -> ParsedCommand:
-        """`parse`: raises CommandError("command.unknown" | "command.missing") with what to tell the user."""
         text = _strip_prefix(text)
         word, rest = self.split_word(text)
         name = self.name_of(word)

@@ -108,10 +108,10 @@ def test_a_batch_larger_than_one_statement_keeps_every_answer(container):
 
 def test_a_command_in_a_group_is_parsed_once(container):
     """The moderation asks whether an addressed group message is a report it must not flag, then the runner
-    runs it: the same words are parsed once (a second parse is a lookup)."""
+    runs it: the same words are parsed once (a second parse is a lookup of the grammar's last few)."""
     grammar = container.ctx.features.grammar
-    before = grammar.parse.cache_info()
+    before = grammar._recent.cache_info()
     ingest_many(container.ctx, [msg("e1", "m1", "rules", addressed=True)])
-    after = grammar.parse.cache_info()
+    after = grammar._recent.cache_info()
     assert (after.misses - before.misses, after.hits - before.hits) == (1, 1)
     assert count(container, AuditEntry, AuditEntry.action == "command.refused") == 0

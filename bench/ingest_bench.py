@@ -100,7 +100,9 @@ def _own_cpu() -> float:
 
 
 def _postgres_cpu() -> float | None:
-    """CPU seconds of this machine's PostgreSQL processes (server and backends), from /proc; None if none."""
+    """CPU seconds of this machine's PostgreSQL processes, from /proc; None if none. Each process's own CPU
+    and that of its children that ended (the server's cutime and cstime: a backend that exits mid-burst is
+    still counted), so the difference over a burst is what PostgreSQL spent in it."""
     if not os.path.isdir("/proc"):
         return None
     tick, total, found = os.sysconf("SC_CLK_TCK"), 0.0, False
@@ -112,8 +114,20 @@ def _postgres_cpu() -> float | None:
         if head.rpartition("(")[2] in ("postgres", "postmaster"):
             found = True
             cpu = fields.split()
-            total += (int(cpu[11]) + int(cpu[12])) / tick
+            total += sum(int(cpu[i]) for i in (11, 12, 13, 14)) / tick    # utime stime cutime cstime
     return total if found else None
+
+
+def _on_this_machine(url: str) -> bool:
+    """A database URL whose server runs here (loopback, or a Unix socket): its CPU shares these cores."""
+    from sqlalchemy.engine import make_url
+
+    if not url:
+        return False
+    parsed = make_url(url)
+    host = parsed.host or parsed.query.get("host") or ""
+    return parsed.get_backend_name() == "postgresql" and (not host or host.startswith("/")
+                                                          or host in ("localhost", "127.0.0.1", "::1"))
 
 
 class StoredMessages:
@@ -286,7 +300,7 @@ def measure(label: str, factory: str, env: dict[str, str] | None = None,
         answered = max(1, len(burst.latencies))
         pg_used = postgres - marks["postgres"] if postgres is not None and marks["postgres"] is not None else None
         others = Others(1000 * own / answered, 1000 * pg_used / answered
-                        if pg_used is not None and "postgresql" in (env or {}).get("DATABASE_URL", "") else None)
+                        if pg_used is not None and _on_this_machine((env or {}).get("DATABASE_URL", "")) else None)
         if txns is not None:
             committed_events, count = (b - a for a, b in zip(txns, _transactions(server.port)))
             per_txn = committed_events / count if count else None
@@ -395,7 +409,7 @@ def report(fig: Figures) -> None:
           flush=True)
     if fig.others is not None:
         server = f"the PostgreSQL server {fig.others.postgres_ms:.2f} ms, " if fig.others.postgres_ms is not None else ""
-        print(f"{'':<32}CPU besides the workers', per request: {server}the load generator {fig.others.load_ms:.2f} ms",
+        print(f"{'':<32}CPU besides the workers, per request: {server}the load generator {fig.others.load_ms:.2f} ms",
               flush=True)
     if fig.stored_rate is not None:
         print(f"{'':<32}committed during the burst: {fig.stored_rate:.0f}/s; after the paced run the last "

@@ -134,10 +134,12 @@ def _old_decided(group: Group, cutoff: datetime):
 
 
 def count_expired_reviews(s: Session, group: Group, retention_days: int, now: datetime) -> int:
-    """Decided review items older than the retention period that still keep a member's words."""
+    """Decided review items older than the retention period that still keep a member's words: in their text,
+    or in a reporter's reason (an item blanked before reasons were, say)."""
     old = _old_decided(group, now - timedelta(days=retention_days))
+    worded = select(ReviewReport.item_id).where(ReviewReport.item_id.in_(old), ReviewReport.reason != "")
     return s.scalar(select(func.count()).select_from(ReviewItem).where(
-        ReviewItem.id.in_(old), ReviewItem.text != "")) or 0
+        ReviewItem.id.in_(old), or_(ReviewItem.text != "", ReviewItem.id.in_(worded)))) or 0
 
 
 def prune(s: Session, group: Group, retention_days: int, now: datetime, actor: str) -> tuple[int, int]:
@@ -145,9 +147,10 @@ def prune(s: Session, group: Group, retention_days: int, now: datetime, actor: s
     words the review queue kept of items decided and as old: the item's text and the reporters' reasons (a
     report of an unseen message holds the reporter's account of it in both). The item, its decision and the
     case stay; the case keeps its own short, redacted evidence. An item still open keeps its words until an
-    admin decides it. On record when anything went; returns (messages deleted, review items blanked)."""
+    admin decides it. On record when anything went; returns (messages deleted, review items whose words went)."""
     cutoff = now - timedelta(days=retention_days)
     n = count_expired(s, group, retention_days, now)
+    items = count_expired_reviews(s, group, retention_days, now)
     if n:
         s.execute(delete(ArchivedMessage).where(ArchivedMessage.group_id == group.id,
                                                 ArchivedMessage.sent_at < cutoff))
@@ -159,4 +162,4 @@ def prune(s: Session, group: Group, retention_days: int, now: datetime, actor: s
     if n or blanked or reasons:
         audit.record(s, at=now, actor=actor, action="archive.pruned", clause="R3.2.2", group_id=group.id,
                      messages=n, review_texts=blanked, report_reasons=reasons, retention_days=retention_days)
-    return n, blanked
+    return n, items

@@ -94,7 +94,7 @@ def register(main: click.Group) -> None:
         container = build_container(with_connectors=False)
         container.check_migrated()
         now = container.ctx.clock.now()
-        total = 0
+        total = worded = 0
         with container.sessions.begin() as s:
             for group in s.scalars(select(Group).order_by(Group.id)):
                 days = container.config.all_templates().get(group.template)
@@ -103,9 +103,11 @@ def register(main: click.Group) -> None:
                     continue
                 n = search.count_expired(s, group, days, now)
                 reviews = search.count_expired_reviews(s, group, days, now)
-                total += n
+                total, worded = total + n, worded + reviews
                 click.echo(f"{group.platform}:{group.chat_id}: {n} message(s) older than {days} days"
                            + (f", {reviews} decided review item(s) with a member's words" if reviews else ""))
                 if not dry_run:
                     search.prune(s, group, days, now, actor="cli")
-        click.echo(f"{'would delete' if dry_run else 'deleted'} {total} message(s)", err=True)
+        click.echo(f"{'would delete' if dry_run else 'deleted'} {total} message(s)"
+                   + (f" and {'blank' if dry_run else 'blanked'} the member's words on {worded} decided review "
+                      "item(s)" if worded else ""), err=True)

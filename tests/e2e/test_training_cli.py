@@ -106,17 +106,21 @@ def test_prune_blanks_the_review_queues_old_copies_of_decided_messages(env):
     with Session(engine) as s, s.begin():
         group = s.scalar(select(Group))
         reporter = s.scalar(select(Person))
+        # "old-blanked": its text went in an earlier prune, which left the reporter's reason
         for key, status, age in (("old-decided", "dismissed", 200), ("old-open", "open", 200),
-                                 ("recent-decided", "warned", 10)):
+                                 ("recent-decided", "warned", 10), ("old-blanked", "dismissed", 300)):
             item = ReviewItem(key=key, group_id=group.id, kind="report", status=status, platform="sandbox",
-                              chat_id="cohort-a", message_id=None, text=f"words of {key}",
+                              chat_id="cohort-a", message_id=None, text="" if key == "old-blanked" else f"words of {key}",
                               created_at=NOW - timedelta(days=age))
             s.add(item)
             s.flush()        # an unseen message: the reporter's account of it is also the report's reason
             s.add(ReviewReport(item_id=item.id, person_id=reporter.id, reason=f"words of {key}", at=item.created_at))
     dry = run(env, "archive", "prune", "--dry-run")
-    assert "1 message(s) older than 90 days, 1 decided review item(s) with a member's words" in dry.output
-    assert run(env, "archive", "prune").exit_code == 0
+    assert "1 message(s) older than 90 days, 2 decided review item(s) with a member's words" in dry.output
+    assert "would delete 1 message(s) and blank the member's words on 2 decided review item(s)" in dry.output
+    pruned = run(env, "archive", "prune")
+    assert pruned.exit_code == 0 and "blanked the member's words on 2 decided review item(s)" in pruned.output
+    assert "decided review item" not in run(env, "archive", "prune", "--dry-run").output   # nothing left
     with engine.connect() as c:
         texts = dict(c.execute(select(ReviewItem.key, ReviewItem.text)).all())
         reasons = dict(c.execute(select(ReviewItem.key, ReviewReport.reason).join(
@@ -124,6 +128,6 @@ def test_prune_blanks_the_review_queues_old_copies_of_decided_messages(env):
         detail = c.scalar(select(AuditEntry.detail).where(AuditEntry.action == "archive.pruned"))
     engine.dispose()
     kept = {"old-open": "words of old-open", "recent-decided": "words of recent-decided"}
-    assert texts == reasons == {"old-decided": "", **kept}
+    assert texts == reasons == {"old-decided": "", "old-blanked": "", **kept}
     assert (detail["messages"], detail["review_texts"], detail["report_reasons"], detail["retention_days"]) == (
-        1, 1, 1, 90)
+        1, 1, 2, 90)

@@ -99,23 +99,26 @@ def _own_cpu() -> float:
     return times.user + times.system
 
 
+def _processes():
+    """(pid, name, fields after the name) of every process in /proc (nothing where /proc is missing); a field's
+    index here is its number in proc(5) less 3: 1 the parent, 11-14 utime, stime, cutime, cstime in ticks."""
+    if not os.path.isdir("/proc"):
+        return
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            head, _, rest = Path(f"/proc/{pid}/stat").read_text().rpartition(")")
+        except OSError:
+            continue            # ended meanwhile
+        yield int(pid), head.rpartition("(")[2], rest.split()
+
+
 def _postgres_cpu() -> float | None:
     """CPU seconds of this machine's PostgreSQL processes, from /proc; None if none. Each process's own CPU
     and that of its children that ended (the server's cutime and cstime: a backend that exits mid-burst is
     still counted), so the difference over a burst is what PostgreSQL spent in it."""
-    if not os.path.isdir("/proc"):
-        return None
-    tick, total, found = os.sysconf("SC_CLK_TCK"), 0.0, False
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            head, _, fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")
-        except OSError:
-            continue
-        if head.rpartition("(")[2] in ("postgres", "postmaster"):
-            found = True
-            cpu = fields.split()
-            total += sum(int(cpu[i]) for i in (11, 12, 13, 14)) / tick    # utime stime cutime cstime
-    return total if found else None
+    ticks = [sum(int(fields[i]) for i in (11, 12, 13, 14))
+             for _, name, fields in _processes() if name in ("postgres", "postmaster")]
+    return sum(ticks) / os.sysconf("SC_CLK_TCK") if ticks else None
 
 
 def _on_this_machine(url: str) -> bool:
@@ -192,15 +195,9 @@ class Gunicorn:
 
     def worker_cpu(self) -> dict[int, float]:
         """CPU seconds (user + system) of each worker, from /proc (empty where /proc is missing)."""
-        tick, cpu = os.sysconf("SC_CLK_TCK"), {}
-        for pid in filter(str.isdigit, os.listdir("/proc") if os.path.isdir("/proc") else ()):
-            try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-            except OSError:
-                continue
-            if int(fields[1]) == self.proc.pid:  # ppid
-                cpu[int(pid)] = (int(fields[11]) + int(fields[12])) / tick
-        return cpu
+        tick = os.sysconf("SC_CLK_TCK")
+        return {pid: (int(fields[11]) + int(fields[12])) / tick
+                for pid, _, fields in _processes() if int(fields[1]) == self.proc.pid}
 
     def log_tail(self, lines: int = 15) -> str:
         self.log.seek(0)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
 from typing import Any, Callable, Iterator
@@ -84,6 +85,13 @@ def insert_many_ignore(session: Session, model: type, rows: list[dict[str, Any]]
     if not rows:
         return set()
     conn, dialect = driver(session)
+    return insert_rows(conn, dialect, model, rows, key, keep_order)
+
+
+def insert_rows(conn: Any, dialect, model: type, rows: list[dict[str, Any]], key: tuple[str, ...],
+                keep_order: bool = False) -> set[tuple]:
+    """`insert_many_ignore` on a driver connection (in a transaction or not: on its own the statement is
+    one)."""
     table, columns = model.__table__, tuple(rows[0])
     if dialect.name == "postgresql":
         return _postgres_recordset(conn, dialect, table, rows, columns, key, keep_order)
@@ -166,13 +174,96 @@ def _recordset_payload(rows: list[dict[str, Any]], columns: tuple[str, ...], key
 
 
 @lru_cache(maxsize=None)
-def _recordset_statement(dialect, table: Table, columns: tuple[str, ...], key: tuple[str, ...]):
+def _recordset_statement(dialect, table: Table, columns: tuple[str, ...], key: tuple[str, ...], param: str = "rows"):
     q = dialect.identifier_preparer.quote
     names, name = ", ".join(map(q, columns)), q(table.name)
     sql = (f"INSERT INTO {name} ({names}) SELECT {names} "
-           f"FROM json_populate_recordset(NULL::{name}, CAST(%(rows)s AS json)) "
+           f"FROM json_populate_recordset(NULL::{name}, CAST(%({param})s AS json)) "
            f"ON CONFLICT DO NOTHING RETURNING {', '.join(map(q, key))}")
     return sql, tuple(_converter(dialect, table, name) for name in columns)
+
+
+@dataclass(frozen=True)
+class Rows:
+    """Rows for one table, for `insert_all`: inserted unless a unique constraint holds them already."""
+    model: type
+    rows: list[dict[str, Any]]
+    key: tuple[str, ...]
+    keep_order: bool = False
+
+
+def insert_all(conn: Any, dialect, parts: list[Rows]) -> list[set[tuple]]:
+    """Several tables' `insert_rows`, atomically; returns each part's keys inserted. PostgreSQL: one
+    statement (each INSERT a data-modifying WITH query), so one round trip and, on a connection outside a
+    transaction, its own transaction with no BEGIN or COMMIT to send. SQLite: the INSERTs in turn, inside
+    BEGIN IMMEDIATE ... COMMIT unless the connection is in a transaction already."""
+    present = [part for part in parts if part.rows]
+    if not present:
+        return [set() for _ in parts]
+    if dialect.name != "postgresql":
+        own = not conn.in_transaction
+        if own:
+            with driver_errors(dialect, "BEGIN IMMEDIATE", conn):
+                conn.execute("BEGIN IMMEDIATE")
+        try:
+            new = [insert_rows(conn, dialect, p.model, p.rows, p.key, p.keep_order) if p.rows else set()
+                   for p in parts]
+            if own:
+                with driver_errors(dialect, "COMMIT", conn):
+                    conn.execute("COMMIT")
+        except BaseException:
+            if own and conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        return new
+    shape = tuple((p.model.__table__, tuple(p.rows[0]), p.key) for p in present)
+    sql, converters = _all_statement(dialect, shape)
+    params = {f"rows{i}": _recordset_payload(p.rows, columns, p.key, convert, p.keep_order)
+              for i, (p, (_, columns, _), convert) in enumerate(zip(present, shape, converters))}
+    with driver_errors(dialect, sql, conn):
+        result = pg_rows(conn, sql, params)
+    found: list[set[tuple]] = [set() for _ in present]
+    for i, row in result:
+        found[i].add(tuple(row[name] for name in present[i].key))
+    by_part = iter(found)
+    return [next(by_part) if p.rows else set() for p in parts]
+
+
+@lru_cache(maxsize=64)
+def _all_statement(dialect, shape: tuple) -> tuple[str, tuple]:
+    withs, selects, converters = [], [], []
+    for i, (table, columns, key) in enumerate(shape):
+        insert, convert = _recordset_statement(dialect, table, columns, key, f"rows{i}")
+        withs.append(f"i{i} AS ({insert})")
+        selects.append(f"SELECT {i}, row_to_json(i{i}) FROM i{i}")
+        converters.append(convert)
+    return f"WITH {', '.join(withs)} {' UNION ALL '.join(selects)}", tuple(converters)
+
+
+@contextmanager
+def outside_transaction(engine) -> Iterator[tuple[Any, Any]]:
+    """A pooled driver connection on which each statement is its own transaction (PostgreSQL's autocommit;
+    Steward's SQLite connections always are, BEGIN being sent by hand), and the dialect. A connection the
+    database dropped is discarded, not pooled again."""
+    proxy, dialect = engine.raw_connection(), engine.dialect
+    conn = proxy.driver_connection
+    postgres = dialect.name == "postgresql"
+    try:
+        if postgres:
+            conn.autocommit = True
+        yield conn, dialect
+    except DBAPIError as exc:
+        if exc.connection_invalidated:
+            proxy.invalidate(exc)
+        raise
+    finally:
+        if proxy.is_valid:
+            if postgres:
+                if conn.closed:
+                    proxy.invalidate()
+                else:
+                    conn.autocommit = False
+            proxy.close()
 
 
 def _converter(dialect, table: Table, name: str) -> Callable[[Any], Any] | None:

@@ -10,18 +10,27 @@ import logging
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from sqlalchemy import update
+from sqlalchemy import event, update
 from sqlalchemy.orm import Session
 
-from core.db.models import Account, ArchivedMessage, Group, InboundEvent
-from core.db.upsert import insert_many_ignore, insert_many_ignore_reading, pinned
+from core.db.models import Account, ArchivedMessage, Group, InboundEvent, ScheduledJob
+from core.db.upsert import (
+    Rows,
+    driver,
+    insert_all,
+    insert_many_ignore,
+    insert_many_ignore_reading,
+    outside_transaction,
+    pinned,
+)
 from core.events import CardActed, CommandInvoked, Event, MemberJoined, MemberLeft, MessagePosted
 from core.kernel import audit
 from core.kernel.addressing import called
 from core.kernel.context import CoreContext
 from core.kernel.directory import ACCOUNTS_READ, account_for, account_ids_many, find_account, group_for, join, leave
+from core.kernel.held import read_held
 from core.kernel.runner import CommandRunner, Invocation
-from core.kernel.scheduler import write_scheduled
+from core.kernel.scheduler import scheduled_later, write_scheduled
 
 log = logging.getLogger("steward.inbound")
 
@@ -32,6 +41,22 @@ def ingest(ctx: CoreContext, event: Event) -> bool:
 
 
 def ingest_many(ctx: CoreContext, events: Sequence[Event]) -> list[bool]:
+    """Handle events in order, atomically; for each, False when it was a duplicate delivery.
+
+    A batch of plain messages (no edit, no file) whose senders, groups and memberships are known takes the
+    plain path: what the database holds of them is read outside a transaction, each new message is
+    decided, and, when the decisions wrote nothing through the session (ordinary chat), the batch's rows
+    (delivery, archive, the jobs it schedules) are written in one statement that is its own transaction:
+    two round trips, no BEGIN, no COMMIT, no session. Every other batch, and a plain one whose decisions
+    wrote (a warning, an answer), commits in one transaction as `in_one_transaction` says."""
+    if events and all(isinstance(e, MessagePosted) and not e.edited and not e.files for e in events):
+        firsts = _plain(ctx, events)
+        if firsts is not None:
+            return firsts
+    return in_one_transaction(ctx, events)
+
+
+def in_one_transaction(ctx: CoreContext, events: Sequence[Event]) -> list[bool]:
     """Handle events in order in one transaction; for each, False when it was a duplicate delivery.
 
     The statements every message needs (de-duplication, the sender's account, the archive, the jobs it
@@ -56,12 +81,93 @@ def ingest_many(ctx: CoreContext, events: Sequence[Event]) -> list[bool]:
     return firsts
 
 
+def _plain(ctx: CoreContext, events: Sequence[MessagePosted]) -> list[bool] | None:
+    """The plain path (see `ingest_many`); None when the batch needs the full transaction instead.
+
+    The read is a snapshot, so what is decided on it is checked against what the write finds. The plain
+    write is guarded by unique keys alone: a delivery or message another process committed since the read
+    is not written again, and the only other rows, the jobs, are keyed by their message. When a decision
+    uses the session, the batch's deliveries and archive are written first thing in its transaction (a
+    decision may read or change the archived message, as in the full transaction), and its writes are
+    committed only if every row the read promised was inserted; otherwise they are rolled back and the
+    batch takes the full transaction, which decides afresh (a duplicate is then seen as one)."""
+    now = ctx.clock.now()
+    keys = [(e.platform, e.event_id[:200]) for e in events]
+    mkeys = [(e.platform, e.chat_id, e.message_id) for e in events]
+    senders = list(dict.fromkeys((e.platform, e.user_id) for e in events))
+    with outside_transaction(ctx.sessions.kw["bind"]) as (conn, dialect):
+        held = read_held(conn, dialect, keys, mkeys, senders)
+        firsts, fresh, taken, archived = [], [], set(), set()
+        for e, key, mkey in zip(events, keys, mkeys):
+            first = key not in held.events and key not in taken
+            taken.add(key)
+            firsts.append(first)
+            if not first:
+                log.info("duplicate delivery %s %s ignored", e.platform, e.event_id)
+                continue
+            account = held.accounts.get((e.platform, e.user_id))
+            if account is None or (e.display_name and account[2] != e.display_name):
+                return None      # first sight of the sender, or a new name: the transaction writes the account
+            if mkey in held.messages or mkey in archived:
+                archived.add(mkey)
+                continue         # the same message under another event id (Slack's app_mention beside message)
+            archived.add(mkey)
+            group_id = None
+            if not e.is_direct:
+                known, group_id = ctx.lookups.cached_group_id(e.platform, e.chat_id)
+                if not known or (group_id is not None and not ctx.lookups.known_member(account[1], group_id)):
+                    return None
+            fresh.append((e, group_id, account[0], account[1]))
+        rows = [Rows(InboundEvent, [_delivery_row(key, e, now) for key, e, first in zip(keys, events, firsts) if first],
+                     ("platform", "event_id")),
+                Rows(ArchivedMessage, [_archive_row(e, group_id, person_id, now) for e, group_id, _, person_id in fresh],
+                     ("platform", "chat_id", "message_id"), keep_order=True)]
+        with ctx.sessions() as s:
+            s.info[_ROWS_FIRST] = rows
+            for e, group_id, account_id, person_id in fresh:
+                _decide(ctx, s, e, group_id, account_id, person_id)
+            jobs = Rows(ScheduledJob, scheduled_later(s), ("key",))
+            if not s.in_transaction():       # the decisions did not use the session: ordinary chat
+                new = insert_all(conn, dialect, [*rows, jobs])[0]
+                return [first and key in new for first, key in zip(firsts, keys)]
+            s.connection()                   # begun, perhaps with nothing sent yet: the rows go first
+            written = s.info.pop(_ROWS_WRITTEN)
+            if all(len(new) == len(part.rows) for new, part in zip(written, rows)):
+                insert_all(*driver(s), [jobs])
+                s.commit()
+                return firsts
+            s.rollback()
+    log.info("deliveries of a batch were committed elsewhere after they were read; deciding them again")
+    return in_one_transaction(ctx, events)
+
+
+_ROWS_FIRST, _ROWS_WRITTEN = "steward.plain_rows", "steward.plain_rows_written"
+
+
+@event.listens_for(Session, "after_begin")
+def _rows_first(session: Session, _transaction, connection) -> None:
+    """The plain path's deliveries and archive, written as its session's transaction begins (see `_plain`)."""
+    rows = session.info.pop(_ROWS_FIRST, None)
+    if rows is not None:
+        session.info[_ROWS_WRITTEN] = insert_all(connection.connection.driver_connection, connection.dialect, rows)
+
+
+def _delivery_row(key: tuple[str, str], e: Event, now) -> dict:
+    return dict(platform=key[0], event_id=key[1], kind=type(e).__name__, received_at=now)
+
+
+def _archive_row(e: MessagePosted, group_id: int | None, person_id: int, now) -> dict:
+    return dict(platform=e.platform, chat_id=e.chat_id, message_id=e.message_id, group_id=group_id,
+                person_id=person_id, user_id=e.user_id, kind=e.kind, text=e.text, thread_id=e.thread_id,
+                direct=e.is_direct, from_bot=False, sent_at=e.sent_at or now)
+
+
 def _first_deliveries(ctx: CoreContext, s: Session, events: Sequence[Event]) -> tuple[list[bool], list[dict] | None]:
     """One INSERT ... ON CONFLICT DO NOTHING for all: an event is first if its row is new (and it is not
     repeated earlier in this batch). On PostgreSQL the same statement reads the accounts of the messages'
     senders (returned second; None elsewhere): a round trip costs more than the statement."""
     now, keys = ctx.clock.now(), [(e.platform, e.event_id[:200]) for e in events]
-    rows = [dict(platform=p, event_id=i, kind=type(e).__name__, received_at=now) for (p, i), e in zip(keys, events)]
+    rows = [_delivery_row(key, e, now) for key, e in zip(keys, events)]
     senders = {(e.platform, e.user_id) for e in events if isinstance(e, MessagePosted)}
     both = insert_many_ignore_reading(s, InboundEvent, rows, ("platform", "event_id"), ACCOUNTS_READ, {
         "platforms": [p for p, _ in senders], "users": [u for _, u in senders]}) if senders else None
@@ -91,9 +197,7 @@ def _archive(ctx: CoreContext, s: Session, messages: list[MessagePosted], read: 
         group_id = None if e.is_direct else ctx.lookups.group_id(s, e.platform, e.chat_id)
         account_id, person_id = accounts[(e.platform, e.user_id)]
         seen[id(e)] = (group_id, account_id, person_id)
-        rows.append(dict(platform=e.platform, chat_id=e.chat_id, message_id=e.message_id, group_id=group_id,
-                         person_id=person_id, user_id=e.user_id, kind=e.kind, text=e.text, thread_id=e.thread_id,
-                         direct=e.is_direct, from_bot=False, sent_at=e.sent_at or now))
+        rows.append(_archive_row(e, group_id, person_id, now))
     new = insert_many_ignore(s, ArchivedMessage, rows, ("platform", "chat_id", "message_id"), keep_order=True)
     out, taken = {}, set()
     for e in messages:
@@ -118,6 +222,12 @@ def _message(ctx: CoreContext, s: Session, e: MessagePosted, seen: _Seen) -> Non
     if group_id is not None and not ctx.lookups.known_member(person_id, group_id):
         join(s, s.get(Account, account_id), s.get(Group, group_id), now, reason="seen")
         ctx.lookups.remember_member(person_id, group_id)
+    _decide(ctx, s, e, group_id, account_id, person_id)
+
+
+def _decide(ctx: CoreContext, s: Session, e: MessagePosted, group_id: int | None, account_id: int,
+            person_id: int) -> None:
+    """What a new message asks of Steward, once archived and its sender's membership noted."""
     if e.files and any(intake(ctx, s, e, person_id) for intake in ctx.features.intake):
         return   # e.g. the worker fetches the file, then answers (R5.2.1, R3.1.3)
     # Addressed to Steward: by the platform's mention, a 1:1 chat, or one of its names typed (`＠管家`).

@@ -37,6 +37,13 @@ class Lookups:
             self._groups[key] = (now + self.ttl, gid)
         return gid
 
+    def cached_group_id(self, platform: str, chat_id: str) -> tuple[bool, int | None]:
+        """`group_id` from the cache alone: (False, None) when the cache does not know (or no longer trusts)
+        it, else (True, the id or None)."""
+        with self._lock:
+            hit = self._groups.get((platform, chat_id))
+        return (True, hit[1]) if hit is not None and hit[0] > time.monotonic() else (False, None)
+
     def known_member(self, person_id: int, group_id: int) -> bool:
         with self._lock:
             return self._members.get((person_id, group_id), 0.0) > time.monotonic()

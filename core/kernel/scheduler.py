@@ -43,9 +43,14 @@ def schedule_later(session: Session, *, key: str, kind: str, due_at: datetime, n
 
 
 def write_scheduled(session: Session) -> None:
-    rows = session.info.pop(_LATER, None)
+    rows = scheduled_later(session)
     if rows:
         insert_many_ignore(session, ScheduledJob, rows, ("key",))
+
+
+def scheduled_later(session: Session) -> list[dict[str, Any]]:
+    """The rows `schedule_later` kept for this transaction, taken (whoever takes them writes them)."""
+    return session.info.pop(_LATER, None) or []
 
 
 def run_due(ctx: CoreContext, handlers: Mapping[str, JobHandler], limit: int = 20,

@@ -80,6 +80,11 @@ def m() -> SimpleNamespace:
                                      ["messenger"], **kw),
                 detector_hits=Counter("steward_detector_hits_total", "Moderation verdicts by detector",
                                       ["detector", "category"], **kw),
+                ingest_batches=Counter("steward_ingest_batches_total", "Batches of events stored, by path: plain "
+                                       "(two round trips, no transaction to begin), session (a decision used the "
+                                       "session), transaction (the full transaction), replayed (a plain batch "
+                                       "another process raced, decided again in the full transaction)", ["path"],
+                                       **kw),
                 batch=Histogram("steward_group_commit_events", "Events per committed group-commit transaction "
                                 "(under load requests share transactions; 1 when idle)", buckets=BATCH_BUCKETS, **kw),
                 batch_failures=Counter("steward_group_commit_failed_total", "Group-commit transactions rolled "
@@ -89,11 +94,13 @@ def m() -> SimpleNamespace:
 
 
 class CoreMetrics:
-    """core.ports.Metrics: what the core counts (detector hits)."""
+    """core.ports.Metrics: what the core counts (detector hits, the paths batches of events take)."""
 
     def count(self, name: str, amount: float = 1.0, **labels: str) -> None:
         if name == "detector_hits":
             m().detector_hits.labels(labels.get("detector") or "-", labels.get("category") or "-").inc(amount)
+        elif name == "ingest_batches":
+            child(m().ingest_batches, labels["path"]).inc(amount)
 
 
 def observe_batch(events: int | None) -> None:

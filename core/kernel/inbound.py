@@ -53,6 +53,7 @@ def ingest_many(ctx: CoreContext, events: Sequence[Event]) -> list[bool]:
         firsts = _plain(ctx, events)
         if firsts is not None:
             return firsts
+    ctx.metrics.count("ingest_batches", path="transaction")
     return in_one_transaction(ctx, events)
 
 
@@ -129,15 +130,18 @@ def _plain(ctx: CoreContext, events: Sequence[MessagePosted]) -> list[bool] | No
             jobs = Rows(ScheduledJob, scheduled_later(s), ("key",))
             if not s.in_transaction():       # the decisions did not use the session: ordinary chat
                 new = insert_all(conn, dialect, [*rows, jobs])[0]
+                ctx.metrics.count("ingest_batches", path="plain")
                 return [first and key in new for first, key in zip(firsts, keys)]
             s.connection()                   # begun, perhaps with nothing sent yet: the rows go first
             written = s.info.pop(_ROWS_WRITTEN)
             if all(len(new) == len(part.rows) for new, part in zip(written, rows)):
                 insert_all(*driver(s), [jobs])
                 s.commit()
+                ctx.metrics.count("ingest_batches", path="session")
                 return firsts
             s.rollback()
     log.info("deliveries of a batch were committed elsewhere after they were read; deciding them again")
+    ctx.metrics.count("ingest_batches", path="replayed")
     return in_one_transaction(ctx, events)
 
 

@@ -44,11 +44,11 @@ class RedisRecentMessages:
         base = f"{self.prefix}:{chat}:{sender}"
         return base if fingerprint is None else f"{base}:{fingerprint}"
 
-    def record(self, chat: str, sender: str, fingerprint: str, at: datetime) -> None:
+    def record(self, chat: str, sender: str, fingerprint: str, at: datetime, message: str | None = None) -> None:
         try:
-            self._record(chat, sender, fingerprint, at)
+            self._record(chat, sender, fingerprint, at, message)
         except redis.RedisError as exc:
-            self._away(exc).record(chat, sender, fingerprint, at)
+            self._away(exc).record(chat, sender, fingerprint, at, message)
 
     def count(self, chat: str, sender: str, since: datetime, fingerprint: str | None = None) -> int:
         try:
@@ -63,8 +63,11 @@ class RedisRecentMessages:
         except redis.RedisError as exc:
             return self._away(exc).counts(chat, sender, since, fingerprint, since_same, enough)
 
-    def _record(self, chat: str, sender: str, fingerprint: str, at: datetime) -> None:
-        score, member = at.timestamp(), f"{at.timestamp()}:{uuid.uuid4().hex[:8]}"
+    def _record(self, chat: str, sender: str, fingerprint: str, at: datetime, message: str | None) -> None:
+        # a message's key as the member: recording it again (decided twice, here or in another process)
+        # adds nothing to the sorted set
+        score = at.timestamp()
+        member = f"{score}:{uuid.uuid4().hex[:8]}" if message is None else f"{score}:m:{message}"
         pipe = self.client.pipeline(transaction=False)
         for key in (self._keys(chat, sender), self._keys(chat, sender, fingerprint)):
             pipe.zadd(key, {member: score})

@@ -1,4 +1,5 @@
-"""INSERT ... ON CONFLICT DO NOTHING for SQLite and PostgreSQL: one round trip, no exception path.
+"""INSERT ... ON CONFLICT DO NOTHING for SQLite and PostgreSQL: one round trip, no exception path (or, asked,
+a plain INSERT, which fails when a unique key holds a row already).
 
 This is the hot path of every inbound event (de-duplication, the archive, the jobs a message schedules),
 so the statement is rendered once per (dialect, table, columns) and sent straight to the driver's
@@ -22,16 +23,27 @@ from sqlalchemy.orm import Session
 _DRIVER = "steward.driver_connection"
 
 
-@contextmanager
-def driver_errors(dialect, statement: str, conn: Any = None) -> Iterator[None]:
+class driver_errors:
     """The driver's own errors raised as SQLAlchemy raises them for any other statement (OperationalError,
     IntegrityError ..., with `connection_invalidated` for a lost connection): core/db/failures.py then
-    tells an outage (retry, 503) from a failing statement (set aside), as for every other statement."""
-    try:
-        yield
-    except dialect.loaded_dbapi.Error as exc:
-        raise DBAPIError.instance(statement, None, exc, dialect.loaded_dbapi.Error, dialect=dialect,
-                                  connection_invalidated=dialect.is_disconnect(exc, conn, None)) from exc
+    tells an outage (retry, 503) from a failing statement (set aside), as for every other statement.
+    A class rather than a generator: it wraps every statement of the hot path."""
+
+    __slots__ = ("dialect", "statement", "conn", "lost")
+
+    def __init__(self, dialect, statement: str, conn: Any = None, lost: bool = False) -> None:
+        """`lost`: every error means the connection is unusable (making or setting one up)."""
+        self.dialect, self.statement, self.conn, self.lost = dialect, statement, conn, lost
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind, exc, _tb) -> None:
+        dialect = self.dialect
+        if exc is not None and isinstance(exc, dialect.loaded_dbapi.Error):
+            lost = self.lost or dialect.is_disconnect(exc, self.conn, None)
+            raise DBAPIError.instance(self.statement, None, exc, dialect.loaded_dbapi.Error, dialect=dialect,
+                                      connection_invalidated=lost) from exc
 
 
 def pg_rows(conn: Any, sql: str, params: Any) -> list:
@@ -89,12 +101,12 @@ def insert_many_ignore(session: Session, model: type, rows: list[dict[str, Any]]
 
 
 def insert_rows(conn: Any, dialect, model: type, rows: list[dict[str, Any]], key: tuple[str, ...],
-                keep_order: bool = False) -> set[tuple]:
+                keep_order: bool = False, ignore: bool = True) -> set[tuple]:
     """`insert_many_ignore` on a driver connection (in a transaction or not: on its own the statement is
     one)."""
     table, columns = model.__table__, tuple(rows[0])
     if dialect.name == "postgresql":
-        return _postgres_recordset(conn, dialect, table, rows, columns, key, keep_order)
+        return _postgres_recordset(conn, dialect, table, rows, columns, key, keep_order, ignore)
     # SQLite: a multi-row VALUES, whose rows are inserted in order
     convert = _sqlite_converters(dialect, table, columns)
     values = [c(row[name]) if c else row[name] for row in rows for name, c in zip(columns, convert)]
@@ -102,11 +114,13 @@ def insert_rows(conn: Any, dialect, model: type, rows: list[dict[str, Any]], key
     for start in range(0, len(rows), SQLITE_ROWS):     # one statement per chunk, not per row
         count = min(SQLITE_ROWS, len(rows) - start)
         chunk = values[start * width:(start + count) * width]
-        sql = _sqlite_statement(dialect, table, columns, key, count)
+        sql = _sqlite_statement(dialect, table, columns, key, count, ignore)
         with driver_errors(dialect, sql, conn):
             new.update(map(tuple, conn.execute(sql, chunk)))
     return new
 
+
+_IGNORE = "ON CONFLICT DO NOTHING "
 
 # Rows per SQLite statement: each statement is a call that lets go of the GIL, a chance for another of the
 # process's threads to take it (two context switches); the statements are cached per row count.
@@ -119,11 +133,12 @@ def _sqlite_converters(dialect, table: Table, columns: tuple[str, ...]):
 
 
 @lru_cache(maxsize=1024)
-def _sqlite_statement(dialect, table: Table, columns: tuple[str, ...], key: tuple[str, ...], count: int) -> str:
+def _sqlite_statement(dialect, table: Table, columns: tuple[str, ...], key: tuple[str, ...], count: int,
+                      ignore: bool = True) -> str:
     q = dialect.identifier_preparer.quote
     row = f"({', '.join('?' * len(columns))})"
     return (f"INSERT INTO {q(table.name)} ({', '.join(map(q, columns))}) VALUES {', '.join([row] * count)} "
-            f"ON CONFLICT DO NOTHING RETURNING {', '.join(map(q, key))}")
+            f"{_IGNORE if ignore else ''}RETURNING {', '.join(map(q, key))}")
 
 
 def insert_many_ignore_reading(session: Session, model: type, rows: list[dict[str, Any]], key: tuple[str, ...],
@@ -151,7 +166,7 @@ def insert_many_ignore_reading(session: Session, model: type, rows: list[dict[st
 
 
 def _postgres_recordset(conn, dialect, table: Table, rows: list[dict[str, Any]], columns: tuple[str, ...],
-                        key: tuple[str, ...], keep_order: bool) -> set[tuple]:
+                        key: tuple[str, ...], keep_order: bool, ignore: bool = True) -> set[tuple]:
     """PostgreSQL: the rows as one JSON parameter, unpacked by json_populate_recordset, so the statement
     text is the same for any number of rows (psycopg prepares it; a multi-row VALUES with hundreds of
     placeholders would be parsed again on every batch). The rows go in the order of their key, so two
@@ -159,7 +174,7 @@ def _postgres_recordset(conn, dialect, table: Table, rows: list[dict[str, Any]],
     holding a key each and waiting for the other's was a deadlock (PostgreSQL aborts one, it is retried).
     The archive keeps its order (its ids are the order messages arrived); a redelivery waits on the
     de-duplication's key first."""
-    sql, convert = _recordset_statement(dialect, table, columns, key)
+    sql, convert = _recordset_statement(dialect, table, columns, key, ignore=ignore)
     payload = _recordset_payload(rows, columns, key, convert, keep_order)
     with driver_errors(dialect, sql, conn):
         return {tuple(row) for row in pg_rows(conn, sql, {"rows": payload})}
@@ -174,26 +189,30 @@ def _recordset_payload(rows: list[dict[str, Any]], columns: tuple[str, ...], key
 
 
 @lru_cache(maxsize=None)
-def _recordset_statement(dialect, table: Table, columns: tuple[str, ...], key: tuple[str, ...], param: str = "rows"):
+def _recordset_statement(dialect, table: Table, columns: tuple[str, ...], key: tuple[str, ...], param: str = "rows",
+                         ignore: bool = True):
     q = dialect.identifier_preparer.quote
     names, name = ", ".join(map(q, columns)), q(table.name)
     sql = (f"INSERT INTO {name} ({names}) SELECT {names} "
            f"FROM json_populate_recordset(NULL::{name}, CAST(%({param})s AS json)) "
-           f"ON CONFLICT DO NOTHING RETURNING {', '.join(map(q, key))}")
+           f"{_IGNORE if ignore else ''}RETURNING {', '.join(map(q, key))}")
     return sql, tuple(_converter(dialect, table, name) for name in columns)
 
 
 @dataclass(frozen=True)
 class Rows:
-    """Rows for one table, for `insert_all`: inserted unless a unique constraint holds them already."""
+    """Rows for one table, for `insert_all`: inserted unless a unique constraint holds them already, or, not
+    `ignore`, all new: a row a unique constraint holds already fails the whole (IntegrityError)."""
     model: type
     rows: list[dict[str, Any]]
     key: tuple[str, ...]
     keep_order: bool = False
+    ignore: bool = True
 
 
 def insert_all(conn: Any, dialect, parts: list[Rows]) -> list[set[tuple]]:
-    """Several tables' `insert_rows`, atomically; returns each part's keys inserted. PostgreSQL: one
+    """Several tables' `insert_rows`, atomically; returns each part's keys inserted (on PostgreSQL as text:
+    the keys Steward writes this way are text). PostgreSQL: one
     statement (each INSERT a data-modifying WITH query), so one round trip and, on a connection outside a
     transaction, its own transaction with no BEGIN or COMMIT to send. SQLite: the INSERTs in turn, inside
     BEGIN IMMEDIATE ... COMMIT unless the connection is in a transaction already."""
@@ -206,7 +225,7 @@ def insert_all(conn: Any, dialect, parts: list[Rows]) -> list[set[tuple]]:
             with driver_errors(dialect, "BEGIN IMMEDIATE", conn):
                 conn.execute("BEGIN IMMEDIATE")
         try:
-            new = [insert_rows(conn, dialect, p.model, p.rows, p.key, p.keep_order) if p.rows else set()
+            new = [insert_rows(conn, dialect, p.model, p.rows, p.key, p.keep_order, p.ignore) if p.rows else set()
                    for p in parts]
             if own:
                 with driver_errors(dialect, "COMMIT", conn):
@@ -216,26 +235,31 @@ def insert_all(conn: Any, dialect, parts: list[Rows]) -> list[set[tuple]]:
                 conn.execute("ROLLBACK")
             raise
         return new
-    shape = tuple((p.model.__table__, tuple(p.rows[0]), p.key) for p in present)
+    shape = tuple((p.model.__table__, tuple(p.rows[0]), p.key, p.ignore) for p in present)
     sql, converters = _all_statement(dialect, shape)
     params = {f"rows{i}": _recordset_payload(p.rows, columns, p.key, convert, p.keep_order)
-              for i, (p, (_, columns, _), convert) in enumerate(zip(present, shape, converters))}
+              for i, (p, (_, columns, _, _), convert) in enumerate(zip(present, shape, converters))}
     with driver_errors(dialect, sql, conn):
         result = pg_rows(conn, sql, params)
     found: list[set[tuple]] = [set() for _ in present]
-    for i, row in result:
-        found[i].add(tuple(row[name] for name in present[i].key))
+    for i, *key in result:
+        found[i].add(tuple(key[:len(present[i].key)]))
     by_part = iter(found)
     return [next(by_part) if p.rows else set() for p in parts]
 
 
 @lru_cache(maxsize=64)
 def _all_statement(dialect, shape: tuple) -> tuple[str, tuple]:
+    """The keys come back as text columns, padded with NULLs to the widest key (a JSON column would be
+    parsed by json.loads, row by row, in Python)."""
     withs, selects, converters = [], [], []
-    for i, (table, columns, key) in enumerate(shape):
-        insert, convert = _recordset_statement(dialect, table, columns, key, f"rows{i}")
+    width = max(len(key) for _, _, key, _ in shape)
+    q = dialect.identifier_preparer.quote
+    for i, (table, columns, key, ignore) in enumerate(shape):
+        insert, convert = _recordset_statement(dialect, table, columns, key, f"rows{i}", ignore)
         withs.append(f"i{i} AS ({insert})")
-        selects.append(f"SELECT {i}, row_to_json(i{i}) FROM i{i}")
+        values = [f"CAST({q(name)} AS text)" for name in key] + ["NULL"] * (width - len(key))
+        selects.append(f"SELECT {i}, {', '.join(values)} FROM i{i}")
         converters.append(convert)
     return f"WITH {', '.join(withs)} {' UNION ALL '.join(selects)}", tuple(converters)
 
@@ -243,27 +267,36 @@ def _all_statement(dialect, shape: tuple) -> tuple[str, tuple]:
 @contextmanager
 def outside_transaction(engine) -> Iterator[tuple[Any, Any]]:
     """A pooled driver connection on which each statement is its own transaction (PostgreSQL's autocommit;
-    Steward's SQLite connections always are, BEGIN being sent by hand), and the dialect. A connection the
-    database dropped is discarded, not pooled again."""
-    proxy, dialect = engine.raw_connection(), engine.dialect
-    conn = proxy.driver_connection
+    Steward's SQLite connections always are, BEGIN being sent by hand), and the dialect.
+
+    A connection that cannot be had is an outage, raised as SQLAlchemy raises it (core/db/failures.py
+    `database_away`: the webhook answers 503 and the platform retries), not a failing event. A connection
+    the database dropped is discarded, and with it the pool's older ones, as SQLAlchemy does on a
+    disconnect (they went with the same restart)."""
+    dialect = engine.dialect
     postgres = dialect.name == "postgresql"
+    with driver_errors(dialect, "connect", None, lost=True):
+        proxy = engine.raw_connection()
+    conn = proxy.driver_connection
     try:
         if postgres:
-            conn.autocommit = True
+            with driver_errors(dialect, "SET autocommit", conn, lost=True):
+                conn.autocommit = True
         yield conn, dialect
     except DBAPIError as exc:
-        if exc.connection_invalidated:
-            proxy.invalidate(exc)
+        if exc.connection_invalidated and proxy.is_valid:
+            engine.pool._invalidate(proxy, exc)     # what SQLAlchemy's Connection does on a disconnect
         raise
     finally:
         if proxy.is_valid:
-            if postgres:
-                if conn.closed:
-                    proxy.invalidate()
-                else:
-                    conn.autocommit = False
-            proxy.close()
+            try:
+                if postgres:
+                    if conn.closed:
+                        proxy.invalidate()
+                    else:
+                        conn.autocommit = False
+            finally:
+                proxy.close()
 
 
 def _converter(dialect, table: Table, name: str) -> Callable[[Any], Any] | None:

@@ -78,7 +78,7 @@ class ModerationService:
         now = ctx.clock.now()
         verdicts = self.moderator(ctx, s, template).check(
             e.text, sender=f"{e.platform}:{e.user_id}", chat=f"{e.platform}:{e.chat_id}", at=e.sent_at or now,
-            mentions=len(e.mentions))
+            mentions=len(e.mentions), message=None if e.edited else e.message_id)
         if not verdicts:
             return False
         for verdict in verdicts:

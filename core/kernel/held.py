@@ -8,6 +8,7 @@ inbound.py for how the decisions taken on the snapshot are kept honest.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Sequence
@@ -24,63 +25,66 @@ class Held:
 
 # Each key is looked up through its unique index, whatever the planner thinks of the tables' sizes: a LATERAL
 # subquery with LIMIT 1 is a nested loop over the keys (a hash join read the whole table once it had grown).
+# The keys go as one JSON parameter and the rows come back as plain columns: psycopg's Python dumps a list
+# parameter element by element and parses a JSON column with json.loads, each costing more than the query.
 _PG = (
-    "SELECT 0, row_to_json(x) FROM unnest(CAST(%(ep)s AS text[]), CAST(%(ei)s AS text[])) AS k(platform, event_id) "
+    "WITH k AS (SELECT CAST(%(keys)s AS json) AS k) "
+    "SELECT 0, x.platform, x.event_id, NULL::text, NULL::integer, NULL::integer, NULL::text FROM k CROSS JOIN json_array_elements(k.k -> 0) AS j "
     "CROSS JOIN LATERAL (SELECT platform, event_id FROM inbound_events "
-    "WHERE platform = k.platform AND event_id = k.event_id LIMIT 1) AS x "
-    "UNION ALL SELECT 1, row_to_json(x) FROM unnest(CAST(%(mp)s AS text[]), CAST(%(mc)s AS text[]), "
-    "CAST(%(mm)s AS text[])) AS k(platform, chat_id, message_id) "
-    "CROSS JOIN LATERAL (SELECT platform, chat_id, message_id FROM messages "
-    "WHERE platform = k.platform AND chat_id = k.chat_id AND message_id = k.message_id LIMIT 1) AS x "
-    "UNION ALL SELECT 2, row_to_json(x) FROM unnest(CAST(%(ap)s AS text[]), CAST(%(au)s AS text[])) AS k(platform, user_id) "
-    "CROSS JOIN LATERAL (SELECT platform, user_id, id, person_id, display_name FROM accounts "
-    "WHERE platform = k.platform AND user_id = k.user_id LIMIT 1) AS x")
+    "WHERE platform = j ->> 0 AND event_id = j ->> 1 LIMIT 1) AS x "
+    "UNION ALL SELECT 1, x.platform, x.chat_id, x.message_id, NULL, NULL, NULL FROM k "
+    "CROSS JOIN json_array_elements(k.k -> 1) AS j CROSS JOIN LATERAL (SELECT platform, chat_id, message_id "
+    "FROM messages WHERE platform = j ->> 0 AND chat_id = j ->> 1 AND message_id = j ->> 2 LIMIT 1) AS x "
+    "UNION ALL SELECT 2, x.platform, x.user_id, NULL, x.id, x.person_id, x.display_name FROM k "
+    "CROSS JOIN json_array_elements(k.k -> 2) AS j CROSS JOIN LATERAL (SELECT platform, user_id, id, person_id, "
+    "display_name FROM accounts WHERE platform = j ->> 0 AND user_id = j ->> 1 LIMIT 1) AS x")
 
 
 def read_held(conn: Any, dialect, events: Sequence[tuple[str, str]], messages: Sequence[tuple[str, str, str]],
               senders: Sequence[tuple[str, str]]) -> Held:
     held = Held(set(), set(), {})
     if dialect.name == "postgresql":
-        params = {"ep": [k[0] for k in events], "ei": [k[1] for k in events],
-                  "mp": [k[0] for k in messages], "mc": [k[1] for k in messages], "mm": [k[2] for k in messages],
-                  "ap": [k[0] for k in senders], "au": [k[1] for k in senders]}
+        keys = json.dumps([events, messages, senders], ensure_ascii=False)
         with driver_errors(dialect, _PG, conn):
-            rows = pg_rows(conn, _PG, params)
-        for part, r in rows:
+            rows = pg_rows(conn, _PG, {"keys": keys})
+        for part, a, b, c, d, e, f in rows:
             if part == 0:
-                held.events.add((r["platform"], r["event_id"]))
+                held.events.add((a, b))
             elif part == 1:
-                held.messages.add((r["platform"], r["chat_id"], r["message_id"]))
+                held.messages.add((a, b, c))
             else:
-                held.accounts[(r["platform"], r["user_id"])] = (r["id"], r["person_id"], r["display_name"])
+                held.accounts[(a, b)] = (d, e, f)
         return held
-    for part, keys in enumerate((events, messages, senders)):
-        if not keys:
-            continue
-        sql = _sqlite(part, len(keys))
-        with driver_errors(dialect, sql, conn):
-            rows = conn.execute(sql, [v for k in keys for v in k]).fetchall()
-        for r in rows:
-            if part == 0:
-                held.events.add((r[0], r[1]))
-            elif part == 1:
-                held.messages.add((r[0], r[1], r[2]))
-            else:
-                held.accounts[(r[0], r[1])] = (r[2], r[3], r[4])
+    sql = _sqlite(len(events), len(messages), len(senders))
+    with driver_errors(dialect, sql, conn):
+        rows = conn.execute(sql, [v for keys in (events, messages, senders) for k in keys for v in k]).fetchall()
+    for part, a, b, c, d, e in rows:
+        if part == 0:
+            held.events.add((a, b))
+        elif part == 1:
+            held.messages.add((a, b, c))
+        else:
+            held.accounts[(a, b)] = (c, d, e)
     return held
 
 
 @lru_cache(maxsize=256)
-def _sqlite(part: int, n: int) -> str:
-    """SQLite: the keys as a VALUES list joined to the table, one index search per key (a row value
-    `IN (VALUES ...)` read the whole table)."""
-    table, columns = _SQLITE_PARTS[part]
-    width = len(_SQLITE_KEYS[part])
-    values = ", ".join(["(" + ", ".join("?" * width) + ")"] * n)
-    on = " AND ".join(f"t.{name} = k.column{i + 1}" for i, name in enumerate(_SQLITE_KEYS[part]))
-    return f"SELECT {', '.join('t.' + c for c in columns)} FROM (VALUES {values}) AS k JOIN {table} AS t ON {on}"
+def _sqlite(*counts: int) -> str:
+    """SQLite, in one statement (each call lets go of the GIL, a chance for the process's other threads to
+    take it): for each part, the keys as a VALUES list joined to the table, one index search per key (a
+    row value `IN (VALUES ...)` read the whole table)."""
+    selects = []
+    for part, n in enumerate(counts):
+        if not n:
+            continue
+        table, key, columns = _SQLITE_PARTS[part]
+        values = ", ".join(["(" + ", ".join("?" * len(key)) + ")"] * n)
+        on = " AND ".join(f"t.{name} = k.column{i + 1}" for i, name in enumerate(key))
+        padded = [f"t.{c}" for c in columns] + ["NULL"] * (5 - len(columns))
+        selects.append(f"SELECT {part}, {', '.join(padded)} FROM (VALUES {values}) AS k JOIN {table} AS t ON {on}")
+    return " UNION ALL ".join(selects)
 
 
-_SQLITE_KEYS = (("platform", "event_id"), ("platform", "chat_id", "message_id"), ("platform", "user_id"))
-_SQLITE_PARTS = (("inbound_events", ("platform", "event_id")), ("messages", ("platform", "chat_id", "message_id")),
-                 ("accounts", ("platform", "user_id", "id", "person_id", "display_name")))
+_SQLITE_PARTS = (("inbound_events", ("platform", "event_id"), ("platform", "event_id")),
+                 ("messages", ("platform", "chat_id", "message_id"), ("platform", "chat_id", "message_id")),
+                 ("accounts", ("platform", "user_id"), ("platform", "user_id", "id", "person_id", "display_name")))

@@ -7,10 +7,11 @@ intakes, the handlers of each event type.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Sequence
 
 from sqlalchemy import event, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.db.models import Account, ArchivedMessage, Group, InboundEvent, ScheduledJob
@@ -85,13 +86,13 @@ def in_one_transaction(ctx: CoreContext, events: Sequence[Event]) -> list[bool]:
 def _plain(ctx: CoreContext, events: Sequence[MessagePosted]) -> list[bool] | None:
     """The plain path (see `ingest_many`); None when the batch needs the full transaction instead.
 
-    The read is a snapshot, so what is decided on it is checked against what the write finds. The plain
-    write is guarded by unique keys alone: a delivery or message another process committed since the read
-    is not written again, and the only other rows, the jobs, are keyed by their message. When a decision
-    uses the session, the batch's deliveries and archive are written first thing in its transaction (a
-    decision may read or change the archived message, as in the full transaction), and its writes are
-    committed only if every row the read promised was inserted; otherwise they are rolled back and the
-    batch takes the full transaction, which decides afresh (a duplicate is then seen as one)."""
+    The read is a snapshot: another process may store one of these deliveries or messages before this
+    write. The plain write then fails whole (its deliveries and archive are plain INSERTs, which a row
+    held already fails), and so does a decision's transaction (the batch's deliveries and archive go first
+    in it, as they do in the full transaction, so a decision may read or change the archived message; it
+    commits only if every row the read promised was inserted). Either way nothing is written, and the batch
+    takes the full transaction, which decides afresh and sees a duplicate as one. What a decision keeps
+    outside the database does not count a message twice: the flood counts are kept per message."""
     now = ctx.clock.now()
     keys = [(e.platform, e.event_id[:200]) for e in events]
     mkeys = [(e.platform, e.chat_id, e.message_id) for e in events]
@@ -129,18 +130,23 @@ def _plain(ctx: CoreContext, events: Sequence[MessagePosted]) -> list[bool] | No
                 _decide(ctx, s, e, group_id, account_id, person_id)
             jobs = Rows(ScheduledJob, scheduled_later(s), ("key",))
             if not s.in_transaction():       # the decisions did not use the session: ordinary chat
-                new = insert_all(conn, dialect, [*rows, jobs])[0]
-                ctx.metrics.count("ingest_batches", path="plain")
-                return [first and key in new for first, key in zip(firsts, keys)]
-            s.connection()                   # begun, perhaps with nothing sent yet: the rows go first
-            written = s.info.pop(_ROWS_WRITTEN)
-            if all(len(new) == len(part.rows) for new, part in zip(written, rows)):
-                insert_all(*driver(s), [jobs])
-                s.commit()
-                ctx.metrics.count("ingest_batches", path="session")
-                return firsts
-            s.rollback()
-    log.info("deliveries of a batch were committed elsewhere after they were read; deciding them again")
+                try:
+                    insert_all(conn, dialect, [replace(part, ignore=False) for part in rows] + [jobs])
+                except IntegrityError:
+                    pass                     # raced: nothing was written
+                else:
+                    ctx.metrics.count("ingest_batches", path="plain")
+                    return firsts
+            else:
+                s.connection()               # begun, perhaps with nothing sent yet: the rows go first
+                written = s.info[_ROWS_WRITTEN]
+                if all(len(new) == len(part.rows) for new, part in zip(written, rows)):
+                    insert_all(*driver(s), [jobs])
+                    s.commit()
+                    ctx.metrics.count("ingest_batches", path="session")
+                    return firsts
+                s.rollback()
+    log.info("deliveries of a batch were stored elsewhere after they were read; deciding them again")
     ctx.metrics.count("ingest_batches", path="replayed")
     return in_one_transaction(ctx, events)
 
@@ -150,8 +156,9 @@ _ROWS_FIRST, _ROWS_WRITTEN = "steward.plain_rows", "steward.plain_rows_written"
 
 @event.listens_for(Session, "after_begin")
 def _rows_first(session: Session, _transaction, connection) -> None:
-    """The plain path's deliveries and archive, written as its session's transaction begins (see `_plain`)."""
-    rows = session.info.pop(_ROWS_FIRST, None)
+    """The plain path's deliveries and archive, written as its session's transaction begins (see `_plain`);
+    again should a decision roll back and go on."""
+    rows = session.info.get(_ROWS_FIRST)
     if rows is not None:
         session.info[_ROWS_WRITTEN] = insert_all(connection.connection.driver_connection, connection.dialect, rows)
 

@@ -45,8 +45,10 @@ class RecentMessages(Protocol):
     `tally(chat, sender, fingerprint, at, since, since_same)` to record and count in one call
     (MemoryRecentMessages does)."""
 
-    def record(self, chat: str, sender: str, fingerprint: str, at: datetime) -> None:
-        """Remember that `sender` posted a message with `fingerprint` in `chat` at `at`."""
+    def record(self, chat: str, sender: str, fingerprint: str, at: datetime, message: str | None = None) -> None:
+        """Remember that `sender` posted a message with `fingerprint` in `chat` at `at`. A `message` (its
+        platform's key) already recorded is not counted again: a message may be decided twice (a batch
+        decided again after a race, a redelivery that reached another process)."""
 
     def count(self, chat: str, sender: str, since: datetime,
               fingerprint: str | None = None) -> int:
@@ -57,17 +59,23 @@ class RecentMessages(Protocol):
 class _Sent:
     """One (chat, sender)'s recent messages: their times sorted (a message may arrive stamped earlier than
     the last: a redelivery, an edit, another clock), the times of each fingerprint sorted too (a lone time
-    for a fingerprint seen once, as most are), and the order they arrived in, for evicting the oldest."""
-    __slots__ = ("times", "arrived", "by_print")
+    for a fingerprint seen once, as most are), the order they arrived in, for evicting the oldest, and the
+    keys of the messages among them, so that one message decided twice counts once."""
+    __slots__ = ("times", "arrived", "by_print", "messages")
 
     def __init__(self) -> None:
         self.times: list[datetime] = []
-        self.arrived: deque[tuple[datetime, str]] = deque()
+        self.arrived: deque[tuple[datetime, str, str | None]] = deque()
         self.by_print: dict[str, datetime | list[datetime]] = {}
+        self.messages: set[str] = set()
 
-    def add(self, at: datetime, fingerprint: str, keep: int) -> None:
+    def add(self, at: datetime, fingerprint: str, keep: int, message: str | None = None) -> None:
+        if message is not None:
+            if message in self.messages:
+                return
+            self.messages.add(message)
         _insert(self.times, at)
-        self.arrived.append((at, fingerprint))
+        self.arrived.append((at, fingerprint, message))
         same = self.by_print.get(fingerprint)
         if same is None:
             self.by_print[fingerprint] = at
@@ -76,7 +84,8 @@ class _Sent:
         else:
             self.by_print[fingerprint] = sorted((same, at))
         if len(self.arrived) > keep:
-            old, oldest = self.arrived.popleft()
+            old, oldest, gone = self.arrived.popleft()
+            self.messages.discard(gone)
             del self.times[bisect_left(self.times, old)]
             same = self.by_print[oldest]
             if type(same) is list and len(same) > 1:
@@ -117,15 +126,15 @@ class MemoryRecentMessages:
         self._lock = threading.Lock()
         self._records = 0
 
-    def record(self, chat: str, sender: str, fingerprint: str, at: datetime) -> None:
+    def record(self, chat: str, sender: str, fingerprint: str, at: datetime, message: str | None = None) -> None:
         with self._lock:
-            self._add(chat, sender, fingerprint, at)
+            self._add(chat, sender, fingerprint, at, message)
 
-    def _add(self, chat: str, sender: str, fingerprint: str, at: datetime) -> _Sent:
+    def _add(self, chat: str, sender: str, fingerprint: str, at: datetime, message: str | None = None) -> _Sent:
         sent = self._items.get((chat, sender))
         if sent is None:
             sent = self._items[(chat, sender)] = _Sent()
-        sent.add(at, fingerprint, self._per_key)
+        sent.add(at, fingerprint, self._per_key, message)
         self._records += 1
         if self._records % 4096 == 0:
             self._prune(at - self._horizon)
@@ -140,10 +149,10 @@ class MemoryRecentMessages:
             return _since(sent.times, since) if fingerprint is None else sent.same_since(fingerprint, since)
 
     def tally(self, chat: str, sender: str, fingerprint: str, at: datetime, since: datetime,
-              since_same: datetime) -> tuple[int, int]:
+              since_same: datetime, message: str | None = None) -> tuple[int, int]:
         """`record`, then `counts`, under one lock and one lookup (FloodDetector's fast path)."""
         with self._lock:
-            sent = self._add(chat, sender, fingerprint, at)
+            sent = self._add(chat, sender, fingerprint, at, message)
             return _since(sent.times, since), sent.same_since(fingerprint, since_same)
 
     def counts(self, chat: str, sender: str, since: datetime, fingerprint: str,
@@ -165,7 +174,7 @@ class MemoryRecentMessages:
 class NoRecentMessages:
     """Remembers nothing: checks one message on its own (no rate or repeat verdicts)."""
 
-    def record(self, chat: str, sender: str, fingerprint: str, at: datetime) -> None:
+    def record(self, chat: str, sender: str, fingerprint: str, at: datetime, message: str | None = None) -> None:
         return None
 
     def count(self, chat: str, sender: str, since: datetime,
@@ -206,7 +215,7 @@ class FloodDetector:
         self._enough = max(max_messages, repeat_max) + 2     # counting further changes nothing
 
     def check(self, original: str, normalised: str, *, chat: str, sender: str, at: datetime,
-              mentions: int) -> list[Hit]:
+              mentions: int, message: str | None = None) -> list[Hit]:
         hits: list[Hit] = []
         whole = (0, len(normalised))
         mentioned = max(mentions, mentions_in(original)) if "@" in original else mentions
@@ -217,13 +226,13 @@ class FloodDetector:
         fp, size = fingerprint(normalised)
         recent = self._recent
         if self._tally is not None:
-            sent, same = self._tally(chat, sender, fp, at, at - self._window, at - self._repeat_window)
+            sent, same = self._tally(chat, sender, fp, at, at - self._window, at - self._repeat_window, message)
         elif self._counts is not None:
-            recent.record(chat, sender, fp, at)
+            recent.record(chat, sender, fp, at, message)
             sent, same = self._counts(chat, sender, at - self._window, fp, at - self._repeat_window,
                                       enough=self._enough)
         else:
-            recent.record(chat, sender, fp, at)
+            recent.record(chat, sender, fp, at, message)
             sent = recent.count(chat, sender, at - self._window)
             same = recent.count(chat, sender, at - self._repeat_window, fp) \
                 if size >= self._repeat_min else 0

@@ -81,14 +81,15 @@ class Moderator:
         self._secrets = SecretsDetector()
 
     def check(self, text: str, *, sender: str, chat: str, at: datetime,
-              mentions: int = 0) -> list[Verdict]:
-        """Every verdict on one message, most severe first; [] for ordinary talk."""
+              mentions: int = 0, message: str | None = None) -> list[Verdict]:
+        """Every verdict on one message, most severe first; [] for ordinary talk. `message`: the message's
+        key, so that the flood counts count it once however often it is checked."""
         norm = self._normalise(text)
-        hits = self._detect(norm, sender=sender, chat=chat, at=at, mentions=mentions)
+        hits = self._detect(norm, sender=sender, chat=chat, at=at, mentions=mentions, message=message)
         return self._verdicts(norm, hits) if hits else []
 
     def _detect(self, norm: Normalised, *, sender: str, chat: str, at: datetime,
-               mentions: int = 0) -> list[Hit]:
+               mentions: int = 0, message: str | None = None) -> list[Hit]:
         s = norm.text
         anchors: list = []
         matches = self._matcher.find(s, anchors)
@@ -114,7 +115,7 @@ class Moderator:
         if hits:
             hits = in_context(s, norm.original, hits)
         hits += self._flood.check(norm.original, s, chat=chat, sender=sender, at=at,
-                                  mentions=mentions)
+                                  mentions=mentions, message=message)
         if self._nudging:
             hits += self._nudges.check(norm.original, s, matches, chat=chat, sender=sender, at=at)
         return hits

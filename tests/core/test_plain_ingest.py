@@ -3,12 +3,19 @@ read outside a transaction and written in one statement; a decision that uses th
 batch's rows; a batch another process raced is decided again in the full transaction, and nothing is doubled."""
 from __future__ import annotations
 
+import socket
 import sqlite3
 from collections import Counter
+from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 
-from core.db.models import ArchivedMessage, AuditEntry, InboundEvent, ScheduledJob
+from core.db.failures import database_away
+from core.db.models import ArchivedMessage, AuditEntry, Case, InboundEvent, OutboxItem, ScheduledJob
+from core.db.session import make_engine
+from core.db.upsert import outside_transaction
 from core.kernel import audit
 from core.kernel.held import _sqlite
 from core.kernel.inbound import in_one_transaction, ingest_many
@@ -99,8 +106,8 @@ def test_a_race_on_a_plain_batch_doubles_nothing(container):
     paths = known(container)
     calls = racing(container, writes=False)
     assert ingest_many(container.ctx, [msg("r1", "mr", "作业什么时候交？")]) == [False]   # the other one stored it
-    assert paths.taken == {"plain": 1}
-    assert calls == ["r1", "r1"]
+    assert paths.taken == {"replayed": 1}
+    assert calls == ["r1", "r1"]     # the full transaction saw a duplicate: no third decision
     assert count(container, InboundEvent, InboundEvent.event_id == "r1") == 1
     assert count(container, ArchivedMessage, ArchivedMessage.message_id == "mr") == 1
     assert count(container, ScheduledJob, ScheduledJob.kind == "training.watch_message") == 1
@@ -125,7 +132,69 @@ def test_sqlite_reads_every_key_through_its_index():
                                UNIQUE (platform, chat_id, message_id));
         CREATE TABLE accounts (id INTEGER PRIMARY KEY, person_id INTEGER, platform TEXT, user_id TEXT,
                                display_name TEXT, UNIQUE (platform, user_id));""")
-    for part, width in ((0, 2), (1, 3), (2, 2)):
-        plan = [row[3] for row in db.execute("EXPLAIN QUERY PLAN " + _sqlite(part, 3), ["x"] * (3 * width))]
-        assert any(step.startswith("SEARCH t USING") for step in plan), plan
-        assert not any(step.startswith("SCAN t") for step in plan), plan
+    plan = [row[3] for row in db.execute("EXPLAIN QUERY PLAN " + _sqlite(3, 3, 3), ["x"] * (3 * (2 + 3 + 2)))]
+    assert sum(step.startswith("SEARCH t USING") for step in plan) == 3, plan
+    assert not any(step.startswith("SCAN t") for step in plan), plan
+
+
+def test_the_loser_of_a_race_on_one_message_under_two_event_ids_writes_none_of_its_decision(container):
+    """Slack's `message` and `app_mention` for one message, in two processes: only the one that archived the
+    message decides it (here the mention, answered as a command; the other's question-tracking job is not
+    written)."""
+    paths = known(container)
+    ctx, text = container.ctx, "help 作业什么时候交？"
+    mention = msg("Y-app_mention", "mr", text, addressed=True)
+
+    def detector(ctx_, s, group_id, account_id, e):
+        if e.event_id == "X-message":
+            assert in_one_transaction(ctx, [mention]) == [True]     # the other process, meanwhile
+        return False
+
+    ctx.detectors = detector
+    assert ingest_many(ctx, [msg("X-message", "mr", text)]) == [True]
+    assert paths.taken == {"replayed": 1}
+    assert count(container, ArchivedMessage, ArchivedMessage.message_id == "mr") == 1
+    assert count(container, OutboxItem) == 1          # the command's answer
+    assert count(container, ScheduledJob, ScheduledJob.kind == "training.watch_message") == 0
+
+
+def test_a_batch_decided_again_counts_each_message_once_towards_a_flood(container):
+    """A batch raced on one event is decided again in the full transaction: the other messages go through the
+    detectors twice, and the flood counts must still count each once (bob's six messages stay under the
+    flood limit)."""
+    known(container)
+    ctx = container.ctx
+    real = ctx.detectors
+
+    def detector(ctx_, s, group_id, account_id, e):
+        if e.event_id == "a1" and not detector.raced:
+            detector.raced = True
+            assert in_one_transaction(ctx, [msg("a1", "ma1", "morning")]) == [True]
+        return real(ctx_, s, group_id, account_id, e)
+
+    detector.raced = False
+    ctx.detectors = detector
+    batch = [msg("a1", "ma1", "morning")] + [
+        msg(f"b{n}", f"mb{n}", text, user="bob") for n, text in enumerate(
+            ["lunch at noon", "the printer is jammed", "see you tomorrow", "nice weather today"])] + [
+        msg("b9", "mb9", "@steward help", user="bob", addressed=True)]
+    assert ingest_many(ctx, batch) == [False, True, True, True, True, True]
+    since = ctx.clock.now() - timedelta(days=1)
+    assert real.recent.count("sandbox:new-hires", "sandbox:bob", since) == 1 + 5
+    assert count(container, Case) == 0
+
+
+def test_a_database_that_cannot_be_reached_is_an_outage_not_a_bad_event(tmp_path):
+    """Connecting fails (PostgreSQL restarting or full, a SQLite file that cannot be opened): the plain
+    path raises what `database_away` calls an outage (the webhook answers 503 and the platform retries),
+    never what would set the event aside."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]      # nothing listens there once the probe is closed
+    (tmp_path / "a-directory").mkdir()
+    for url in (f"postgresql://steward@127.0.0.1:{closed}/steward", f"sqlite:///{tmp_path / 'a-directory'}"):
+        engine = make_engine(url)
+        with pytest.raises(DBAPIError) as raised:
+            with outside_transaction(engine):
+                pass
+        assert database_away(raised.value), url

@@ -85,3 +85,25 @@ def test_redis_flood_counting_is_shared_between_processes(redis_url, clock):
     assert web2.count(chat, "bob", since, "fp-ad") == 3
     assert web1.counts(chat, "bob", clock.now() + timedelta(seconds=2), "fp-ad", since) == (2, 3)
     assert web1.count(chat, "alice", since) == 0
+
+
+def test_one_message_decided_in_two_processes_counts_once(redis_url, clock):
+    """A message decided twice (a batch decided again after a race; a redelivery that reached the other process)
+    is one message to the flood counts, in Redis and in a process's memory; messages without a key count each
+    time, as before."""
+    from datetime import timedelta
+
+    from core.moderation.flood import MemoryRecentMessages
+    from steward.recent_redis import RedisRecentMessages
+
+    chat, since = f"test:{uuid.uuid4().hex}", clock.now() - timedelta(seconds=1)
+    web1, web2, memory = RedisRecentMessages(redis_url), RedisRecentMessages(redis_url), MemoryRecentMessages()
+    for store in (web1, web2, memory):
+        store.record(chat, "bob", "fp", clock.now(), "m1")
+    for store in (web1, memory):
+        store.record(chat, "bob", "fp", clock.now(), "m1")
+        store.record(chat, "bob", "fp", clock.now(), None)
+        store.record(chat, "bob", "fp", clock.now(), None)
+    assert web2.count(chat, "bob", since) == 1 + 2         # m1 once, and web1's two without a key
+    assert memory.count(chat, "bob", since, "fp") == 1 + 2
+    assert memory.tally(chat, "bob", "fp", clock.now(), since, since, "m1") == (3, 3)

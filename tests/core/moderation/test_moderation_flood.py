@@ -144,7 +144,7 @@ class TwoMethodStore:
     def __init__(self) -> None:
         self.rows: list[tuple[str, str, str, object]] = []
 
-    def record(self, chat, sender, fingerprint, at) -> None:
+    def record(self, chat, sender, fingerprint, at, message=None) -> None:
         self.rows.append((chat, sender, fingerprint, at))
 
     def count(self, chat, sender, since, fingerprint=None) -> int:

@@ -101,12 +101,12 @@ def insert_many_ignore(session: Session, model: type, rows: list[dict[str, Any]]
 
 
 def insert_rows(conn: Any, dialect, model: type, rows: list[dict[str, Any]], key: tuple[str, ...],
-                keep_order: bool = False, ignore: bool = True) -> set[tuple]:
+                keep_order: bool = False, ignore: bool = True, computed: tuple = ()) -> set[tuple]:
     """`insert_many_ignore` on a driver connection (in a transaction or not: on its own the statement is
     one)."""
     table, columns = model.__table__, tuple(rows[0])
     if dialect.name == "postgresql":
-        return _postgres_recordset(conn, dialect, table, rows, columns, key, keep_order, ignore)
+        return _postgres_recordset(conn, dialect, table, rows, columns, key, keep_order, ignore, computed)
     # SQLite: a multi-row VALUES, whose rows are inserted in order
     convert = _sqlite_converters(dialect, table, columns)
     values = [c(row[name]) if c else row[name] for row in rows for name, c in zip(columns, convert)]
@@ -114,7 +114,7 @@ def insert_rows(conn: Any, dialect, model: type, rows: list[dict[str, Any]], key
     for start in range(0, len(rows), SQLITE_ROWS):     # one statement per chunk, not per row
         count = min(SQLITE_ROWS, len(rows) - start)
         chunk = values[start * width:(start + count) * width]
-        sql = _sqlite_statement(dialect, table, columns, key, count, ignore)
+        sql = _sqlite_statement(dialect, table, columns, key, count, ignore, computed)
         with driver_errors(dialect, sql, conn):
             new.update(map(tuple, conn.execute(sql, chunk)))
     return new
@@ -134,11 +134,22 @@ def _sqlite_converters(dialect, table: Table, columns: tuple[str, ...]):
 
 @lru_cache(maxsize=1024)
 def _sqlite_statement(dialect, table: Table, columns: tuple[str, ...], key: tuple[str, ...], count: int,
-                      ignore: bool = True) -> str:
+                      ignore: bool = True, computed: tuple = ()) -> str:
     q = dialect.identifier_preparer.quote
     row = f"({', '.join('?' * len(columns))})"
-    return (f"INSERT INTO {q(table.name)} ({', '.join(map(q, columns))}) VALUES {', '.join([row] * count)} "
+    values = f"VALUES {', '.join([row] * count)}"
+    if computed:     # SQLite's upsert after INSERT ... SELECT needs a WHERE to parse
+        refs = {name: f"r.column{i + 1}" for i, name in enumerate(columns)}
+        values = f"SELECT {_select_list(columns, refs, computed)} FROM ({values}) AS r WHERE true"
+    return (f"INSERT INTO {q(table.name)} ({', '.join(map(q, columns))}) {values} "
             f"{_IGNORE if ignore else ''}RETURNING {', '.join(map(q, key))}")
+
+
+def _select_list(columns: tuple[str, ...], refs: dict[str, str], computed: tuple) -> str:
+    """Each column's value from the row (`refs`), or, for a `computed` one, its SQL expression over the row's
+    values ("{name}" standing for the row's value of a column)."""
+    exprs = dict(computed)
+    return ", ".join(exprs[name].format(**refs) if name in exprs else refs[name] for name in columns)
 
 
 def insert_many_ignore_reading(session: Session, model: type, rows: list[dict[str, Any]], key: tuple[str, ...],
@@ -166,7 +177,7 @@ def insert_many_ignore_reading(session: Session, model: type, rows: list[dict[st
 
 
 def _postgres_recordset(conn, dialect, table: Table, rows: list[dict[str, Any]], columns: tuple[str, ...],
-                        key: tuple[str, ...], keep_order: bool, ignore: bool = True) -> set[tuple]:
+                        key: tuple[str, ...], keep_order: bool, ignore: bool = True, computed: tuple = ()) -> set[tuple]:
     """PostgreSQL: the rows as one JSON parameter, unpacked by json_populate_recordset, so the statement
     text is the same for any number of rows (psycopg prepares it; a multi-row VALUES with hundreds of
     placeholders would be parsed again on every batch). The rows go in the order of their key, so two
@@ -174,7 +185,7 @@ def _postgres_recordset(conn, dialect, table: Table, rows: list[dict[str, Any]],
     holding a key each and waiting for the other's was a deadlock (PostgreSQL aborts one, it is retried).
     The archive keeps its order (its ids are the order messages arrived); a redelivery waits on the
     de-duplication's key first."""
-    sql, convert = _recordset_statement(dialect, table, columns, key, ignore=ignore)
+    sql, convert = _recordset_statement(dialect, table, columns, key, ignore=ignore, computed=computed)
     payload = _recordset_payload(rows, columns, key, convert, keep_order)
     with driver_errors(dialect, sql, conn):
         return {tuple(row) for row in pg_rows(conn, sql, {"rows": payload})}
@@ -190,11 +201,12 @@ def _recordset_payload(rows: list[dict[str, Any]], columns: tuple[str, ...], key
 
 @lru_cache(maxsize=None)
 def _recordset_statement(dialect, table: Table, columns: tuple[str, ...], key: tuple[str, ...], param: str = "rows",
-                         ignore: bool = True):
+                         ignore: bool = True, computed: tuple = ()):
     q = dialect.identifier_preparer.quote
     names, name = ", ".join(map(q, columns)), q(table.name)
-    sql = (f"INSERT INTO {name} ({names}) SELECT {names} "
-           f"FROM json_populate_recordset(NULL::{name}, CAST(%({param})s AS json)) "
+    selected = _select_list(columns, {c: f"r.{q(c)}" for c in columns}, computed)
+    sql = (f"INSERT INTO {name} ({names}) SELECT {selected} "
+           f"FROM json_populate_recordset(NULL::{name}, CAST(%({param})s AS json)) AS r "
            f"{_IGNORE if ignore else ''}RETURNING {', '.join(map(q, key))}")
     return sql, tuple(_converter(dialect, table, name) for name in columns)
 
@@ -202,12 +214,14 @@ def _recordset_statement(dialect, table: Table, columns: tuple[str, ...], key: t
 @dataclass(frozen=True)
 class Rows:
     """Rows for one table, for `insert_all`: inserted unless a unique constraint holds them already, or, not
-    `ignore`, all new: a row a unique constraint holds already fails the whole (IntegrityError)."""
+    `ignore`, all new: a row a unique constraint holds already fails the whole (IntegrityError). `computed`:
+    (column, SQL expression) pairs whose value the database works out as it writes (see `_select_list`)."""
     model: type
     rows: list[dict[str, Any]]
     key: tuple[str, ...]
     keep_order: bool = False
     ignore: bool = True
+    computed: tuple[tuple[str, str], ...] = ()
 
 
 def insert_all(conn: Any, dialect, parts: list[Rows]) -> list[set[tuple]]:
@@ -225,7 +239,8 @@ def insert_all(conn: Any, dialect, parts: list[Rows]) -> list[set[tuple]]:
             with driver_errors(dialect, "BEGIN IMMEDIATE", conn):
                 conn.execute("BEGIN IMMEDIATE")
         try:
-            new = [insert_rows(conn, dialect, p.model, p.rows, p.key, p.keep_order, p.ignore) if p.rows else set()
+            new = [insert_rows(conn, dialect, p.model, p.rows, p.key, p.keep_order, p.ignore, p.computed)
+                   if p.rows else set()
                    for p in parts]
             if own:
                 with driver_errors(dialect, "COMMIT", conn):
@@ -235,10 +250,10 @@ def insert_all(conn: Any, dialect, parts: list[Rows]) -> list[set[tuple]]:
                 conn.execute("ROLLBACK")
             raise
         return new
-    shape = tuple((p.model.__table__, tuple(p.rows[0]), p.key, p.ignore) for p in present)
+    shape = tuple((p.model.__table__, tuple(p.rows[0]), p.key, p.ignore, p.computed) for p in present)
     sql, converters = _all_statement(dialect, shape)
     params = {f"rows{i}": _recordset_payload(p.rows, columns, p.key, convert, p.keep_order)
-              for i, (p, (_, columns, _, _), convert) in enumerate(zip(present, shape, converters))}
+              for i, (p, (_, columns, *_), convert) in enumerate(zip(present, shape, converters))}
     with driver_errors(dialect, sql, conn):
         result = pg_rows(conn, sql, params)
     found: list[set[tuple]] = [set() for _ in present]
@@ -253,10 +268,10 @@ def _all_statement(dialect, shape: tuple) -> tuple[str, tuple]:
     """The keys come back as text columns, padded with NULLs to the widest key (a JSON column would be
     parsed by json.loads, row by row, in Python)."""
     withs, selects, converters = [], [], []
-    width = max(len(key) for _, _, key, _ in shape)
+    width = max(len(key) for _, _, key, _, _ in shape)
     q = dialect.identifier_preparer.quote
-    for i, (table, columns, key, ignore) in enumerate(shape):
-        insert, convert = _recordset_statement(dialect, table, columns, key, f"rows{i}", ignore)
+    for i, (table, columns, key, ignore, computed) in enumerate(shape):
+        insert, convert = _recordset_statement(dialect, table, columns, key, f"rows{i}", ignore, computed)
         withs.append(f"i{i} AS ({insert})")
         values = [f"CAST({q(name)} AS text)" for name in key] + ["NULL"] * (width - len(key))
         selects.append(f"SELECT {i}, {', '.join(values)} FROM i{i}")

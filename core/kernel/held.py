@@ -21,6 +21,7 @@ class Held:
     events: set[tuple[str, str]]              # (platform, event_id) delivered before
     messages: set[tuple[str, str, str]]       # (platform, chat_id, message_id) archived before
     accounts: dict[tuple[str, str], tuple[int, int, str | None]]   # (platform, user_id): id, person, name
+    read: bool = True                         # False: the accounts from the process's cache, nothing read
 
 
 # Each key is looked up through its unique index, whatever the planner thinks of the tables' sizes: a LATERAL

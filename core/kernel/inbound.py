@@ -14,6 +14,7 @@ from sqlalchemy import event, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from core.db.failures import database_away
 from core.db.models import Account, ArchivedMessage, Group, InboundEvent, ScheduledJob
 from core.db.upsert import (
     Rows,
@@ -29,7 +30,7 @@ from core.kernel import audit
 from core.kernel.addressing import called
 from core.kernel.context import CoreContext
 from core.kernel.directory import ACCOUNTS_READ, account_for, account_ids_many, find_account, group_for, join, leave
-from core.kernel.held import read_held
+from core.kernel.held import Held, read_held
 from core.kernel.runner import CommandRunner, Invocation
 from core.kernel.scheduler import scheduled_later, write_scheduled
 
@@ -45,10 +46,10 @@ def ingest_many(ctx: CoreContext, events: Sequence[Event]) -> list[bool]:
     """Handle events in order, atomically; for each, False when it was a duplicate delivery.
 
     A batch of plain messages (no edit, no file) whose senders, groups and memberships are known takes the
-    plain path: what the database holds of them is read outside a transaction, each new message is
-    decided, and, when the decisions wrote nothing through the session (ordinary chat), the batch's rows
-    (delivery, archive, the jobs it schedules) are written in one statement that is its own transaction:
-    two round trips, no BEGIN, no COMMIT, no session. Every other batch, and a plain one whose decisions
+    plain path: each new message is decided and, when the decisions wrote nothing through the session
+    (ordinary chat), the batch's rows (delivery, archive, the jobs it schedules) are written in one
+    statement that is its own transaction: one round trip (two when a sender must be read first), no
+    BEGIN, no COMMIT, no session. Every other batch, and a plain one whose decisions
     wrote (a warning, an answer), commits in one transaction as `in_one_transaction` says."""
     if events and all(isinstance(e, MessagePosted) and not e.edited and not e.files for e in events):
         firsts = _plain(ctx, events)
@@ -86,8 +87,10 @@ def in_one_transaction(ctx: CoreContext, events: Sequence[Event]) -> list[bool]:
 def _plain(ctx: CoreContext, events: Sequence[MessagePosted]) -> list[bool] | None:
     """The plain path (see `ingest_many`); None when the batch needs the full transaction instead.
 
-    The read is a snapshot: another process may store one of these deliveries or messages before this
-    write. The plain write then fails whole (its deliveries and archive are plain INSERTs, which a row
+    What the database holds of the batch is read outside a transaction, unless the process knows every
+    sender lately (core/kernel/lookups.py): then nothing is read, and a redelivery, or a message archived
+    under another event id, shows when the write finds its row held. Read or not, another process may store
+    one of these deliveries or messages before this write. The plain write then fails whole (its deliveries and archive are plain INSERTs, which a row
     held already fails), and so does a decision's transaction (the batch's deliveries and archive go first
     in it, as they do in the full transaction, so a decision may read or change the archived message; it
     commits only if every row the read promised was inserted). Either way nothing is written, and the batch
@@ -97,8 +100,14 @@ def _plain(ctx: CoreContext, events: Sequence[MessagePosted]) -> list[bool] | No
     keys = [(e.platform, e.event_id[:200]) for e in events]
     mkeys = [(e.platform, e.chat_id, e.message_id) for e in events]
     senders = list(dict.fromkeys((e.platform, e.user_id) for e in events))
+    cached = {sender: ctx.lookups.account(*sender) for sender in senders}
     with outside_transaction(ctx.sessions.kw["bind"]) as (conn, dialect):
-        held = read_held(conn, dialect, keys, mkeys, senders)
+        if all(cached.values()) and not any(e.display_name and cached[(e.platform, e.user_id)][2] != e.display_name
+                                            for e in events):
+            held = Held(set(), set(), cached, read=False)   # every sender known: the write tells what was held
+        else:
+            held = read_held(conn, dialect, keys, mkeys, senders)
+            ctx.lookups.remember_accounts(held.accounts)
         firsts, fresh, taken, archived = [], [], set(), set()
         for e, key, mkey in zip(events, keys, mkeys):
             first = key not in held.events and key not in taken
@@ -123,35 +132,52 @@ def _plain(ctx: CoreContext, events: Sequence[MessagePosted]) -> list[bool] | No
         rows = [Rows(InboundEvent, [_delivery_row(key, e, now) for key, e, first in zip(keys, events, firsts) if first],
                      ("platform", "event_id")),
                 Rows(ArchivedMessage, [_archive_row(e, group_id, person_id, now) for e, group_id, _, person_id in fresh],
-                     ("platform", "chat_id", "message_id"), keep_order=True)]
-        with ctx.sessions() as s:
-            s.info[_ROWS_FIRST] = rows
-            for e, group_id, account_id, person_id in fresh:
-                _decide(ctx, s, e, group_id, account_id, person_id)
-            jobs = Rows(ScheduledJob, scheduled_later(s), ("key",))
-            if not s.in_transaction():       # the decisions did not use the session: ordinary chat
-                try:
-                    insert_all(conn, dialect, [replace(part, ignore=False) for part in rows] + [jobs])
-                except IntegrityError:
-                    pass                     # raced: nothing was written
-                else:
-                    ctx.metrics.count("ingest_batches", path="plain")
-                    return firsts
-            else:
-                s.connection()               # begun, perhaps with nothing sent yet: the rows go first
-                written = s.info[_ROWS_WRITTEN]
-                if all(len(new) == len(part.rows) for new, part in zip(written, rows)):
-                    insert_all(*driver(s), [jobs])
-                    s.commit()
-                    ctx.metrics.count("ingest_batches", path="session")
-                    return firsts
-                s.rollback()
-    log.info("deliveries of a batch were stored elsewhere after they were read; deciding them again")
+                     ("platform", "chat_id", "message_id"), keep_order=True, computed=_SENDERS_PERSON)]
+        try:
+            path = _decide_and_write(ctx, conn, dialect, rows, fresh)
+        except Exception as exc:
+            # unread, a decision may have failed on a redelivery (the poison set aside before, say): the
+            # full transaction tells; read, the batch fails as it would there
+            if held.read or database_away(exc):
+                raise
+            path = None
+        if path is not None:
+            ctx.metrics.count("ingest_batches", path=path)
+            return firsts
+    log.info("deliveries of a batch were stored before it could be written; deciding them again")
     ctx.metrics.count("ingest_batches", path="replayed")
     return in_one_transaction(ctx, events)
 
 
+def _decide_and_write(ctx: CoreContext, conn, dialect, rows: list[Rows], fresh: list[tuple]) -> str | None:
+    """Decide each new message, then write: the path taken, or None when another process stored some of the
+    rows first (nothing was written)."""
+    with ctx.sessions() as s:
+        s.info[_ROWS_FIRST] = rows
+        for e, group_id, account_id, person_id in fresh:
+            _decide(ctx, s, e, group_id, account_id, person_id)
+        jobs = Rows(ScheduledJob, scheduled_later(s), ("key",))
+        if not s.in_transaction():       # the decisions did not use the session: ordinary chat
+            try:
+                insert_all(conn, dialect, [replace(part, ignore=False) for part in rows] + [jobs])
+            except IntegrityError:
+                return None              # nothing was written
+            return "plain"
+        s.connection()                   # begun, perhaps with nothing sent yet: the rows go first
+        written = s.info[_ROWS_WRITTEN]
+        if not all(len(new) == len(part.rows) for new, part in zip(written, rows)):
+            s.rollback()
+            return None
+        insert_all(*driver(s), [jobs])
+        s.commit()
+        return "session"
+
+
 _ROWS_FIRST, _ROWS_WRITTEN = "steward.plain_rows", "steward.plain_rows_written"
+# The archive's person is the sender's account's as the row is written, not the process's cached one (an
+# identity link elsewhere may have moved the account to another person meanwhile).
+_SENDERS_PERSON = (("person_id", "(SELECT a.person_id FROM accounts AS a "
+                                 "WHERE a.platform = {platform} AND a.user_id = {user_id})"),)
 
 
 @event.listens_for(Session, "after_begin")

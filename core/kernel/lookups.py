@@ -3,6 +3,11 @@
 Groups change only when the configuration is synced or a group is created, and an open
 membership rarely closes; both are cached for a short time (monotonic seconds, not the domain
 clock). A stale entry can at worst delay re-opening a membership by `ttl` seconds.
+
+The senders' accounts are cached too, for the plain path of ingest (inbound.py): an account's id never
+changes; its display name, when a message brings another, sends the batch back to the database; and its
+person (which an identity link may change) is used for the process's membership cache only, the archive
+taking the person from the accounts table as it writes.
 """
 from __future__ import annotations
 
@@ -20,6 +25,7 @@ class Lookups:
         self.ttl = ttl
         self._groups: dict[tuple[str, str], tuple[float, int | None]] = {}
         self._members: dict[tuple[int, int], float] = {}
+        self._accounts: dict[tuple[str, str], tuple[float, tuple[int, int, str | None]]] = {}
         self._lock = threading.Lock()
 
     def group_id(self, s: Session, platform: str, chat_id: str) -> int | None:
@@ -58,7 +64,22 @@ class Lookups:
         with self._lock:
             self._members.pop((person_id, group_id), None)
 
+    def account(self, platform: str, user_id: str) -> tuple[int, int, str | None] | None:
+        """(account id, person id, display name) of a sender seen lately, or None."""
+        with self._lock:
+            hit = self._accounts.get((platform, user_id))
+        return hit[1] if hit is not None and hit[0] > time.monotonic() else None
+
+    def remember_accounts(self, accounts: dict[tuple[str, str], tuple[int, int, str | None]]) -> None:
+        until = time.monotonic() + self.ttl
+        with self._lock:
+            if len(self._accounts) > 200_000:
+                self._accounts.clear()
+            for key, account in accounts.items():
+                self._accounts[key] = (until, account)
+
     def clear(self) -> None:
         with self._lock:
             self._groups.clear()
             self._members.clear()
+            self._accounts.clear()

@@ -9,11 +9,11 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import DBAPIError
 
 from core.db.failures import database_away
-from core.db.models import ArchivedMessage, AuditEntry, Case, InboundEvent, OutboxItem, ScheduledJob
+from core.db.models import Account, ArchivedMessage, AuditEntry, Case, InboundEvent, OutboxItem, Person, ScheduledJob
 from core.db.session import make_engine
 from core.db.upsert import outside_transaction
 from core.kernel import audit
@@ -45,24 +45,42 @@ def known(container) -> Paths:
 
 def test_ordinary_chat_from_known_senders_is_plain_and_answers_as_the_full_transaction(container):
     paths = known(container)
-    firsts = ingest_many(container.ctx, [msg("e1", "m1"), msg("e1", "m1"), msg("e2", "m1"), msg("e3", "m2", user="bob"),
-                                         msg("w1", "w1")])
-    assert firsts == [True, False, True, True, False]   # e2: a new delivery of a message already archived
+    firsts = ingest_many(container.ctx, [msg("e1", "m1"), msg("e1", "m1"), msg("e2", "m1"), msg("e3", "m2", user="bob")])
+    assert firsts == [True, False, True, True]   # e2: a new delivery of a message already archived
     assert paths.taken == {"plain": 1}
-    assert count(container, InboundEvent) == 5
-    assert count(container, ArchivedMessage) == 4
+    assert ingest_many(container.ctx, [msg("w1", "w1"), msg("e4", "m4")]) == [False, True]   # a redelivery among them
+    assert paths.taken == {"plain": 1, "replayed": 1}
+    assert count(container, InboundEvent) == 6
+    assert count(container, ArchivedMessage) == 5
     with container.sessions() as s:
         rows = s.execute(select(ArchivedMessage.message_id, ArchivedMessage.user_id, ArchivedMessage.person_id,
                                 ArchivedMessage.group_id).order_by(ArchivedMessage.id)).all()
     by_user = {user: (person, group) for _, user, person, group in rows[:2]}
-    assert [(m, by_user[u]) for m, u, *_ in rows[2:]] == [("m1", by_user["alice"]), ("m2", by_user["bob"])]
+    assert [(m, by_user[u]) for m, u, *_ in rows[2:]] == [
+        ("m1", by_user["alice"]), ("m2", by_user["bob"]), ("m4", by_user["alice"])]
+
+
+def test_the_archive_takes_the_senders_person_as_it_is_written(container):
+    """The process caches its senders' accounts; another process links alice's account to another person: the
+    plain path's archive row is hers under the person the account has now, not the one the cache remembers."""
+    known(container)
+    ingest_many(container.ctx, [msg("e1", "m1")])          # alice's account is cached now
+    with container.sessions() as s, s.begin():
+        other = Person(name="Alice (HR record)", created_at=container.ctx.clock.now())
+        s.add(other)
+        s.flush()
+        s.execute(update(Account).where(Account.user_id == "alice").values(person_id=other.id))
+        linked = other.id
+    ingest_many(container.ctx, [msg("e2", "m2")])
+    with container.sessions() as s:
+        assert s.scalar(select(ArchivedMessage.person_id).where(ArchivedMessage.message_id == "m2")) == linked
 
 
 def test_a_question_schedules_its_watch_job_once_even_when_redelivered(container):
     paths = known(container)
     assert ingest_many(container.ctx, [msg("q1", "mq", "作业什么时候交？")]) == [True]
     assert ingest_many(container.ctx, [msg("q1", "mq", "作业什么时候交？")]) == [False]
-    assert paths.taken == {"plain": 2}
+    assert paths.taken == {"plain": 1, "replayed": 1}
     assert count(container, ScheduledJob, ScheduledJob.kind == "training.watch_message") == 1
 
 

@@ -9,7 +9,9 @@ cache lookup, execution context, result set-up, events) cost several times the s
 """
 from __future__ import annotations
 
+import itertools
 import json
+import re
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -60,6 +62,76 @@ def pg_rows(conn: Any, sql: str, params: Any) -> list:
 
 
 _CURSOR = "_steward_cursor"
+
+
+def pg_autocommit_rows(conn: Any, sql: str, params: dict[str, str]) -> list[tuple]:
+    """PostgreSQL, a connection outside any transaction: run one statement, its own transaction, straight
+    through libpq (prepared once per connection, text parameters, its rows as tuples of int, str or None),
+    without psycopg's cursor: no BEGIN sent, no autocommit to switch on and off, and about half the CPU.
+    Errors are psycopg's own, as its cursor would raise them (`driver_errors` maps them)."""
+    pgconn = conn.pgconn
+    if pgconn.transaction_status != _IDLE:
+        if conn.closed:      # the server went away: an outage (`driver_errors`), not a mistake here
+            from psycopg import OperationalError
+            raise OperationalError("the connection is lost")
+        raise RuntimeError("pg_autocommit_rows outside a transaction only")
+    prepared = getattr(conn, _PREPARED, None)
+    if prepared is None:
+        prepared = {}
+        setattr(conn, _PREPARED, prepared)
+    for attempt in (1, 2):
+        found = prepared.get(sql)
+        if found is None:
+            names: list[str] = []
+            text = _PARAM.sub(lambda m: f"${_position(names, m.group(1))}", sql)
+            name = f"steward_{next(_NAMES)}".encode()     # never one a connection had: no clash with a left-over
+            _checked(conn, pgconn.prepare(name, text.encode()), _COMMAND_OK)
+            found = prepared[sql] = (name, tuple(names))
+        name, names = found
+        result = pgconn.exec_prepared(name, [params[n].encode() for n in names])
+        if attempt == 1 and result.error_field(_SQLSTATE) == b"26000":
+            prepared.clear()     # psycopg deallocates every prepared statement when it resets its own
+            continue
+        break
+    _checked(conn, result, _TUPLES_OK)
+    convert = [_FROM_TEXT.get(result.ftype(col), _unexpected) for col in range(result.nfields)]
+    get = result.get_value
+    return [tuple(None if (v := get(row, col)) is None else c(v) for col, c in enumerate(convert))
+            for row in range(result.ntuples)]
+
+
+def _position(names: list[str], name: str) -> int:
+    if name not in names:
+        names.append(name)
+    return names.index(name) + 1
+
+
+def _checked(conn: Any, result, status):
+    if result.status != status:
+        from psycopg import OperationalError
+        from psycopg.errors import error_from_result  # psycopg is there: this is its connection
+        if result.error_field(_SQLSTATE) is None:
+            # no SQLSTATE: libpq's own failure (the server closed the connection): the connection is
+            # closed, so that `driver_errors` reports it lost and it is not pooled again
+            message = result.get_error_message(conn.info.encoding)
+            conn.close()
+            raise OperationalError(message)
+        raise error_from_result(result, encoding=conn.info.encoding)
+    return result
+
+
+def _unexpected(value: bytes):
+    raise TypeError("pg_autocommit_rows returns int and text columns only")
+
+
+_PREPARED, _NAMES = "_steward_prepared", itertools.count()
+_PARAM = re.compile(r"%\((\w+)\)s")
+# libpq's PQTRANS_IDLE, PGRES_COMMAND_OK, PGRES_TUPLES_OK (psycopg.pq's enums; psycopg is an optional install)
+_IDLE, _COMMAND_OK, _TUPLES_OK = 0, 1, 2
+_SQLSTATE = ord("C")     # libpq's PG_DIAG_SQLSTATE
+# int2, int4, int8; text, varchar, bpchar, name, unknown
+_FROM_TEXT = {21: int, 23: int, 20: int, 25: bytes.decode, 1043: bytes.decode, 1042: bytes.decode, 19: bytes.decode,
+              705: bytes.decode}
 
 
 def driver(session: Session) -> tuple[Any, Any]:
@@ -224,12 +296,13 @@ class Rows:
     computed: tuple[tuple[str, str], ...] = ()
 
 
-def insert_all(conn: Any, dialect, parts: list[Rows]) -> list[set[tuple]]:
+def insert_all(conn: Any, dialect, parts: list[Rows], alone: bool = False) -> list[set[tuple]]:
     """Several tables' `insert_rows`, atomically; returns each part's keys inserted (on PostgreSQL as text:
     the keys Steward writes this way are text). PostgreSQL: one
-    statement (each INSERT a data-modifying WITH query), so one round trip and, on a connection outside a
-    transaction, its own transaction with no BEGIN or COMMIT to send. SQLite: the INSERTs in turn, inside
-    BEGIN IMMEDIATE ... COMMIT unless the connection is in a transaction already."""
+    statement (each INSERT a data-modifying WITH query), so one round trip, and `alone` (the connection is
+    outside any transaction: `outside_transaction`) its own transaction with no BEGIN or COMMIT to send.
+    SQLite: the INSERTs in turn, inside BEGIN IMMEDIATE ... COMMIT unless the connection is in a
+    transaction already."""
     present = [part for part in parts if part.rows]
     if not present:
         return [set() for _ in parts]
@@ -255,7 +328,7 @@ def insert_all(conn: Any, dialect, parts: list[Rows]) -> list[set[tuple]]:
     params = {f"rows{i}": _recordset_payload(p.rows, columns, p.key, convert, p.keep_order)
               for i, (p, (_, columns, *_), convert) in enumerate(zip(present, shape, converters))}
     with driver_errors(dialect, sql, conn):
-        result = pg_rows(conn, sql, params)
+        result = pg_autocommit_rows(conn, sql, params) if alone else pg_rows(conn, sql, params)
     found: list[set[tuple]] = [set() for _ in present]
     for i, *key in result:
         found[i].add(tuple(key[:len(present[i].key)]))
@@ -281,22 +354,18 @@ def _all_statement(dialect, shape: tuple) -> tuple[str, tuple]:
 
 @contextmanager
 def outside_transaction(engine) -> Iterator[tuple[Any, Any]]:
-    """A pooled driver connection on which each statement is its own transaction (PostgreSQL's autocommit;
-    Steward's SQLite connections always are, BEGIN being sent by hand), and the dialect.
+    """A pooled driver connection outside any transaction, for statements that are each their own
+    (PostgreSQL: `pg_autocommit_rows`; Steward's SQLite connections send BEGIN by hand), and the dialect.
 
     A connection that cannot be had is an outage, raised as SQLAlchemy raises it (core/db/failures.py
     `database_away`: the webhook answers 503 and the platform retries), not a failing event. A connection
     the database dropped is discarded, and with it the pool's older ones, as SQLAlchemy does on a
     disconnect (they went with the same restart)."""
     dialect = engine.dialect
-    postgres = dialect.name == "postgresql"
     with driver_errors(dialect, "connect", None, lost=True):
         proxy = engine.raw_connection()
     conn = proxy.driver_connection
     try:
-        if postgres:
-            with driver_errors(dialect, "SET autocommit", conn, lost=True):
-                conn.autocommit = True
         yield conn, dialect
     except DBAPIError as exc:
         if exc.connection_invalidated and proxy.is_valid:
@@ -304,13 +373,9 @@ def outside_transaction(engine) -> Iterator[tuple[Any, Any]]:
         raise
     finally:
         if proxy.is_valid:
-            try:
-                if postgres:
-                    if conn.closed:
-                        proxy.invalidate()
-                    else:
-                        conn.autocommit = False
-            finally:
+            if dialect.name == "postgresql" and conn.closed:
+                proxy.invalidate()
+            else:
                 proxy.close()
 
 

@@ -1,6 +1,6 @@
-"""What the database already holds of a batch of messages, read in one go outside any transaction: which
-of their events were delivered before, which of the messages are archived, and their senders' accounts.
-One statement on PostgreSQL (one round trip), three on SQLite (in-process calls).
+"""What the database already holds of a batch of messages, read in one statement outside any transaction
+(on a connection from core/db/upsert.py `outside_transaction`): which of their events were delivered
+before, which of the messages are archived, and their senders' accounts.
 
 The read is a snapshot: another process may commit the same keys a moment later. The writes that follow
 (core/db/upsert.py `insert_all`) are each guarded by a unique key, so such a race doubles nothing; see
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Sequence
 
-from core.db.upsert import driver_errors, pg_rows
+from core.db.upsert import driver_errors, pg_autocommit_rows
 
 
 @dataclass
@@ -47,7 +47,7 @@ def read_held(conn: Any, dialect, events: Sequence[tuple[str, str]], messages: S
     if dialect.name == "postgresql":
         keys = json.dumps([events, messages, senders], ensure_ascii=False)
         with driver_errors(dialect, _PG, conn):
-            rows = pg_rows(conn, _PG, {"keys": keys})
+            rows = pg_autocommit_rows(conn, _PG, {"keys": keys})
         for part, a, b, c, d, e, f in rows:
             if part == 0:
                 held.events.add((a, b))

@@ -9,7 +9,7 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from core.db.failures import database_away
@@ -216,3 +216,33 @@ def test_a_database_that_cannot_be_reached_is_an_outage_not_a_bad_event(tmp_path
             with outside_transaction(engine):
                 pass
         assert database_away(raised.value), url
+
+
+def test_a_restarted_database_is_an_outage_for_one_batch_then_forgotten(container):
+    """PostgreSQL drops every connection (a restart): the next batch fails as an outage (503: the platform
+    retries), the pool's connections from before are retired with the one that failed, and the batch after
+    is stored."""
+    if container.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL: SQLite has no server to restart")
+    known(container)
+    ingest_many(container.ctx, [msg("e1", "m1")])
+    held = [container.engine.raw_connection() for _ in range(3)]
+    pids = []
+    for proxy in held:
+        with proxy.driver_connection.cursor() as cursor:
+            pids.append(cursor.execute("SELECT pg_backend_pid()").fetchone()[0])
+        proxy.close()
+    admin = make_engine(container.settings.database_url)
+    try:
+        with admin.connect() as c:
+            for pid in pids:
+                c.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    finally:
+        admin.dispose()
+    outcomes = []
+    for n in range(3):
+        try:
+            outcomes.append(ingest_many(container.ctx, [msg(f"d{n}", f"dm{n}")]))
+        except Exception as exc:
+            outcomes.append(database_away(exc))
+    assert outcomes == [True, [True], [True]]

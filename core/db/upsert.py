@@ -12,6 +12,8 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import threading
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -354,29 +356,59 @@ def _all_statement(dialect, shape: tuple) -> tuple[str, tuple]:
 
 @contextmanager
 def outside_transaction(engine) -> Iterator[tuple[Any, Any]]:
-    """A pooled driver connection outside any transaction, for statements that are each their own
-    (PostgreSQL: `pg_autocommit_rows`; Steward's SQLite connections send BEGIN by hand), and the dialect.
+    """A driver connection outside any transaction, for statements that are each their own (PostgreSQL:
+    `pg_autocommit_rows`; Steward's SQLite connections send BEGIN by hand), and the dialect.
 
-    A connection that cannot be had is an outage, raised as SQLAlchemy raises it (core/db/failures.py
-    `database_away`: the webhook answers 503 and the platform retries), not a failing event. A connection
-    the database dropped is discarded, and with it the pool's older ones, as SQLAlchemy does on a
-    disconnect (they went with the same restart)."""
-    dialect = engine.dialect
-    with driver_errors(dialect, "connect", None, lost=True):
-        proxy = engine.raw_connection()
+    The thread keeps its connection from one call to the next (checking one out of the pool and back cost
+    a batch of ordinary chat more than its statement): given back should the call fail, should the engine
+    differ or the pool have retired its connections since, and after KEEP_SECONDS (the engine's
+    pool_recycle). A connection that cannot be had is an outage, raised as SQLAlchemy raises it
+    (core/db/failures.py `database_away`: the webhook answers 503 and the platform retries), not a failing
+    event. A connection the database dropped is discarded, and with it the pool's older ones, as SQLAlchemy
+    does on a disconnect (they went with the same restart)."""
+    dialect, kept = engine.dialect, getattr(_KEPT, "connection", None)
+    _KEPT.connection = None
+    if kept is not None and (kept[0] is not engine or not _fresh(engine, *kept[1:])):
+        _give_back(kept[0].dialect, kept[1], kept[1].driver_connection)
+        kept = None
+    if kept is None:
+        with driver_errors(dialect, "connect", None, lost=True):
+            kept = (engine, engine.raw_connection(), time.time())
+    proxy = kept[1]
     conn = proxy.driver_connection
     try:
         yield conn, dialect
-    except DBAPIError as exc:
-        if exc.connection_invalidated and proxy.is_valid:
+    except BaseException as exc:
+        if isinstance(exc, DBAPIError) and exc.connection_invalidated and proxy.is_valid:
             engine.pool._invalidate(proxy, exc)     # what SQLAlchemy's Connection does on a disconnect
+        _give_back(dialect, proxy, conn)
         raise
-    finally:
-        if proxy.is_valid:
-            if dialect.name == "postgresql" and conn.closed:
-                proxy.invalidate()
-            else:
-                proxy.close()
+    if _idle(dialect, conn):
+        _KEPT.connection = kept
+    else:
+        _give_back(dialect, proxy, conn)
+
+
+_KEPT = threading.local()
+KEEP_SECONDS = 1800
+
+
+def _fresh(engine, proxy, since: float) -> bool:
+    return proxy.is_valid and since > getattr(engine.pool, "_invalidate_time", 0) and time.time() - since < KEEP_SECONDS
+
+
+def _idle(dialect, conn) -> bool:
+    if dialect.name == "postgresql":
+        return not conn.closed and conn.pgconn.transaction_status == _IDLE
+    return not conn.in_transaction
+
+
+def _give_back(dialect, proxy, conn) -> None:
+    if proxy.is_valid:
+        if dialect.name == "postgresql" and conn.closed:
+            proxy.invalidate()
+        else:
+            proxy.close()
 
 
 def _converter(dialect, table: Table, name: str) -> Callable[[Any], Any] | None:

@@ -7,7 +7,8 @@ intakes, the handlers of each event type.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+import threading
+from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from sqlalchemy import event, update
@@ -151,18 +152,25 @@ def _plain(ctx: CoreContext, events: Sequence[MessagePosted]) -> list[bool] | No
 
 def _decide_and_write(ctx: CoreContext, conn, dialect, rows: list[Rows], fresh: list[tuple]) -> str | None:
     """Decide each new message, then write: the path taken, or None when another process stored some of the
-    rows first (nothing was written)."""
-    with ctx.sessions() as s:
+    rows first (nothing was written).
+
+    The session is the thread's last one when that one was never used (ordinary chat): making and closing
+    one per batch cost more than deciding a chat message."""
+    kept = getattr(_UNUSED, "session", None)
+    s = kept[1] if kept is not None and kept[0] is ctx.sessions else ctx.sessions()
+    _UNUSED.session, path = None, None
+    try:
         s.info[_ROWS_FIRST] = rows
         for e, group_id, account_id, person_id in fresh:
             _decide(ctx, s, e, group_id, account_id, person_id)
         jobs = Rows(ScheduledJob, scheduled_later(s), ("key",))
         if not s.in_transaction():       # the decisions did not use the session: ordinary chat
             try:
-                insert_all(conn, dialect, [replace(part, ignore=False) for part in rows] + [jobs], alone=True)
+                insert_all(conn, dialect, [_strict(part) for part in rows] + [jobs], alone=True)
             except IntegrityError:
                 return None              # nothing was written
-            return "plain"
+            path = "plain"
+            return path
         s.connection()                   # begun, perhaps with nothing sent yet: the rows go first
         written = s.info[_ROWS_WRITTEN]
         if not all(len(new) == len(part.rows) for new, part in zip(written, rows)):
@@ -171,6 +179,20 @@ def _decide_and_write(ctx: CoreContext, conn, dialect, rows: list[Rows], fresh: 
         insert_all(*driver(s), [jobs])
         s.commit()
         return "session"
+    finally:
+        if path == "plain" and not s.in_transaction():
+            s.info.clear()
+            _UNUSED.session = (ctx.sessions, s)
+        else:
+            s.close()
+
+
+_UNUSED = threading.local()
+
+
+def _strict(part: Rows) -> Rows:
+    """The rows as plain INSERTs: a row held already fails the statement."""
+    return Rows(part.model, part.rows, part.key, part.keep_order, False, part.computed)
 
 
 _ROWS_FIRST, _ROWS_WRITTEN = "steward.plain_rows", "steward.plain_rows_written"

@@ -61,10 +61,15 @@ def find_links(text: str) -> list[tuple[str, tuple[int, int]]]:
     return out
 
 
+_INVITE_DOMAINS = tuple(h for h in INVITE_HOSTS if "/" not in h)
+_INVITE_PATHS = tuple(h for h in INVITE_HOSTS if "/" in h)
+
+
 def _invite(host: str, text: str, span: tuple[int, int]) -> bool:
+    if domain_allowed(host, _INVITE_DOMAINS):
+        return True
     url = text[span[0]:span[1]]
-    return any(domain_allowed(host, (h,)) for h in INVITE_HOSTS if "/" not in h) or \
-        any(h in url for h in INVITE_HOSTS if "/" in h)
+    return any(h in url for h in _INVITE_PATHS)
 
 
 class ContactDetector:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from typing import Callable, Sequence
 
 from core.moderation.matcher import Match
@@ -165,7 +166,14 @@ _FILE = re.compile(r"[\w\u4e00-\u9fff-]+\."
 
 
 def domain_allowed(host: str, domains: Sequence[str]) -> bool:
-    return any(host == d or host.endswith("." + d) for d in domains)
+    """`host` is one of `domains` or a subdomain of one."""
+    domains = tuple(domains)
+    return host in domains or host.endswith(_subdomain_suffixes(domains))
+
+
+@lru_cache(maxsize=64)
+def _subdomain_suffixes(domains: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple("." + d for d in domains)
 
 
 # ------------------------------------------------------------------------------------ detector

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import re
 import threading
 import time
@@ -368,12 +369,14 @@ def outside_transaction(engine) -> Iterator[tuple[Any, Any]]:
     does on a disconnect (they went with the same restart)."""
     dialect, kept = engine.dialect, getattr(_KEPT, "connection", None)
     _KEPT.connection = None
-    if kept is not None and (kept[0] is not engine or not _fresh(engine, *kept[1:])):
+    if kept is not None and kept[3] != os.getpid():
+        kept = None      # a forked child's copy of its parent's: never used, never given back, from here
+    if kept is not None and (kept[0] is not engine or not _fresh(engine, kept[1], kept[2])):
         _give_back(kept[0].dialect, kept[1], kept[1].driver_connection)
         kept = None
     if kept is None:
         with driver_errors(dialect, "connect", None, lost=True):
-            kept = (engine, engine.raw_connection(), time.time())
+            kept = (engine, engine.raw_connection(), time.time(), os.getpid())
     proxy = kept[1]
     conn = proxy.driver_connection
     try:

@@ -64,10 +64,10 @@ class RedisRecentMessages:
             return self._away(exc).counts(chat, sender, since, fingerprint, since_same, enough)
 
     def _record(self, chat: str, sender: str, fingerprint: str, at: datetime, message: str | None) -> None:
-        # a message's key as the member: recording it again (decided twice, here or in another process)
-        # adds nothing to the sorted set
+        # a message's key as the member, without its time (a message without a send time is stamped when
+        # it is decided): recording it again, here or in another process, adds nothing to the sorted set
         score = at.timestamp()
-        member = f"{score}:{uuid.uuid4().hex[:8]}" if message is None else f"{score}:m:{message}"
+        member = f"{score}:{uuid.uuid4().hex[:8]}" if message is None else f"m:{message}"
         pipe = self.client.pipeline(transaction=False)
         for key in (self._keys(chat, sender), self._keys(chat, sender, fingerprint)):
             pipe.zadd(key, {member: score})

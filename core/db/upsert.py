@@ -386,7 +386,7 @@ def outside_transaction(engine) -> Iterator[tuple[Any, Any]]:
             engine.pool._invalidate(proxy, exc)     # what SQLAlchemy's Connection does on a disconnect
         _give_back(dialect, proxy, conn)
         raise
-    if _idle(dialect, conn):
+    if _idle(dialect, conn) and _may_keep():
         _KEPT.connection = kept
     else:
         _give_back(dialect, proxy, conn)
@@ -394,10 +394,30 @@ def outside_transaction(engine) -> Iterator[tuple[Any, Any]]:
 
 _KEPT = threading.local()
 KEEP_SECONDS = 1800
+# At most this many threads of a process keep a connection (the group commit's leader and a spool's
+# thread need no more), so many request threads cannot take the pool's every connection.
+KEEPERS = 2
+_keepers: set[int] = set()
+_keepers_lock = threading.Lock()
+
+
+def _may_keep() -> bool:
+    me = threading.get_ident()
+    with _keepers_lock:
+        if me in _keepers:
+            return True
+        if len(_keepers) >= KEEPERS:     # threads that ended keep nothing: their places are free again
+            _keepers.intersection_update(t.ident for t in threading.enumerate())
+        if len(_keepers) >= KEEPERS:
+            return False
+        _keepers.add(me)
+        return True
 
 
 def _fresh(engine, proxy, since: float) -> bool:
-    return proxy.is_valid and since > getattr(engine.pool, "_invalidate_time", 0) and time.time() - since < KEEP_SECONDS
+    """Still the engine's pool's (not one `engine.dispose()` replaced), not retired since, not too old."""
+    return (proxy.is_valid and getattr(proxy, "_pool", None) is engine.pool
+            and since > getattr(engine.pool, "_invalidate_time", 0) and time.time() - since < KEEP_SECONDS)
 
 
 def _idle(dialect, conn) -> bool:

@@ -103,9 +103,11 @@ def _plain(ctx: CoreContext, events: Sequence[MessagePosted]) -> list[bool] | No
     senders = list(dict.fromkeys((e.platform, e.user_id) for e in events))
     cached = {sender: ctx.lookups.account(*sender) for sender in senders}
     with outside_transaction(ctx.sessions.kw["bind"]) as (conn, dialect):
-        if all(cached.values()) and not any(e.display_name and cached[(e.platform, e.user_id)][2] != e.display_name
-                                            for e in events):
-            held = Held(set(), set(), cached, read=False)   # every sender known: the write tells what was held
+        if all(cached.values()) and not any(e.is_direct or e.addressed or (
+                e.display_name and cached[(e.platform, e.user_id)][2] != e.display_name) for e in events):
+            # every sender known, nothing asked of Steward (a redelivered command would run before the
+            # write finds it a duplicate): the write tells what was held
+            held = Held(set(), set(), cached, read=False)
         else:
             held = read_held(conn, dialect, keys, mkeys, senders)
             ctx.lookups.remember_accounts(held.accounts)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 import sqlite3
+import threading
 from collections import Counter
 from datetime import timedelta
 
@@ -15,7 +16,7 @@ from sqlalchemy.exc import DBAPIError
 from core.db.failures import database_away
 from core.db.models import Account, ArchivedMessage, AuditEntry, Case, InboundEvent, OutboxItem, Person, ScheduledJob
 from core.db.session import make_engine
-from core.db.upsert import outside_transaction
+from core.db.upsert import KEEPERS, outside_transaction
 from core.kernel import audit
 from core.kernel.held import _sqlite
 from core.kernel.inbound import in_one_transaction, ingest_many
@@ -247,3 +248,46 @@ def test_a_restarted_database_is_an_outage_for_one_batch_then_forgotten(containe
             outcomes.append("outage" if database_away(exc) else exc)
     assert outcomes.count("outage") <= 1 and outcomes[-2:] == [[True], [True]], outcomes
     assert all(outcome in ("outage", [True]) for outcome in outcomes), outcomes
+
+
+def test_a_redelivered_command_is_known_as_one_before_it_runs(container):
+    """A message asked of Steward is read first even from known senders: its redelivery is a duplicate at
+    once (the command does not run again, only to be rolled back)."""
+    paths = known(container)
+    help_ = msg("c1", "mc", "@steward help", addressed=True)
+    assert ingest_many(container.ctx, [help_]) == [True]
+    answers = count(container, OutboxItem)
+    assert ingest_many(container.ctx, [help_]) == [False]
+    assert paths.taken == {"session": 1, "plain": 1}
+    assert count(container, OutboxItem) == answers
+
+
+def test_threads_keep_few_connections_and_none_from_a_disposed_pool(tmp_path):
+    """Many request threads may lead a group commit in turn: at most KEEPERS of them keep a connection, so
+    the pool keeps the rest; a connection kept from before `engine.dispose()` is not used after it."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'kept.db'}")
+    inside, leave = threading.Barrier(KEEPERS + 3), threading.Event()
+
+    def lead():
+        with outside_transaction(engine):
+            pass
+        inside.wait(10)      # every thread is alive, having left the block
+        leave.wait(10)
+
+    threads = [threading.Thread(target=lead) for _ in range(KEEPERS + 2)]
+    for t in threads:
+        t.start()
+    inside.wait(10)
+    try:
+        assert engine.pool.checkedout() <= KEEPERS
+    finally:
+        leave.set()
+        for t in threads:
+            t.join(10)
+    with outside_transaction(engine):
+        pass
+    engine.dispose()
+    with outside_transaction(engine):
+        pass
+    assert engine.pool.checkedout() == 1      # kept from the new pool
+    engine.dispose()

@@ -107,3 +107,5 @@ def test_one_message_decided_in_two_processes_counts_once(redis_url, clock):
     assert web2.count(chat, "bob", since) == 1 + 2         # m1 once, and web1's two without a key
     assert memory.count(chat, "bob", since, "fp") == 1 + 2
     assert memory.tally(chat, "bob", "fp", clock.now(), since, since, "m1") == (3, 3)
+    web2.record(chat, "bob", "fp", clock.now() + timedelta(seconds=5), "m1")     # stamped later when decided again
+    assert web1.count(chat, "bob", since) == 1 + 2

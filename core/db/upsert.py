@@ -9,10 +9,8 @@ cache lookup, execution context, result set-up, events) cost several times the s
 """
 from __future__ import annotations
 
-import itertools
 import json
 import os
-import re
 import threading
 import time
 from contextlib import contextmanager
@@ -65,76 +63,6 @@ def pg_rows(conn: Any, sql: str, params: Any) -> list:
 
 
 _CURSOR = "_steward_cursor"
-
-
-def pg_autocommit_rows(conn: Any, sql: str, params: dict[str, str]) -> list[tuple]:
-    """PostgreSQL, a connection outside any transaction: run one statement, its own transaction, straight
-    through libpq (prepared once per connection, text parameters, its rows as tuples of int, str or None),
-    without psycopg's cursor: no BEGIN sent, no autocommit to switch on and off, and about half the CPU.
-    Errors are psycopg's own, as its cursor would raise them (`driver_errors` maps them)."""
-    pgconn = conn.pgconn
-    if pgconn.transaction_status != _IDLE:
-        if conn.closed:      # the server went away: an outage (`driver_errors`), not a mistake here
-            from psycopg import OperationalError
-            raise OperationalError("the connection is lost")
-        raise RuntimeError("pg_autocommit_rows outside a transaction only")
-    prepared = getattr(conn, _PREPARED, None)
-    if prepared is None:
-        prepared = {}
-        setattr(conn, _PREPARED, prepared)
-    for attempt in (1, 2):
-        found = prepared.get(sql)
-        if found is None:
-            names: list[str] = []
-            text = _PARAM.sub(lambda m: f"${_position(names, m.group(1))}", sql)
-            name = f"steward_{next(_NAMES)}".encode()     # never one a connection had: no clash with a left-over
-            _checked(conn, pgconn.prepare(name, text.encode()), _COMMAND_OK)
-            found = prepared[sql] = (name, tuple(names))
-        name, names = found
-        result = pgconn.exec_prepared(name, [params[n].encode() for n in names])
-        if attempt == 1 and result.error_field(_SQLSTATE) == b"26000":
-            prepared.clear()     # psycopg deallocates every prepared statement when it resets its own
-            continue
-        break
-    _checked(conn, result, _TUPLES_OK)
-    convert = [_FROM_TEXT.get(result.ftype(col), _unexpected) for col in range(result.nfields)]
-    get = result.get_value
-    return [tuple(None if (v := get(row, col)) is None else c(v) for col, c in enumerate(convert))
-            for row in range(result.ntuples)]
-
-
-def _position(names: list[str], name: str) -> int:
-    if name not in names:
-        names.append(name)
-    return names.index(name) + 1
-
-
-def _checked(conn: Any, result, status):
-    if result.status != status:
-        from psycopg import OperationalError
-        from psycopg.errors import error_from_result  # psycopg is there: this is its connection
-        if result.error_field(_SQLSTATE) is None:
-            # no SQLSTATE: libpq's own failure (the server closed the connection): the connection is
-            # closed, so that `driver_errors` reports it lost and it is not pooled again
-            message = result.get_error_message(conn.info.encoding)
-            conn.close()
-            raise OperationalError(message)
-        raise error_from_result(result, encoding=conn.info.encoding)
-    return result
-
-
-def _unexpected(value: bytes):
-    raise TypeError("pg_autocommit_rows returns int and text columns only")
-
-
-_PREPARED, _NAMES = "_steward_prepared", itertools.count()
-_PARAM = re.compile(r"%\((\w+)\)s")
-# libpq's PQTRANS_IDLE, PGRES_COMMAND_OK, PGRES_TUPLES_OK (psycopg.pq's enums; psycopg is an optional install)
-_IDLE, _COMMAND_OK, _TUPLES_OK = 0, 1, 2
-_SQLSTATE = ord("C")     # libpq's PG_DIAG_SQLSTATE
-# int2, int4, int8; text, varchar, bpchar, name, unknown
-_FROM_TEXT = {21: int, 23: int, 20: int, 25: bytes.decode, 1043: bytes.decode, 1042: bytes.decode, 19: bytes.decode,
-              705: bytes.decode}
 
 
 def driver(session: Session) -> tuple[Any, Any]:
@@ -299,13 +227,12 @@ class Rows:
     computed: tuple[tuple[str, str], ...] = ()
 
 
-def insert_all(conn: Any, dialect, parts: list[Rows], alone: bool = False) -> list[set[tuple]]:
+def insert_all(conn: Any, dialect, parts: list[Rows]) -> list[set[tuple]]:
     """Several tables' `insert_rows`, atomically; returns each part's keys inserted (on PostgreSQL as text:
     the keys Steward writes this way are text). PostgreSQL: one
-    statement (each INSERT a data-modifying WITH query), so one round trip, and `alone` (the connection is
-    outside any transaction: `outside_transaction`) its own transaction with no BEGIN or COMMIT to send.
-    SQLite: the INSERTs in turn, inside BEGIN IMMEDIATE ... COMMIT unless the connection is in a
-    transaction already."""
+    statement (each INSERT a data-modifying WITH query), so one round trip, and on a connection of
+    `outside_transaction` (autocommit) its own transaction with no BEGIN or COMMIT to send. SQLite: the
+    INSERTs in turn, inside BEGIN IMMEDIATE ... COMMIT unless the connection is in a transaction already."""
     present = [part for part in parts if part.rows]
     if not present:
         return [set() for _ in parts]
@@ -331,7 +258,7 @@ def insert_all(conn: Any, dialect, parts: list[Rows], alone: bool = False) -> li
     params = {f"rows{i}": _recordset_payload(p.rows, columns, p.key, convert, p.keep_order)
               for i, (p, (_, columns, *_), convert) in enumerate(zip(present, shape, converters))}
     with driver_errors(dialect, sql, conn):
-        result = pg_autocommit_rows(conn, sql, params) if alone else pg_rows(conn, sql, params)
+        result = pg_rows(conn, sql, params)
     found: list[set[tuple]] = [set() for _ in present]
     for i, *key in result:
         found[i].add(tuple(key[:len(present[i].key)]))
@@ -357,8 +284,9 @@ def _all_statement(dialect, shape: tuple) -> tuple[str, tuple]:
 
 @contextmanager
 def outside_transaction(engine) -> Iterator[tuple[Any, Any]]:
-    """A driver connection outside any transaction, for statements that are each their own (PostgreSQL:
-    `pg_autocommit_rows`; Steward's SQLite connections send BEGIN by hand), and the dialect.
+    """A driver connection outside any transaction, for statements that are each their own (PostgreSQL's
+    autocommit, kept on while the thread keeps the connection; Steward's SQLite connections send BEGIN by
+    hand), and the dialect.
 
     The thread keeps its connection from one call to the next (checking one out of the pool and back cost
     a batch of ordinary chat more than its statement): given back should the call fail, should the engine
@@ -376,7 +304,10 @@ def outside_transaction(engine) -> Iterator[tuple[Any, Any]]:
         kept = None
     if kept is None:
         with driver_errors(dialect, "connect", None, lost=True):
-            kept = (engine, engine.raw_connection(), time.time(), os.getpid())
+            proxy = engine.raw_connection()
+            if dialect.name == "postgresql":
+                proxy.driver_connection.autocommit = True
+        kept = (engine, proxy, time.time(), os.getpid())
     proxy = kept[1]
     conn = proxy.driver_connection
     try:
@@ -422,16 +353,24 @@ def _fresh(engine, proxy, since: float) -> bool:
 
 def _idle(dialect, conn) -> bool:
     if dialect.name == "postgresql":
-        return not conn.closed and conn.pgconn.transaction_status == _IDLE
+        return not conn.closed and conn.pgconn.transaction_status == 0      # libpq's PQTRANS_IDLE
     return not conn.in_transaction
 
 
 def _give_back(dialect, proxy, conn) -> None:
-    if proxy.is_valid:
-        if dialect.name == "postgresql" and conn.closed:
+    """Back to the pool as it came (PostgreSQL: autocommit off), or discarded if it is broken."""
+    if not proxy.is_valid:
+        return
+    if dialect.name == "postgresql":
+        try:
+            if not conn.closed:
+                conn.autocommit = False
+        except dialect.loaded_dbapi.Error:
+            pass                # not idle any more: discarded below
+        if conn.closed or conn.autocommit:
             proxy.invalidate()
-        else:
-            proxy.close()
+            return
+    proxy.close()
 
 
 def _converter(dialect, table: Table, name: str) -> Callable[[Any], Any] | None:

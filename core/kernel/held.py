@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Sequence
 
-from core.db.upsert import driver_errors, pg_autocommit_rows
+from core.db.upsert import driver_errors, pg_rows
 
 
 @dataclass
@@ -43,29 +43,22 @@ _PG = (
 
 def read_held(conn: Any, dialect, events: Sequence[tuple[str, str]], messages: Sequence[tuple[str, str, str]],
               senders: Sequence[tuple[str, str]]) -> Held:
-    held = Held(set(), set(), {})
     if dialect.name == "postgresql":
-        keys = json.dumps([events, messages, senders], ensure_ascii=False)
-        with driver_errors(dialect, _PG, conn):
-            rows = pg_autocommit_rows(conn, _PG, {"keys": keys})
-        for part, a, b, c, d, e, f in rows:
-            if part == 0:
-                held.events.add((a, b))
-            elif part == 1:
-                held.messages.add((a, b, c))
-            else:
-                held.accounts[(a, b)] = (d, e, f)
-        return held
-    sql = _sqlite(len(events), len(messages), len(senders))
-    with driver_errors(dialect, sql, conn):
-        rows = conn.execute(sql, [v for keys in (events, messages, senders) for k in keys for v in k]).fetchall()
-    for part, a, b, c, d, e in rows:
+        sql = _PG
+        with driver_errors(dialect, sql, conn):
+            rows = pg_rows(conn, sql, {"keys": json.dumps([events, messages, senders], ensure_ascii=False)})
+    else:
+        sql = _sqlite(len(events), len(messages), len(senders))
+        with driver_errors(dialect, sql, conn):
+            rows = conn.execute(sql, [v for keys in (events, messages, senders) for k in keys for v in k]).fetchall()
+    held = Held(set(), set(), {})
+    for part, a, b, c, account_id, person_id, name in rows:     # both: (part, three keys, an account)
         if part == 0:
             held.events.add((a, b))
         elif part == 1:
             held.messages.add((a, b, c))
         else:
-            held.accounts[(a, b)] = (c, d, e)
+            held.accounts[(a, b)] = (account_id, person_id, name)
     return held
 
 
@@ -78,14 +71,15 @@ def _sqlite(*counts: int) -> str:
     for part, n in enumerate(counts):
         if not n:
             continue
-        table, key, columns = _SQLITE_PARTS[part]
+        table, key, account = _SQLITE_PARTS[part]
         values = ", ".join(["(" + ", ".join("?" * len(key)) + ")"] * n)
         on = " AND ".join(f"t.{name} = k.column{i + 1}" for i, name in enumerate(key))
-        padded = [f"t.{c}" for c in columns] + ["NULL"] * (5 - len(columns))
-        selects.append(f"SELECT {part}, {', '.join(padded)} FROM (VALUES {values}) AS k JOIN {table} AS t ON {on}")
+        columns = [f"t.{c}" for c in key] + ["NULL"] * (3 - len(key)) + [f"t.{c}" if account else "NULL"
+                                                                          for c in ("id", "person_id", "display_name")]
+        selects.append(f"SELECT {part}, {', '.join(columns)} FROM (VALUES {values}) AS k JOIN {table} AS t ON {on}")
     return " UNION ALL ".join(selects)
 
 
-_SQLITE_PARTS = (("inbound_events", ("platform", "event_id"), ("platform", "event_id")),
-                 ("messages", ("platform", "chat_id", "message_id"), ("platform", "chat_id", "message_id")),
-                 ("accounts", ("platform", "user_id"), ("platform", "user_id", "id", "person_id", "display_name")))
+_SQLITE_PARTS = (("inbound_events", ("platform", "event_id"), False),
+                 ("messages", ("platform", "chat_id", "message_id"), False),
+                 ("accounts", ("platform", "user_id"), True))

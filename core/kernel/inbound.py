@@ -168,7 +168,7 @@ def _decide_and_write(ctx: CoreContext, conn, dialect, rows: list[Rows], fresh: 
         jobs = Rows(ScheduledJob, scheduled_later(s), ("key",))
         if not s.in_transaction():       # the decisions did not use the session: ordinary chat
             try:
-                insert_all(conn, dialect, [_strict(part) for part in rows] + [jobs], alone=True)
+                insert_all(conn, dialect, [_strict(part) for part in rows] + [jobs])
             except IntegrityError:
                 return None              # nothing was written
             path = "plain"

@@ -291,3 +291,23 @@ def test_threads_keep_few_connections_and_none_from_a_disposed_pool(tmp_path):
         pass
     assert engine.pool.checkedout() == 1      # kept from the new pool
     engine.dispose()
+
+
+def test_a_kept_connection_goes_back_to_the_pool_as_it_came(container):
+    """PostgreSQL: the plain path's connection is in autocommit while the thread keeps it; the pool gets it back
+    with autocommit off, or a session's transaction on it would commit statement by statement."""
+    if container.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL: SQLite's connections are in autocommit always (BEGIN is sent by hand)")
+    engine, other = make_engine(container.settings.database_url), make_engine(container.settings.database_url)
+    try:
+        with outside_transaction(engine) as (conn, _):
+            assert conn.autocommit
+        with outside_transaction(other):      # the thread keeps this one now: the first goes back
+            pass
+        assert engine.pool.checkedin() == 1
+        proxy = engine.raw_connection()
+        assert proxy.driver_connection.autocommit is False
+        proxy.close()
+    finally:
+        engine.dispose()
+        other.dispose()

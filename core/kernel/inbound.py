@@ -89,14 +89,14 @@ def _plain(ctx: CoreContext, events: Sequence[MessagePosted]) -> list[bool] | No
     """The plain path (see `ingest_many`); None when the batch needs the full transaction instead.
 
     What the database holds of the batch is read outside a transaction, unless the process knows every
-    sender lately (core/kernel/lookups.py): then nothing is read, and a redelivery, or a message archived
-    under another event id, shows when the write finds its row held. Read or not, another process may store
-    one of these deliveries or messages before this write. The plain write then fails whole (its deliveries and archive are plain INSERTs, which a row
-    held already fails), and so does a decision's transaction (the batch's deliveries and archive go first
-    in it, as they do in the full transaction, so a decision may read or change the archived message; it
-    commits only if every row the read promised was inserted). Either way nothing is written, and the batch
-    takes the full transaction, which decides afresh and sees a duplicate as one. What a decision keeps
-    outside the database does not count a message twice: the flood counts are kept per message."""
+    sender lately (core/kernel/lookups.py) and nothing is asked of Steward: then nothing is read, and a
+    redelivery, or a message archived under another event id, shows when the write finds its row held.
+    Another process may also store one of these deliveries or messages after the read. Either way the
+    plain write fails whole (its deliveries and archive are plain INSERTs), or a decision's transaction
+    finds a row it expected to insert held (the batch's deliveries and archive go first in it, as in the
+    full transaction, so a decision may read or change the archived message): nothing is written, and the
+    batch takes the full transaction, which de-duplicates first. What a decision keeps outside the database
+    counts a message once: the flood counts are kept per message."""
     now = ctx.clock.now()
     keys = [(e.platform, e.event_id[:200]) for e in events]
     mkeys = [(e.platform, e.chat_id, e.message_id) for e in events]

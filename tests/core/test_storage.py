@@ -110,3 +110,48 @@ def test_the_cursor_kept_for_the_hot_statements_dies_with_its_connection(postgre
     engine.dispose()
     gc.collect()
     assert gone() is None
+
+
+def test_the_plain_write_stores_values_exactly_as_given(db_url):
+    """insert_all's rows reach the table unchanged on both databases: member text as typed (CJK, emoji, quotes,
+    backslashes, a NUL-free control character, markup), UTC times to the microsecond (one given in another
+    zone), nested job payloads with non-string keys, NULLs and booleans (PostgreSQL's rows travel as one
+    JSON text per table)."""
+    from datetime import datetime, timedelta, timezone
+
+    from sqlalchemy import select
+
+    from core.db.models import ArchivedMessage, InboundEvent, ScheduledJob
+    from core.db.session import make_engine
+    from core.db.upsert import Rows, insert_all, outside_transaction
+
+    engine = make_engine(db_url)
+    at = datetime(2026, 12, 7, 6, 44, 40, 123456, tzinfo=timezone.utc)
+    east = at.astimezone(timezone(timedelta(hours=8)))
+    texts = ['今天的作業什麼時候交？ "R&D" \\ <b>x</b> 🎉\t\u200b', "", "a" * 5000]
+    messages = [dict(platform="slack", chat_id="C1", message_id=f"m{i}", group_id=None, person_id=None,
+                     user_id="U1", kind="text", text=text, thread_id=None if i else "t0", direct=bool(i),
+                     from_bot=False, sent_at=east if i == 1 else at) for i, text in enumerate(texts)]
+    payload = {"text": texts[0], "mentions": ["U2"], "nested": {"n": [1, 2.5, None, True]}, 7: "seven"}
+    try:
+        with outside_transaction(engine) as (conn, dialect):
+            new = insert_all(conn, dialect, [
+                Rows(InboundEvent, [dict(platform="slack", event_id="Ev1", kind="MessagePosted", received_at=at)],
+                     ("platform", "event_id"), ignore=False),
+                Rows(ArchivedMessage, messages, ("platform", "chat_id", "message_id"), keep_order=True),
+                Rows(ScheduledJob, [dict(key="k1", kind="training.watch_message", payload=payload, due_at=east,
+                                         status="pending", attempts=0, locked_until=None, last_error=None,
+                                         created_at=at)], ("key",))])
+        assert [len(part) for part in new] == [1, 3, 1]
+        with engine.connect() as c:
+            stored = c.execute(select(ArchivedMessage.message_id, ArchivedMessage.text, ArchivedMessage.sent_at,
+                                      ArchivedMessage.thread_id, ArchivedMessage.direct)
+                               .order_by(ArchivedMessage.id)).all()
+            job = c.execute(select(ScheduledJob.payload, ScheduledJob.due_at)).one()
+            received = c.scalar(select(InboundEvent.received_at))
+        assert [(m, t, s, th, d) for m, t, s, th, d in stored] == [
+            (f"m{i}", text, at, None if i else "t0", bool(i)) for i, text in enumerate(texts)]
+        assert job.payload == {**{k: v for k, v in payload.items() if k != 7}, "7": "seven"}
+        assert job.due_at == at and received == at
+    finally:
+        engine.dispose()

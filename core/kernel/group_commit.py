@@ -46,15 +46,14 @@ class Stats:
     set_aside: int = 0        # events set aside as poison
 
 
-@dataclass(eq=False)
 class _Slot(Generic[E]):
-    event: E
-    done: bool = False
-    result: object = None
-    error: BaseException | None = None
-    wake: threading.Lock = field(default_factory=threading.Lock)   # held until done or handed the lead
+    """One caller's event and its outcome; `wake` is held until the event is done or the caller is handed the
+    lead. A class with slots (every event makes one), compared by identity."""
+    __slots__ = ("event", "done", "result", "error", "wake")
 
-    def __post_init__(self) -> None:
+    def __init__(self, event: E) -> None:
+        self.event, self.done, self.result, self.error = event, False, None, None
+        self.wake = threading.Lock()
         self.wake.acquire()
 
 

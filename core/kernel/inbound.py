@@ -194,7 +194,7 @@ _UNUSED = threading.local()
 
 def _strict(part: Rows) -> Rows:
     """The rows as plain INSERTs: a row held already fails the statement."""
-    return Rows(part.model, part.rows, part.key, part.keep_order, False, part.computed)
+    return part._replace(ignore=False)
 
 
 _ROWS_FIRST, _ROWS_WRITTEN = "steward.plain_rows", "steward.plain_rows_written"

@@ -13,6 +13,7 @@ import os
 import threading
 import time
 from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Any, Callable, Iterator, NamedTuple
 
@@ -20,6 +21,8 @@ import orjson
 from sqlalchemy import JSON, Table
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
+
+from core.db.types import UTCDateTime, naive_utc
 
 _DRIVER = "steward.driver_connection"
 
@@ -130,7 +133,28 @@ SQLITE_ROWS = 64
 
 @lru_cache(maxsize=None)
 def _sqlite_converters(dialect, table: Table, columns: tuple[str, ...]):
-    return tuple(table.c[name].type.bind_processor(dialect) for name in columns)
+    return tuple(_bind(dialect, table, name) for name in columns)
+
+
+def _bind(dialect, table: Table, name: str) -> Callable[[Any], Any] | None:
+    """The column's bind processor as SQLAlchemy runs it: the type adapted to the dialect first. The type's
+    own processor skips the dialect's part: SQLite's datetimes then went to sqlite3's deprecated default
+    adapter, which writes a whole second without ".000000", so the stored text compared as earlier than
+    the same time bound by any other statement."""
+    column_type = table.c[name].type
+    process = column_type.dialect_impl(dialect).bind_processor(dialect)
+    if isinstance(column_type, UTCDateTime) and dialect.name == "sqlite" and all(
+            process(probe) == _sqlite_utc(probe) for probe in _PROBES):
+        return _sqlite_utc      # the same text, by datetime's own C code rather than a format over a dict
+    return process
+
+
+def _sqlite_utc(value: datetime | None) -> str | None:
+    return None if value is None else naive_utc(value).isoformat(" ", "microseconds")
+
+
+_PROBES = (datetime(2026, 12, 7, 9, tzinfo=timezone.utc), datetime(999, 1, 2, 3, 4, 5, 6, tzinfo=timezone.utc),
+           datetime(2026, 12, 7, 17, 0, 1, 250000, tzinfo=timezone(timedelta(hours=8))))
 
 
 @lru_cache(maxsize=1024)
@@ -381,8 +405,7 @@ def _give_back(dialect, proxy, conn) -> None:
 def _converter(dialect, table: Table, name: str) -> Callable[[Any], Any] | None:
     """A column's value as its bind processor would send it (a UTC datetime made naive, say); JSON columns
     stay nested objects inside the recordset."""
-    column_type = table.c[name].type
-    return None if isinstance(column_type, JSON) else column_type.bind_processor(dialect)
+    return None if isinstance(table.c[name].type, JSON) else _bind(dialect, table, name)
 
 
 def _sortable(value: Any) -> tuple:

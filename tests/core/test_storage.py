@@ -153,5 +153,69 @@ def test_the_plain_write_stores_values_exactly_as_given(db_url):
             (f"m{i}", text, at, None if i else "t0", bool(i)) for i, text in enumerate(texts)]
         assert job.payload == {**{k: v for k, v in payload.items() if k != 7}, "7": "seven"}
         assert job.due_at == at and received == at
+        # a whole second is stored as any other statement binds it, so a range that starts there finds the row
+        whole = at.replace(microsecond=0) + timedelta(hours=1)
+        with outside_transaction(engine) as (conn, dialect):
+            insert_all(conn, dialect, [Rows(ArchivedMessage, [{**messages[0], "message_id": "m9", "sent_at": whole}],
+                                            ("platform", "chat_id", "message_id"))])
+        with engine.connect() as c:
+            assert c.scalar(select(ArchivedMessage.message_id).where(ArchivedMessage.sent_at >= whole)) == "m9"
+            assert c.scalar(select(ArchivedMessage.message_id).where(ArchivedMessage.sent_at == whole)) == "m9"
     finally:
         engine.dispose()
+
+
+def test_sqlite_whole_seconds_written_before_get_their_fraction(tmp_path):
+    """Migration sqlite_whole_seconds_01: a whole second stored without ".000000" (as the batch statements
+    wrote it) gets the fraction SQLAlchemy binds; other values, and the audit log, are left as they are."""
+    import sqlite3
+    from datetime import datetime, timezone
+
+    from sqlalchemy import select
+
+    from core.db.migrate import upgrade
+    from core.db.models import InboundEvent
+    from core.db.session import make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path}/old.db")
+    upgrade(engine, "case_per_message_01")
+    raw = sqlite3.connect(tmp_path / "old.db")
+    raw.execute("INSERT INTO inbound_events (platform, event_id, kind, received_at) VALUES "
+                "('slack', 'whole', 'MessagePosted', '2026-12-07 09:00:00'), "
+                "('slack', 'part', 'MessagePosted', '2026-12-07 09:00:01.250000')")
+    raw.commit()
+    upgrade(engine)
+    assert raw.execute("SELECT event_id, received_at FROM inbound_events ORDER BY id").fetchall() == [
+        ("whole", "2026-12-07 09:00:00.000000"), ("part", "2026-12-07 09:00:01.250000")]
+    with engine.connect() as c:
+        nine = datetime(2026, 12, 7, 9, tzinfo=timezone.utc)
+        assert c.scalars(select(InboundEvent.event_id).where(InboundEvent.received_at >= nine)
+                         .order_by(InboundEvent.id)).all() == ["whole", "part"]
+    raw.close()
+    engine.dispose()
+
+
+def test_sqlite_datetimes_are_written_as_sqlalchemy_writes_them():
+    """The batch statements' own datetime writer for SQLite gives SQLAlchemy's text for any aware time, in any
+    zone, to the microsecond (core/db/upsert.py uses it only where its probes agree)."""
+    from datetime import datetime, timedelta, timezone
+
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+    from sqlalchemy.dialects import sqlite
+
+    from core.db.models import ArchivedMessage
+    from core.db.upsert import _sqlite_utc
+
+    column_type = ArchivedMessage.__table__.c.sent_at.type
+    dialect = sqlite.pysqlite.dialect()
+    sqlalchemys = column_type.dialect_impl(dialect).bind_processor(dialect)
+    zones = st.builds(lambda minutes: timezone(timedelta(minutes=minutes)), st.integers(-14 * 60, 14 * 60))
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.datetimes(min_value=datetime(2, 1, 1), max_value=datetime(9998, 12, 30), timezones=zones))
+    def same(value):
+        assert _sqlite_utc(value) == sqlalchemys(value)
+
+    same()
+    assert _sqlite_utc(None) is None

@@ -9,11 +9,12 @@ cache lookup, execution context, result set-up, events) cost several times the s
 """
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Any, Callable, Iterator, NamedTuple
 
@@ -227,7 +228,12 @@ def _recordset_payload(rows: list[dict[str, Any]], columns: tuple[str, ...], key
         rows = sorted(rows, key=lambda row: tuple(_sortable(row[name]) for name in key))
     if convert:
         rows = [{**row, **{name: c(row[name]) for name, c in convert}} for row in rows]
-    return orjson.dumps(rows, option=orjson.OPT_NON_STR_KEYS).decode()
+    try:
+        return orjson.dumps(rows, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:
+        # what orjson does not write (an integer beyond 64 bits in an event set aside, say): the standard
+        # library writes it, so such a row is stored as it always was rather than failing its batch
+        return json.dumps(rows, ensure_ascii=False, default=_json_default)
 
 
 @lru_cache(maxsize=None)
@@ -410,3 +416,9 @@ def _converter(dialect, table: Table, name: str) -> Callable[[Any], Any] | None:
 
 def _sortable(value: Any) -> tuple:
     return (value is None, "" if value is None else value)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, date):      # a datetime too
+        return value.isoformat()
+    raise TypeError(f"cannot send {type(value).__name__} in a JSON recordset")

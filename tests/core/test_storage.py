@@ -132,7 +132,8 @@ def test_the_plain_write_stores_values_exactly_as_given(db_url):
     messages = [dict(platform="slack", chat_id="C1", message_id=f"m{i}", group_id=None, person_id=None,
                      user_id="U1", kind="text", text=text, thread_id=None if i else "t0", direct=bool(i),
                      from_bot=False, sent_at=east if i == 1 else at) for i, text in enumerate(texts)]
-    payload = {"text": texts[0], "mentions": ["U2"], "nested": {"n": [1, 2.5, None, True]}, 7: "seven"}
+    payload = {"text": texts[0], "mentions": ["U2"], "nested": {"n": [1, 2.5, None, True]}, 7: "seven",
+               "size": 2 ** 70}       # beyond orjson's 64 bits (a file's size as a platform sent it, say)
     try:
         with outside_transaction(engine) as (conn, dialect):
             new = insert_all(conn, dialect, [
@@ -167,7 +168,7 @@ def test_the_plain_write_stores_values_exactly_as_given(db_url):
 
 def test_sqlite_whole_seconds_written_before_get_their_fraction(tmp_path):
     """Migration sqlite_whole_seconds_01: a whole second stored without ".000000" (as the batch statements
-    wrote it) gets the fraction SQLAlchemy binds; other values, and the audit log, are left as they are."""
+    wrote it) gets the fraction SQLAlchemy binds; a value with a fraction is left as it is."""
     import sqlite3
     from datetime import datetime, timezone
 

@@ -81,9 +81,10 @@ def m() -> SimpleNamespace:
                 detector_hits=Counter("steward_detector_hits_total", "Moderation verdicts by detector",
                                       ["detector", "category"], **kw),
                 ingest_batches=Counter("steward_ingest_batches_total", "Batches of events stored, by path: plain "
-                                       "(two round trips, no transaction to begin), session (a decision used the "
+                                       "(one statement, its own transaction), session (a decision used the "
                                        "session), transaction (the full transaction), replayed (a plain batch "
-                                       "another process raced, decided again in the full transaction)", ["path"],
+                                       "whose rows were held already: a redelivery, or another process first; "
+                                       "decided again in the full transaction)", ["path"],
                                        **kw),
                 batch=Histogram("steward_group_commit_events", "Events per committed group-commit transaction "
                                 "(under load requests share transactions; 1 when idle)", buckets=BATCH_BUCKETS, **kw),

@@ -19,7 +19,7 @@ from functools import lru_cache
 from typing import Any, Callable, Iterator, NamedTuple
 
 import orjson
-from sqlalchemy import JSON, Table
+from sqlalchemy import JSON, Table, event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -341,6 +341,8 @@ def outside_transaction(engine) -> Iterator[tuple[Any, Any]]:
         with driver_errors(dialect, "connect", None, lost=True):
             proxy = engine.raw_connection()
             if dialect.name == "postgresql":
+                if not event.contains(engine, "reset", _autocommit_off):
+                    event.listen(engine, "reset", _autocommit_off)
                 proxy.driver_connection.autocommit = True
         kept = (engine, proxy, time.time(), os.getpid())
     proxy = kept[1]
@@ -393,19 +395,22 @@ def _idle(dialect, conn) -> bool:
 
 
 def _give_back(dialect, proxy, conn) -> None:
-    """Back to the pool as it came (PostgreSQL: autocommit off), or discarded if it is broken."""
+    """Back to the pool (`_autocommit_off` resets it), or discarded if the server closed it."""
     if not proxy.is_valid:
         return
-    if dialect.name == "postgresql":
-        try:
-            if not conn.closed:
-                conn.autocommit = False
-        except dialect.loaded_dbapi.Error:
-            pass                # not idle any more: discarded below
-        if conn.closed or conn.autocommit:
-            proxy.invalidate()
-            return
-    proxy.close()
+    if dialect.name == "postgresql" and conn.closed:
+        proxy.invalidate()
+    else:
+        proxy.close()
+
+
+def _autocommit_off(dbapi_connection, _record, _state) -> None:
+    """PostgreSQL: every connection goes back to the pool with autocommit off, whether `_give_back` returns
+    it or the pool takes it back from a thread that ended while keeping it (the thread's local collected):
+    a session handed one in autocommit would commit each statement as it runs, and a rollback would undo
+    nothing. A connection that cannot be switched (closed, or not idle) raises, and the pool discards it."""
+    if dbapi_connection.autocommit:
+        dbapi_connection.autocommit = False
 
 
 def _converter(dialect, table: Table, name: str) -> Callable[[Any], Any] | None:

@@ -311,3 +311,37 @@ def test_a_kept_connection_goes_back_to_the_pool_as_it_came(container):
     finally:
         engine.dispose()
         other.dispose()
+
+
+def test_a_connection_kept_by_a_thread_that_ended_goes_back_with_autocommit_off(container):
+    """A request thread that led a group commit keeps its connection in autocommit; when the thread ends, the
+    pool takes the connection back without `_give_back`. A session handed it later must still run in a
+    transaction: in autocommit, a poison message's batch-mates' rows, written before its decision failed,
+    were committed although the transaction was rolled back."""
+    if container.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL: SQLite's connections are in autocommit always (BEGIN is sent by hand)")
+    engine = make_engine(container.settings.database_url)
+    kept, leave = threading.Event(), threading.Event()
+
+    def lead():
+        with outside_transaction(engine):
+            pass
+        kept.set()
+        leave.wait(10)
+
+    thread = threading.Thread(target=lead)
+    thread.start()
+    try:
+        assert kept.wait(10) and engine.pool.checkedout() == 1      # the thread keeps it
+    finally:
+        leave.set()
+        thread.join(10)
+    try:
+        assert engine.pool.checkedout() == 0 and engine.pool.checkedin() == 1
+        with engine.connect() as conn:
+            conn.execute(text("CREATE TEMPORARY TABLE kept_probe (n integer)"))
+            conn.execute(text("INSERT INTO kept_probe VALUES (1)"))
+            conn.rollback()
+            assert conn.execute(text("SELECT to_regclass('pg_temp.kept_probe')")).scalar() is None
+    finally:
+        engine.dispose()

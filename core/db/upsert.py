@@ -13,6 +13,7 @@ import json
 import os
 import threading
 import time
+import weakref
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
@@ -320,23 +321,18 @@ def _all_statement(dialect, shape: tuple) -> tuple[str, tuple]:
 @contextmanager
 def outside_transaction(engine) -> Iterator[tuple[Any, Any]]:
     """A driver connection outside any transaction, for statements that are each their own (PostgreSQL's
-    autocommit, kept on while the thread keeps the connection; Steward's SQLite connections send BEGIN by
+    autocommit, kept on while the connection is set aside; Steward's SQLite connections send BEGIN by
     hand), and the dialect.
 
-    The thread keeps its connection from one call to the next (checking one out of the pool and back cost
-    a batch of ordinary chat more than its statement): given back should the call fail, should the engine
-    differ or the pool have retired its connections since, and after KEEP_SECONDS (the engine's
-    pool_recycle). A connection that cannot be had is an outage, raised as SQLAlchemy raises it
-    (core/db/failures.py `database_away`: the webhook answers 503 and the platform retries), not a failing
-    event. A connection the database dropped is discarded, and with it the pool's older ones, as SQLAlchemy
-    does on a disconnect (they went with the same restart)."""
-    dialect, kept = engine.dialect, getattr(_KEPT, "connection", None)
-    _KEPT.connection = None
-    if kept is not None and kept[3] != os.getpid():
-        kept = None      # a forked child's copy of its parent's: never used, never given back, from here
-    if kept is not None and (kept[0] is not engine or not _fresh(engine, kept[1], kept[2])):
-        _give_back(kept[0].dialect, kept[1], kept[1].driver_connection)
-        kept = None
+    The connection is set aside for the next call, whichever thread makes it (checking one out of the pool
+    and back cost a batch of ordinary chat more than its statement): at most KEEPERS per engine, so they
+    never take the pool's every connection; given back should the call fail, should the pool have retired
+    its connections since, and after KEEP_SECONDS (the engine's pool_recycle). No thread owns one, so a
+    thread that ends leaves nothing behind. A connection that cannot be had is an outage, raised as
+    SQLAlchemy raises it (core/db/failures.py `database_away`: the webhook answers 503 and the platform
+    retries), not a failing event. A connection the database dropped is discarded, and with it the pool's
+    older ones, as SQLAlchemy does on a disconnect (they went with the same restart)."""
+    dialect, kept = engine.dialect, _take(engine)
     if kept is None:
         with driver_errors(dialect, "connect", None, lost=True):
             proxy = engine.raw_connection()
@@ -344,8 +340,8 @@ def outside_transaction(engine) -> Iterator[tuple[Any, Any]]:
                 if not event.contains(engine, "reset", _autocommit_off):
                     event.listen(engine, "reset", _autocommit_off)
                 proxy.driver_connection.autocommit = True
-        kept = (engine, proxy, time.time(), os.getpid())
-    proxy = kept[1]
+        kept = _Kept(proxy, time.time(), os.getpid())
+    proxy = kept.proxy
     conn = proxy.driver_connection
     try:
         yield conn, dialect
@@ -354,31 +350,45 @@ def outside_transaction(engine) -> Iterator[tuple[Any, Any]]:
             engine.pool._invalidate(proxy, exc)     # what SQLAlchemy's Connection does on a disconnect
         _give_back(dialect, proxy, conn)
         raise
-    if _idle(dialect, conn) and _may_keep():
-        _KEPT.connection = kept
-    else:
+    if not (_idle(dialect, conn) and _set_aside(engine, kept)):
         _give_back(dialect, proxy, conn)
 
 
-_KEPT = threading.local()
+class _Kept(NamedTuple):
+    proxy: Any
+    since: float
+    pid: int
+
+
 KEEP_SECONDS = 1800
-# At most this many threads of a process keep a connection (the group commit's leader and a spool's
-# thread need no more), so many request threads cannot take the pool's every connection.
-KEEPERS = 2
-_keepers: set[int] = set()
-_keepers_lock = threading.Lock()
+KEEPERS = 2       # connections set aside per engine: the group commit's leader and a spool's thread
+_aside: "weakref.WeakKeyDictionary[Any, list[_Kept]]" = weakref.WeakKeyDictionary()
+_aside_lock = threading.Lock()
+# what a forked child found set aside by its parent: the parent's sessions on the server, never used here,
+# and held so that they are never collected either (the pool would roll them back on the parent's socket)
+_inherited: list[_Kept] = []
 
 
-def _may_keep() -> bool:
-    me = threading.get_ident()
-    with _keepers_lock:
-        if me in _keepers:
-            return True
-        if len(_keepers) >= KEEPERS:     # threads that ended keep nothing: their places are free again
-            _keepers.intersection_update(t.ident for t in threading.enumerate())
-        if len(_keepers) >= KEEPERS:
+def _take(engine) -> _Kept | None:
+    with _aside_lock:
+        aside = _aside.get(engine)
+        while aside:
+            kept = aside.pop()
+            if kept.pid != os.getpid():
+                _inherited.append(kept)
+            elif _fresh(engine, kept.proxy, kept.since):
+                return kept
+            else:
+                _give_back(engine.dialect, kept.proxy, kept.proxy.driver_connection)
+    return None
+
+
+def _set_aside(engine, kept: _Kept) -> bool:
+    with _aside_lock:
+        aside = _aside.setdefault(engine, [])
+        if len(aside) >= KEEPERS:
             return False
-        _keepers.add(me)
+        aside.append(kept)
         return True
 
 
@@ -406,9 +416,9 @@ def _give_back(dialect, proxy, conn) -> None:
 
 def _autocommit_off(dbapi_connection, _record, _state) -> None:
     """PostgreSQL: every connection goes back to the pool with autocommit off, whether `_give_back` returns
-    it or the pool takes it back from a thread that ended while keeping it (the thread's local collected):
-    a session handed one in autocommit would commit each statement as it runs, and a rollback would undo
-    nothing. A connection that cannot be switched (closed, or not idle) raises, and the pool discards it."""
+    it or the pool collects it (a connection dropped while set aside): a session handed one in autocommit
+    would commit each statement as it runs, and its rollback would undo nothing. A connection that cannot
+    be switched (closed, or not idle) raises, and the pool discards it."""
     if dbapi_connection.autocommit:
         dbapi_connection.autocommit = False
 

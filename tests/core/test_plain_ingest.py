@@ -3,6 +3,9 @@ read outside a transaction and written in one statement; a decision that uses th
 batch's rows; a batch another process raced is decided again in the full transaction, and nothing is doubled."""
 from __future__ import annotations
 
+import contextlib
+import gc
+import os
 import socket
 import sqlite3
 import threading
@@ -293,55 +296,78 @@ def test_threads_keep_few_connections_and_none_from_a_disposed_pool(tmp_path):
     engine.dispose()
 
 
-def test_a_kept_connection_goes_back_to_the_pool_as_it_came(container):
-    """PostgreSQL: the plain path's connection is in autocommit while the thread keeps it; the pool gets it back
-    with autocommit off, or a session's transaction on it would commit statement by statement."""
-    if container.engine.dialect.name != "postgresql":
-        pytest.skip("PostgreSQL: SQLite's connections are in autocommit always (BEGIN is sent by hand)")
-    engine, other = make_engine(container.settings.database_url), make_engine(container.settings.database_url)
-    try:
-        with outside_transaction(engine) as (conn, _):
-            assert conn.autocommit
-        with outside_transaction(other):      # the thread keeps this one now: the first goes back
-            pass
-        assert engine.pool.checkedin() == 1
-        proxy = engine.raw_connection()
-        assert proxy.driver_connection.autocommit is False
-        proxy.close()
-    finally:
-        engine.dispose()
-        other.dispose()
+def test_connections_go_back_to_the_pool_with_autocommit_off(container):
+    """PostgreSQL: the plain path's connection is in autocommit while set aside; the pool gets it back with
+    autocommit off, whether given back (more than KEEPERS at once) or collected (set aside when its engine's
+    list went), or a session's transaction on it would commit statement by statement and roll back nothing:
+    a poison message's batch-mates' rows, written before its decision failed, once stayed committed."""
+    from core.db import upsert
 
-
-def test_a_connection_kept_by_a_thread_that_ended_goes_back_with_autocommit_off(container):
-    """A request thread that led a group commit keeps its connection in autocommit; when the thread ends, the
-    pool takes the connection back without `_give_back`. A session handed it later must still run in a
-    transaction: in autocommit, a poison message's batch-mates' rows, written before its decision failed,
-    were committed although the transaction was rolled back."""
     if container.engine.dialect.name != "postgresql":
         pytest.skip("PostgreSQL: SQLite's connections are in autocommit always (BEGIN is sent by hand)")
     engine = make_engine(container.settings.database_url)
-    kept, leave = threading.Event(), threading.Event()
+    try:
+        with contextlib.ExitStack() as stack:
+            for _ in range(KEEPERS + 1):
+                conn, _dialect = stack.enter_context(outside_transaction(engine))
+                assert conn.autocommit
+        assert (engine.pool.checkedout(), engine.pool.checkedin()) == (KEEPERS, 1)     # one given back
+        upsert._aside[engine].clear()          # the rest collected
+        gc.collect()
+        assert (engine.pool.checkedout(), engine.pool.checkedin()) == (0, KEEPERS + 1)
+        sessions = [engine.connect() for _ in range(KEEPERS + 1)]      # every one the pool holds
+        for n, conn in enumerate(sessions):
+            conn.execute(text(f"CREATE TEMPORARY TABLE kept_probe{n} (n integer)"))
+            conn.rollback()
+            assert conn.execute(text(f"SELECT to_regclass('pg_temp.kept_probe{n}')")).scalar() is None
+            conn.close()
+    finally:
+        engine.dispose()
+
+
+def test_a_set_aside_connection_serves_whichever_thread_comes_next(container):
+    """No thread owns a set-aside connection: one that ends leaves it to the next caller, which takes it
+    rather than the pool's."""
+    engine = make_engine(container.settings.database_url)
+    seen = []
 
     def lead():
-        with outside_transaction(engine):
-            pass
-        kept.set()
-        leave.wait(10)
+        with outside_transaction(engine) as (conn, _):
+            seen.append(conn)
 
-    thread = threading.Thread(target=lead)
-    thread.start()
     try:
-        assert kept.wait(10) and engine.pool.checkedout() == 1      # the thread keeps it
-    finally:
-        leave.set()
+        thread = threading.Thread(target=lead)
+        thread.start()
         thread.join(10)
+        assert engine.pool.checkedout() == 1
+        with outside_transaction(engine) as (conn, _):
+            assert conn is seen[0] and engine.pool.checkedout() == 1
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork: POSIX only")
+def test_a_forked_child_neither_uses_nor_gives_back_its_parents_set_aside_connection(container):
+    """gunicorn forks its workers: a child that found its parent's connection set aside takes its own, and
+    never rolls back or closes the parent's (they share the socket)."""
+    engine = make_engine(container.settings.database_url)
     try:
-        assert engine.pool.checkedout() == 0 and engine.pool.checkedin() == 1
-        with engine.connect() as conn:
-            conn.execute(text("CREATE TEMPORARY TABLE kept_probe (n integer)"))
-            conn.execute(text("INSERT INTO kept_probe VALUES (1)"))
-            conn.rollback()
-            assert conn.execute(text("SELECT to_regclass('pg_temp.kept_probe')")).scalar() is None
+        with outside_transaction(engine) as (parents, _):
+            pass
+        pid = os.fork()
+        if pid == 0:      # the child: exit status 0 only if it took a connection of its own
+            try:
+                with outside_transaction(engine) as (conn, _):
+                    code = 0 if conn is not parents else 1
+                gc.collect()
+            except BaseException:
+                code = 2
+            os._exit(code)
+        assert os.waitpid(pid, 0)[1] == 0
+        with outside_transaction(engine) as (conn, dialect):     # the parent's still works, still its own
+            assert conn is parents
+            cursor = conn.cursor()
+            cursor.execute("SELECT 1")
+            assert cursor.fetchall() == [(1,)]
     finally:
         engine.dispose()

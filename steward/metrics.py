@@ -40,6 +40,21 @@ BATCH_BUCKETS = (1, 2, 3, 4, 6, 8, 16, 32, 64, 128, 256)
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
+def _remember_process_id() -> None:
+    global _pid
+    _pid = os.getpid()
+
+
+_pid = os.getpid()
+os.register_at_fork(after_in_child=_remember_process_id)     # a forked worker writes files of its own
+
+
+def _process_id() -> int:
+    """prometheus_client's process identifier in multiprocess mode: distinct in processes running at once, as
+    it requires (a fork gets its own); it checks it on every value it writes."""
+    return _pid
+
+
 def multiprocess() -> bool:
     return bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
 
@@ -55,6 +70,8 @@ def m() -> SimpleNamespace:
 
             # files under PROMETHEUS_MULTIPROC_DIR only if it was set when prometheus_client was imported
             shared = multiprocess() and values.ValueClass is not values.MutexValue
+            if shared:     # the process's id as remembered (os.getpid() is a system call, on every inc)
+                values.ValueClass = values.MultiProcessValue(process_identifier=_process_id)
             registry = None if shared else CollectorRegistry(auto_describe=True)
             kw = {"registry": registry}
             _metrics = SimpleNamespace(

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from steward import logs
@@ -260,3 +261,36 @@ def test_a_refused_webhook_is_logged_and_answered_under_one_request_id():
     app({"REQUEST_METHOD": "POST", "PATH_INFO": "/x/events", "CONTENT_LENGTH": str(len(body)),
          "wsgi.input": io.BytesIO(body)}, lambda *a: None)
     assert len(seen["verify"]) == 32 and seen["flask"] == seen["verify"]
+
+
+_FORKED = """
+import os, sys
+from steward.metrics import child, m
+events = child(m().events, "slack", "MessagePosted")
+events.inc()                                   # the parent's value, in the parent's file
+pid = os.fork()
+if pid == 0:
+    events.inc(5)
+    os._exit(0)
+os.waitpid(pid, 0)
+events.inc()
+print(pid)
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork: POSIX only")
+def test_a_forked_process_counts_in_files_of_its_own(tmp_path):
+    """The process id prometheus_client checks on every value it writes is remembered, and a fork gets its
+    own: a worker forked after the parent counted must not write into the parent's files."""
+    from prometheus_client import CollectorRegistry
+    from prometheus_client.multiprocess import MultiProcessCollector
+
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", _FORKED], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    child_pid = done.stdout.split()[-1]
+    assert f"counter_{child_pid}.db" in os.listdir(tmp_path)
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path=str(tmp_path))
+    assert registry.get_sample_value("steward_events_received_total",
+                                     {"messenger": "slack", "type": "MessagePosted"}) == 7

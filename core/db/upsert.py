@@ -325,7 +325,7 @@ def outside_transaction(engine) -> Iterator[tuple[Any, Any]]:
     hand), and the dialect.
 
     The connection is set aside for the next call, whichever thread makes it (checking one out of the pool
-    and back cost a batch of ordinary chat more than its statement): at most KEEPERS per engine, so they
+    and back cost a batch of ordinary chat more than its statement): at most KEEPERS in a process, so they
     never take the pool's every connection; given back should the call fail, should the pool have retired
     its connections since, and after KEEP_SECONDS (the engine's pool_recycle). No thread owns one, so a
     thread that ends leaves nothing behind. A connection that cannot be had is an outage, raised as
@@ -340,7 +340,7 @@ def outside_transaction(engine) -> Iterator[tuple[Any, Any]]:
                 if not event.contains(engine, "reset", _autocommit_off):
                     event.listen(engine, "reset", _autocommit_off)
                 proxy.driver_connection.autocommit = True
-        kept = _Kept(proxy, time.time(), os.getpid())
+        kept = _Kept(weakref.ref(engine), dialect, proxy, time.time(), os.getpid())
     proxy = kept.proxy
     conn = proxy.driver_connection
     try:
@@ -350,19 +350,26 @@ def outside_transaction(engine) -> Iterator[tuple[Any, Any]]:
             engine.pool._invalidate(proxy, exc)     # what SQLAlchemy's Connection does on a disconnect
         _give_back(dialect, proxy, conn)
         raise
-    if not (_idle(dialect, conn) and _set_aside(engine, kept)):
+    if _idle(dialect, conn):
+        _set_aside(kept)
+    else:
         _give_back(dialect, proxy, conn)
 
 
 class _Kept(NamedTuple):
+    engine: "weakref.ref[Any]"
+    dialect: Any
     proxy: Any
     since: float
     pid: int
 
 
 KEEP_SECONDS = 1800
-KEEPERS = 2       # connections set aside per engine: the group commit's leader and a spool's thread
-_aside: "weakref.WeakKeyDictionary[Any, list[_Kept]]" = weakref.WeakKeyDictionary()
+# Connections set aside in a process, whatever their engine (the group commit's leader and a spool's thread
+# need no more): a process with many engines (the tests, a CLI run beside the server) holds no more than
+# these, and the oldest goes back to its pool when another is set aside.
+KEEPERS = 2
+_aside: list[_Kept] = []
 _aside_lock = threading.Lock()
 # what a forked child found set aside by its parent: the parent's sessions on the server, never used here,
 # and held so that they are never collected either (the pool would roll them back on the parent's socket)
@@ -370,26 +377,26 @@ _inherited: list[_Kept] = []
 
 
 def _take(engine) -> _Kept | None:
+    pid = os.getpid()
     with _aside_lock:
-        aside = _aside.get(engine)
-        while aside:
-            kept = aside.pop()
-            if kept.pid != os.getpid():
-                _inherited.append(kept)
-            elif _fresh(engine, kept.proxy, kept.since):
-                return kept
-            else:
-                _give_back(engine.dialect, kept.proxy, kept.proxy.driver_connection)
+        for i in range(len(_aside) - 1, -1, -1):      # the newest first
+            kept = _aside[i]
+            if kept.pid != pid:
+                _inherited.append(_aside.pop(i))
+            elif kept.engine() is engine:
+                del _aside[i]
+                if _fresh(engine, kept.proxy, kept.since):
+                    return kept
+                _give_back(kept.dialect, kept.proxy, kept.proxy.driver_connection)
     return None
 
 
-def _set_aside(engine, kept: _Kept) -> bool:
+def _set_aside(kept: _Kept) -> None:
     with _aside_lock:
-        aside = _aside.setdefault(engine, [])
-        if len(aside) >= KEEPERS:
-            return False
-        aside.append(kept)
-        return True
+        _aside.append(kept)
+        while len(_aside) > KEEPERS:
+            oldest = _aside.pop(0)
+            _give_back(oldest.dialect, oldest.proxy, oldest.proxy.driver_connection)
 
 
 def _fresh(engine, proxy, since: float) -> bool:

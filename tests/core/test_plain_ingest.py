@@ -312,7 +312,7 @@ def test_connections_go_back_to_the_pool_with_autocommit_off(container):
                 conn, _dialect = stack.enter_context(outside_transaction(engine))
                 assert conn.autocommit
         assert (engine.pool.checkedout(), engine.pool.checkedin()) == (KEEPERS, 1)     # one given back
-        upsert._aside[engine].clear()          # the rest collected
+        upsert._aside[:] = [kept for kept in upsert._aside if kept.engine() is not engine]    # the rest collected
         gc.collect()
         assert (engine.pool.checkedout(), engine.pool.checkedin()) == (0, KEEPERS + 1)
         sessions = [engine.connect() for _ in range(KEEPERS + 1)]      # every one the pool holds
@@ -371,3 +371,19 @@ def test_a_forked_child_neither_uses_nor_gives_back_its_parents_set_aside_connec
             assert cursor.fetchall() == [(1,)]
     finally:
         engine.dispose()
+
+
+def test_a_process_with_many_engines_sets_aside_no_more_than_keepers(container):
+    """The tests, or a CLI run beside the server, make many engines: connections set aside stay at KEEPERS
+    in the process, the oldest going back to its pool (they once stayed out per engine, until PostgreSQL
+    refused new clients)."""
+    engines = [make_engine(container.settings.database_url) for _ in range(KEEPERS + 3)]
+    try:
+        for engine in engines:
+            with outside_transaction(engine):
+                pass
+        assert sum(engine.pool.checkedout() for engine in engines) == KEEPERS
+        assert [engine.pool.checkedout() for engine in engines[-KEEPERS:]] == [1] * KEEPERS     # the newest
+    finally:
+        for engine in engines:
+            engine.dispose()

@@ -340,7 +340,7 @@ def outside_transaction(engine) -> Iterator[tuple[Any, Any]]:
                 if not event.contains(engine, "reset", _autocommit_off):
                     event.listen(engine, "reset", _autocommit_off)
                 proxy.driver_connection.autocommit = True
-        kept = _Kept(weakref.ref(engine), dialect, proxy, time.time(), os.getpid())
+        kept = _Kept(weakref.ref(engine), dialect, proxy, time.time())
     proxy = kept.proxy
     conn = proxy.driver_connection
     try:
@@ -361,7 +361,6 @@ class _Kept(NamedTuple):
     dialect: Any
     proxy: Any
     since: float
-    pid: int
 
 
 KEEP_SECONDS = 1800
@@ -371,19 +370,27 @@ KEEP_SECONDS = 1800
 KEEPERS = 2
 _aside: list[_Kept] = []
 _aside_lock = threading.Lock()
-# what a forked child found set aside by its parent: the parent's sessions on the server, never used here,
-# and held so that they are never collected either (the pool would roll them back on the parent's socket)
+# A forked child's copies of its parent's set-aside connections: the parent's sessions on the server, on
+# sockets the two processes share. The child never uses them nor hands them to its pool (a session of the
+# child's would then talk on the parent's socket); it holds them here instead.
 _inherited: list[_Kept] = []
 
 
+def _after_fork_in_child() -> None:
+    global _aside_lock
+    _aside_lock = threading.Lock()       # a thread of the parent may have held it as the process forked
+    _inherited.extend(_aside)
+    _aside.clear()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def _take(engine) -> _Kept | None:
-    pid = os.getpid()
     with _aside_lock:
         for i in range(len(_aside) - 1, -1, -1):      # the newest first
             kept = _aside[i]
-            if kept.pid != pid:
-                _inherited.append(_aside.pop(i))
-            elif kept.engine() is engine:
+            if kept.engine() is engine:
                 del _aside[i]
                 if _fresh(engine, kept.proxy, kept.since):
                     return kept

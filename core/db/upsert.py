@@ -13,7 +13,6 @@ import json
 import os
 import threading
 import time
-import weakref
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
@@ -340,7 +339,7 @@ def outside_transaction(engine) -> Iterator[tuple[Any, Any]]:
                 if not event.contains(engine, "reset", _autocommit_off):
                     event.listen(engine, "reset", _autocommit_off)
                 proxy.driver_connection.autocommit = True
-        kept = _Kept(weakref.ref(engine), dialect, proxy, time.time())
+        kept = _Kept(engine, dialect, proxy, time.time())
     proxy = kept.proxy
     conn = proxy.driver_connection
     try:
@@ -357,7 +356,7 @@ def outside_transaction(engine) -> Iterator[tuple[Any, Any]]:
 
 
 class _Kept(NamedTuple):
-    engine: "weakref.ref[Any]"
+    engine: Any         # its pool refers to it anyway: a set-aside connection keeps its engine alive
     dialect: Any
     proxy: Any
     since: float
@@ -390,7 +389,7 @@ def _take(engine) -> _Kept | None:
     with _aside_lock:
         for i in range(len(_aside) - 1, -1, -1):      # the newest first
             kept = _aside[i]
-            if kept.engine() is engine:
+            if kept.engine is engine:
                 del _aside[i]
                 if _fresh(engine, kept.proxy, kept.since):
                     return kept
@@ -430,7 +429,7 @@ def _give_back(dialect, proxy, conn) -> None:
 
 def _autocommit_off(dbapi_connection, _record, _state) -> None:
     """PostgreSQL: every connection goes back to the pool with autocommit off, whether `_give_back` returns
-    it or the pool collects it (a connection dropped while set aside): a session handed one in autocommit
+    it or the pool collects one nobody gave back (a thread's, once): a session handed one in autocommit
     would commit each statement as it runs, and its rollback would undo nothing. A connection that cannot
     be switched (closed, or not idle) raises, and the pool discards it."""
     if dbapi_connection.autocommit:

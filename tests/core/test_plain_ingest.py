@@ -313,7 +313,7 @@ def test_connections_go_back_to_the_pool_with_autocommit_off(container):
                 conn, _dialect = stack.enter_context(outside_transaction(engine))
                 assert conn.autocommit
         assert (engine.pool.checkedout(), engine.pool.checkedin()) == (KEEPERS, 1)     # one given back
-        upsert._aside[:] = [kept for kept in upsert._aside if kept.engine() is not engine]    # the rest collected
+        upsert._aside[:] = [kept for kept in upsert._aside if kept.engine is not engine]    # the rest collected
         gc.collect()
         assert (engine.pool.checkedout(), engine.pool.checkedin()) == (0, KEEPERS + 1)
         sessions = [engine.connect() for _ in range(KEEPERS + 1)]      # every one the pool holds

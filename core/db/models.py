@@ -241,14 +241,17 @@ class AuditEntry(Base):
 # --- messages: the archive and de-duplication ----------------------------------------------------
 
 class ArchivedMessage(Base):
-    """Everything Steward sees (R3.2.2, R4.1.1)."""
+    """Everything Steward sees (R3.2.2, R4.1.1). Every read by time names the group (a search, an export,
+    retention), so one index on (group_id, sent_at) serves them and the group's foreign key: each index is
+    written for every message."""
     __tablename__ = "messages"
-    __table_args__ = (UniqueConstraint("platform", "chat_id", "message_id"),)
+    __table_args__ = (UniqueConstraint("platform", "chat_id", "message_id"),
+                      Index("ix_messages_group_sent", "group_id", "sent_at"))
     id: Mapped[int] = mapped_column(primary_key=True)
     platform: Mapped[str] = mapped_column(String(16))
     chat_id: Mapped[str] = mapped_column(String(128))
     message_id: Mapped[str] = mapped_column(String(128))
-    group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id"), index=True)
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id"))
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
     user_id: Mapped[str] = mapped_column(String(128))
     kind: Mapped[str] = mapped_column(String(16))
@@ -256,16 +259,16 @@ class ArchivedMessage(Base):
     thread_id: Mapped[str | None] = mapped_column(String(128))
     direct: Mapped[bool] = mapped_column(Boolean, default=False)
     from_bot: Mapped[bool] = mapped_column(Boolean, default=False)
-    sent_at: Mapped[datetime] = mapped_column(index=True)
+    sent_at: Mapped[datetime]
 
 
 class InboundEvent(Base):
-    """A platform delivery seen once: the unique constraint makes retries harmless."""
+    """A platform delivery seen once: its key makes retries harmless. The key is the primary key and, on
+    SQLite, the table itself (no rowid): one b-tree written per delivery rather than a table and an index."""
     __tablename__ = "inbound_events"
-    __table_args__ = (UniqueConstraint("platform", "event_id"),)
-    id: Mapped[int] = mapped_column(primary_key=True)
-    platform: Mapped[str] = mapped_column(String(16))
-    event_id: Mapped[str] = mapped_column(String(200))
+    __table_args__ = {"sqlite_with_rowid": False}
+    platform: Mapped[str] = mapped_column(String(16), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(200), primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))
     received_at: Mapped[datetime]
 

@@ -186,14 +186,88 @@ def test_sqlite_whole_seconds_written_before_get_their_fraction(tmp_path):
                 "('slack', 'part', 'MessagePosted', '2026-12-07 09:00:01.250000')")
     raw.commit()
     upgrade(engine)
-    assert raw.execute("SELECT event_id, received_at FROM inbound_events ORDER BY id").fetchall() == [
+    assert raw.execute("SELECT event_id, received_at FROM inbound_events ORDER BY received_at").fetchall() == [
         ("whole", "2026-12-07 09:00:00.000000"), ("part", "2026-12-07 09:00:01.250000")]
     with engine.connect() as c:
         nine = datetime(2026, 12, 7, 9, tzinfo=timezone.utc)
         assert c.scalars(select(InboundEvent.event_id).where(InboundEvent.received_at >= nine)
-                         .order_by(InboundEvent.id)).all() == ["whole", "part"]
+                         .order_by(InboundEvent.received_at)).all() == ["whole", "part"]
     raw.close()
     engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def empty_database(request, tmp_path):
+    """An empty database (a PostgreSQL schema of the test's own), for migrating step by step."""
+    from core.db.session import make_engine
+
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path}/old.db")
+        yield engine
+        engine.dispose()
+        return
+    import uuid
+
+    from sqlalchemy.engine import make_url
+
+    url = request.getfixturevalue("postgres_url")
+    schema = f"steward_migrate_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(url)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    engine = make_engine(make_url(url).update_query_dict({"options": f"-csearch_path={schema}"}))
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+def test_fewer_indexes_per_message_keeps_every_delivery_and_message_both_ways(empty_database):
+    """Migration fewer_indexes_01 and back: deliveries keep their key (a redelivery is still refused), the
+    archive's two indexes become one on (group_id, sent_at) and come back on the way down."""
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from core.db.migrate import alembic_config, upgrade
+
+    engine = empty_database
+    upgrade(engine, "sqlite_whole_seconds_01")
+    delivery = text("INSERT INTO inbound_events (platform, event_id, kind, received_at) "
+                    "VALUES ('slack', :event, 'MessagePosted', '2026-12-07 09:00:00.000000')")
+    with engine.begin() as conn:
+        for event in ("Ev1", "Ev2"):
+            conn.execute(delivery, {"event": event})
+        conn.execute(text("INSERT INTO messages (platform, chat_id, message_id, user_id, kind, text, direct, "
+                          "from_bot, sent_at) VALUES ('slack', 'C1', '1.1', 'U1', 'text', '早上好', false, false, "
+                          "'2026-12-07 09:00:00.000000')"))
+
+    def state():
+        with engine.connect() as conn:
+            events = conn.execute(text("SELECT platform, event_id FROM inbound_events ORDER BY event_id")).all()
+            texts = conn.execute(text("SELECT text FROM messages")).scalars().all()
+        indexes = {ix["name"] for ix in inspect(engine).get_indexes("messages")}
+        return [tuple(e) for e in events], texts, indexes
+
+    for revision in ("head", "sqlite_whole_seconds_01", "head"):
+        if revision == "head":
+            upgrade(engine)
+        else:
+            command.downgrade(alembic_config(engine), revision)
+        events, texts, indexes = state()
+        assert events == [("slack", "Ev1"), ("slack", "Ev2")] and texts == ["早上好"]
+        old = {"ix_messages_group_id", "ix_messages_sent_at"}
+        assert (indexes & (old | {"ix_messages_group_sent"})) == ({"ix_messages_group_sent"} if revision == "head"
+                                                                   else old)
+        with pytest.raises(IntegrityError), engine.begin() as conn:
+            conn.execute(delivery, {"event": "Ev1"})
+    pk = inspect(engine).get_pk_constraint("inbound_events")
+    assert pk["constrained_columns"] == ["platform", "event_id"]
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert [d for d in diff if "inbound_events" in repr(d) or "messages" in repr(d)] == []
 
 
 def test_sqlite_datetimes_are_written_as_sqlalchemy_writes_them():

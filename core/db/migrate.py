@@ -1,6 +1,7 @@
 """Alembic, driven from code: `steward db upgrade` and the tests use the same migrations."""
 from __future__ import annotations
 
+import time
 from importlib import resources
 
 from alembic import command
@@ -19,6 +20,7 @@ def alembic_config(engine: Engine) -> Config:
 
 #: the PostgreSQL advisory lock that `upgrade` holds (an arbitrary constant: "steward" as a number)
 MIGRATION_LOCK = 0x73746577617264
+LOCK_POLL_S = 0.2      # how often a node waiting for another's migration tries the lock
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
@@ -28,7 +30,12 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         command.upgrade(alembic_config(engine), revision)
         return
     with engine.connect() as lock:
-        lock.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
+        # tried, not waited for in one statement: a node blocked in pg_advisory_lock keeps a snapshot open,
+        # and a migration building an index CONCURRENTLY waits for every snapshot older than its build
+        # (while the node migrating holds the lock: neither would ever go on)
+        while not lock.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": MIGRATION_LOCK}).scalar():
+            lock.commit()
+            time.sleep(LOCK_POLL_S)
         lock.commit()       # hold the session-level lock on an idle connection, not in a transaction
         try:
             command.upgrade(alembic_config(engine), revision)

@@ -10,8 +10,12 @@ Every index is written for every message Steward receives (docs/scale.md, "A SQL
   (group_id, sent_at) replaces ix_messages_group_id and ix_messages_sent_at, and still serves the group's
   foreign key.
 - inbound_events: the surrogate id was never read. (platform, event_id) becomes the primary key: on
-  PostgreSQL in place of the unique constraint (its index built once more) and the id's index goes; on
-  SQLite the table is rebuilt without a rowid, so the key is the table itself, one b-tree instead of two. The rebuild
+  PostgreSQL in place of the unique constraint, and the id's index goes; on SQLite the table is rebuilt
+  without a rowid, so the key is the table itself, one b-tree instead of two.
+
+On PostgreSQL both new indexes are built CONCURRENTLY, so ingest goes on meanwhile; the rest changes only
+the catalogue. The version before this one runs on the new schema (it never reads the id nor names the
+indexes), so web processes may restart one at a time as ever. The rebuild
   copies every delivery once: on a large SQLite file it takes a while, in the migration's one transaction.
 """
 import sqlalchemy as sa
@@ -24,15 +28,22 @@ depends_on = None
 
 
 def upgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        # built CONCURRENTLY: a plain CREATE INDEX would hold every insert into a large archive (and with it
+        # every webhook) for as long as the build takes; what follows only changes the catalogue
+        _build_concurrently('ix_messages_group_sent', 'messages', 'group_id, sent_at')
+        _build_concurrently('pk_inbound_events_key', 'inbound_events', 'platform, event_id', unique=True)
+        op.drop_index('ix_messages_group_id', table_name='messages')
+        op.drop_index('ix_messages_sent_at', table_name='messages')
+        op.drop_constraint('pk_inbound_events', 'inbound_events', type_='primary')
+        op.drop_constraint('uq_inbound_events_platform', 'inbound_events', type_='unique')
+        op.execute("ALTER TABLE inbound_events ADD CONSTRAINT pk_inbound_events "
+                   "PRIMARY KEY USING INDEX pk_inbound_events_key")
+        op.drop_column('inbound_events', 'id')
+        return
     op.create_index('ix_messages_group_sent', 'messages', ['group_id', 'sent_at'])
     op.drop_index('ix_messages_group_id', table_name='messages')
     op.drop_index('ix_messages_sent_at', table_name='messages')
-    if op.get_bind().dialect.name == "postgresql":
-        op.drop_constraint('pk_inbound_events', 'inbound_events', type_='primary')
-        op.drop_constraint('uq_inbound_events_platform', 'inbound_events', type_='unique')
-        op.create_primary_key('pk_inbound_events', 'inbound_events', ['platform', 'event_id'])
-        op.drop_column('inbound_events', 'id')
-        return
     op.execute("CREATE TABLE inbound_events_new (platform VARCHAR(16) NOT NULL, event_id VARCHAR(200) NOT NULL, "
                "kind VARCHAR(32) NOT NULL, received_at DATETIME NOT NULL, "
                "CONSTRAINT pk_inbound_events PRIMARY KEY (platform, event_id)) WITHOUT ROWID")
@@ -40,6 +51,20 @@ def upgrade() -> None:
                "SELECT platform, event_id, kind, received_at FROM inbound_events")
     op.execute("DROP TABLE inbound_events")
     op.execute("ALTER TABLE inbound_events_new RENAME TO inbound_events")
+
+
+def _build_concurrently(name: str, table: str, columns: str, unique: bool = False) -> None:
+    """CREATE INDEX CONCURRENTLY, outside the migration's transaction; an index a failed build left invalid
+    is dropped and built again."""
+    valid = op.get_bind().execute(sa.text(
+        "SELECT i.indisvalid FROM pg_index AS i JOIN pg_class AS c ON c.oid = i.indexrelid "
+        "WHERE c.relname = :name AND c.relnamespace = current_schema()::regnamespace"), {"name": name}).scalar()
+    if valid:
+        return
+    with op.get_context().autocommit_block():
+        if valid is not None:
+            op.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
+        op.execute(f"CREATE {'UNIQUE ' if unique else ''}INDEX CONCURRENTLY {name} ON {table} ({columns})")
 
 
 def downgrade() -> None:

@@ -1,6 +1,7 @@
 """Alembic, driven from code: `steward db upgrade` and the tests use the same migrations."""
 from __future__ import annotations
 
+import logging
 import time
 from importlib import resources
 
@@ -18,6 +19,8 @@ def alembic_config(engine: Engine) -> Config:
     return cfg
 
 
+log = logging.getLogger("steward.db")
+
 #: the PostgreSQL advisory lock that `upgrade` holds (an arbitrary constant: "steward" as a number)
 MIGRATION_LOCK = 0x73746577617264
 LOCK_POLL_S = 0.2      # how often a node waiting for another's migration tries the lock
@@ -33,15 +36,23 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         # tried, not waited for in one statement: a node blocked in pg_advisory_lock keeps a snapshot open,
         # and a migration building an index CONCURRENTLY waits for every snapshot older than its build
         # (while the node migrating holds the lock: neither would ever go on)
+        said = time.monotonic()
         while not lock.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": MIGRATION_LOCK}).scalar():
             lock.commit()
+            if time.monotonic() - said >= 10:
+                log.info("waiting for another node's migration to finish")
+                said = time.monotonic()
             time.sleep(LOCK_POLL_S)
-        lock.commit()       # hold the session-level lock on an idle connection, not in a transaction
         try:
+            lock.commit()       # hold the session-level lock on an idle connection, not in a transaction
             command.upgrade(alembic_config(engine), revision)
         finally:
-            lock.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK})
-            lock.commit()
+            try:
+                lock.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK})
+                lock.commit()
+            except Exception:
+                lock.invalidate()       # closed, not pooled: the server lets go of the lock with the session
+                raise
 
 
 def current_revision(engine: Engine) -> str | None:

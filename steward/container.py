@@ -16,7 +16,7 @@ from connectors.base import Connector, ConnectorDeps, is_configured
 from core.clock import Clock, SystemClock
 from core.config import load_config
 from core.config.schema import StewardConfig
-from core.db.migrate import current_revision, head_revision
+from core.db.migrate import current_revision, head_revision, known_revision
 from core.db.session import make_engine, make_sessionmaker, writer_gate
 from core.discipline.moderation import ModerationService
 from core.errors import ConfigError, StewardError
@@ -86,14 +86,19 @@ class Container:
         except SQLAlchemyError as exc:
             log.warning("moderators not built at start (built on the first message): %s", _first_line(exc))
 
-    def check_migrated(self) -> None:
+    def check_migrated(self) -> str:
+        """"current", or "ahead" when a newer version has migrated the database (during a rolling upgrade this
+        version keeps running on the newer schema); raises when the schema is behind the code."""
         self.check_database()
         if self._head is None:
             self._head = head_revision(self.engine)   # reads the migration files once per process
         have, want = current_revision(self.engine), self._head
-        if have != want:
-            raise DatabaseUnavailable(f"the database schema is at {have or 'nothing'}, the code needs {want}: "
-                                      "run `steward db upgrade`")
+        if have == want:
+            return "current"
+        if have is not None and not known_revision(self.engine, have):
+            return "ahead"
+        raise DatabaseUnavailable(f"the database schema is at {have or 'nothing'}, the code needs {want}: "
+                                  "run `steward db upgrade`")
 
 
 def platforms_wanted(config: StewardConfig, env: Mapping[str, str]) -> list[str]:

@@ -69,8 +69,9 @@ def blueprint(container) -> Blueprint:
         checks: dict[str, str] = {}
         ok = True
         try:
-            container.check_migrated()
-            checks["database"], checks["migrations"] = "ok", "current"
+            state = container.check_migrated()
+            checks["database"] = "ok"
+            checks["migrations"] = "current" if state == "current" else "ahead: a newer version has migrated"
         except StewardError as exc:
             ok = False
             text = str(exc)

@@ -114,6 +114,23 @@ def test_readyz_names_database_migrations_and_redis(client, container, tmp_path,
     r = create_app(empty).test_client().get("/readyz")
     assert r.status_code == 503 and r.json["checks"]["migrations"].startswith("behind")
 
+    # a newer version has migrated (a revision these migrations do not know): this one keeps serving, as a
+    # rolling upgrade needs; a revision it knows but is past is behind
+    from sqlalchemy import text
+    with container.engine.begin() as conn:
+        head = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        conn.execute(text("UPDATE alembic_version SET version_num = 'from_a_newer_version_01'"))
+    try:
+        r = client.get("/readyz")
+        assert r.status_code == 200 and r.json["checks"]["migrations"].startswith("ahead")
+        with container.engine.begin() as conn:
+            conn.execute(text("UPDATE alembic_version SET version_num = 'sqlite_whole_seconds_01'"))
+        r = client.get("/readyz")
+        assert r.status_code == 503 and r.json["checks"]["migrations"].startswith("behind")
+    finally:
+        with container.engine.begin() as conn:
+            conn.execute(text("UPDATE alembic_version SET version_num = :head"), {"head": head})
+
     no_redis = build({"DATABASE_URL": str(container.engine.url.render_as_string(hide_password=False)),
                       "STEWARD_REDIS_URL": "redis://127.0.0.1:1/0", "STEWARD_FILES_DIR": str(tmp_path / "f")},
                      clock=clock, config=sandbox_config)

@@ -15,9 +15,8 @@ Every index is written for every message Steward receives (docs/scale.md, "A SQL
   (a few seconds for millions of deliveries, while no other process can write the file).
 
 On PostgreSQL the new indexes are built and the old ones dropped CONCURRENTLY, so ingest goes on meanwhile;
-the rest changes only the catalogue, in a short transaction on inbound_events alone. The version before this one runs on the new schema (it never reads the id nor names the
-indexes), so web processes may restart one at a time as ever. The rebuild
-  copies every delivery once: on a large SQLite file it takes a while, in the migration's one transaction.
+the rest changes only the catalogue, in a short transaction on inbound_events alone. The version before
+this one runs on the new schema: it never reads the id nor names the indexes.
 """
 import sqlalchemy as sa
 from alembic import op

@@ -16,7 +16,7 @@ from connectors.base import Connector, ConnectorDeps, is_configured
 from core.clock import Clock, SystemClock
 from core.config import load_config
 from core.config.schema import StewardConfig
-from core.db.migrate import current_revision, head_revision, known_revision
+from core.db.migrate import current_revision, head_revision, known_revisions
 from core.db.session import make_engine, make_sessionmaker, writer_gate
 from core.discipline.moderation import ModerationService
 from core.errors import ConfigError, StewardError
@@ -59,6 +59,7 @@ class Container:
     group_commit: GroupCommit | None = None
     spool: Spool | None = None
     _head: str | None = None
+    _known: frozenset[str] = frozenset()
 
     def deliverer(self, worker_id: str | None = None) -> Deliverer:
         worker = worker_id or self.settings.worker_id or f"{socket.gethostname()}:{os.getpid()}"
@@ -90,12 +91,12 @@ class Container:
         """"current", or "ahead" when a newer version has migrated the database (during a rolling upgrade this
         version keeps running on the newer schema); raises when the schema is behind the code."""
         self.check_database()
-        if self._head is None:
-            self._head = head_revision(self.engine)   # reads the migration files once per process
+        if self._head is None:     # the migration files, read once per process
+            self._head, self._known = head_revision(self.engine), known_revisions(self.engine)
         have, want = current_revision(self.engine), self._head
         if have == want:
             return "current"
-        if have is not None and not known_revision(self.engine, have):
+        if have is not None and have not in self._known:
             return "ahead"
         raise DatabaseUnavailable(f"the database schema is at {have or 'nothing'}, the code needs {want}: "
                                   "run `steward db upgrade`")

@@ -104,6 +104,23 @@ def postgres_url() -> str:
     admin.dispose()
 
 
+@pytest.fixture
+def empty_postgres_url() -> str:
+    """A PostgreSQL schema of the test's own with nothing in it (for migrating step by step), dropped after."""
+    url = _postgres_available()
+    if url is None:
+        pytest.skip("PostgreSQL not available: set STEWARD_TEST_POSTGRES_URL (CI does)")
+    schema = f"steward_empty_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(url)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    yield make_url(url).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
+        hide_password=False)
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    admin.dispose()
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def db_url(request, tmp_path, sqlite_template) -> str:
     if request.param == "sqlite":

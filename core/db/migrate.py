@@ -64,10 +64,7 @@ def head_revision(engine: Engine) -> str | None:
     return ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
 
 
-def known_revision(engine: Engine, revision: str) -> bool:
-    """Whether this code's migrations include `revision`: a database at one they do not was migrated by a
-    newer version (whose migrations keep this one running: README, "Upgrading")."""
-    try:
-        return ScriptDirectory.from_config(alembic_config(engine)).get_revision(revision) is not None
-    except Exception:        # alembic's ResolutionError (or CommandError): a revision it does not know
-        return False
+def known_revisions(engine: Engine) -> frozenset[str]:
+    """Every revision this code's migrations know. A database at one they do not know was migrated by a newer
+    version, whose migrations keep this one running (README, "Upgrading")."""
+    return frozenset(r.revision for r in ScriptDirectory.from_config(alembic_config(engine)).walk_revisions())

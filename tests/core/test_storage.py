@@ -201,28 +201,10 @@ def empty_database(request, tmp_path):
     """An empty database (a PostgreSQL schema of the test's own), for migrating step by step."""
     from core.db.session import make_engine
 
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path}/old.db")
-        yield engine
-        engine.dispose()
-        return
-    import uuid
-
-    from sqlalchemy.engine import make_url
-
-    url = request.getfixturevalue("postgres_url")
-    schema = f"steward_migrate_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(url)
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    engine = make_engine(make_url(url).update_query_dict({"options": f"-csearch_path={schema}"}))
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+    url = f"sqlite:///{tmp_path}/old.db" if request.param == "sqlite" else request.getfixturevalue("empty_postgres_url")
+    engine = make_engine(url)
+    yield engine
+    engine.dispose()
 
 
 def test_fewer_indexes_per_message_keeps_every_delivery_and_message_both_ways(empty_database):
@@ -294,3 +276,38 @@ def test_sqlite_datetimes_are_written_as_sqlalchemy_writes_them():
 
     same()
     assert _sqlite_utc(None) is None
+
+
+def test_fewer_indexes_per_message_finishes_after_an_interrupted_run(empty_postgres_url):
+    """PostgreSQL builds the new indexes CONCURRENTLY, outside the migration's transaction, so a run that
+    stops after them (a lock_timeout, a node killed) leaves them behind; one build that failed leaves its
+    index invalid. Run again, the migration keeps a valid index, builds an invalid one again, and finishes."""
+    from sqlalchemy import inspect
+
+    from core.db.migrate import upgrade
+    from core.db.session import make_engine
+
+    engine = make_engine(empty_postgres_url)
+    try:
+        upgrade(engine, "sqlite_whole_seconds_01")
+        with engine.begin() as conn:
+            for event in ("Ev1", "Ev2"):
+                conn.execute(text("INSERT INTO inbound_events (platform, event_id, kind, received_at) "
+                                  "VALUES ('slack', :e, 'MessagePosted', now())"), {"e": event})
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("CREATE INDEX CONCURRENTLY ix_messages_group_sent ON messages (group_id, sent_at)"))
+            with pytest.raises(IntegrityError):     # two rows share a kind: the build fails, its index stays invalid
+                conn.execute(text("CREATE UNIQUE INDEX CONCURRENTLY pk_inbound_events_key ON inbound_events (kind)"))
+            assert conn.execute(text("SELECT indisvalid FROM pg_index "
+                                     "WHERE indexrelid = to_regclass('pk_inbound_events_key')")).scalar() is False
+        upgrade(engine)
+        inspector = inspect(engine)
+        assert inspector.get_pk_constraint("inbound_events")["constrained_columns"] == ["platform", "event_id"]
+        assert {ix["name"]: ix["column_names"] for ix in inspector.get_indexes("messages")}.get(
+            "ix_messages_group_sent") == ["group_id", "sent_at"]
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid "
+                                     "WHERE c.relname = 'inbound_events' AND NOT i.indisvalid")).scalar() == 0
+            assert conn.execute(text("SELECT count(*) FROM inbound_events")).scalar() == 2
+    finally:
+        engine.dispose()

@@ -5,34 +5,16 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import uuid
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
 from core.db.migrate import current_revision, head_revision
 from core.db.session import make_engine
-from tests.conftest import SANDBOX_CONFIG, _postgres_available
+from tests.conftest import SANDBOX_CONFIG
 
 pytestmark = pytest.mark.postgres
 NODES = 3
-
-
-@pytest.fixture
-def empty_schema():
-    url = _postgres_available()
-    if url is None:
-        pytest.skip("PostgreSQL not available: set STEWARD_TEST_POSTGRES_URL (CI does)")
-    schema = f"steward_upgrade_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(url)
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    yield make_url(url).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-        hide_password=False)
-    with admin.begin() as conn:
-        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    admin.dispose()
 
 
 def _env(url: str, tmp_path) -> dict[str, str]:
@@ -50,11 +32,11 @@ def _at_once(args: list[str], env: dict[str, str], cwd) -> list[tuple[int, str]]
     return [(p.wait(timeout=180), p.stdout.read().decode()) for p in procs]
 
 
-def test_upgrade_from_every_node_at_once(empty_schema, tmp_path):
-    env = _env(empty_schema, tmp_path)
+def test_upgrade_from_every_node_at_once(empty_postgres_url, tmp_path):
+    env = _env(empty_postgres_url, tmp_path)
     results = _at_once(["db", "upgrade"], env, tmp_path)
     assert all(code == 0 for code, _ in results), results
-    engine = make_engine(empty_schema)
+    engine = make_engine(empty_postgres_url)
     try:
         assert current_revision(engine) == head_revision(engine)
         with engine.connect() as conn:
@@ -64,7 +46,7 @@ def test_upgrade_from_every_node_at_once(empty_schema, tmp_path):
 
 
 
-def test_processes_starting_at_once_sync_the_config_in_turn(empty_schema, sandbox_config, clock):
+def test_processes_starting_at_once_sync_the_config_in_turn(empty_postgres_url, sandbox_config, clock):
     """Every web process syncs steward.yaml when it starts; two inserting the same new group must not fail."""
     import threading
 
@@ -72,7 +54,7 @@ def test_processes_starting_at_once_sync_the_config_in_turn(empty_schema, sandbo
     from core.db.session import make_sessionmaker
     from core.kernel.config_sync import sync_config
 
-    engine = make_engine(empty_schema)
+    engine = make_engine(empty_postgres_url)
     upgrade(engine)
     sessions = make_sessionmaker(engine)
     start, errors = threading.Barrier(NODES), []

@@ -83,42 +83,41 @@ def sqlite_template(tmp_path_factory) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> str:
-    """A schema of this test run's own, so parallel runs on one server never meet."""
+@contextmanager
+def _own_schema(prefix: str):
+    """A URL of STEWARD_TEST_POSTGRES_URL whose search_path is a new, empty schema, dropped afterwards (skips
+    the test without PostgreSQL)."""
     url = _postgres_available()
     if url is None:
         pytest.skip("PostgreSQL not available: set STEWARD_TEST_POSTGRES_URL (CI does)")
-    schema = f"steward_test_{uuid.uuid4().hex[:12]}"
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = make_engine(url)
     with admin.begin() as conn:
         conn.execute(text(f"CREATE SCHEMA {schema}"))
-    scoped = make_url(url).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-        hide_password=False)
-    engine = make_engine(scoped)
-    upgrade(engine)
-    engine.dispose()
-    yield scoped
-    with admin.begin() as conn:
-        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    admin.dispose()
+    try:
+        yield make_url(url).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
+            hide_password=False)
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """A schema of this test run's own, migrated, so parallel runs on one server never meet."""
+    with _own_schema("steward_test") as scoped:
+        engine = make_engine(scoped)
+        upgrade(engine)
+        engine.dispose()
+        yield scoped
 
 
 @pytest.fixture
 def empty_postgres_url() -> str:
-    """A PostgreSQL schema of the test's own with nothing in it (for migrating step by step), dropped after."""
-    url = _postgres_available()
-    if url is None:
-        pytest.skip("PostgreSQL not available: set STEWARD_TEST_POSTGRES_URL (CI does)")
-    schema = f"steward_empty_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(url)
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    yield make_url(url).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-        hide_password=False)
-    with admin.begin() as conn:
-        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    admin.dispose()
+    """A PostgreSQL schema of the test's own with nothing in it (for migrating step by step)."""
+    with _own_schema("steward_empty") as scoped:
+        yield scoped
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -151,7 +151,11 @@ def _bind(dialect, table: Table, name: str) -> Callable[[Any], Any] | None:
 
 
 def _sqlite_utc(value: datetime | None) -> str | None:
-    return None if value is None else naive_utc(value).isoformat(" ", "microseconds")
+    if value is None:
+        return None
+    if value.tzinfo is timezone.utc:    # the clock's own: the text less its "+00:00", no datetime made
+        return value.isoformat(" ", "microseconds")[:-6]
+    return naive_utc(value).isoformat(" ", "microseconds")
 
 
 _PROBES = (datetime(2026, 12, 7, 9, tzinfo=timezone.utc), datetime(999, 1, 2, 3, 4, 5, 6, tzinfo=timezone.utc),

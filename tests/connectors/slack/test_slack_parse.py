@@ -219,6 +219,17 @@ def test_content_type_may_be_missing(connector, clock):
     assert _parse(connector, clock, body, None).events[0].is_direct is True
 
 
+@pytest.mark.parametrize("extra", [b'"\\ud800"', b"NaN", b"1e400"])
+def test_json_the_fast_reader_refuses_is_read_as_the_standard_library_reads_it(connector, clock, extra):
+    """A lone surrogate escape, NaN, a number beyond a double: not RFC 8259 JSON, read all the same."""
+    text = "a lone \\ud83d and the rest" if extra == b'"\\ud800"' else "ok"
+    body = _event({"type": "message", "user": "U0MEMBER1", "channel": "C0TRAIN01", "channel_type": "channel",
+                   "ts": "1764072000.000001", "text": text})
+    body = body[:-1] + b', "x_extra": ' + extra + b"}"
+    event = _parse(connector, clock, body).events[0]
+    assert event.text == json.loads(body)["event"]["text"]
+
+
 # --- malformed bodies: BadRequest (400), nothing produced ----------------------------------------------
 
 def _form(**fields: str) -> bytes:

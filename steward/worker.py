@@ -11,6 +11,7 @@ from core.kernel import audit_anchor
 from core.kernel.dead_events import set_aside
 from core.kernel.inbound import ingest, ingest_many
 from core.kernel.jobs import KERNEL_JOBS
+from core.kernel.message_jobs import run_message_jobs
 from core.kernel.scheduler import JobHandler, run_due
 from steward import reconcile_run
 from steward.spool import ADOPT_EVERY_S, adopt_orphans
@@ -22,6 +23,11 @@ def handlers_for(container) -> dict[str, JobHandler]:
     return {**KERNEL_JOBS, **container.ctx.features.jobs, reconcile_run.JOB: reconcile_run.job(container),
             reconcile_run.DISCOVER_JOB: reconcile_run.job(container, discovery=True),
             audit_anchor.JOB: audit_anchor.anchor}
+
+
+def run_jobs(ctx, handlers: dict[str, JobHandler]) -> int:
+    """The jobs on messages first (they are due as soon as stored), then the scheduler's due jobs."""
+    return run_message_jobs(ctx, handlers) + run_due(ctx, handlers)
 
 
 def run_worker(container, stop: threading.Event, idle_seconds: float = 0.5) -> None:
@@ -36,7 +42,7 @@ def run_worker(container, stop: threading.Event, idle_seconds: float = 0.5) -> N
             if container.settings.spool_dir and time.monotonic() >= next_adopt:
                 adopt_spooled(container, stop)   # events a web process accepted before it died
                 next_adopt = time.monotonic() + ADOPT_EVERY_S
-            busy = deliverer.run_once() + run_due(container.ctx, handlers)
+            busy = deliverer.run_once() + run_jobs(container.ctx, handlers)
         except SQLAlchemyError as exc:   # database away: wait and try again, nothing is lost
             log.error("worker cannot reach the database: %s", type(exc).__name__)
             stop.wait(5)
@@ -67,7 +73,7 @@ def drain(container, rounds: int = 20) -> int:
     deliverer = container.deliverer("drain")
     handlers, total = handlers_for(container), 0
     for _ in range(rounds):
-        n = deliverer.run_once() + run_due(container.ctx, handlers)
+        n = deliverer.run_once() + run_jobs(container.ctx, handlers)
         total += n
         if not n:
             break

@@ -243,10 +243,16 @@ class AuditEntry(Base):
 class ArchivedMessage(Base):
     """Everything Steward sees (R3.2.2, R4.1.1). Every read by time names the group (a search, an export,
     retention), so one index on (group_id, sent_at) serves them and the group's foreign key: each index is
-    written for every message."""
+    written for every message.
+
+    `job`: work for the worker on this message, written with it (core/kernel/message_jobs.py) rather than as
+    a scheduled job (a table and two indexes more per message); the partial index holds only the messages
+    whose job is still to run."""
     __tablename__ = "messages"
     __table_args__ = (UniqueConstraint("platform", "chat_id", "message_id"),
-                      Index("ix_messages_group_sent", "group_id", "sent_at"))
+                      Index("ix_messages_group_sent", "group_id", "sent_at"),
+                      Index("ix_messages_job", "id", postgresql_where=text("job IS NOT NULL"),
+                            sqlite_where=text("job IS NOT NULL")))
     id: Mapped[int] = mapped_column(primary_key=True)
     platform: Mapped[str] = mapped_column(String(16))
     chat_id: Mapped[str] = mapped_column(String(128))
@@ -260,6 +266,7 @@ class ArchivedMessage(Base):
     direct: Mapped[bool] = mapped_column(Boolean, default=False)
     from_bot: Mapped[bool] = mapped_column(Boolean, default=False)
     sent_at: Mapped[datetime]
+    job: Mapped[str | None] = mapped_column(Text)    # JSON {"kind", "payload"} until the worker has run it
 
 
 class InboundEvent(Base):

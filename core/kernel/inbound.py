@@ -27,7 +27,7 @@ from core.db.upsert import (
     pinned,
 )
 from core.events import CardActed, CommandInvoked, Event, MemberJoined, MemberLeft, MessagePosted
-from core.kernel import audit
+from core.kernel import audit, message_jobs
 from core.kernel.addressing import called
 from core.kernel.context import CoreContext
 from core.kernel.directory import ACCOUNTS_READ, account_for, account_ids_many, find_account, group_for, join, leave
@@ -162,7 +162,7 @@ def _decide_and_write(ctx: CoreContext, conn, dialect, rows: list[Rows], fresh: 
     s = kept[1] if kept is not None and kept[0] is ctx.sessions else ctx.sessions()
     _UNUSED.session, path = None, None
     try:
-        s.info[_ROWS_FIRST] = rows
+        s.info[_ROWS_FIRST], s.info[message_jobs.UNWRITTEN] = rows, rows[1].rows
         for e, group_id, account_id, person_id in fresh:
             _decide(ctx, s, e, group_id, account_id, person_id)
         jobs = Rows(ScheduledJob, scheduled_later(s), ("key",))
@@ -220,7 +220,7 @@ def _delivery_row(key: tuple[str, str], e: Event, now) -> dict:
 def _archive_row(e: MessagePosted, group_id: int | None, person_id: int, now) -> dict:
     return dict(platform=e.platform, chat_id=e.chat_id, message_id=e.message_id, group_id=group_id,
                 person_id=person_id, user_id=e.user_id, kind=e.kind, text=e.text, thread_id=e.thread_id,
-                direct=e.is_direct, from_bot=False, sent_at=e.sent_at or now)
+                direct=e.is_direct, from_bot=False, sent_at=e.sent_at or now, job=None)
 
 
 def _first_deliveries(ctx: CoreContext, s: Session, events: Sequence[Event]) -> tuple[list[bool], list[dict] | None]:

@@ -90,5 +90,10 @@ def run_due(ctx: CoreContext, handlers: Mapping[str, JobHandler], limit: int = 2
                 if job.attempts >= max_attempts:
                     job.status = "failed"
                 else:
-                    job.due_at = now + timedelta(seconds=30 * 2 ** job.attempts)
+                    job.due_at = now + retry_delay(job.attempts)
     return ran
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """How long a job that failed `attempts` times waits before its next attempt."""
+    return timedelta(seconds=30 * 2 ** attempts)

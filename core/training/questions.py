@@ -20,10 +20,11 @@ from core.i18n import Mention, t
 from core.kernel import audit
 from core.kernel.context import CoreContext
 from core.kernel.directory import roles_of
+from core.kernel.message_jobs import on_message
 from core.kernel.outbox import enqueue
 from core.kernel.refusals import Refusal
 from core.kernel.roster import STAFF, name_of, staff_accounts
-from core.kernel.scheduler import schedule, schedule_later
+from core.kernel.scheduler import schedule
 from core.kernel.working_hours import add_working_hours
 from core.training import digest as weekly_digest
 from core.training.announcement_format import local_text
@@ -168,11 +169,9 @@ def observe(ctx: CoreContext, s: Session, group_id: int, account_id: int, person
     asks = (ctx.caps(e.platform).sees_all_messages or e.addressed) and not e.thread_id and reads_as_question(e.text)
     if not (e.thread_id or e.mentions or asks):
         return   # the hot path: most messages stop here without a query
-    now = ctx.clock.now()
-    schedule_later(s, key=f"training.watch:{e.platform}:{e.chat_id}:{e.message_id}", kind="training.watch_message",
-             due_at=now, now=now, payload={"group": group_id, "account": account_id, "text": e.text[:4000],
-                                           "mentions": list(e.mentions[:50]), "thread": e.thread_id,
-                                           "asks": bool(asks), "message": e.message_id})
+    on_message(s, e, "training.watch_message", {
+        "group": group_id, "account": account_id, "text": e.text[:4000], "mentions": list(e.mentions[:50]),
+        "thread": e.thread_id, "asks": bool(asks), "message": e.message_id})
 
 
 def watch_job(ctx: CoreContext, s: Session, payload: dict[str, Any]) -> None:
@@ -202,8 +201,9 @@ def watch_job(ctx: CoreContext, s: Session, payload: dict[str, Any]) -> None:
         source = "mention"
     elif payload.get("asks"):
         source = "question"   # Slack hears every message; on WeCom and DingTalk a question put to Steward
-    if source is not None:
-        questions.track(group, account, text, source, payload["message"])
+    if source is not None and s.scalar(select(Question.id).where(
+            Question.group_id == group.id, Question.message_id == payload["message"]).limit(1)) is None:
+        questions.track(group, account, text, source, payload["message"])   # an edit is not asked twice
 
 
 def track_question_job(ctx: CoreContext, s: Session, payload: dict[str, Any]) -> None:

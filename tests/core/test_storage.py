@@ -1,5 +1,7 @@
 """Storage on SQLite and PostgreSQL: migrations match the models, the audit log is append-only,
 de-duplication holds, and a failed use case leaves nothing half-written."""
+import json
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -311,3 +313,39 @@ def test_fewer_indexes_per_message_finishes_after_an_interrupted_run(empty_postg
             assert conn.execute(text("SELECT count(*) FROM inbound_events")).scalar() == 2
     finally:
         engine.dispose()
+
+
+def test_message_jobs_migration_keeps_every_pending_job_both_ways(empty_database):
+    """Migration message_jobs_01 and back: messages gain `job` and a partial index holding only the messages
+    whose job is pending; on the way down, pending jobs become scheduled jobs, so none is lost."""
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from core.db.migrate import alembic_config, upgrade
+
+    engine = empty_database
+    upgrade(engine, "fewer_indexes_01")
+    insert = text("INSERT INTO messages (platform, chat_id, message_id, user_id, kind, text, direct, from_bot, "
+                  "sent_at) VALUES ('slack', 'C1', :m, 'U1', 'text', '作业什么时候交？', false, false, "
+                  "'2026-12-07 09:00:00.000000')")
+    with engine.begin() as conn:
+        conn.execute(insert, {"m": "1.1"})
+    upgrade(engine)
+    assert "ix_messages_job" in {ix["name"] for ix in inspect(engine).get_indexes("messages")}
+    with engine.begin() as conn:
+        conn.execute(insert, {"m": "1.2"})
+        conn.execute(text("UPDATE messages SET job = :job WHERE message_id = '1.2'"),
+                     {"job": '{"kind":"training.watch_message","payload":{"message":"1.2","名":"值"}}'})
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert [d for d in diff if "messages" in repr(d)] == []
+    command.downgrade(alembic_config(engine), "fewer_indexes_01")
+    assert "job" not in {c["name"] for c in inspect(engine).get_columns("messages")}
+    with engine.connect() as conn:
+        jobs = conn.execute(text("SELECT kind, payload, status, attempts FROM scheduled_jobs")).all()
+        texts = conn.execute(text("SELECT text FROM messages ORDER BY message_id")).scalars().all()
+    assert [(k, p if isinstance(p, dict) else json.loads(p), s, a) for k, p, s, a in jobs] == [
+        ("training.watch_message", {"message": "1.2", "名": "值"}, "pending", 0)]
+    assert texts == ["作业什么时候交？"] * 2
+    upgrade(engine)
+    assert "job" in {c["name"] for c in inspect(engine).get_columns("messages")}

@@ -1,0 +1,108 @@
+"""Work for the worker on a message Steward archives, written in the message's own row.
+
+R4.3.1's question watch leaves work for the worker on every group message that may ask or answer something.
+A row of scheduled_jobs is a table and two indexes written for such a message, the largest part of storing
+ordinary chat after the archive itself (docs/scale.md). The message's `job` column costs one entry in a
+partial index instead, and the archive's ids order the jobs as the messages arrived, whichever path stored
+them.
+
+- `on_message`: on the plain path (core/kernel/inbound.py) the message's row is still to be written, and the
+  job is written in it. Otherwise the row is there already: one UPDATE. If a job is still pending on that row
+  (an edit that arrived before the first version's job ran), the pending job stands, as the scheduler's key
+  used to keep the first.
+- `run_message_jobs`: the worker runs the jobs in the archive's order. Each runs in its own transaction,
+  which also clears it; on PostgreSQL a row another worker holds is skipped (FOR UPDATE SKIP LOCKED). A
+  job that fails is handed to the scheduler, and the scheduler's retries and failure record apply from then on.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any, Mapping
+
+import orjson
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from core.db.failures import database_away
+from core.db.models import ArchivedMessage, ScheduledJob
+from core.db.upsert import insert_ignore
+from core.events import MessagePosted
+from core.kernel.context import CoreContext
+from core.kernel.scheduler import JobHandler, retry_delay
+
+log = logging.getLogger("steward.message_jobs")
+
+#: session.info: the plain path's archive rows not yet written (list of dicts, set by core/kernel/inbound.py)
+UNWRITTEN = "steward.unwritten_archive"
+_BY_KEY = "steward.unwritten_archive_by_key"
+
+
+def on_message(s: Session, e: MessagePosted, kind: str, payload: dict[str, Any]) -> None:
+    """Have the worker run job `kind` with `payload` once `e` is stored (its handler is the scheduler's)."""
+    job = orjson.dumps({"kind": kind, "payload": payload}).decode()
+    rows = s.info.get(UNWRITTEN)
+    if rows is not None:
+        cached = s.info.get(_BY_KEY)
+        if cached is None or cached[0] is not rows:
+            cached = s.info[_BY_KEY] = (rows, {(r["platform"], r["chat_id"], r["message_id"]): r for r in rows})
+        row = cached[1].get((e.platform, e.chat_id, e.message_id))
+        if row is not None:
+            row["job"] = job      # also when written already: a decision that rolls back has them written again
+            if not s.in_transaction():
+                return
+    s.execute(update(ArchivedMessage).where(
+        ArchivedMessage.platform == e.platform, ArchivedMessage.chat_id == e.chat_id,
+        ArchivedMessage.message_id == e.message_id, ArchivedMessage.job.is_(None)).values(job=job))
+
+
+def run_message_jobs(ctx: CoreContext, handlers: Mapping[str, JobHandler], limit: int = 50) -> int:
+    """Run the jobs on messages, oldest message first; returns how many were run or handed on."""
+    with ctx.sessions.begin() as s:
+        ids = list(s.scalars(select(ArchivedMessage.id).where(ArchivedMessage.job.is_not(None))
+                            .order_by(ArchivedMessage.id).limit(limit)))
+    done = 0
+    for message_id in ids:
+        try:
+            with ctx.sessions.begin() as s:
+                job = _take(s, message_id)
+                if job is None:
+                    continue      # another worker ran it
+                handler = handlers.get(job["kind"])
+                if handler is None:
+                    raise LookupError(f"no handler for job kind {job['kind']!r}")
+                handler(ctx, s, job["payload"])
+            done += 1
+        except Exception as exc:
+            if database_away(exc):
+                raise             # the worker waits and tries again; the job is still on its message
+            log.exception("job on message %s failed; handed to the scheduler", message_id)
+            with ctx.sessions.begin() as s:
+                if _hand_on(ctx, s, message_id, exc):
+                    done += 1
+    return done
+
+
+def _take(s: Session, message_id: int) -> dict[str, Any] | None:
+    """The message's job, cleared in this transaction (None when none is pending or another worker holds it)."""
+    query = select(ArchivedMessage.job).where(ArchivedMessage.id == message_id, ArchivedMessage.job.is_not(None))
+    if s.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    raw = s.scalar(query)
+    if raw is None:
+        return None
+    s.execute(update(ArchivedMessage).where(ArchivedMessage.id == message_id).values(job=None))
+    return orjson.loads(raw)
+
+
+def _hand_on(ctx: CoreContext, s: Session, message_id: int, exc: BaseException) -> bool:
+    """A job that failed on its message, as a scheduled job that failed once: retried later, then recorded."""
+    job = _take(s, message_id)
+    if job is None:
+        return False
+    now: datetime = ctx.clock.now()
+    insert_ignore(s, ScheduledJob, dict(
+        key=f"{job['kind']}:message:{message_id}"[:200], kind=job["kind"], payload=job["payload"],
+        due_at=now + retry_delay(1), status="pending", attempts=1, locked_until=None,
+        last_error=f"{type(exc).__name__}: {exc}"[:2000], created_at=now))
+    return True

@@ -16,8 +16,11 @@ correctly signed requests (bench/slack_load.py) from this process:
 Keep-alive connections stay on the worker that accepted them, so both modes spread theirs evenly
 over the workers (Balancer) before the clock starts.
 The targets are judged against bare Flask measured beside each Steward burst (a second gunicorn, idle
-meanwhile, loaded for BESIDE_S just before and just after it: Beside), not only against the bare Flask
-row measured first: on a shared machine the speed drifts within a run.
+meanwhile: Beside), not only against the bare Flask row measured first: on a shared machine the speed
+drifts within a run, and from one second to the next (bare Flask's CPU per request, measured in
+consecutive 1.25 s slices on this machine: 0.54 to 0.87 ms). So the default mode's burst runs in SLICES
+slices with bare Flask loaded before each and after the last (2 x BESIDE_S in all); a spool's burst stays
+whole (its spool commits between slices), bare Flask loaded for BESIDE_S just before and just after it.
 Steward runs on a temporary SQLite file and, when STEWARD_TEST_POSTGRES_URL is reachable, on
 PostgreSQL in a schema of its own (dropped afterwards), so tests using that database are not disturbed;
 each both ways: answering after the group commit (the default: concurrent requests share a transaction,
@@ -49,7 +52,8 @@ from bench.slack_load import MixedEvents, Result, SignedEvents, closed_loop, pac
 ROOT = Path(__file__).resolve().parent.parent
 WORKERS, THREADS = 2, 4
 CONNECTIONS, WARMUP_S, BURST_S = 8, 2.0, 5.0
-BESIDE_S = 2.5            # bare Flask just before and just after each Steward burst, this long each
+BESIDE_S = 2.5            # bare Flask beside each Steward burst, twice this long in all
+SLICES = 5                # the default mode's burst in this many slices, bare Flask before each and after the last
 PACED_RATE, PACED_S, PACED_CONNECTIONS = 500, 5.0, 16
 TARGET_RATIO, TARGET_P99_MS = 0.5, 50.0
 PG_SCHEMA = "steward_bench"
@@ -64,7 +68,7 @@ class Figures:
     split: str               # how that CPU fell on the workers: uneven means uneven connections
     stored_rate: float | None = None   # fast acknowledgement: messages committed per second in the burst
     drain_s: float | None = None       # ... and how long the backlog took to commit after the paced run
-    beside: "Beside | None" = None     # bare Flask measured just before and just after the burst
+    beside: "Beside | None" = None     # bare Flask measured between the burst's slices (or before and after it)
     per_txn: float | None = None       # Steward: events per group-commit transaction in the burst (/metrics)
     others: "Others | None" = None     # what else spent the machine's CPU per answered request in the burst
 
@@ -76,11 +80,12 @@ class Figures:
 
 @dataclass
 class Beside:
-    """Bare Flask's closed loop just before and just after a Steward burst, together: what bare Flask did on
-    the machine as it was while Steward was measured. A shared machine's speed drifts within a run (seen
-    here: the same code 1.7x slower from one minute to the next), so a ratio against the bare Flask row
-    measured minutes earlier says as much about the drift as about Steward; bracketing cancels a drift
-    that is steady over the half-minute."""
+    """Bare Flask's closed loop between the slices of a Steward burst (a spool's: just before and just after
+    it), together: what bare Flask did on the machine as it was while Steward was measured. A shared
+    machine's speed drifts within a run (seen here: the same code 1.7x slower from one minute to the next,
+    and up to 1.6x from one second to the next), so a ratio against the bare Flask row measured minutes
+    earlier says as much about the drift as about Steward; bracketing each second of Steward's cancels a
+    drift that is steady over a few seconds."""
     rate: float
     cpu_ms: float
 
@@ -264,7 +269,7 @@ def _free_port() -> int:
 
 def measure(label: str, factory: str, env: dict[str, str] | None = None,
             stored: StoredMessages | None = None, source=SignedEvents, beside: bool = False) -> Figures:
-    """`beside`: bare Flask runs beside it and is measured just before and just after the burst (Beside).
+    """`beside`: bare Flask runs beside it and is measured between the burst's slices (Beside).
     With `stored` (a spool), the burst starts with nothing queued and its rate counts as committed only
     what the archive holds when it ends; what the paced run left queued is timed until committed."""
     metrics_dir = tempfile.TemporaryDirectory(prefix="steward-bench-metrics-") if factory == "steward" else None
@@ -280,22 +285,39 @@ def measure(label: str, factory: str, env: dict[str, str] | None = None,
                         keep=Balancer(bare, CONNECTIONS))
         if stored is not None:
             stored.settle()
-        marks: dict[str, float] = {}
-
-        def start() -> None:
-            marks["cpu"] = server.worker_cpu()
-            marks["stored"] = stored() if stored is not None else 0
-            marks["own"], marks["postgres"] = _own_cpu(), _postgres_cpu()
-
-        before = _bare_burst(bare) if bare is not None else None
+        # beside bare Flask, the default mode's burst is cut in slices, bare Flask measured before each and
+        # after the last; a spool's burst stays whole (it commits between slices)
+        slices = SLICES if bare is not None and stored is None else 1
+        bare_runs = [_bare_burst(bare, 2 * BESIDE_S / (slices + 1))] if bare is not None else []
         txns = _transactions(server.port) if metrics_dir is not None else None
-        burst = closed_loop(server.port, events, connections=CONNECTIONS, seconds=BURST_S,
-                            keep=Balancer(server, CONNECTIONS), on_start=start)
-        own, postgres = _own_cpu() - marks["own"], _postgres_cpu()
-        committed = stored() - marks["stored"] if stored is not None else None
-        used = {pid: cpu - marks["cpu"].get(pid, 0.0) for pid, cpu in server.worker_cpu().items()}
+        burst, used, own, pg_used = Result(), {}, 0.0, 0.0
+        committed = 0 if stored is not None else None
+        for _ in range(slices):
+            marks: dict = {}
+
+            def start() -> None:
+                marks["cpu"] = server.worker_cpu()
+                marks["stored"] = stored() if stored is not None else 0
+                marks["own"], marks["postgres"] = _own_cpu(), _postgres_cpu()
+
+            part = closed_loop(server.port, events, connections=CONNECTIONS, seconds=BURST_S / slices,
+                               keep=Balancer(server, CONNECTIONS), on_start=start)
+            own += _own_cpu() - marks["own"]
+            postgres = _postgres_cpu()
+            if committed is not None:
+                committed += stored() - marks["stored"]
+            for pid, cpu in server.worker_cpu().items():
+                used[pid] = used.get(pid, 0.0) + cpu - marks["cpu"].get(pid, 0.0)
+            pg_used = pg_used + postgres - marks["postgres"] if None not in (postgres, marks["postgres"], pg_used) \
+                else None
+            burst.seconds += part.seconds
+            burst.latencies += part.latencies
+            burst.errors += part.errors
+            for status, n in part.statuses.items():
+                burst.statuses[status] = burst.statuses.get(status, 0) + n
+            if stored is None and bare is not None:
+                bare_runs.append(_bare_burst(bare, 2 * BESIDE_S / (slices + 1)))
         answered = max(1, len(burst.latencies))
-        pg_used = postgres - marks["postgres"] if postgres is not None and marks["postgres"] is not None else None
         others = Others(1000 * own / answered, 1000 * pg_used / answered
                         if pg_used is not None and _on_this_machine((env or {}).get("DATABASE_URL", "")) else None)
         if txns is not None:
@@ -305,7 +327,8 @@ def measure(label: str, factory: str, env: dict[str, str] | None = None,
             per_txn = None
         if stored is not None:
             stored.settle()          # a spool's backlog commits before bare Flask is measured beside it
-        after = _bare_burst(bare) if bare is not None else None
+        if bare is not None and stored is not None:
+            bare_runs.append(_bare_burst(bare, BESIDE_S))
         steady = paced(server.port, events, rate=PACED_RATE, seconds=PACED_S, connections=PACED_CONNECTIONS,
                        keep=Balancer(server, PACED_CONNECTIONS))
         drain_s = stored.settle() if stored is not None else None
@@ -315,8 +338,8 @@ def measure(label: str, factory: str, env: dict[str, str] | None = None,
     split = "/".join(f"{100 * c / total:.0f}" for c in sorted(used.values(), reverse=True)) if total else "?"
     cpu_ms = 1000 * total / len(burst.latencies) if burst.latencies and total else float("nan")
     near = None
-    if before is not None and after is not None:
-        answered, seconds, cpu = (sum(x) for x in zip(before, after))
+    if bare_runs:
+        answered, seconds, cpu = (sum(x) for x in zip(*bare_runs))
         near = Beside(answered / seconds, 1000 * cpu / answered if answered else float("nan"))
     return Figures(label, burst, steady, cpu_ms, split,
                    committed / burst.seconds if committed is not None else None, drain_s, near, per_txn, others)
@@ -337,10 +360,10 @@ def _transactions(port: int) -> tuple[float, float]:
     return found.get("steward_group_commit_events_sum", 0.0), found.get("steward_group_commit_events_count", 0.0)
 
 
-def _bare_burst(bare: Gunicorn) -> tuple[int, float, float]:
-    """Bare Flask's closed loop for BESIDE_S: (answered, seconds, workers' CPU seconds)."""
+def _bare_burst(bare: Gunicorn, seconds: float) -> tuple[int, float, float]:
+    """Bare Flask's closed loop for `seconds`: (answered, seconds, workers' CPU seconds)."""
     marks: dict[str, dict[int, float]] = {}
-    result = closed_loop(bare.port, SignedEvents(), connections=CONNECTIONS, seconds=BESIDE_S,
+    result = closed_loop(bare.port, SignedEvents(), connections=CONNECTIONS, seconds=seconds,
                          keep=Balancer(bare, CONNECTIONS), on_start=lambda: marks.setdefault("cpu", bare.worker_cpu()))
     cpu = sum(c - marks["cpu"].get(pid, 0.0) for pid, c in bare.worker_cpu().items())
     return len(result.latencies), result.seconds, cpu

@@ -33,7 +33,7 @@ class Neutral:
 
 
 def unescape(text: str) -> str:
-    return _ENTITY.sub(lambda m: _ENTITIES[m.group(1)], text)
+    return _ENTITY.sub(lambda m: _ENTITIES[m.group(1)], text) if "&" in text else text
 
 
 def to_neutral(text: str, bot_user_id: str | None = None) -> Neutral:
@@ -72,7 +72,7 @@ def to_neutral(text: str, bot_user_id: str | None = None) -> Neutral:
     pieces: list[str] = []
     last = 0
     raw = text.replace(_BOT_GAP, "")
-    for match in _TOKEN.finditer(raw):
+    for match in _TOKEN.finditer(raw) if "<" in raw else ():
         pieces.append(unescape(raw[last:match.start()]))
         pieces.append(token(match))
         last = match.end()

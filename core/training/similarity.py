@@ -41,9 +41,15 @@ def similarity(a: str, b: str) -> float:
     return len(sa & sb) / len(sa | sb)
 
 
-_QUESTION = re.compile(r"[?？]|请问|請問|怎么|怎麼|如何|为什么|為什麼|(?:吗|嗎|呢)\s*$|^(?:how|what|why|when|where|who|"
-                       r"which|can|could|should|is|are|do|does)\b", re.IGNORECASE)
+_QUESTION_WORDS = ("?", "？", "请问", "請問", "怎么", "怎麼", "如何", "为什么", "為什麼")
+_QUESTION_ENDS = ("吗", "嗎", "呢")
+_QUESTION_START = re.compile(r"(?:how|what|why|when|where|who|which|can|could|should|is|are|do|does)\b",
+                             re.IGNORECASE)
 
 
 def reads_as_question(text: str) -> bool:
-    return bool(_QUESTION.search(text.strip()))
+    """A question mark or a question word anywhere, a particle at the end, or an English question's first
+    word. Substring tests rather than one regex alternation: this runs on every chat message."""
+    text = text.strip()
+    return (any(word in text for word in _QUESTION_WORDS) or text.endswith(_QUESTION_ENDS)
+            or _QUESTION_START.match(text) is not None)

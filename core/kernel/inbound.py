@@ -205,11 +205,13 @@ _SENDERS_PERSON = (("person_id", "(SELECT a.person_id FROM accounts AS a "
 
 
 @event.listens_for(Session, "after_begin")
-def _rows_first(session: Session, _transaction, connection) -> None:
+def _rows_first(session: Session, transaction, connection) -> None:
     """The plain path's deliveries and archive, written as its session's transaction begins (see `_plain`);
-    again should a decision roll back and go on."""
+    again should a decision roll back and go on. Not as a SAVEPOINT begins inside it (a ladder step's): the
+    rows are there already, and written again they came back as held, so the batch was decided again in
+    the full transaction."""
     rows = session.info.get(_ROWS_FIRST)
-    if rows is not None:
+    if rows is not None and not transaction.nested:
         session.info[_ROWS_WRITTEN] = insert_all(connection.connection.driver_connection, connection.dialect, rows)
 
 

@@ -112,6 +112,25 @@ def test_a_decision_that_writes_commits_with_the_batch(container):
     assert count(container, ArchivedMessage, ArchivedMessage.message_id.in_(["m1", "m2"])) == 2
 
 
+def test_a_ladder_step_commits_with_the_batch_and_is_decided_once(container):
+    """A detector's case opens in a SAVEPOINT (core/discipline/cases.py report_once). The batch's rows are
+    written as the session's transaction begins, not again as the savepoint begins: written twice, they came
+    back as held and every violation was decided again in the full transaction."""
+    paths = known(container)
+    decided = []
+    detectors = container.ctx.detectors
+
+    def counting(ctx, s, group_id, account_id, e):
+        decided.append(e.event_id)
+        return detectors(ctx, s, group_id, account_id, e)
+
+    container.ctx.detectors = counting
+    assert ingest_many(container.ctx, [msg("v1", "mv", "你个 SB 玩意"), msg("v2", "mw")]) == [True, True]
+    assert paths.taken == {"session": 1} and decided == ["v1", "v2"]
+    assert count(container, Case, Case.message_id == "mv") == 1
+    assert count(container, ArchivedMessage, ArchivedMessage.message_id.in_(["mv", "mw"])) == 2
+
+
 def racing(container, writes: bool):
     """A detector (the ctx port) that, the first time it is asked, lets "another process" commit the very
     event being decided (the full transaction on a connection of its own), then answers; with `writes`, each

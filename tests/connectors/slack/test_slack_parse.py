@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 import pytest
 
 from connectors.base import Payload
+from connectors.slack.parse import _json_object
 from core.errors import BadRequest, VerificationFailed
 from core.events import (
     CardActed,
@@ -219,15 +220,18 @@ def test_content_type_may_be_missing(connector, clock):
     assert _parse(connector, clock, body, None).events[0].is_direct is True
 
 
-@pytest.mark.parametrize("extra", [b'"\\ud800"', b"NaN", b"1e400"])
+@pytest.mark.parametrize("extra", [b'"\\ud800"', b"NaN", b"1e400", b"123456789012345678901234567890",
+                                   b"-9300000000000000000"])
 def test_json_the_fast_reader_refuses_is_read_as_the_standard_library_reads_it(connector, clock, extra):
-    """A lone surrogate escape, NaN, a number beyond a double: not RFC 8259 JSON, read all the same."""
+    """A lone surrogate escape, NaN, a number beyond a double (not RFC 8259 JSON), an integer beyond 64 bits:
+    read to the values the standard library reads."""
     text = "a lone \\ud83d and the rest" if extra == b'"\\ud800"' else "ok"
     body = _event({"type": "message", "user": "U0MEMBER1", "channel": "C0TRAIN01", "channel_type": "channel",
                    "ts": "1764072000.000001", "text": text})
     body = body[:-1] + b', "x_extra": ' + extra + b"}"
     event = _parse(connector, clock, body).events[0]
     assert event.text == json.loads(body)["event"]["text"]
+    assert repr(_json_object(body, "body")) == repr(json.loads(body))      # the same values, ints as ints
 
 
 # --- malformed bodies: BadRequest (400), nothing produced ----------------------------------------------

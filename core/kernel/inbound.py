@@ -82,6 +82,7 @@ def in_one_transaction(ctx: CoreContext, events: Sequence[Event]) -> list[bool]:
                 for handler in ctx.features.events(type(event)):
                     handler(ctx, s, event)
         write_scheduled(s)
+        message_jobs.write_deferred(s)
     return firsts
 
 
@@ -179,6 +180,7 @@ def _decide_and_write(ctx: CoreContext, conn, dialect, rows: list[Rows], fresh: 
             s.rollback()
             return None
         insert_all(*driver(s), [jobs])
+        message_jobs.write_deferred(s)
         s.commit()
         return "session"
     finally:

@@ -7,9 +7,9 @@ partial index instead, and the archive's ids order the jobs as the messages arri
 them.
 
 - `on_message`: on the plain path (core/kernel/inbound.py) the message's row is still to be written, and the
-  job is written in it. Otherwise the row is there already: one UPDATE. If a job is still pending on that row
-  (an edit that arrived before the first version's job ran), the pending job stands, as the scheduler's key
-  used to keep the first.
+  job is written in it. Otherwise the row is there already: the transaction's jobs are set by one UPDATE
+  before it commits (`write_deferred`). If a job is still pending on a row (an edit that arrived before the
+  first version's job ran), the pending job stands, as the scheduler's key used to keep the first.
 - `run_message_jobs`: the worker runs the jobs in the archive's order. Each runs in its own transaction,
   which also clears it; on PostgreSQL a row another worker holds is skipped (FOR UPDATE SKIP LOCKED). A
   job that fails is handed to the scheduler, and the scheduler's retries and failure record apply from then on.
@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any, Mapping
 
 import orjson
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from core.db.failures import database_away
@@ -36,6 +36,7 @@ log = logging.getLogger("steward.message_jobs")
 #: session.info: the plain path's archive rows not yet written (list of dicts, set by core/kernel/inbound.py)
 UNWRITTEN = "steward.unwritten_archive"
 _BY_KEY = "steward.unwritten_archive_by_key"
+_DEFERRED = "steward.message_jobs_deferred"
 
 
 def on_message(s: Session, e: MessagePosted, kind: str, payload: dict[str, Any]) -> None:
@@ -51,9 +52,19 @@ def on_message(s: Session, e: MessagePosted, kind: str, payload: dict[str, Any])
             row["job"] = job      # also when written already: a decision that rolls back has them written again
             if not s.in_transaction():
                 return
-    s.execute(update(ArchivedMessage).where(
-        ArchivedMessage.platform == e.platform, ArchivedMessage.chat_id == e.chat_id,
-        ArchivedMessage.message_id == e.message_id, ArchivedMessage.job.is_(None)).values(job=job))
+    s.info.setdefault(_DEFERRED, []).append({"p": e.platform, "c": e.chat_id, "m": e.message_id, "j": job})
+
+
+def write_deferred(s: Session) -> None:
+    """The jobs `on_message` gave messages whose rows were written already, in one statement (executemany) for
+    the transaction's batch: a batch of a spool holds hundreds of messages. A message whose job is still
+    pending keeps it."""
+    pending = s.info.pop(_DEFERRED, None)
+    if pending:
+        table = ArchivedMessage.__table__
+        s.connection().execute(update(table).where(
+            table.c.platform == bindparam("p"), table.c.chat_id == bindparam("c"),
+            table.c.message_id == bindparam("m"), table.c.job.is_(None)).values(job=bindparam("j")), pending)
 
 
 def run_message_jobs(ctx: CoreContext, handlers: Mapping[str, JobHandler], limit: int = 50) -> int:

@@ -183,3 +183,27 @@ def test_the_worker_finds_pending_jobs_through_the_partial_index(tmp_path):
         plan = " | ".join(row[3] for row in conn.execute(text("EXPLAIN QUERY PLAN " + sql)))
     engine.dispose()
     assert "ix_messages_job" in plan and "TEMP B-TREE" not in plan, plan
+
+
+def test_a_batch_whose_rows_are_written_sets_its_jobs_in_one_statement(container):
+    """A spool's batch of hundreds: a command early begins the transaction, so the questions after it find
+    their rows written; their jobs are set by one UPDATE (executemany) as the batch commits, not one each."""
+    from sqlalchemy import event
+
+    paths = known(container)
+    updates = []
+
+    def count_updates(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("UPDATE MESSAGES"):
+            updates.append(executemany)
+
+    engine = container.engine
+    event.listen(engine, "before_cursor_execute", count_updates)
+    try:
+        ingest_many(container.ctx, [msg("e0", "m0", "@steward help", addressed=True)]
+                    + [msg(f"e{n}", f"m{n}", f"第{n}个问题？") for n in range(1, 7)])
+    finally:
+        event.remove(engine, "before_cursor_execute", count_updates)
+    assert paths.taken == {"session": 1}
+    assert [m for m, _ in jobs_on_messages(container)] == [f"m{n}" for n in range(1, 7)]
+    assert len(updates) == 1

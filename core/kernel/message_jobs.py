@@ -52,6 +52,8 @@ def on_message(s: Session, e: MessagePosted, kind: str, payload: dict[str, Any])
             row["job"] = job      # also when written already: a decision that rolls back has them written again
             if not s.in_transaction():
                 return
+        elif not s.in_transaction():
+            s.connection()        # not one of the batch's rows: its transaction begins, and sets the job at commit
     s.info.setdefault(_DEFERRED, []).append({"p": e.platform, "c": e.chat_id, "m": e.message_id, "j": job})
 
 

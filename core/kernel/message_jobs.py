@@ -78,9 +78,10 @@ def run_message_jobs(ctx: CoreContext, handlers: Mapping[str, JobHandler], limit
     for message_id in ids:
         try:
             with ctx.sessions.begin() as s:
-                job = _take(s, message_id)
-                if job is None:
+                raw = _take(s, message_id)
+                if raw is None:
                     continue      # another worker ran it
+                job = _parse(raw)
                 handler = handlers.get(job["kind"])
                 if handler is None:
                     raise LookupError(f"no handler for job kind {job['kind']!r}")
@@ -96,24 +97,41 @@ def run_message_jobs(ctx: CoreContext, handlers: Mapping[str, JobHandler], limit
     return done
 
 
-def _take(s: Session, message_id: int) -> dict[str, Any] | None:
-    """The message's job, cleared in this transaction (None when none is pending or another worker holds it)."""
+def _take(s: Session, message_id: int) -> str | None:
+    """The message's job as stored, cleared in this transaction (None when none is pending or another worker
+    holds it)."""
     query = select(ArchivedMessage.job).where(ArchivedMessage.id == message_id, ArchivedMessage.job.is_not(None))
     if s.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     raw = s.scalar(query)
-    if raw is None:
-        return None
-    s.execute(update(ArchivedMessage).where(ArchivedMessage.id == message_id).values(job=None))
-    return orjson.loads(raw)
+    if raw is not None:
+        s.execute(update(ArchivedMessage).where(ArchivedMessage.id == message_id).values(job=None))
+    return raw
+
+
+def _parse(raw: str) -> dict[str, Any]:
+    """{kind, payload}; ValueError for anything else (orjson's JSONDecodeError is one)."""
+    job = orjson.loads(raw)
+    if not (isinstance(job, dict) and isinstance(job.get("kind"), str) and isinstance(job.get("payload"), dict)):
+        raise ValueError("not a job: {kind, payload}")
+    return job
 
 
 def _hand_on(ctx: CoreContext, s: Session, message_id: int, exc: BaseException) -> bool:
-    """A job that failed on its message, as a scheduled job that failed once: retried later, then recorded."""
-    job = _take(s, message_id)
-    if job is None:
+    """A job that failed on its message, as a scheduled job that failed once: retried later, then recorded.
+    One that cannot even be read is recorded as failed at once, its text kept, so the worker goes on."""
+    raw = _take(s, message_id)
+    if raw is None:
         return False
     now: datetime = ctx.clock.now()
+    try:
+        job = _parse(raw)
+    except ValueError as unreadable:
+        insert_ignore(s, ScheduledJob, dict(
+            key=f"unreadable:message:{message_id}", kind="unreadable", payload={"message": message_id, "raw": raw},
+            due_at=now, status="failed", attempts=1, locked_until=None,
+            last_error=f"{type(unreadable).__name__}: {unreadable}"[:2000], created_at=now))
+        return True
     insert_ignore(s, ScheduledJob, dict(
         key=f"{job['kind']}:message:{message_id}"[:200], kind=job["kind"], payload=job["payload"],
         due_at=now + retry_delay(1), status="pending", attempts=1, locked_until=None,

@@ -207,3 +207,36 @@ def test_a_batch_whose_rows_are_written_sets_its_jobs_in_one_statement(container
     assert paths.taken == {"session": 1}
     assert [m for m, _ in jobs_on_messages(container)] == [f"m{n}" for n in range(1, 7)]
     assert len(updates) == 1
+
+
+@pytest.mark.parametrize("stored", ["{not json", '["a list"]', '{"kind": "training.watch_message"}'])
+def test_a_job_that_cannot_be_read_is_recorded_and_the_others_run(container, stored):
+    """A damaged job (hand-edited, a bug) is kept as a failed scheduled job with its text; it never stops the
+    worker (which would die on it at every start) nor the jobs after it."""
+    known(container)
+    ingest_many(container.ctx, [msg(f"e{n}", f"m{n}", f"第{n}个问题？") for n in range(1, 4)])
+    with container.sessions.begin() as s:
+        s.execute(update(ArchivedMessage).where(ArchivedMessage.message_id == "m2").values(job=stored))
+    calls: list = []
+    assert run_message_jobs(container.ctx, {WATCH: recorder(calls)}) == 3
+    assert calls == ["m1", "m3"] and jobs_on_messages(container) == []
+    with container.sessions() as s:
+        failed = s.scalars(select(ScheduledJob).where(ScheduledJob.kind == "unreadable")).one()
+    assert (failed.status, failed.payload["raw"]) == ("failed", stored)
+
+
+def test_a_job_for_a_message_outside_the_plain_batch_begins_its_transaction(container):
+    """on_message's guard: a message that is not among the plain batch's rows cannot have its job written
+    with them; the batch's transaction begins, and write_deferred sets it before the commit."""
+    from core.kernel import message_jobs
+
+    known(container)
+    ingest_many(container.ctx, [msg("e1", "m1", "thanks")])
+    with container.sessions() as s:
+        s.info[message_jobs.UNWRITTEN] = []
+        assert not s.in_transaction()
+        message_jobs.on_message(s, msg("e1", "m1"), WATCH, {"message": "m1"})
+        assert s.in_transaction()
+        message_jobs.write_deferred(s)
+        s.commit()
+    assert jobs_on_messages(container) == [("m1", WATCH)]

@@ -17,7 +17,7 @@ from core.clock import Clock, SystemClock
 from core.config import load_config
 from core.config.schema import StewardConfig
 from core.db.migrate import current_revision, head_revision, known_revisions
-from core.db.session import make_engine, make_sessionmaker, writer_gate
+from core.db.session import commit_gate, make_engine, make_sessionmaker
 from core.discipline.moderation import ModerationService
 from core.errors import ConfigError, StewardError
 from core.events import Event
@@ -160,7 +160,7 @@ def build(env: Mapping[str, str] | None = None, *, clock: Clock | None = None,
     ctx = container.ctx
     container.group_commit = GroupCommit(lambda events: ingest_many(ctx, events),
                                          lambda event, exc, attempts: set_aside(ctx, event, exc, attempts),
-                                         gate=writer_gate(engine), observe=metrics.observe_batch)
+                                         gate=commit_gate(engine), observe=metrics.observe_batch)
     if settings.spool_dir:
         container.spool = Spool(settings.spool_dir, lambda events: ingest_many(ctx, events), container.group_commit,
                                 set_aside=lambda event, exc, attempts: set_aside(ctx, event, exc, attempts))

@@ -63,7 +63,7 @@ class GroupCommit(Generic[E]):
     set_aside: Callable[[E, BaseException, int], object]
     max_batch: int = 256
     stats: Stats = field(default_factory=Stats)
-    #: taken by the leader before it takes its batch (SQLite: core.db.session.WriterGate)
+    #: taken by the leader before it takes its batch (core.db.session.CommitGate)
     gate: Callable[[], ContextManager[object]] | None = None
     #: told of each transaction: the events it committed, or None when it was rolled back (metrics)
     observe: Callable[[int | None], None] | None = None

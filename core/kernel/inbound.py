@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from core.db.failures import database_away
 from core.db.models import Account, ArchivedMessage, Group, InboundEvent, ScheduledJob
+from core.db.session import let_go_of_gate
 from core.db.upsert import (
     Rows,
     driver,
@@ -66,6 +67,7 @@ def in_one_transaction(ctx: CoreContext, events: Sequence[Event]) -> list[bool]:
     The statements every message needs (de-duplication, the sender's account, the archive, the jobs it
     schedules) are written once for all of them; the rest runs event by event. Any failure rolls back
     all of them (the spool then retries each on its own)."""
+    let_go_of_gate()
     with ctx.sessions() as s, s.begin(), pinned(s):
         firsts, read = _first_deliveries(ctx, s, events)
         messages = [e for e, first in zip(events, firsts) if first and isinstance(e, MessagePosted)]
@@ -214,6 +216,7 @@ def _rows_first(session: Session, transaction, connection) -> None:
     the full transaction."""
     rows = session.info.get(_ROWS_FIRST)
     if rows is not None and not transaction.nested:
+        let_go_of_gate()
         session.info[_ROWS_WRITTEN] = insert_all(connection.connection.driver_connection, connection.dialect, rows)
 
 

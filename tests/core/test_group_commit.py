@@ -224,17 +224,22 @@ def test_a_search_of_1200_words_is_answered(container):
     assert count(container, OutboxItem, OutboxItem.platform == "sandbox") == 2
 
 
-def test_on_sqlite_the_leader_takes_the_writer_gate_that_other_processes_wait_on(tmp_path):
+@pytest.mark.parametrize("database", ["sqlite", "postgres"])
+def test_the_leader_takes_the_commit_gate_that_other_processes_wait_on(tmp_path, monkeypatch, database):
     """Another process (here: another open file, as a second web process has) cannot take the gate while a
-    leader commits, and can the moment it is done."""
+    leader commits, and can the moment it is done. The gate needs no connection: PostgreSQL's lock file is
+    named from the URL alone."""
     import fcntl
     import os
+    import tempfile
 
-    from core.db.session import WriterGate, make_engine, writer_gate
+    from core.db.session import CommitGate, commit_gate, make_engine
 
-    assert writer_gate(make_engine("sqlite://")) is None
-    gate = writer_gate(make_engine(f"sqlite:///{tmp_path}/steward.db"))
-    assert isinstance(gate, WriterGate)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    assert commit_gate(make_engine("sqlite://")) is None
+    url = f"sqlite:///{tmp_path}/steward.db" if database == "sqlite" else "postgresql://steward@db.internal/steward"
+    gate = commit_gate(make_engine(url))
+    assert isinstance(gate, CommitGate) and gate.path.startswith(str(tmp_path))
     other = os.open(gate.path, os.O_RDWR | os.O_CREAT)
     seen = []
 
@@ -248,6 +253,57 @@ def test_on_sqlite_the_leader_takes_the_writer_gate_that_other_processes_wait_on
     assert commit("e1") is True and seen == ["e1"]
     fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)      # free again
     os.close(other)
+
+
+def test_a_postgres_gate_is_one_per_database_and_never_names_the_password(tmp_path, monkeypatch, caplog):
+    """Processes writing the same database (the same schema) share a gate, other databases and schemas have
+    their own; the password changes nothing and shows nowhere. A lock file that cannot be opened costs the
+    gate, with a warning, not the commit."""
+    import tempfile
+
+    from core.db.session import commit_gate, make_engine
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+
+    def path(url):
+        return commit_gate(make_engine(url)).path
+
+    same = path("postgresql://steward:s3cret-Pa55@db.internal:5432/steward")
+    assert same == path("postgresql+psycopg://steward:other@db.internal/steward")
+    assert "s3cret" not in same and "db.internal" not in same
+    assert len({same, path("postgresql://steward@db.internal/steward2"), path("postgresql://steward@db2/steward"),
+                path("postgresql://steward@db.internal/steward?options=-csearch_path%3Dother")}) == 4
+    assert path("postgresql://u@h/d?password=a") == path("postgresql://u@h/d?password=b")
+
+    gate = commit_gate(make_engine("postgresql://steward@db.internal/steward"))
+    gate.path = str(tmp_path / "no-such-directory" / "commit.lock")
+    commit = GroupCommit(lambda events: [True] * len(events), lambda event, exc, attempts: None, gate=gate)
+    assert commit("e1") is True and commit("e2") is True
+    assert sum("cannot be used" in r.getMessage() for r in caplog.records) == 1     # said once, not per batch
+
+
+def test_a_postgres_gate_in_the_shared_temporary_directory_is_never_someone_elses(tmp_path, caplog):
+    """Anyone may make files in /tmp: a symbolic link planted where the lock file goes, or a lock file another
+    user made (and could hold forever), is not used; the commit goes on without the gate, said once."""
+    import os
+
+    from core.db.session import CommitGate
+
+    target = tmp_path / "elsewhere"
+    target.write_text("not a lock")
+    (tmp_path / "link.lock").symlink_to(target)
+    owned = tmp_path / "theirs.lock"
+    owned.write_text("")
+    gates = [CommitGate(str(tmp_path / "link.lock"), required=False, early=True)]
+    if os.getuid() == 0:                   # only root can give a file to another user
+        os.chown(owned, 65534, 65534)
+        gates.append(CommitGate(str(owned), required=False, early=True))
+    for gate in gates:
+        commit = GroupCommit(lambda events: [True] * len(events), lambda event, exc, attempts: None, gate=gate)
+        assert commit("e1") is True and commit("e2") is True
+        assert gate._open() is None
+    assert sum("cannot be used" in r.getMessage() for r in caplog.records) == len(gates)
+    assert target.read_text() == "not a lock"
 
 
 def test_errors_of_statements_sent_straight_to_the_driver_are_told_apart_too(sqlite_url):
@@ -273,7 +329,7 @@ def test_errors_of_statements_sent_straight_to_the_driver_are_told_apart_too(sql
 
 
 def test_a_gate_that_fails_passes_the_lead_on(container):
-    """SQLite's writer gate (a file lock) can fail before the leader takes its batch: its caller gets the
+    """SQLite's commit gate (a file lock) can fail before the leader takes its batch: its caller gets the
     error (a 503; the platform retries) and the next caller still commits."""
     ctx, fails = container.ctx, [OSError("the lock file cannot be opened")]
 

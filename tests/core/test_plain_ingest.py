@@ -419,3 +419,41 @@ def test_a_process_with_many_engines_sets_aside_no_more_than_keepers(container):
     finally:
         for engine in engines:
             engine.dispose()
+
+
+@pytest.mark.parametrize("early", [True, False], ids=["postgres gate", "sqlite gate"])
+def test_a_batch_that_leaves_the_plain_path_lets_go_of_a_postgres_commit_gate(container, tmp_path, early):
+    """A plain batch holds the commit gate through its write. A batch that takes a transaction of several round
+    trips (a first sender, a command) lets go of PostgreSQL's gate as it begins it, so the other processes'
+    leaders do not wait on a ladder step; SQLite's gate stays held, one writer at a time being SQLite's rule."""
+    import fcntl
+
+    from core.db.session import CommitGate
+    from core.kernel.dead_events import set_aside
+    from core.kernel.group_commit import GroupCommit
+
+    paths, ctx = known(container), container.ctx
+    gate = CommitGate(str(tmp_path / "commit.lock"), early=early)
+    other = os.open(gate.path, os.O_RDWR | os.O_CREAT)      # as another web process holds it
+    held_after: list[bool] = []
+
+    def handle(events):
+        firsts = ingest_many(ctx, events)
+        try:                                 # still inside the leader's gate: is it held?
+            fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            held_after.append(True)
+        else:
+            fcntl.flock(other, fcntl.LOCK_UN)
+            held_after.append(False)
+        return firsts
+
+    commit = GroupCommit(handle, lambda event, exc, attempts: set_aside(ctx, event, exc, attempts), gate=gate)
+    assert commit(msg("e1", "m1")) is True                                   # plain
+    assert commit(msg("e2", "m2", user="carol")) is True                     # a first sender: the transaction
+    assert commit(msg("e3", "m3", "@steward help", addressed=True)) is True  # a command: its decision's transaction
+    assert commit(msg("e4", "m4")) is True                                   # plain again: the gate is taken again
+    assert paths.taken == {"plain": 2, "transaction": 1, "session": 1}
+    assert held_after == ([True, False, False, True] if early else [True, True, True, True])
+    fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)      # and free once the leaders are done
+    os.close(other)

@@ -2,6 +2,7 @@
 transactions, each returns only once its event is committed, and a poison message is set aside alone."""
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 from contextlib import contextmanager
@@ -264,6 +265,7 @@ def test_a_postgres_gate_is_one_per_database_and_never_names_the_password(tmp_pa
     from core.db.session import commit_gate, make_engine
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    caplog.set_level(logging.WARNING, logger="steward.db")     # whatever an earlier test left the root's level at
 
     def path(url):
         return commit_gate(make_engine(url)).path
@@ -289,6 +291,7 @@ def test_a_postgres_gate_in_the_shared_temporary_directory_is_never_someone_else
 
     from core.db.session import CommitGate
 
+    caplog.set_level(logging.WARNING, logger="steward.db")
     target = tmp_path / "elsewhere"
     target.write_text("not a lock")
     (tmp_path / "link.lock").symlink_to(target)

@@ -23,7 +23,7 @@ import logging
 import os
 import threading
 import time
-from datetime import timezone
+from datetime import datetime, timezone
 from types import SimpleNamespace
 from typing import Callable
 
@@ -227,12 +227,19 @@ class StateCollector:
         from prometheus_client.core import GaugeMetricFamily
         from sqlalchemy import func, select
 
-        from core.db.models import OutboxItem
+        from core.db.models import ArchivedMessage, OutboxItem, ScheduledJob
 
         depth = GaugeMetricFamily("steward_outbox_depth", "Outbox rows by status (pending: waiting for "
                                   "delivery; dead and failed: given up, the admins were told)", labels=["status"])
         due = GaugeMetricFamily("steward_outbox_due", "Pending outbox rows due now")
         age = GaugeMetricFamily("steward_outbox_oldest_pending_seconds", "Age of the oldest pending outbox row")
+        jobs_due = GaugeMetricFamily("steward_jobs_due", "Work the worker should be doing now: jobs on archived "
+                                     "messages (queue=messages: the question watch) and scheduled jobs due "
+                                     "(queue=scheduled: reminders, deadlines, retries)", labels=["queue"])
+        jobs_age = GaugeMetricFamily("steward_jobs_oldest_due_seconds", "How long the oldest job due has waited "
+                                     "(0 when none is due)")
+        jobs_failed = GaugeMetricFamily("steward_jobs_failed", "Scheduled jobs given up (their attempts spent, or "
+                                        "a job on a message that could not be read)")
         up = GaugeMetricFamily("steward_database_up", "1 when the database answered this scrape")
         container = self.container
         now = container.clock.now()
@@ -244,14 +251,23 @@ class StateCollector:
                 due_now = s.scalar(select(func.count()).where(OutboxItem.status == "pending",
                                                                OutboxItem.next_attempt_at <= now))
                 oldest = s.scalar(select(func.min(OutboxItem.created_at)).where(OutboxItem.status == "pending"))
+                # a message's job is due once the message is archived; only pending ones are in the partial index
+                on_messages, first_message = s.execute(select(func.count(), func.min(ArchivedMessage.sent_at)).where(
+                    ArchivedMessage.job.is_not(None))).one()
+                scheduled, first_scheduled = s.execute(select(func.count(), func.min(ScheduledJob.due_at)).where(
+                    ScheduledJob.status == "pending", ScheduledJob.due_at <= now)).one()
+                failed_jobs = s.scalar(select(func.count()).where(ScheduledJob.status == "failed"))
+            jobs_due.add_metric(["messages"], on_messages)
+            jobs_due.add_metric(["scheduled"], scheduled)
+            waited = [_age(now, t) for t in (first_message, first_scheduled) if t is not None]
+            jobs_age.add_metric([], max(waited, default=0.0))
+            jobs_failed.add_metric([], failed_jobs or 0)
             for status in ("pending", "dead", "failed"):
                 depth.add_metric([status], counts.get(status, 0))
             due.add_metric([], due_now or 0)
-            if oldest is not None and oldest.tzinfo is None:
-                oldest = oldest.replace(tzinfo=timezone.utc)
-            age.add_metric([], max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0)
+            age.add_metric([], _age(now, oldest) if oldest is not None else 0.0)
             up.add_metric([], 1)
-            yield from (depth, due, age)
+            yield from (depth, due, age, jobs_due, jobs_age, jobs_failed)
         except Exception as exc:   # the database is away: say so, never fail the scrape
             logging.getLogger("steward.metrics").warning("metrics: database unavailable: %s", type(exc).__name__)
             up.add_metric([], 0)
@@ -271,6 +287,13 @@ class StateCollector:
             aside.add_metric([], state.get("dead_letters", 0))
             yield pending
             yield aside
+
+
+def _age(now: datetime, then: datetime) -> float:
+    """Seconds from `then` (naive: UTC, as SQLite returns it) to `now`, never negative."""
+    if then.tzinfo is None:
+        then = then.replace(tzinfo=timezone.utc)
+    return max(0.0, (now - then).total_seconds())
 
 
 def exposition(container) -> tuple[bytes, str]:

@@ -71,6 +71,35 @@ def test_outbox_depth_and_age_show_what_waits(client, container, clock):
     assert sample(scrape(client), "steward_outbox_depth", status="pending") == 0
 
 
+def test_jobs_due_and_failed_show_a_worker_that_is_behind(client, container, clock):
+    """No worker runs: a question's watch job waits on its message (queue=messages), a scheduled job falls due
+    (queue=scheduled; one due later is not counted), one was given up; the oldest due job's wait grows. Once
+    a worker runs, the message's job is gone from the gauge."""
+    from datetime import timedelta
+
+    from core.db.models import ScheduledJob
+
+    r = client.post("/sandbox/messages", json={"user_id": "alice", "chat_id": "new-hires", "text": "作业什么时候交？"},
+                    environ_base=LOCAL)
+    assert r.status_code == 200, r.data
+    now = clock.now()
+    with container.sessions.begin() as s:
+        s.add_all([ScheduledJob(key="metrics:due", kind="metrics.test", payload={}, due_at=now - timedelta(seconds=30),
+                                created_at=now),
+                   ScheduledJob(key="metrics:later", kind="metrics.test", payload={}, due_at=now + timedelta(hours=1),
+                                created_at=now),
+                   ScheduledJob(key="metrics:failed", kind="metrics.test", payload={}, due_at=now, status="failed", created_at=now,
+                                attempts=5)])
+    clock.advance(seconds=120)
+    text = scrape(client)
+    assert sample(text, "steward_jobs_due", queue="messages") == 1
+    assert sample(text, "steward_jobs_due", queue="scheduled") == 1
+    assert 150 <= sample(text, "steward_jobs_oldest_due_seconds") < 160
+    assert sample(text, "steward_jobs_failed") == 1
+    drain(container)
+    assert sample(scrape(client), "steward_jobs_due", queue="messages") == 0
+
+
 def test_metrics_answer_loopback_or_the_token_only(db_url, clock, sandbox_config):
     open_container = build_container(db_url, clock, sandbox_config)
     app = create_app(open_container)

@@ -72,15 +72,23 @@ def _build_concurrently(name: str, table: str, columns: str, unique: bool = Fals
 
 
 def downgrade() -> None:
-    op.create_index('ix_messages_sent_at', 'messages', ['sent_at'])
-    op.create_index('ix_messages_group_id', 'messages', ['group_id'])
-    op.drop_index('ix_messages_group_sent', table_name='messages')
     if op.get_bind().dialect.name == "postgresql":
+        # the archive's indexes CONCURRENTLY, as on the way up: ingest goes on while they are built. The
+        # deliveries' surrogate id cannot be: adding an identity column rewrites inbound_events under an
+        # exclusive lock (webhooks wait, and the platforms retry, for as long as that takes)
+        _build_concurrently('ix_messages_sent_at', 'messages', 'sent_at')
+        _build_concurrently('ix_messages_group_id', 'messages', 'group_id')
+        with op.get_context().autocommit_block():
+            op.execute("DROP INDEX CONCURRENTLY IF EXISTS ix_messages_group_sent")
+        op.execute("SET LOCAL lock_timeout = '5s'")
         op.drop_constraint('pk_inbound_events', 'inbound_events', type_='primary')
         op.add_column('inbound_events', sa.Column('id', sa.Integer(), sa.Identity(), nullable=False))
         op.create_primary_key('pk_inbound_events', 'inbound_events', ['id'])
         op.create_unique_constraint('uq_inbound_events_platform', 'inbound_events', ['platform', 'event_id'])
         return
+    op.create_index('ix_messages_sent_at', 'messages', ['sent_at'])
+    op.create_index('ix_messages_group_id', 'messages', ['group_id'])
+    op.drop_index('ix_messages_group_sent', table_name='messages')
     op.execute("CREATE TABLE inbound_events_old (id INTEGER NOT NULL, platform VARCHAR(16) NOT NULL, "
                "event_id VARCHAR(200) NOT NULL, kind VARCHAR(32) NOT NULL, received_at DATETIME NOT NULL, "
                "CONSTRAINT pk_inbound_events PRIMARY KEY (id), "

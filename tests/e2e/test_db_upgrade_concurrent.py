@@ -78,3 +78,42 @@ def test_processes_starting_at_once_sync_the_config_in_turn(empty_postgres_url, 
             assert conn.execute(text("SELECT count(*) FROM groups")).scalar() == len(sandbox_config.groups)
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize("how", ["the session dies", "the statement fails"])
+def test_a_lock_that_cannot_be_let_go_is_not_kept(empty_postgres_url, how):
+    """Letting go of the migration lock fails: its session died (the server restarted, the network cut it), or
+    the unlock failed while the session lives on. `upgrade` says so, and the lock does not outlive it: the
+    server lets go of a session's advisory lock only when the session ends, so a connection still holding it
+    must be closed, never pooled (every node's next upgrade would wait on it for ever)."""
+    from sqlalchemy import event
+
+    from core.db.migrate import MIGRATION_LOCK, upgrade
+
+    engine, other = make_engine(empty_postgres_url), make_engine(empty_postgres_url)
+    upgrade(engine)                                # nothing left to migrate below: the lock is the point
+
+    def cut(conn, cursor, statement, *args):
+        if "pg_advisory_unlock" not in statement:
+            return
+        if how == "the statement fails":
+            raise RuntimeError("the unlock failed")
+        with other.connect() as killer:
+            killer.execute(text("SELECT pg_terminate_backend(:pid)"),
+                           {"pid": conn.connection.driver_connection.info.backend_pid})
+
+    event.listen(engine, "before_cursor_execute", cut)
+    try:
+        with pytest.raises(Exception) as raised:
+            upgrade(engine)
+        assert how != "the statement fails" or "the unlock failed" in str(raised.value)
+        event.remove(engine, "before_cursor_execute", cut)
+        with other.connect() as conn:              # free for the next node's migration
+            assert conn.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": MIGRATION_LOCK}).scalar()
+            conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK})
+            conn.commit()
+        upgrade(engine)                            # and the pool hands out no dead connection
+        assert current_revision(engine) == head_revision(engine)
+    finally:
+        engine.dispose()
+        other.dispose()

@@ -77,6 +77,10 @@ def variants(side, wire: Wire) -> dict[str, dict]:
         "other digits": environ_of(wire, CONTENT_LENGTH="".join(chr(0x0660 + int(d)) for d in length)),
         "spaces around": environ_of(wire, CONTENT_LENGTH=f" {length}\t"),
         "not a number": environ_of(wire, CONTENT_LENGTH="twelve"),
+        "leading zeros": environ_of(wire, CONTENT_LENGTH="00" + length),
+        "superscript digits": environ_of(wire, CONTENT_LENGTH="".join("⁰¹²³⁴⁵⁶⁷⁸⁹"[int(d)] for d in length)),
+        "negative": environ_of(wire, CONTENT_LENGTH="-" + length),
+        "transfer-encoding identity": environ_of(wire, HTTP_TRANSFER_ENCODING="identity"),
         "transfer-encoding": environ_of(wire, HTTP_TRANSFER_ENCODING="chunked"),
         "query not utf-8": environ_of(wire, QUERY_STRING=(environ_of(wire)["QUERY_STRING"] + "&x=%ff%fe\u00e9")
                                       .lstrip("&")),

@@ -203,6 +203,7 @@ def test_a_literal_angle_bracket_typed_by_a_member_is_not_a_mention(connector, c
 
 
 def test_an_unknown_message_subtype_is_ignored_and_logged(connector, clock, caplog):
+    caplog.set_level(logging.WARNING, logger="connectors.slack.parse")   # whatever an earlier test left the root at
     body = _event({"type": "message", "subtype": "huddle_thread", "channel": "C0TRAIN01",
                    "ts": "1764072000.000001", "text": "secret_body_marker"}, event_id="Ev0HUDDLE001")
     result = _parse(connector, clock, body)

@@ -236,8 +236,8 @@ class StateCollector:
         jobs_due = GaugeMetricFamily("steward_jobs_due", "Work the worker should be doing now: jobs on archived "
                                      "messages (queue=messages: the question watch) and scheduled jobs due "
                                      "(queue=scheduled: reminders, deadlines, retries)", labels=["queue"])
-        jobs_age = GaugeMetricFamily("steward_jobs_oldest_due_seconds", "How long the oldest job due has waited "
-                                     "(0 when none is due)")
+        jobs_age = GaugeMetricFamily("steward_jobs_oldest_due_seconds", "How long the oldest scheduled job due "
+                                     "has waited (0 when none is due)")
         jobs_failed = GaugeMetricFamily("steward_jobs_failed", "Scheduled jobs given up (their attempts spent, or "
                                         "a job on a message that could not be read)")
         up = GaugeMetricFamily("steward_database_up", "1 when the database answered this scrape")
@@ -251,16 +251,16 @@ class StateCollector:
                 due_now = s.scalar(select(func.count()).where(OutboxItem.status == "pending",
                                                                OutboxItem.next_attempt_at <= now))
                 oldest = s.scalar(select(func.min(OutboxItem.created_at)).where(OutboxItem.status == "pending"))
-                # a message's job is due once the message is archived; only pending ones are in the partial index
-                on_messages, first_message = s.execute(select(func.count(), func.min(ArchivedMessage.sent_at)).where(
-                    ArchivedMessage.job.is_not(None))).one()
+                # a message's job is due once the message is archived; only pending ones are in the partial index.
+                # Its age is not known: a message's time is the platform's, and an edit's job sits on the row of
+                # the first version, which may be days old
+                on_messages = s.scalar(select(func.count()).where(ArchivedMessage.job.is_not(None)))
                 scheduled, first_scheduled = s.execute(select(func.count(), func.min(ScheduledJob.due_at)).where(
                     ScheduledJob.status == "pending", ScheduledJob.due_at <= now)).one()
                 failed_jobs = s.scalar(select(func.count()).where(ScheduledJob.status == "failed"))
             jobs_due.add_metric(["messages"], on_messages)
             jobs_due.add_metric(["scheduled"], scheduled)
-            waited = [_age(now, t) for t in (first_message, first_scheduled) if t is not None]
-            jobs_age.add_metric([], max(waited, default=0.0))
+            jobs_age.add_metric([], _age(now, first_scheduled) if first_scheduled is not None else 0.0)
             jobs_failed.add_metric([], failed_jobs or 0)
             for status in ("pending", "dead", "failed"):
                 depth.add_metric([status], counts.get(status, 0))

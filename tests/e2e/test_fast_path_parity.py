@@ -80,6 +80,8 @@ def variants(side, wire: Wire) -> dict[str, dict]:
         "leading zeros": environ_of(wire, CONTENT_LENGTH="00" + length),
         "superscript digits": environ_of(wire, CONTENT_LENGTH="".join("⁰¹²³⁴⁵⁶⁷⁸⁹"[int(d)] for d in length)),
         "negative": environ_of(wire, CONTENT_LENGTH="-" + length),
+        "over the body limit": environ_of(wire, CONTENT_LENGTH="9" * 12),
+        "5,000 digits": environ_of(wire, CONTENT_LENGTH="9" * 5000),
         "transfer-encoding identity": environ_of(wire, HTTP_TRANSFER_ENCODING="identity"),
         "transfer-encoding": environ_of(wire, HTTP_TRANSFER_ENCODING="chunked"),
         "query not utf-8": environ_of(wire, QUERY_STRING=(environ_of(wire)["QUERY_STRING"] + "&x=%ff%fe\u00e9")

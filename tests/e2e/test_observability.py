@@ -73,9 +73,12 @@ def test_outbox_depth_and_age_show_what_waits(client, container, clock):
 
 def test_jobs_due_and_failed_show_a_worker_that_is_behind(client, container, clock):
     """No worker runs: a question's watch job waits on its message (queue=messages), a scheduled job falls due
-    (queue=scheduled; one due later is not counted), one was given up; the oldest due job's wait grows. Once
-    a worker runs, the message's job is gone from the gauge."""
+    (queue=scheduled; one due later is not counted), one was given up; the oldest scheduled job's wait grows (a
+    message's job has no time of its own: the platform's time, or an edit's first version's). Once a worker
+    runs, the message's job is gone from the gauge."""
     from datetime import timedelta
+
+    from sqlalchemy import update
 
     from core.db.models import ScheduledJob
 
@@ -88,14 +91,19 @@ def test_jobs_due_and_failed_show_a_worker_that_is_behind(client, container, clo
                                 created_at=now),
                    ScheduledJob(key="metrics:later", kind="metrics.test", payload={}, due_at=now + timedelta(hours=1),
                                 created_at=now),
-                   ScheduledJob(key="metrics:failed", kind="metrics.test", payload={}, due_at=now, status="failed", created_at=now,
-                                attempts=5)])
+                   ScheduledJob(key="metrics:failed", kind="metrics.test", payload={}, due_at=now, status="failed",
+                                created_at=now, attempts=5)])
     clock.advance(seconds=120)
     text = scrape(client)
     assert sample(text, "steward_jobs_due", queue="messages") == 1
     assert sample(text, "steward_jobs_due", queue="scheduled") == 1
     assert 150 <= sample(text, "steward_jobs_oldest_due_seconds") < 160
     assert sample(text, "steward_jobs_failed") == 1
+    with container.sessions.begin() as s:      # the scheduled job ran: the message's job alone has no age to tell
+        s.execute(update(ScheduledJob).where(ScheduledJob.key == "metrics:due").values(status="done"))
+    text = scrape(client)
+    assert sample(text, "steward_jobs_due", queue="messages") == 1 and sample(text, "steward_jobs_due", queue="scheduled") == 0
+    assert sample(text, "steward_jobs_oldest_due_seconds") == 0
     drain(container)
     assert sample(scrape(client), "steward_jobs_due", queue="messages") == 0
 
